@@ -1,0 +1,153 @@
+#include "core/safetensors.h"
+
+#include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+
+namespace lact {
+namespace {
+
+// Largest header we accept; real checkpoints have headers of a few hundred KiB.
+constexpr uint64_t kMaxHeaderBytes = 100ull << 20;
+
+struct DtypeInfo {
+  torch::ScalarType type;
+  int64_t bytes;
+};
+
+absl::StatusOr<DtypeInfo> ParseDtype(const std::string& dtype) {
+  if (dtype == "F32") return DtypeInfo{torch::kFloat32, 4};
+  if (dtype == "F16") return DtypeInfo{torch::kFloat16, 2};
+  if (dtype == "BF16") return DtypeInfo{torch::kBFloat16, 2};
+  if (dtype == "F64") return DtypeInfo{torch::kFloat64, 8};
+  return absl::InvalidArgumentError(
+      absl::StrCat("unsupported dtype '", dtype, "' (supported: F32, F16, BF16, F64)"));
+}
+
+}  // namespace
+
+absl::StatusOr<TensorMap> LoadSafetensors(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open file"));
+  in.seekg(0, std::ios::end);
+  const uint64_t file_size = static_cast<uint64_t>(in.tellg());
+  in.seekg(0, std::ios::beg);
+  auto corrupt = [&](const std::string& what) {
+    return absl::DataLossError(absl::StrCat(path, ": not a valid safetensors file: ", what));
+  };
+  if (file_size < 8) return corrupt("shorter than its 8-byte header length");
+
+  unsigned char len_bytes[8];
+  in.read(reinterpret_cast<char*>(len_bytes), 8);
+  uint64_t header_len = 0;
+  for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | len_bytes[i];
+  if (header_len > kMaxHeaderBytes || header_len > file_size - 8) {
+    return corrupt(absl::StrCat("header length ", header_len, " exceeds the file size ", file_size));
+  }
+  std::string header(header_len, '\0');
+  in.read(header.data(), static_cast<std::streamsize>(header_len));
+  if (!in) return corrupt("truncated header");
+
+  nlohmann::json meta = nlohmann::json::parse(header, nullptr, /*allow_exceptions=*/false);
+  if (meta.is_discarded() || !meta.is_object()) return corrupt("header is not a JSON object");
+
+  const uint64_t data_begin = 8 + header_len;
+  const uint64_t data_size = file_size - data_begin;
+  std::vector<char> data(data_size);
+  if (data_size > 0) {
+    in.read(data.data(), static_cast<std::streamsize>(data_size));
+    if (!in) return corrupt("could not read tensor data");
+  }
+
+  TensorMap tensors;
+  for (const auto& [name, entry] : meta.items()) {
+    if (name == "__metadata__") continue;
+    auto bad = [&](const std::string& what) {
+      return corrupt(absl::StrCat("tensor '", name, "': ", what));
+    };
+    if (!entry.is_object() || !entry.contains("dtype") || !entry.contains("shape") ||
+        !entry.contains("data_offsets")) {
+      return bad("entry needs dtype, shape and data_offsets");
+    }
+    if (!entry["dtype"].is_string()) return bad("dtype is not a string");
+    auto dtype = ParseDtype(entry["dtype"].get<std::string>());
+    if (!dtype.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": tensor '", name, "': ", dtype.status().message()));
+    }
+    const auto& shape_json = entry["shape"];
+    const auto& offsets = entry["data_offsets"];
+    if (!shape_json.is_array()) return bad("shape is not an array");
+    if (!offsets.is_array() || offsets.size() != 2 || !offsets[0].is_number_unsigned() ||
+        !offsets[1].is_number_unsigned()) {
+      return bad("data_offsets is not [begin, end]");
+    }
+    std::vector<int64_t> shape;
+    uint64_t numel = 1;
+    for (const auto& dim : shape_json) {
+      if (!dim.is_number_unsigned()) return bad("shape has a non-integer dimension");
+      const uint64_t d = dim.get<uint64_t>();
+      if (d > 0 && numel > std::numeric_limits<uint64_t>::max() / 8 / d) return bad("shape overflows");
+      numel *= d;
+      shape.push_back(static_cast<int64_t>(d));
+    }
+    const uint64_t begin = offsets[0].get<uint64_t>();
+    const uint64_t end = offsets[1].get<uint64_t>();
+    if (begin > end || end > data_size) {
+      return bad(absl::StrCat("data_offsets [", begin, ", ", end, "] outside the ", data_size,
+                              " data bytes (truncated file?)"));
+    }
+    if (end - begin != numel * static_cast<uint64_t>(dtype->bytes)) {
+      return bad(absl::StrCat("data_offsets span ", end - begin, " bytes but shape and dtype need ",
+                              numel * dtype->bytes));
+    }
+    torch::Tensor t = torch::empty(shape, torch::TensorOptions().dtype(dtype->type));
+    if (numel > 0) std::memcpy(t.data_ptr(), data.data() + begin, end - begin);
+    tensors.emplace(name, t.to(torch::kFloat32).contiguous());
+  }
+  return tensors;
+}
+
+absl::Status SaveSafetensors(const std::string& path, const TensorMap& tensors,
+                             const std::map<std::string, std::string>& metadata) {
+  nlohmann::json header = nlohmann::json::object();
+  if (!metadata.empty()) header["__metadata__"] = metadata;
+  std::vector<torch::Tensor> blobs;
+  uint64_t offset = 0;
+  for (const auto& [name, tensor] : tensors) {
+    torch::Tensor t = tensor.detach().to(torch::kCPU, torch::kFloat32).contiguous();
+    const uint64_t bytes = static_cast<uint64_t>(t.numel()) * 4;
+    header[name] = {{"dtype", "F32"}, {"shape", t.sizes().vec()}, {"data_offsets", {offset, offset + bytes}}};
+    offset += bytes;
+    blobs.push_back(t);
+  }
+  std::string header_text = header.dump();
+  while (header_text.size() % 8 != 0) header_text.push_back(' ');
+
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) return absl::PermissionDeniedError(absl::StrCat(tmp, ": cannot open for writing"));
+    uint64_t n = header_text.size();
+    unsigned char len_bytes[8];
+    for (int i = 0; i < 8; ++i) len_bytes[i] = static_cast<unsigned char>((n >> (8 * i)) & 0xff);
+    out.write(reinterpret_cast<const char*>(len_bytes), 8);
+    out.write(header_text.data(), static_cast<std::streamsize>(header_text.size()));
+    for (const auto& t : blobs) {
+      out.write(static_cast<const char*>(t.data_ptr()), static_cast<std::streamsize>(t.numel() * 4));
+    }
+    if (!out) return absl::DataLossError(absl::StrCat(tmp, ": write failed"));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    return absl::InternalError(absl::StrCat("cannot rename ", tmp, " to ", path));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace lact
