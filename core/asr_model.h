@@ -1,0 +1,65 @@
+// A model folder loaded as a whole: the Wav2Vec2 CTC model, its vocabulary and preprocessor
+// settings, and the LaCT adapter stack (lact_config.json / lact.safetensors, optional).
+//
+//   DIR/config.json              Hugging Face Wav2Vec2Config        (required)
+//   DIR/model.safetensors        Wav2Vec2ForCTC weights              (required)
+//   DIR/vocab.json               CTC vocabulary                      (required)
+//   DIR/preprocessor_config.json do_normalize, sampling_rate         (optional)
+//   DIR/lact_config.json         LaCT settings                       (optional)
+//   DIR/lact.safetensors         LaCT weights                        (optional; absent = identity)
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <torch/torch.h>
+
+#include "absl/status/statusor.h"
+#include "core/lact_stack.h"
+#include "core/vocab.h"
+#include "core/wav2vec2_config.h"
+#include "core/wav2vec2_model.h"
+
+namespace lact {
+
+struct AsrModelOptions {
+  std::string device = "cpu";     // "cpu", "cuda", "cuda:N"
+  std::string dtype = "float32";  // encoder precision: float32, float16, bfloat16 (GPU)
+  bool load_lact = true;          // build the LaCT stack (identity when no weights are present)
+
+  absl::Status Validate() const;
+};
+
+// Parses "cpu" / "cuda" / "cuda:1"; an error when CUDA is asked for and not available.
+absl::StatusOr<torch::Device> ParseDevice(const std::string& device);
+
+class AsrModel {
+ public:
+  static absl::StatusOr<std::shared_ptr<const AsrModel>> Load(const std::string& dir,
+                                                             const AsrModelOptions& options = {});
+
+  const Wav2Vec2Model& encoder() const { return encoder_; }
+  const Vocab& vocab() const { return vocab_; }
+  const Wav2Vec2PreprocessorConfig& preprocessor() const { return preprocessor_; }
+  // The LaCT stack, or nullptr when not loaded.
+  const LactStack* lact() const { return lact_ ? &*lact_ : nullptr; }
+  // True when the folder has LaCT files (lact_config.json or lact.safetensors).
+  bool has_lact_files() const { return has_lact_files_; }
+  int sample_rate() const { return preprocessor_.sampling_rate; }
+  double frame_seconds() const { return encoder_.FrameSeconds(preprocessor_.sampling_rate); }
+  torch::Device device() const { return encoder_.device(); }
+  const std::string& dir() const { return dir_; }
+
+ private:
+  AsrModel(Wav2Vec2Model encoder, Vocab vocab) : encoder_(std::move(encoder)), vocab_(std::move(vocab)) {}
+
+  std::string dir_;
+  Wav2Vec2Model encoder_;
+  Vocab vocab_;
+  Wav2Vec2PreprocessorConfig preprocessor_;
+  std::optional<LactStack> lact_;
+  bool has_lact_files_ = false;
+};
+
+}  // namespace lact

@@ -1,0 +1,195 @@
+// lact_transcribe: offline (or simulated streaming) transcription of audio files with a model
+// folder, printing "<path>\t<transcript>" per file. See --help.
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "core/asr_model.h"
+#include "core/audio_io.h"
+#include "core/npy.h"
+#include "core/online_recognizer.h"
+#include "core/tools/flag_names.h"
+
+ABSL_FLAG(std::string, model, "", "Model folder (Hugging Face Wav2Vec2ForCTC layout, plus optional "
+          "lact_config.json / lact.safetensors). Default: $LACT_MODEL, else models/demo if present.");
+ABSL_FLAG(std::string, device, "cpu", "cpu, cuda or cuda:N");
+ABSL_FLAG(std::string, dtype, "float32", "Encoder precision: float32, float16, bfloat16 (GPU)");
+ABSL_FLAG(std::string, lact, "auto", "on|off|auto: run the LaCT layers (auto: on when the model "
+          "folder has LaCT files)");
+ABSL_FLAG(bool, streaming, false, "Simulate streaming: audio arrives in pieces of --step-ms and is "
+          "decoded with the streaming window");
+ABSL_FLAG(int32_t, step_ms, lact::StreamingConfig{}.step_ms, "Streaming step (ms)");
+ABSL_FLAG(int32_t, left_context_ms, lact::StreamingConfig{}.left_context_ms,
+          "Streaming left context (ms)");
+ABSL_FLAG(int32_t, lookahead_ms, lact::StreamingConfig{}.lookahead_ms, "Streaming lookahead (ms)");
+ABSL_FLAG(std::string, dump_logits, "", "Write the CTC logits [frames, vocab] of the (single) input "
+          "as float32 .npy");
+ABSL_FLAG(std::string, dump_hidden, "", "Write the encoder's last hidden state [frames, hidden] "
+          "(before LaCT and lm_head; in streaming mode the committed frames fed to LaCT) as .npy");
+ABSL_FLAG(std::string, dump_lact, "", "Write the LaCT stack output [frames, hidden] of the "
+          "committed frames as .npy");
+ABSL_FLAG(bool, words, false, "Also print word times: <path>\\t<word>\\t<start_s>\\t<end_s> lines");
+ABSL_FLAG(int32_t, threads, 0, "CPU threads for LibTorch (0: all cores)");
+
+namespace {
+
+struct Decoded {
+  lact::CtcResult ctc;
+  torch::Tensor hidden, lact_out, logits;
+};
+
+absl::StatusOr<Decoded> Transcribe(const lact::OnlineRecognizer& rec, const std::vector<float>& audio,
+                                   bool use_lact, bool streaming) {
+  Decoded d;
+  if (!streaming) {
+    auto r = rec.DecodeOffline(audio, use_lact);
+    if (!r.ok()) return r.status();
+    d.ctc = r->ctc;
+    d.hidden = r->hidden, d.lact_out = r->lact, d.logits = r->logits;
+    return d;
+  }
+  lact::StreamOptions options;
+  options.enable_lact = use_lact;
+  options.capture = true;
+  auto stream = rec.CreateStream(options);
+  const int rate = rec.model().sample_rate();
+  const size_t piece = static_cast<size_t>(rate) * rec.config().step_ms / 1000;
+  for (size_t at = 0; at < audio.size(); at += piece) {
+    const size_t n = std::min(piece, audio.size() - at);
+    if (auto s = stream->AcceptWaveform(rate, audio.data() + at, n); !s.ok()) return s;
+    while (rec.IsReady(*stream)) {
+      if (auto s = rec.DecodeStreams({stream.get()}); !s.ok()) return s;
+    }
+  }
+  stream->InputFinished();
+  while (!stream->is_final()) {
+    if (auto s = rec.DecodeStreams({stream.get()}); !s.ok()) return s;
+  }
+  const auto& result = stream->result();
+  d.ctc.text = result.committed_text;
+  d.ctc.words = result.committed_words;
+  d.hidden = stream->captured_hidden();
+  d.lact_out = stream->captured_lact();
+  d.logits = stream->captured_logits();
+  return d;
+}
+
+int Run(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "Transcribes audio files (WAV/FLAC, any rate; mixed to mono, resampled to 16 kHz).\n"
+      "Usage: lact_transcribe --model DIR [--device cpu|cuda] [--lact on|off] [--streaming]\n"
+      "       [--step-ms N --left-context-ms N --lookahead-ms N] [--dump-logits OUT.npy]\n"
+      "       [--dump-hidden OUT.npy] [--dump-lact OUT.npy] AUDIO...\n"
+      "Prints <path>\\t<transcript> per file.");
+  std::vector<std::string> storage;
+  std::vector<char*> args = lact::NormalizeFlagNames(argc, argv, &storage);
+  std::vector<char*> positional = absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
+  std::vector<std::string> files(positional.begin() + 1, positional.end());
+  if (files.empty()) {
+    std::cerr << "lact_transcribe: no audio files given (see --help)\n";
+    return 2;
+  }
+  const bool dumping = !absl::GetFlag(FLAGS_dump_logits).empty() ||
+                       !absl::GetFlag(FLAGS_dump_hidden).empty() ||
+                       !absl::GetFlag(FLAGS_dump_lact).empty();
+  if (dumping && files.size() != 1) {
+    std::cerr << "lact_transcribe: --dump-* needs exactly one input file, got " << files.size() << "\n";
+    return 2;
+  }
+  const std::string lact_flag = absl::GetFlag(FLAGS_lact);
+  if (lact_flag != "on" && lact_flag != "off" && lact_flag != "auto") {
+    std::cerr << "lact_transcribe: --lact must be on, off or auto, got '" << lact_flag << "'\n";
+    return 2;
+  }
+  std::string model_dir = absl::GetFlag(FLAGS_model);
+  if (model_dir.empty() && std::getenv("LACT_MODEL") != nullptr) model_dir = std::getenv("LACT_MODEL");
+#ifdef LACT_DEFAULT_MODEL_DIR
+  if (model_dir.empty() && std::filesystem::exists(LACT_DEFAULT_MODEL_DIR)) model_dir = LACT_DEFAULT_MODEL_DIR;
+#endif
+  if (model_dir.empty()) {
+    std::cerr << "lact_transcribe: no model: pass --model DIR (a Hugging Face Wav2Vec2ForCTC folder)\n";
+    return 2;
+  }
+  const int threads = absl::GetFlag(FLAGS_threads);
+  torch::set_num_threads(threads > 0 ? threads : std::max(1u, std::thread::hardware_concurrency()));
+
+  lact::AsrModelOptions options;
+  options.device = absl::GetFlag(FLAGS_device);
+  options.dtype = absl::GetFlag(FLAGS_dtype);
+  options.load_lact = lact_flag != "off";
+  auto model = lact::AsrModel::Load(model_dir, options);
+  if (!model.ok()) {
+    std::cerr << "lact_transcribe: " << model.status().message() << "\n";
+    return 1;
+  }
+  const bool use_lact = lact_flag == "on" || (lact_flag == "auto" && (*model)->has_lact_files());
+  lact::StreamingConfig streaming;
+  streaming.step_ms = absl::GetFlag(FLAGS_step_ms);
+  streaming.left_context_ms = absl::GetFlag(FLAGS_left_context_ms);
+  streaming.lookahead_ms = absl::GetFlag(FLAGS_lookahead_ms);
+  auto rec = lact::OnlineRecognizer::Create(*model, streaming);
+  if (!rec.ok()) {
+    std::cerr << "lact_transcribe: " << rec.status().message() << "\n";
+    return 2;
+  }
+
+  int failures = 0;
+  for (const std::string& path : files) {
+    auto audio = lact::ReadAudioFile(path, (*model)->sample_rate());
+    if (!audio.ok()) {
+      std::cerr << "lact_transcribe: " << audio.status().message() << "\n";
+      ++failures;
+      continue;
+    }
+    auto decoded = Transcribe(**rec, *audio, use_lact, absl::GetFlag(FLAGS_streaming));
+    if (!decoded.ok()) {
+      std::cerr << "lact_transcribe: " << path << ": " << decoded.status().message() << "\n";
+      ++failures;
+      continue;
+    }
+    std::cout << path << "\t" << decoded->ctc.text << "\n";
+    if (absl::GetFlag(FLAGS_words)) {
+      for (const auto& w : decoded->ctc.words) {
+        std::cout << path << "\t" << w.word << "\t" << w.start_s << "\t" << w.end_s << "\n";
+      }
+    }
+    std::cout.flush();
+    for (const auto& [flag, tensor] :
+         {std::pair{absl::GetFlag(FLAGS_dump_logits), decoded->logits},
+          std::pair{absl::GetFlag(FLAGS_dump_hidden), decoded->hidden},
+          std::pair{absl::GetFlag(FLAGS_dump_lact), decoded->lact_out}}) {
+      if (flag.empty()) continue;
+      if (auto s = lact::WriteNpy(flag, tensor); !s.ok()) {
+        std::cerr << "lact_transcribe: " << s.message() << "\n";
+        ++failures;
+      }
+    }
+  }
+  if (failures > 0) {
+    std::cerr << "lact_transcribe: " << failures << " of " << files.size() << " files failed\n";
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return Run(argc, argv);
+  } catch (const c10::Error& e) {
+    std::cerr << "lact_transcribe: internal error: " << e.what_without_backtrace() << "\n";
+  } catch (const std::exception& e) {
+    std::cerr << "lact_transcribe: internal error: " << e.what() << "\n";
+  }
+  return 1;
+}
