@@ -1,0 +1,48 @@
+// Reading audio files into the model's input format, and writing small WAV files.
+//
+// Reading goes through libsndfile (WAV, FLAC, Ogg/Vorbis, Ogg/Opus where the library has it, AIFF,
+// ...): samples come back as float32 with libsndfile's normalisation, i.e. 16-bit PCM is
+// int16 / 32768 exactly, so values lie in [-1, 1). Multi-channel audio is mixed down to mono by
+// averaging the channels, then resampled with soxr (Resampler::Quality::kHigh) when the file's
+// rate differs from the requested one. Resampled values are not clipped.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace lact {
+
+// What a file holds, before any mix-down or resampling.
+struct AudioInfo {
+  int sample_rate = 0;     // Hz
+  int channels = 0;
+  int64_t frames = 0;      // samples per channel
+  double duration_s = 0;   // frames / sample_rate
+  std::string format;      // libsndfile's name of the major format, e.g. "FLAC (FLAC Lossless Audio Codec)"
+};
+
+// Pass as `target_sample_rate` to keep the file's own rate.
+inline constexpr int kNativeSampleRate = 0;
+
+// Reads `path` as mono float32 at `target_sample_rate` Hz ([n]). Errors, each naming the path:
+// NotFound (no such file), InvalidArgument (not a regular file, not audio libsndfile can decode,
+// "empty audio" with zero samples, target rate < 0). `info`, when given, receives the file's
+// original format.
+absl::StatusOr<std::vector<float>> ReadAudioFile(const std::string& path,
+                                                 int target_sample_rate = 16000,
+                                                 AudioInfo* info = nullptr);
+
+// The format of `path` without decoding the samples (same errors as ReadAudioFile, except that
+// an empty file is not an error here).
+absl::StatusOr<AudioInfo> ProbeAudioFile(const std::string& path);
+
+// Writes 16-bit PCM WAV. `samples` are interleaved ([frames * channels]) floats; each is stored as
+// round(x * 32768) clamped to [-32768, 32767], so values k / 32768 read back exactly.
+absl::Status WriteWav16(const std::string& path, const std::vector<float>& samples,
+                        int sample_rate, int channels = 1);
+
+}  // namespace lact

@@ -1,0 +1,69 @@
+// Zero-mean, unit-variance normalisation of the raw waveform, as Hugging Face's
+// Wav2Vec2FeatureExtractor does with do_normalize=True:
+//   y = (x - mean(x)) / sqrt(var(x) + 1e-7),   var = population variance (divide by N),
+// over the whole utterance. Models trained with it (e.g. facebook/wav2vec2-large-960h-lv60-self;
+// see "do_normalize" in preprocessor_config.json) need it; wav2vec2-base-960h does not.
+//
+// Offline: `NormalizeWaveform`. Streaming: the utterance's statistics are not known in advance,
+// so `RunningNormalizer` uses the statistics of everything the stream has seen so far; once the
+// whole utterance has been accumulated they equal the offline ones.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include <torch/torch.h>
+
+namespace lact {
+
+inline constexpr double kWaveformNormEpsilon = 1e-7;
+
+// Running moments of a signal, accumulated in double.
+struct WaveformStats {
+  int64_t count = 0;
+  double sum = 0;
+  double sum_squares = 0;
+
+  void Add(const float* x, size_t n);
+  double mean() const { return count > 0 ? sum / count : 0.0; }
+  // Population variance (divide by count), never negative; 0 when count == 0.
+  double variance() const;
+};
+
+// Mean and population variance of x, computed in double with two passes (the accurate way).
+WaveformStats ComputeWaveformStats(const float* x, size_t n);
+
+// In place: x <- (x - mean) / sqrt(var + epsilon) over all of x. An empty vector is left alone.
+void NormalizeWaveform(std::vector<float>& x, double epsilon = kWaveformNormEpsilon);
+void NormalizeWaveform(float* x, size_t n, double epsilon = kWaveformNormEpsilon);
+
+// Streaming: accumulate every sample the stream receives, normalise windows with the running
+// statistics. Before any sample has been accumulated, Normalize returns its input unchanged.
+class RunningNormalizer {
+ public:
+  explicit RunningNormalizer(double epsilon = kWaveformNormEpsilon) : epsilon_(epsilon) {}
+
+  // Adds new samples ([n]) to the statistics.
+  void Accumulate(const float* x, size_t n) { stats_.Add(x, n); }
+  void Accumulate(const std::vector<float>& x) { Accumulate(x.data(), x.size()); }
+
+  // Normalises with the current statistics; does not change them.
+  void Normalize(const float* in, size_t n, float* out) const;  // in/out may alias
+  std::vector<float> Normalize(const std::vector<float>& x) const;
+  torch::Tensor Normalize(const torch::Tensor& x /*[...] float*/) const;  // same shape/device
+
+  void Reset() { stats_ = WaveformStats{}; }
+
+  int64_t count() const { return stats_.count; }
+  double mean() const { return stats_.mean(); }
+  double variance() const { return stats_.variance(); }
+  const WaveformStats& stats() const { return stats_; }
+  double epsilon() const { return epsilon_; }
+
+ private:
+  double epsilon_;
+  WaveformStats stats_;
+};
+
+}  // namespace lact
