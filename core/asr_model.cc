@@ -38,6 +38,12 @@ absl::StatusOr<torch::Device> ParseDevice(const std::string& device) {
       absl::StrCat("device must be 'cpu', 'cuda' or 'cuda:N', got '", device, "'"));
 }
 
+bool AsrModel::HasLactFiles(const std::string& dir) {
+  std::error_code ec;
+  return std::filesystem::exists(std::filesystem::path(dir) / "lact_config.json", ec) ||
+         std::filesystem::exists(std::filesystem::path(dir) / "lact.safetensors", ec);
+}
+
 absl::StatusOr<std::shared_ptr<const AsrModel>> AsrModel::Load(const std::string& dir,
                                                               const AsrModelOptions& options) {
   LACT_RETURN_IF_ERROR(options.Validate());
@@ -72,8 +78,7 @@ absl::StatusOr<std::shared_ptr<const AsrModel>> AsrModel::Load(const std::string
   if (fs::exists(preprocessor, ec)) {
     LACT_ASSIGN_OR_RETURN(model->preprocessor_, Wav2Vec2PreprocessorConfig::FromJsonFile(preprocessor));
   }
-  model->has_lact_files_ = fs::exists(fs::path(dir) / "lact_config.json", ec) ||
-                           fs::exists(fs::path(dir) / "lact.safetensors", ec);
+  model->has_lact_files_ = HasLactFiles(dir);
   if (options.load_lact) {
     LACT_ASSIGN_OR_RETURN(LactStack stack,
                           LactStack::Load(dir, model->encoder_.config().hidden_size, device));

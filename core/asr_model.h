@@ -46,6 +46,7 @@ class AsrModel {
   const LactStack* lact() const { return lact_ ? &*lact_ : nullptr; }
   // True when the folder has LaCT files (lact_config.json or lact.safetensors).
   bool has_lact_files() const { return has_lact_files_; }
+  static bool HasLactFiles(const std::string& dir);
   int sample_rate() const { return preprocessor_.sampling_rate; }
   double frame_seconds() const { return encoder_.FrameSeconds(preprocessor_.sampling_rate); }
   torch::Device device() const { return encoder_.device(); }

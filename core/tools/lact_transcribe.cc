@@ -125,13 +125,14 @@ int Run(int argc, char** argv) {
   lact::AsrModelOptions options;
   options.device = absl::GetFlag(FLAGS_device);
   options.dtype = absl::GetFlag(FLAGS_dtype);
-  options.load_lact = lact_flag != "off";
+  // auto: LaCT only when the folder has LaCT files (otherwise it would be the identity anyway).
+  options.load_lact = lact_flag == "on" || (lact_flag == "auto" && lact::AsrModel::HasLactFiles(model_dir));
   auto model = lact::AsrModel::Load(model_dir, options);
   if (!model.ok()) {
     std::cerr << "lact_transcribe: " << model.status().message() << "\n";
     return 1;
   }
-  const bool use_lact = lact_flag == "on" || (lact_flag == "auto" && (*model)->has_lact_files());
+  const bool use_lact = options.load_lact;
   lact::StreamingConfig streaming;
   streaming.step_ms = absl::GetFlag(FLAGS_step_ms);
   streaming.left_context_ms = absl::GetFlag(FLAGS_left_context_ms);
@@ -174,11 +175,10 @@ int Run(int argc, char** argv) {
       }
     }
   }
-  if (failures > 0) {
+  if (failures > 0 && files.size() > 1) {
     std::cerr << "lact_transcribe: " << failures << " of " << files.size() << " files failed\n";
-    return 1;
   }
-  return 0;
+  return failures > 0 ? 1 : 0;
 }
 
 }  // namespace

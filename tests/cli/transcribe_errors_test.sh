@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Bad input to lact_transcribe gives one clear line on stderr and a non-zero exit, never a crash:
+# missing folder, missing or corrupt model.safetensors, wrong tensor shape, unreadable or empty
+# audio, bad flags.
+set -uo pipefail
+BIN=${LACT_BIN:?}/core/lact_transcribe
+FIX=${LACT_SRC:?}/tests/fixtures
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+WAV=$FIX/tiny_group/expected/input.wav
+fail=0
+
+# expect_error NAME PATTERN ARGS...: exit status 1 or 2, exactly one stderr line matching PATTERN.
+expect_error() {
+  local name=$1 pattern=$2; shift 2
+  "$BIN" "$@" > "$tmp/out" 2> "$tmp/err"
+  local rc=$? lines
+  lines=$(wc -l < "$tmp/err")
+  if { [ $rc -ne 1 ] && [ $rc -ne 2 ]; } || [ "$lines" -ne 1 ] || ! grep -q -- "$pattern" "$tmp/err"; then
+    echo "FAIL $name: rc=$rc, $lines stderr lines:"; sed 's/^/    /' "$tmp/err"; fail=1
+  else
+    echo "ok   $name: $(cat "$tmp/err")"
+  fi
+}
+
+model() {  # a copy of the tiny model to break
+  rm -rf "$tmp/m"; mkdir -p "$tmp/m"; cp "$FIX/tiny_group"/*.json "$FIX/tiny_group/model.safetensors" "$tmp/m/"
+}
+
+expect_error "missing folder" "does not exist" --model "$tmp/nope" "$WAV"
+model; rm "$tmp/m/model.safetensors"
+expect_error "missing model.safetensors" "model.safetensors" --model "$tmp/m" "$WAV"
+model; head -c 1000 "$FIX/tiny_group/model.safetensors" > "$tmp/m/model.safetensors"
+expect_error "truncated model.safetensors" "model.safetensors" --model "$tmp/m" "$WAV"
+model; printf 'garbage that is not a safetensors file at all' > "$tmp/m/model.safetensors"
+expect_error "corrupt model.safetensors" "not a valid safetensors" --model "$tmp/m" "$WAV"
+model; sed -i 's/"hidden_size": 32/"hidden_size": 64/' "$tmp/m/config.json"
+expect_error "wrong tensor shape" "has shape" --model "$tmp/m" "$WAV"
+model; sed -i 's/"intermediate_size": 64/"intermediate_size": 48/' "$tmp/m/config.json"
+expect_error "wrong tensor shape (names the key)" "intermediate_dense" --model "$tmp/m" "$WAV"
+model; printf '{not json' > "$tmp/m/config.json"
+expect_error "corrupt config.json" "config.json" --model "$tmp/m" "$WAV"
+model; printf '{"<pad>": 0}' > "$tmp/m/vocab.json"
+expect_error "vocab size mismatch" "vocab" --model "$tmp/m" "$WAV"
+expect_error "missing audio file" "nope.wav" --model "$FIX/tiny_group" "$tmp/nope.wav"
+printf 'this is not audio' > "$tmp/bad.wav"
+expect_error "unreadable audio" "bad.wav" --model "$FIX/tiny_group" "$tmp/bad.wav"
+sox -n -r 16000 -c 1 -b 16 "$tmp/empty.wav" trim 0 0 2>/dev/null
+expect_error "empty audio" "empty" --model "$FIX/tiny_group" "$tmp/empty.wav"
+sox -n -r 16000 -c 1 -b 16 "$tmp/short.wav" trim 0 0.01 2>/dev/null
+expect_error "too short audio" "too short" --model "$FIX/tiny_group" "$tmp/short.wav"
+expect_error "bad --lact" "--lact" --model "$FIX/tiny_group" --lact maybe "$WAV"
+expect_error "bad --device" "device" --model "$FIX/tiny_group" --device tpu "$WAV"
+expect_error "no audio" "no audio" --model "$FIX/tiny_group"
+
+# One bad file among good ones: the good ones are still transcribed, exit status 1.
+"$BIN" --model "$FIX/tiny_group" "$WAV" "$tmp/bad.wav" "$WAV" > "$tmp/out" 2> "$tmp/err"; rc=$?
+if [ $rc -ne 1 ] || [ "$(wc -l < "$tmp/out")" -ne 2 ]; then
+  echo "FAIL mixed good and bad files: rc=$rc"; cat "$tmp/out" "$tmp/err"; fail=1
+else echo "ok   mixed good and bad files"; fi
+
+# Any sample rate and channel count: a 44.1 kHz stereo copy transcribes (resampled, mixed down).
+sox "$WAV" -r 44100 -c 2 "$tmp/stereo44.flac" 2>/dev/null
+if "$BIN" --model "$FIX/tiny_group" "$tmp/stereo44.flac" > "$tmp/out" 2>/dev/null && [ -s "$tmp/out" ]; then
+  echo "ok   44.1 kHz stereo FLAC"
+else echo "FAIL 44.1 kHz stereo FLAC"; fail=1; fi
+
+"$BIN" --help > "$tmp/help" 2>&1
+grep -q -- "--model" "$tmp/help" && grep -q -- "dump_logits" "$tmp/help" && echo "ok   --help" || { echo "FAIL --help"; fail=1; }
+exit $fail
