@@ -1,0 +1,140 @@
+// Tests of core/waveform_normalizer against the Hugging Face formula
+// y = (x - mean) / sqrt(var + 1e-7) (population variance), recomputed here in double.
+#include "core/waveform_normalizer.h"
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace lact {
+namespace {
+
+// A speech-like test signal: noise + a sine + a DC offset.
+std::vector<float> TestSignal(size_t n, unsigned seed = 7) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> noise(0.f, 0.1f);
+  std::vector<float> x(n);
+  for (size_t i = 0; i < n; ++i) x[i] = 0.03f + 0.3f * std::sin(0.05f * i) + noise(rng);
+  return x;
+}
+
+// The reference: Wav2Vec2FeatureExtractor.zero_mean_unit_var_norm, in double.
+std::vector<double> Reference(const std::vector<float>& x) {
+  double mean = 0;
+  for (float v : x) mean += v;
+  mean /= x.size();
+  double var = 0;
+  for (float v : x) var += (v - mean) * (v - mean);
+  var /= x.size();
+  std::vector<double> y(x.size());
+  for (size_t i = 0; i < x.size(); ++i) y[i] = (x[i] - mean) / std::sqrt(var + 1e-7);
+  return y;
+}
+
+TEST(WaveformNormalizerTest, OfflineMatchesTheFormula) {
+  const std::vector<float> x = TestSignal(48000);
+  std::vector<float> y = x;
+  NormalizeWaveform(y);
+  const std::vector<double> expected = Reference(x);
+  ASSERT_EQ(y.size(), expected.size());
+  for (size_t i = 0; i < y.size(); ++i) ASSERT_NEAR(y[i], expected[i], 1e-5) << i;
+}
+
+TEST(WaveformNormalizerTest, OutputHasZeroMeanAndUnitVariance) {
+  std::vector<float> y = TestSignal(16000, 3);
+  NormalizeWaveform(y);
+  const WaveformStats stats = ComputeWaveformStats(y.data(), y.size());
+  EXPECT_NEAR(stats.mean(), 0.0, 1e-6);
+  EXPECT_NEAR(stats.variance(), 1.0, 1e-4);
+}
+
+TEST(WaveformNormalizerTest, ConstantAndEmptySignals) {
+  std::vector<float> constant(100, 0.25f);
+  NormalizeWaveform(constant);  // var 0: (x - mean) / sqrt(1e-7) = 0
+  for (float v : constant) EXPECT_EQ(v, 0.0f);
+  std::vector<float> empty;
+  NormalizeWaveform(empty);
+  EXPECT_TRUE(empty.empty());
+}
+
+TEST(WaveformNormalizerTest, StatsMatchTwoPassComputation) {
+  const std::vector<float> x = TestSignal(10000, 11);
+  double mean = 0;
+  for (float v : x) mean += v;
+  mean /= x.size();
+  double var = 0;
+  for (float v : x) var += (v - mean) * (v - mean);
+  var /= x.size();
+  const WaveformStats stats = ComputeWaveformStats(x.data(), x.size());
+  EXPECT_EQ(stats.count, 10000);
+  EXPECT_NEAR(stats.mean(), mean, 1e-12);
+  EXPECT_NEAR(stats.variance(), var, 1e-12);
+}
+
+TEST(WaveformNormalizerTest, RunningStatsAfterAllSamplesEqualOfflineStats) {
+  const std::vector<float> x = TestSignal(50000, 5);
+  RunningNormalizer running;
+  EXPECT_EQ(running.count(), 0);
+  size_t pos = 0;
+  for (size_t piece : {1u, 159u, 320u, 4000u, 7u, 12345u}) {
+    running.Accumulate(x.data() + pos, piece);
+    pos += piece;
+  }
+  running.Accumulate(x.data() + pos, x.size() - pos);
+  const WaveformStats offline = ComputeWaveformStats(x.data(), x.size());
+  EXPECT_EQ(running.count(), offline.count);
+  EXPECT_NEAR(running.mean(), offline.mean(), 1e-12);
+  EXPECT_NEAR(running.variance(), offline.variance(), 1e-10);
+
+  // Normalising the whole utterance with the running stats is the offline normalisation.
+  std::vector<float> offline_y = x;
+  NormalizeWaveform(offline_y);
+  const std::vector<float> running_y = running.Normalize(x);
+  ASSERT_EQ(running_y.size(), offline_y.size());
+  for (size_t i = 0; i < x.size(); ++i) ASSERT_NEAR(running_y[i], offline_y[i], 1e-5) << i;
+}
+
+TEST(WaveformNormalizerTest, RunningUsesTheStatisticsSeenSoFar) {
+  const std::vector<float> x = TestSignal(8000, 9);
+  const std::vector<float> first(x.begin(), x.begin() + 3000);
+  RunningNormalizer running;
+  running.Accumulate(first);
+  // With only the first piece seen, normalising it equals normalising it offline on its own.
+  const std::vector<double> expected = Reference(first);
+  const std::vector<float> y = running.Normalize(first);
+  for (size_t i = 0; i < y.size(); ++i) ASSERT_NEAR(y[i], expected[i], 1e-5) << i;
+  // Normalize does not change the statistics.
+  EXPECT_EQ(running.count(), 3000);
+  running.Reset();
+  EXPECT_EQ(running.count(), 0);
+  EXPECT_EQ(running.mean(), 0.0);
+}
+
+TEST(WaveformNormalizerTest, RunningBeforeAnySampleIsIdentity) {
+  const RunningNormalizer running;
+  const std::vector<float> x = {0.5f, -0.25f, 0.125f};
+  EXPECT_EQ(running.Normalize(x), x);
+  const torch::Tensor t = torch::tensor({0.5f, -0.25f});
+  EXPECT_TRUE(torch::equal(running.Normalize(t), t));
+}
+
+TEST(WaveformNormalizerTest, TensorNormalizeMatchesVectorNormalize) {
+  const std::vector<float> x = TestSignal(2000, 13);
+  RunningNormalizer running;
+  running.Accumulate(x);
+  const std::vector<float> y = running.Normalize(x);
+  const torch::Tensor t = torch::from_blob(const_cast<float*>(x.data()),
+                                           {1, static_cast<int64_t>(x.size())}, torch::kFloat)
+                              .clone();  // [1, N]
+  const torch::Tensor ty = running.Normalize(t);
+  ASSERT_EQ(ty.sizes(), t.sizes());
+  ASSERT_EQ(ty.scalar_type(), torch::kFloat);
+  const torch::Tensor expected =
+      torch::from_blob(const_cast<float*>(y.data()), {1, static_cast<int64_t>(y.size())}, torch::kFloat);
+  EXPECT_TRUE(torch::allclose(ty, expected, /*rtol=*/1e-5, /*atol=*/1e-5));
+}
+
+}  // namespace
+}  // namespace lact
