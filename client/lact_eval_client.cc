@@ -1,0 +1,356 @@
+// lact_eval_client: replays a LibriSpeech folder (or a manifest) through lact_server's
+// StreamingRecognize, scores WER/CER, measures latency and throughput like NVIDIA's
+// riva_streaming_asr_client, and compares LaCT with the baseline. See docs/eval_client.md.
+//
+// Exit status: 0 when every stream completed; 1 when any stream failed (the count is printed);
+// 2 when the run could not start (bad flags, unreadable corpus, server unreachable).
+//
+// (The file is named after the binary so that abseil's --help lists the flags defined here.)
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "client/audio_encoder.h"
+#include "client/eval_summary.h"
+#include "client/librispeech.h"
+#include "client/progress.h"
+#include "client/report.h"
+#include "client/scoring.h"
+#include "client/stream_client.h"
+#include "core/audio_io.h"
+#include "core/tools/flag_names.h"
+
+ABSL_FLAG(std::string, server, "localhost:50051", "lact_server address, HOST:PORT");
+ABSL_FLAG(std::string, librispeech, "",
+          "LibriSpeech folder: the one holding <split>/ (e.g. .../LibriSpeech), its parent, or the "
+          "split folder itself");
+ABSL_FLAG(std::string, split, "test-clean", "LibriSpeech split to evaluate");
+ABSL_FLAG(std::string, manifest, "",
+          "Instead of --librispeech: a file of 'path<TAB>reference' lines (relative paths are "
+          "relative to the manifest)");
+ABSL_FLAG(int32_t, num_parallel_requests, 1, "Streams open at the same time");
+ABSL_FLAG(bool, simulate_realtime, false,
+          "Send audio at its own pace (each chunk when its last sample would have been "
+          "captured) instead of as fast as possible");
+ABSL_FLAG(int32_t, chunk_duration_ms, 100,
+          "Audio per message (linear16), or per Ogg flush (ogg_opus)");
+ABSL_FLAG(std::string, encoding, "linear16",
+          "linear16 | ogg_opus | opus (raw Opus, one --opus_frame_ms packet per message)");
+ABSL_FLAG(int32_t, opus_frame_ms, 20, "Opus packet duration for --encoding opus: 10, 20, 40, 60");
+ABSL_FLAG(int32_t, opus_bitrate, 32000, "Opus target bitrate (bits/s)");
+ABSL_FLAG(int32_t, sample_rate_hz, 16000,
+          "Rate the audio is resampled to and sent at (Opus: 8000, 12000, 16000, 24000, 48000)");
+ABSL_FLAG(bool, interim_results, true, "Ask for interim results (needed for interim latency)");
+ABSL_FLAG(std::string, lact, "both",
+          "on | off | both (both: every utterance is streamed without LaCT, then with it, and "
+          "the pair is reported) | server (leave enable_lact unset: the server's default)");
+ABSL_FLAG(int32_t, limit, 0, "Evaluate only the first N items (0: all)");
+ABSL_FLAG(bool, long_form, false,
+          "Join each chapter's utterances, in order, into one stream (LaCT adapts over minutes "
+          "of one speaker); the joined reference is scored");
+ABSL_FLAG(std::string, output_dir, "eval_out",
+          "Where results.csv, summary.json and report.html are written");
+ABSL_FLAG(double, timeout_s, 0,
+          "Deadline of each stream in seconds; 0: 60 s plus 4x the audio length");
+ABSL_FLAG(double, connect_timeout_s, 10, "How long to wait for the server before giving up");
+ABSL_FLAG(bool, use_ssl, false, "Connect with TLS (system root certificates unless --ssl_root_cert)");
+ABSL_FLAG(std::string, ssl_root_cert, "", "PEM file of root certificates for TLS (implies --use_ssl)");
+ABSL_FLAG(bool, progress, true, "Print a progress line on stderr");
+
+namespace {
+
+using lact::eval::CorpusItem;
+using lact::eval::FailedStream;
+using lact::eval::UtteranceResult;
+
+constexpr int kExitStreamsFailed = 1;
+constexpr int kExitCannotStart = 2;
+
+int Fail(const absl::Status& status) {
+  std::cerr << "lact_eval_client: " << status << "\n";
+  return kExitCannotStart;
+}
+
+std::string NowRfc3339() {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(), absl::UTCTimeZone());
+}
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return absl::NotFoundError(absl::StrCat("cannot read '", path, "'"));
+  std::string data;
+  char buf[8192];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) data.append(buf, n);
+  std::fclose(f);
+  return data;
+}
+
+// The item's audio, its files joined in order, at `rate` Hz ([n]).
+absl::StatusOr<std::vector<float>> ReadItemAudio(const CorpusItem& item, int rate) {
+  std::vector<float> audio;
+  for (const std::string& path : item.audio_paths) {
+    auto samples = lact::ReadAudioFile(path, rate);
+    if (!samples.ok()) return samples.status();
+    audio.insert(audio.end(), samples->begin(), samples->end());
+  }
+  return audio;
+}
+
+struct Settings {
+  std::string server;
+  lact::eval::EncoderOptions encoder;
+  lact::eval::StreamConfig stream;
+  double timeout_s = 0;
+  int parallel = 1;
+};
+
+// Streams every item once with `lact` ("on", "off" or "server") using `parallel` threads.
+void RunPhase(const std::vector<CorpusItem>& items, const std::string& lact,
+              const Settings& settings, const lact::eval::StreamClient& client,
+              lact::eval::ProgressReporter* progress,
+              std::chrono::steady_clock::time_point run_start,
+              std::vector<UtteranceResult>* results, std::vector<FailedStream>* failures) {
+  std::vector<std::optional<UtteranceResult>> done(items.size());
+  std::mutex mu;
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t i = next++; i < items.size(); i = next++) {
+      const CorpusItem& item = items[i];
+      auto fail = [&](const absl::Status& status) {
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          failures->push_back({item.id, lact, status.ToString()});
+        }
+        progress->StreamDone(lact, nullptr,
+                             std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                                           run_start)
+                                 .count());
+      };
+      auto audio = ReadItemAudio(item, settings.encoder.sample_rate);
+      if (!audio.ok()) {
+        fail(audio.status());
+        continue;
+      }
+      auto chunks = lact::eval::EncodeForStreaming(*audio, settings.encoder);
+      if (!chunks.ok()) {
+        fail(chunks.status());
+        continue;
+      }
+      const double duration_s = static_cast<double>(audio->size()) / settings.encoder.sample_rate;
+      lact::eval::StreamConfig config = settings.stream;
+      if (lact == "on") config.enable_lact = true;
+      if (lact == "off") config.enable_lact = false;
+      config.timeout_s = settings.timeout_s > 0 ? settings.timeout_s : 60 + 4 * duration_s;
+      auto outcome = client.Run(*chunks, config);
+      if (!outcome.ok()) {
+        fail(outcome.status());
+        continue;
+      }
+      UtteranceResult r;
+      r.id = item.id;
+      r.speaker = item.speaker;
+      r.lact = lact;
+      r.duration_s = duration_s;
+      r.reference = item.reference;
+      r.hypothesis = outcome->transcript;
+      r.score = lact::eval::ScoreUtterance(r.reference, r.hypothesis);
+      r.first_interim_ms = outcome->first_interim_ms;
+      r.final_latency_ms = outcome->final_latency_ms;
+      r.interim_latencies_ms = std::move(outcome->interim_latencies_ms);
+      r.final_latencies_ms = std::move(outcome->final_latencies_ms);
+      r.stream_s = outcome->stream_s;
+      progress->StreamDone(
+          lact, &r.score,
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count());
+      std::lock_guard<std::mutex> lock(mu);
+      done[i] = std::move(r);
+    }
+  };
+  std::vector<std::thread> threads;
+  const size_t n = std::min<size_t>(static_cast<size_t>(settings.parallel), items.size());
+  for (size_t t = 0; t < n; ++t) threads.emplace_back(worker);
+  for (auto& t : threads) t.join();
+  for (auto& r : done) {
+    if (r.has_value()) results->push_back(std::move(*r));  // corpus order
+  }
+}
+
+std::string Pct(double v) { return absl::StrFormat("%.2f%%", 100 * v); }
+
+void PrintLatency(const char* name, const lact::eval::LatencyStats& s) {
+  if (s.count == 0) {
+    std::printf("  %-22s none\n", name);
+    return;
+  }
+  std::printf("  %-22s p50 %8.1f  p90 %8.1f  p95 %8.1f  p99 %8.1f  mean %8.1f  (n=%lld)\n", name,
+              s.p50, s.p90, s.p95, s.p99, s.mean, static_cast<long long>(s.count));
+}
+
+void PrintSummary(const lact::eval::EvalSummary& summary) {
+  for (const auto& v : summary.variants) {
+    std::printf("\nLaCT %s%s: %lld streams, %lld failed\n", v.lact.c_str(),
+                v.lact == "off" ? " (baseline)" : "", static_cast<long long>(v.utterances),
+                static_cast<long long>(v.failures));
+    std::printf("  WER %s  (S %lld, D %lld, I %lld / %lld words)   CER %s (%lld chars)\n",
+                Pct(v.wer).c_str(), static_cast<long long>(v.words.substitutions),
+                static_cast<long long>(v.words.deletions),
+                static_cast<long long>(v.words.insertions),
+                static_cast<long long>(v.words.reference_length), Pct(v.cer).c_str(),
+                static_cast<long long>(v.chars.reference_length));
+    std::printf("  Latencies (ms):\n");
+    PrintLatency("interim", v.interim);
+    PrintLatency("final", v.final);
+    PrintLatency("time to first interim", v.first_interim);
+    std::printf("  Run time: %.2f s   Audio processed: %.2f s   Throughput: %.2f RTFX\n", v.wall_s,
+                v.audio_s, v.rtfx);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "Streams a LibriSpeech split (or a manifest) through lact_server and reports WER/CER, "
+      "latency and throughput, with and without LaCT.\n"
+      "  lact_eval_client --server localhost:50051 --librispeech DIR [--split test-clean] "
+      "[--lact both] [--num_parallel_requests 8] [--simulate_realtime] [--output_dir DIR]");
+  std::vector<std::string> arg_storage;
+  std::vector<char*> args = lact::NormalizeFlagNames(argc, argv, &arg_storage);
+  std::vector<char*> rest = absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
+  if (rest.size() > 1) {
+    return Fail(absl::InvalidArgumentError(absl::StrCat("unexpected argument '", rest[1], "'")));
+  }
+
+  lact::eval::CorpusOptions corpus_options;
+  corpus_options.librispeech_dir = absl::GetFlag(FLAGS_librispeech);
+  corpus_options.split = absl::GetFlag(FLAGS_split);
+  corpus_options.manifest = absl::GetFlag(FLAGS_manifest);
+  corpus_options.long_form = absl::GetFlag(FLAGS_long_form);
+  corpus_options.limit = absl::GetFlag(FLAGS_limit);
+
+  Settings settings;
+  settings.server = absl::GetFlag(FLAGS_server);
+  auto encoding = lact::eval::ParseAudioEncoding(absl::GetFlag(FLAGS_encoding));
+  if (!encoding.ok()) return Fail(encoding.status());
+  settings.encoder.encoding = *encoding;
+  settings.encoder.sample_rate = absl::GetFlag(FLAGS_sample_rate_hz);
+  settings.encoder.chunk_duration_ms = absl::GetFlag(FLAGS_chunk_duration_ms);
+  settings.encoder.opus_frame_ms = absl::GetFlag(FLAGS_opus_frame_ms);
+  settings.encoder.opus_bitrate_bps = absl::GetFlag(FLAGS_opus_bitrate);
+  if (auto s = settings.encoder.Validate(); !s.ok()) return Fail(s);
+  settings.stream.encoding = settings.encoder.encoding;
+  settings.stream.sample_rate = settings.encoder.sample_rate;
+  settings.stream.interim_results = absl::GetFlag(FLAGS_interim_results);
+  settings.stream.send.simulate_realtime = absl::GetFlag(FLAGS_simulate_realtime);
+  settings.timeout_s = absl::GetFlag(FLAGS_timeout_s);
+  settings.parallel = absl::GetFlag(FLAGS_num_parallel_requests);
+  if (settings.parallel < 1) {
+    return Fail(absl::InvalidArgumentError("--num_parallel_requests must be >= 1"));
+  }
+  if (settings.timeout_s < 0) return Fail(absl::InvalidArgumentError("--timeout_s must be >= 0"));
+  const std::string lact_mode = absl::GetFlag(FLAGS_lact);
+  std::vector<std::string> phases;
+  if (lact_mode == "both") {
+    phases = {"off", "on"};
+  } else if (lact_mode == "on" || lact_mode == "off" || lact_mode == "server") {
+    phases = {lact_mode};
+  } else {
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat("--lact must be on, off, both or server, got '", lact_mode, "'")));
+  }
+
+  auto items = lact::eval::LoadCorpus(corpus_options);
+  if (!items.ok()) return Fail(items.status());
+
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+  if (absl::GetFlag(FLAGS_use_ssl) || !absl::GetFlag(FLAGS_ssl_root_cert).empty()) {
+    grpc::SslCredentialsOptions ssl;
+    if (!absl::GetFlag(FLAGS_ssl_root_cert).empty()) {
+      auto pem = ReadFile(absl::GetFlag(FLAGS_ssl_root_cert));
+      if (!pem.ok()) return Fail(pem.status());
+      ssl.pem_root_certs = *pem;
+    }
+    credentials = grpc::SslCredentials(ssl);
+  }
+  grpc::ChannelArguments channel_args;
+  channel_args.SetMaxReceiveMessageSize(64 << 20);
+  // One connection per stream would measure connection set-up; all streams share one channel
+  // (HTTP/2 multiplexes them), as in riva_streaming_asr_client.
+  auto channel = grpc::CreateCustomChannel(settings.server, credentials, channel_args);
+  if (auto s = lact::eval::WaitForServer(channel.get(), settings.server,
+                                         absl::GetFlag(FLAGS_connect_timeout_s));
+      !s.ok()) {
+    return Fail(s);
+  }
+  lact::eval::StreamClient client(channel);
+
+  lact::eval::RunInfo run;
+  run.server = settings.server;
+  run.corpus = corpus_options.manifest.empty()
+                   ? *lact::eval::ResolveSplitDir(corpus_options.librispeech_dir,
+                                                  corpus_options.split)
+                   : corpus_options.manifest;
+  run.encoding = std::string(lact::eval::AudioEncodingName(settings.encoder.encoding));
+  run.lact_mode = lact_mode;
+  run.chunk_duration_ms = settings.encoder.chunk_duration_ms;
+  run.num_parallel_requests = settings.parallel;
+  run.simulate_realtime = settings.stream.send.simulate_realtime;
+  run.interim_results = settings.stream.interim_results;
+  run.long_form = corpus_options.long_form;
+  run.items = static_cast<int>(items->size());
+  run.started_at = NowRfc3339();
+
+  std::fprintf(stderr, "[eval] %zu %s from %s, LaCT %s, %d parallel, %s%s\n", items->size(),
+               corpus_options.long_form ? "chapters" : "utterances", run.corpus.c_str(),
+               lact_mode.c_str(), settings.parallel, run.encoding.c_str(),
+               run.simulate_realtime ? ", real-time pace" : "");
+  lact::eval::ProgressReporter progress(absl::GetFlag(FLAGS_progress) ? stderr : nullptr,
+                                        static_cast<int64_t>(items->size() * phases.size()));
+  std::vector<UtteranceResult> results;
+  std::vector<FailedStream> failures;
+  std::vector<double> phase_wall_s;
+  const auto run_start = std::chrono::steady_clock::now();
+  for (const std::string& lact : phases) {
+    const auto phase_start = std::chrono::steady_clock::now();
+    RunPhase(*items, lact, settings, client, &progress, run_start, &results, &failures);
+    phase_wall_s.push_back(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - phase_start).count());
+  }
+  progress.Finish();
+
+  const lact::eval::EvalSummary summary =
+      lact::eval::Summarize(run, phases, phase_wall_s, results, failures);
+  PrintSummary(summary);
+  const std::string output_dir = absl::GetFlag(FLAGS_output_dir);
+  if (auto s = lact::eval::WriteReports(output_dir, summary, results, failures); !s.ok()) {
+    return Fail(s);
+  }
+  std::printf("\nWrote %s/results.csv, summary.json, report.html\n", output_dir.c_str());
+  if (!failures.empty()) {
+    std::fprintf(stderr, "lact_eval_client: %zu of %zu streams failed:\n", failures.size(),
+                 items->size() * phases.size());
+    for (size_t i = 0; i < failures.size() && i < 10; ++i) {
+      std::fprintf(stderr, "  %s (lact %s): %s\n", failures[i].id.c_str(),
+                   failures[i].lact.c_str(), failures[i].error.c_str());
+    }
+    return kExitStreamsFailed;
+  }
+  return 0;
+}

@@ -1,0 +1,71 @@
+// One StreamingRecognize call against lact_server (lact.asr.v1.StreamingAsr), measured the way
+// riva_streaming_asr_client measures it: a sender thread writes the config and then the audio
+// messages (paced by StreamSender), the calling thread reads responses and timestamps each.
+//
+// Latency of a response: arrival time minus the send time of the audio that caused it.
+//   interim response: the message that completed the audio up to the response's largest
+//                     `result_end_time` (the end of the window the server decoded for it);
+//                     when a result has no end time, the last message sent before the arrival.
+//   final response:   the half-close (the server finalises only when the input ends); a final
+//                     result that arrives before the half-close (endpointing) is matched by its
+//                     `result_end_time` like an interim one.
+// A response holding any final result counts as final, as in Riva's client.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "client/audio_encoder.h"
+#include "client/stream_sender.h"
+#include "lact/asr/v1/asr.grpc.pb.h"
+
+namespace lact::eval {
+
+struct StreamConfig {
+  AudioEncoding encoding = AudioEncoding::kLinear16;
+  int sample_rate = 16000;  // of the encoded audio (RecognitionConfig.sample_rate_hertz)
+  bool interim_results = true;
+  std::optional<bool> enable_lact;  // unset: the server's default
+  SendOptions send;
+  double timeout_s = 0;  // the call's deadline from its start; 0: none
+};
+
+// What one completed call measured.
+struct StreamOutcome {
+  std::string transcript;  // the final results' transcripts, joined by spaces
+  int final_results = 0;
+  int interim_responses = 0;
+  std::vector<double> interim_latencies_ms;
+  std::vector<double> final_latencies_ms;
+  double first_interim_ms = -1;  // first audio message -> first interim response; < 0: none
+  double final_latency_ms = -1;  // half-close -> last final result; < 0: none
+  double stream_s = 0;           // first audio message -> call finished
+};
+
+// grpc::Status as absl::Status (same code and message).
+absl::Status FromGrpcStatus(const grpc::Status& status);
+
+// Blocks until `channel` is connected or `timeout_s` passes (UNAVAILABLE, naming `target`).
+absl::Status WaitForServer(grpc::Channel* channel, const std::string& target, double timeout_s);
+
+class StreamClient {
+ public:
+  explicit StreamClient(std::shared_ptr<grpc::Channel> channel, Clock* clock = RealClock());
+
+  // Streams `chunks` with `config`. An error is the call's non-OK status, or INTERNAL when the
+  // server ended the call OK without a final result.
+  absl::StatusOr<StreamOutcome> Run(const std::vector<EncodedChunk>& chunks,
+                                    const StreamConfig& config) const;
+
+ private:
+  std::unique_ptr<lact::asr::v1::StreamingAsr::Stub> stub_;
+  Clock* clock_;
+};
+
+}  // namespace lact::eval
