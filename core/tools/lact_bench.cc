@@ -1,0 +1,327 @@
+// lact_bench: measures the recognizer on this machine (CPU or CUDA), linking only lact_core.
+//  (a) offline RTFX (audio seconds / wall seconds) for batch sizes 1..N;
+//  (b) S concurrent real-time streams driving the real recognizer and a max-batch policy:
+//      p50/p95/p99 step latency (stream ready -> its decode done) and whether real time held;
+//  (c) LaCT on vs off for both;
+//  (d) memory per stream (LaCT state + audio window; on CUDA the allocator's growth too).
+// Prints a table and writes JSON (--json). See docs/benchmarks.md for the commands we ran.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <numeric>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "core/asr_model.h"
+#include "core/lact_config.h"
+#include "core/online_recognizer.h"
+#include "core/random_model.h"
+#include "core/tools/flag_names.h"
+
+ABSL_FLAG(std::string, model, "", "Model folder; empty: a random model of --random's size");
+ABSL_FLAG(std::string, random, "base", "base|tiny: random model size when --model is empty");
+ABSL_FLAG(int32_t, lact_layers, 2, "LaCT layers added to a random model");
+ABSL_FLAG(std::string, device, "cpu", "cpu, cuda or cuda:N");
+ABSL_FLAG(std::string, dtype, "float32", "encoder precision: float32, float16, bfloat16");
+ABSL_FLAG(std::string, lact, "both", "on|off|both");
+ABSL_FLAG(double, audio_seconds, 10.0, "offline input length (s)");
+ABSL_FLAG(std::string, batch_sizes, "1,2,4", "offline batch sizes");
+ABSL_FLAG(int32_t, repeats, 3, "offline timed repeats per batch size (after one warm-up)");
+ABSL_FLAG(int32_t, streams, 4, "concurrent real-time streams for the streaming simulation (0: skip)");
+ABSL_FLAG(double, stream_seconds, 10.0, "audio per simulated stream (s)");
+ABSL_FLAG(int32_t, max_batch, 16, "streaming: most streams per DecodeStreams call");
+ABSL_FLAG(int32_t, step_ms, lact::StreamingConfig{}.step_ms, "streaming step (ms)");
+ABSL_FLAG(int32_t, left_context_ms, lact::StreamingConfig{}.left_context_ms, "left context (ms)");
+ABSL_FLAG(int32_t, lookahead_ms, lact::StreamingConfig{}.lookahead_ms, "lookahead (ms)");
+ABSL_FLAG(int32_t, threads, 0, "CPU threads (0: all cores)");
+ABSL_FLAG(std::string, json, "", "write the results as JSON here");
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const double pos = p / 100.0 * (v.size() - 1);
+  const size_t lo = static_cast<size_t>(pos);
+  const size_t hi = std::min(lo + 1, v.size() - 1);
+  return v[lo] + (v[hi] - v[lo]) * (pos - lo);
+}
+
+void Sync(torch::Device device) {
+  if (device.is_cuda()) torch::cuda::synchronize(device.index());
+}
+
+std::vector<float> TestAudio(int64_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> noise(0.f, 0.05f);
+  std::vector<float> x(n);
+  for (int64_t i = 0; i < n; ++i) {
+    const double t = i / 16000.0;
+    x[i] = 0.3f * std::sin(2 * M_PI * (150 + 50 * std::sin(t)) * t) + noise(rng);
+  }
+  return x;
+}
+
+// (a) Offline: B utterances of `seconds` in one encoder call, LaCT over B fresh states, lm_head.
+nlohmann::json Offline(const lact::AsrModel& model, bool use_lact, double seconds,
+                       const std::vector<int>& batch_sizes, int repeats) {
+  torch::InferenceMode guard;
+  nlohmann::json rows = nlohmann::json::array();
+  const int64_t n = static_cast<int64_t>(seconds * model.sample_rate());
+  std::vector<float> audio = TestAudio(n, 1);
+  for (int B : batch_sizes) {
+    torch::Tensor wave = torch::from_blob(audio.data(), {1, n}, torch::kFloat32).repeat({B, 1});
+    double encoder_s = 0, lact_s = 0, total_s = 0;
+    for (int r = 0; r <= repeats; ++r) {
+      auto t0 = Clock::now();
+      torch::Tensor hidden = model.encoder().Encode(wave);  // [B, T, D]
+      Sync(model.device());
+      auto t1 = Clock::now();
+      torch::Tensor out = hidden;
+      if (use_lact && model.lact() != nullptr) {
+        std::vector<lact::LactState> states;
+        std::vector<lact::LactState*> ptrs;
+        std::vector<torch::Tensor> xs;
+        for (int b = 0; b < B; ++b) states.push_back(model.lact()->NewState());
+        for (int b = 0; b < B; ++b) ptrs.push_back(&states[b]), xs.push_back(hidden[b]);
+        auto ys = model.lact()->Forward(ptrs, xs);
+        if (!ys.ok()) throw std::runtime_error(std::string(ys.status().message()));
+        out = torch::stack(*ys);
+      }
+      Sync(model.device());
+      auto t2 = Clock::now();
+      torch::Tensor ids = model.encoder().Logits(out).argmax(-1).to(torch::kCPU);
+      auto t3 = Clock::now();
+      if (r == 0) continue;  // warm-up
+      encoder_s += Seconds(t1 - t0), lact_s += Seconds(t2 - t1), total_s += Seconds(t3 - t0);
+    }
+    encoder_s /= repeats, lact_s /= repeats, total_s /= repeats;
+    rows.push_back({{"batch", B}, {"lact", use_lact}, {"audio_s", seconds * B},
+                    {"wall_s", total_s}, {"encoder_s", encoder_s}, {"lact_s", lact_s},
+                    {"rtfx", seconds * B / total_s}, {"rtf", total_s / (seconds * B)},
+                    {"lact_fraction_of_encoder", encoder_s > 0 ? lact_s / encoder_s : 0}});
+    std::printf("offline  lact=%-3s batch=%-3d audio=%6.1fs wall=%8.3fs encoder=%8.3fs lact=%7.4fs "
+                "RTFX=%8.2f (RTF %.4f) lact/encoder=%.4f\n",
+                use_lact ? "on" : "off", B, seconds * B, total_s, encoder_s, lact_s,
+                seconds * B / total_s, total_s / (seconds * B), encoder_s > 0 ? lact_s / encoder_s : 0);
+  }
+  return rows;
+}
+
+// (b) S real-time streams, staggered over one step, decoded by one worker in batches of at most
+// max_batch ready streams (oldest first), on this thread: feeding is free, decoding costs.
+nlohmann::json Streaming(const lact::OnlineRecognizer& rec, bool use_lact, int S, double seconds,
+                         int max_batch) {
+  const int rate = rec.model().sample_rate();
+  const int64_t n = static_cast<int64_t>(seconds * rate);
+  std::vector<float> audio = TestAudio(n, 2);
+  lact::StreamOptions options;
+  options.enable_lact = use_lact;
+  std::vector<std::unique_ptr<lact::OnlineStream>> streams;
+  std::vector<int64_t> fed(S, 0);
+  std::vector<double> offset(S), ready_since(S, -1);
+  for (int s = 0; s < S; ++s) {
+    streams.push_back(rec.CreateStream(options));
+    offset[s] = rec.config().step_ms / 1000.0 * s / S;
+  }
+  std::vector<double> latencies, batch_sizes;
+  int64_t peak_buffer_bytes = 0;
+  const auto start = Clock::now();
+  size_t finals = 0;
+  while (finals < streams.size()) {
+    const double now = Seconds(Clock::now() - start);
+    for (int s = 0; s < S; ++s) {  // deliver the audio that has "arrived" by now
+      const int64_t due = std::min<int64_t>(n, static_cast<int64_t>(std::max(0.0, now - offset[s]) * rate));
+      if (due > fed[s]) {
+        (void)streams[s]->AcceptWaveform(rate, audio.data() + fed[s], due - fed[s]);
+        fed[s] = due;
+        if (fed[s] == n) streams[s]->InputFinished();
+      }
+      if (ready_since[s] < 0 && rec.IsReady(*streams[s])) ready_since[s] = now;
+    }
+    std::vector<int> ready;
+    for (int s = 0; s < S; ++s) if (ready_since[s] >= 0) ready.push_back(s);
+    if (ready.empty()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      continue;
+    }
+    std::sort(ready.begin(), ready.end(), [&](int a, int b) { return ready_since[a] < ready_since[b]; });
+    if (static_cast<int>(ready.size()) > max_batch) ready.resize(max_batch);
+    std::vector<lact::OnlineStream*> batch;
+    for (int s : ready) batch.push_back(streams[s].get());
+    if (auto st = rec.DecodeStreams(batch); !st.ok()) throw std::runtime_error(std::string(st.message()));
+    Sync(rec.model().device());
+    const double done = Seconds(Clock::now() - start);
+    batch_sizes.push_back(batch.size());
+    for (int s : ready) {
+      latencies.push_back(done - ready_since[s]);
+      ready_since[s] = -1;
+      peak_buffer_bytes = std::max(peak_buffer_bytes, streams[s]->buffered_audio_bytes());
+      if (streams[s]->is_final()) ++finals;
+    }
+  }
+  const double wall = Seconds(Clock::now() - start);
+  const double step_s = rec.config().step_ms / 1000.0;
+  const double p95 = Percentile(latencies, 95);
+  // Real time held: the run took about the audio's length (plus one step of slack, the
+  // stagger and the final flush) and a typical step finished before the next was due.
+  const bool held = wall <= seconds + 2 * step_s + p95 && p95 <= step_s;
+  nlohmann::json row = {{"streams", S}, {"lact", use_lact}, {"audio_s_per_stream", seconds},
+                        {"wall_s", wall}, {"steps", latencies.size()},
+                        {"p50_ms", 1000 * Percentile(latencies, 50)}, {"p95_ms", 1000 * p95},
+                        {"p99_ms", 1000 * Percentile(latencies, 99)},
+                        {"mean_batch", batch_sizes.empty() ? 0 : std::accumulate(batch_sizes.begin(), batch_sizes.end(), 0.0) / batch_sizes.size()},
+                        {"max_batch_seen", batch_sizes.empty() ? 0 : *std::max_element(batch_sizes.begin(), batch_sizes.end())},
+                        {"real_time_held", held},
+                        {"lact_state_bytes_per_stream", streams[0]->lact_state_bytes()},
+                        {"peak_audio_buffer_bytes_per_stream", peak_buffer_bytes}};
+  std::printf("stream   lact=%-3s streams=%-4d wall=%7.2fs (audio %.1fs) steps=%zu p50=%7.1fms "
+              "p95=%7.1fms p99=%7.1fms mean batch=%.2f real-time %s\n",
+              use_lact ? "on" : "off", S, wall, seconds, latencies.size(),
+              row["p50_ms"].get<double>(), row["p95_ms"].get<double>(), row["p99_ms"].get<double>(),
+              row["mean_batch"].get<double>(), held ? "HELD" : "NOT held");
+  return row;
+}
+
+int Run(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "Benchmarks the recognizer: offline RTFX by batch size, S concurrent real-time streams,\n"
+      "LaCT on vs off, memory per stream. Usage: lact_bench [--model DIR | --random base|tiny]\n"
+      "[--device cpu|cuda] [--batch-sizes 1,2,4] [--streams S] [--json OUT.json]");
+  std::vector<std::string> storage;
+  std::vector<char*> args = lact::NormalizeFlagNames(argc, argv, &storage);
+  absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
+  const int threads = absl::GetFlag(FLAGS_threads);
+  torch::set_num_threads(threads > 0 ? threads : std::max(1u, std::thread::hardware_concurrency()));
+
+  std::vector<int> batch_sizes;
+  for (absl::string_view part : absl::StrSplit(absl::GetFlag(FLAGS_batch_sizes), ',', absl::SkipEmpty())) {
+    int b;
+    if (!absl::SimpleAtoi(part, &b) || b < 1) {
+      std::cerr << "lact_bench: bad --batch_sizes entry '" << part << "'\n";
+      return 2;
+    }
+    batch_sizes.push_back(b);
+  }
+  const std::string lact_mode = absl::GetFlag(FLAGS_lact);
+  if (lact_mode != "on" && lact_mode != "off" && lact_mode != "both") {
+    std::cerr << "lact_bench: --lact must be on, off or both\n";
+    return 2;
+  }
+
+  std::string dir = absl::GetFlag(FLAGS_model);
+  std::string temp_dir;
+  if (dir.empty()) {
+    const std::string size = absl::GetFlag(FLAGS_random);
+    if (size != "base" && size != "tiny") {
+      std::cerr << "lact_bench: --random must be base or tiny\n";
+      return 2;
+    }
+    lact::Wav2Vec2Config config = size == "base" ? lact::BaseConfig() : lact::TinyConfig();
+    temp_dir = (std::filesystem::temp_directory_path() / absl::StrCat("lact_bench_", ::getpid())).string();
+    std::cerr << "lact_bench: writing a random " << size << " model to " << temp_dir << "\n";
+    if (auto s = lact::WriteModelFolder(temp_dir, config, lact::RandomWav2Vec2Tensors(config, 0)); !s.ok()) {
+      std::cerr << "lact_bench: " << s.message() << "\n";
+      return 1;
+    }
+    lact::LactConfig lc;
+    lc.hidden_size = static_cast<int>(config.hidden_size);
+    lc.num_lact_layers = absl::GetFlag(FLAGS_lact_layers);
+    if (config.hidden_size < 128) lc.num_lact_heads = 4, lc.chunk_size = 16;
+    std::ofstream(temp_dir + "/lact_config.json") << lc.ToJson() << "\n";
+    dir = temp_dir;
+  }
+  lact::AsrModelOptions options;
+  options.device = absl::GetFlag(FLAGS_device);
+  options.dtype = absl::GetFlag(FLAGS_dtype);
+  options.load_lact = true;
+  auto model = lact::AsrModel::Load(dir, options);
+  if (!temp_dir.empty()) std::filesystem::remove_all(temp_dir);
+  if (!model.ok()) {
+    std::cerr << "lact_bench: " << model.status().message() << "\n";
+    return 1;
+  }
+  lact::StreamingConfig sc;
+  sc.step_ms = absl::GetFlag(FLAGS_step_ms);
+  sc.left_context_ms = absl::GetFlag(FLAGS_left_context_ms);
+  sc.lookahead_ms = absl::GetFlag(FLAGS_lookahead_ms);
+  auto rec = lact::OnlineRecognizer::Create(*model, sc);
+  if (!rec.ok()) {
+    std::cerr << "lact_bench: " << rec.status().message() << "\n";
+    return 2;
+  }
+  const auto& cfg = (*model)->encoder().config();
+  std::printf("model: %s\ndevice: %s, dtype %s, %d threads, LibTorch %s\nstreaming: %s\n",
+              cfg.ToString().c_str(), options.device.c_str(), options.dtype.c_str(),
+              torch::get_num_threads(), TORCH_VERSION, sc.ToString().c_str());
+  nlohmann::json out = {{"model", cfg.ToString()}, {"device", options.device},
+                        {"dtype", options.dtype}, {"threads", torch::get_num_threads()},
+                        {"libtorch", TORCH_VERSION}, {"streaming_config", sc.ToString()},
+                        {"encoder_parameter_bytes", (*model)->encoder().ParameterBytes()}};
+  if ((*model)->lact() != nullptr) {
+    out["lact_config"] = (*model)->lact()->config().ToString();
+    out["lact_state_bytes_per_stream"] = (*model)->lact()->NewState().ByteSize();
+    std::printf("LaCT: %s\nLaCT state per stream: %lld bytes (%.2f MiB)\n",
+                (*model)->lact()->config().ToString().c_str(),
+                static_cast<long long>((*model)->lact()->NewState().ByteSize()),
+                (*model)->lact()->NewState().ByteSize() / 1048576.0);
+  }
+  std::vector<bool> modes;
+  if (lact_mode != "off") modes.push_back(true);
+  if (lact_mode != "on") modes.push_back(false);
+  out["offline"] = nlohmann::json::array();
+  out["streaming"] = nlohmann::json::array();
+  for (bool use_lact : modes) {
+    for (auto& row : Offline(**model, use_lact, absl::GetFlag(FLAGS_audio_seconds), batch_sizes,
+                             std::max(1, absl::GetFlag(FLAGS_repeats)))) {
+      out["offline"].push_back(row);
+    }
+  }
+  if (absl::GetFlag(FLAGS_streams) > 0) {
+    for (bool use_lact : modes) {
+      out["streaming"].push_back(Streaming(**rec, use_lact, absl::GetFlag(FLAGS_streams),
+                                           absl::GetFlag(FLAGS_stream_seconds),
+                                           absl::GetFlag(FLAGS_max_batch)));
+    }
+  }
+  const std::string json_path = absl::GetFlag(FLAGS_json);
+  if (!json_path.empty()) {
+    std::ofstream f(json_path);
+    f << out.dump(2) << "\n";
+    if (!f) {
+      std::cerr << "lact_bench: cannot write " << json_path << "\n";
+      return 1;
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return Run(argc, argv);
+  } catch (const c10::Error& e) {
+    std::cerr << "lact_bench: " << e.what_without_backtrace() << "\n";
+  } catch (const std::exception& e) {
+    std::cerr << "lact_bench: " << e.what() << "\n";
+  }
+  return 1;
+}

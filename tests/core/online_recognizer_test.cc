@@ -1,0 +1,250 @@
+// The streaming recognizer: committed text only grows, memory stays flat on long input, batched
+// decoding equals decoding alone, session mode, and input errors.
+#include "core/online_recognizer.h"
+
+#include <filesystem>
+#include <random>
+
+#include <gtest/gtest.h>
+
+#include "core/audio_io.h"
+
+namespace lact {
+namespace {
+
+namespace fs = std::filesystem;
+const std::string kFixtures = LACT_TEST_FIXTURES;
+
+// tiny_group + the lact_momentum adapter (chunk 16) in one model folder.
+std::string LactModelDir() {
+  const std::string dir = ::testing::TempDir() + "/online_recognizer_model";
+  fs::create_directories(dir);
+  for (const char* f : {"config.json", "model.safetensors", "vocab.json", "preprocessor_config.json"}) {
+    fs::copy_file(kFixtures + "/tiny_group/" + f, dir + "/" + f, fs::copy_options::overwrite_existing);
+  }
+  for (const char* f : {"lact_config.json", "lact.safetensors"}) {
+    fs::copy_file(kFixtures + "/lact_momentum/" + f, dir + "/" + f, fs::copy_options::overwrite_existing);
+  }
+  return dir;
+}
+
+std::shared_ptr<const AsrModel> Model() {
+  static auto model = [] {
+    auto m = AsrModel::Load(LactModelDir());
+    EXPECT_TRUE(m.ok()) << m.status();
+    return *m;
+  }();
+  return model;
+}
+
+std::vector<float> LongAudio() {
+  auto a = ReadAudioFile(kFixtures + "/tiny_group/expected_long/input.wav", 16000);
+  EXPECT_TRUE(a.ok()) << a.status();
+  return *a;
+}
+
+// Feeds `audio` in pieces of `piece` samples, decoding whenever ready; returns every result seen.
+std::vector<RecognitionResult> RunStream(const OnlineRecognizer& rec, OnlineStream& s,
+                                         const std::vector<float>& audio, size_t piece) {
+  std::vector<RecognitionResult> seen;
+  for (size_t at = 0; at < audio.size(); at += piece) {
+    EXPECT_TRUE(s.AcceptWaveform(16000, audio.data() + at, std::min(piece, audio.size() - at)).ok());
+    while (rec.IsReady(s)) {
+      EXPECT_TRUE(rec.DecodeStreams({&s}).ok());
+      seen.push_back(s.result());
+    }
+  }
+  s.InputFinished();
+  while (!s.is_final()) {
+    EXPECT_TRUE(rec.DecodeStreams({&s}).ok());
+    seen.push_back(s.result());
+  }
+  return seen;
+}
+
+StreamingConfig SmallWindow() {
+  StreamingConfig c;
+  c.step_ms = 300;
+  c.left_context_ms = 400;
+  c.lookahead_ms = 200;
+  return c;
+}
+
+TEST(OnlineRecognizerTest, CommittedTextOnlyGrowsAndFinalIsStable) {
+  auto rec = *OnlineRecognizer::Create(Model(), SmallWindow());
+  auto s = rec->CreateStream();
+  auto results = RunStream(*rec, *s, LongAudio(), 1234);
+  ASSERT_GT(results.size(), 5u);
+  for (size_t i = 1; i < results.size(); ++i) {
+    const std::string& prev = results[i - 1].committed_text;
+    const std::string& cur = results[i].committed_text;
+    ASSERT_EQ(cur.compare(0, prev.size(), prev), 0) << "step " << i << ": '" << prev << "' -> '" << cur << "'";
+    ASSERT_GE(results[i].committed_frames, results[i - 1].committed_frames);
+    // Committed words keep their times once a later word exists.
+    for (size_t w = 0; w + 1 < results[i - 1].committed_words.size(); ++w) {
+      EXPECT_EQ(results[i].committed_words[w].word, results[i - 1].committed_words[w].word);
+      EXPECT_DOUBLE_EQ(results[i].committed_words[w].start_s, results[i - 1].committed_words[w].start_s);
+    }
+  }
+  EXPECT_TRUE(results.back().is_final);
+  EXPECT_FALSE(results.back().committed_text.empty());
+  EXPECT_EQ(results.back().text, results.back().committed_text);
+  EXPECT_EQ(results.back().committed_frames, Model()->encoder().config().NumFrames(LongAudio().size()));
+  // Decoding more after the final changes nothing.
+  EXPECT_FALSE(rec->IsReady(*s));
+}
+
+TEST(OnlineRecognizerTest, InterimsShowProvisionalTextBeforeTheEnd) {
+  auto rec = *OnlineRecognizer::Create(Model(), SmallWindow());
+  auto s = rec->CreateStream();
+  auto results = RunStream(*rec, *s, LongAudio(), 4800);
+  bool saw_provisional = false;
+  for (const auto& r : results) {
+    if (!r.is_final && r.text.size() > r.committed_text.size()) saw_provisional = true;
+  }
+  EXPECT_TRUE(saw_provisional);
+}
+
+TEST(OnlineRecognizerTest, MemoryStaysFlatAsTheInputGrows) {
+  // 60 s of audio fed in 100 ms pieces: the audio held never exceeds the window
+  // (left context + step + lookahead + one piece + receptive field), however long the stream.
+  StreamingConfig c = SmallWindow();
+  auto rec = *OnlineRecognizer::Create(Model(), c);
+  auto s = rec->CreateStream();
+  std::vector<float> base = LongAudio();
+  std::vector<float> audio;
+  while (audio.size() < 60 * 16000) audio.insert(audio.end(), base.begin(), base.end());
+  const size_t piece = 1600;
+  const int64_t bound_samples = (c.left_context_ms + c.step_ms + c.lookahead_ms) * 16 + piece + 400 + 320;
+  int64_t peak_early = 0, peak_late = 0;
+  for (size_t at = 0; at < audio.size(); at += piece) {
+    ASSERT_TRUE(s->AcceptWaveform(16000, audio.data() + at, std::min(piece, audio.size() - at)).ok());
+    while (rec->IsReady(*s)) ASSERT_TRUE(rec->DecodeStreams({s.get()}).ok());
+    int64_t held = s->buffered_audio_bytes() / 4;
+    (at < audio.size() / 3 ? peak_early : peak_late) = std::max(at < audio.size() / 3 ? peak_early : peak_late, held);
+  }
+  EXPECT_LE(peak_late, bound_samples * 2) << "capacity may double once; more means the buffer grows";
+  EXPECT_LE(peak_late, peak_early * 2 + piece);
+  // The fast-weight state is fixed-size too: at most one open chunk of rows on top of a fresh one.
+  const auto& lc = Model()->lact()->config();
+  const int64_t open_chunk_bytes = lc.num_lact_layers * lc.chunk_size *
+                                   (2 * lc.hidden_size + 4 * lc.num_lact_heads) * 4;
+  EXPECT_LE(s->lact_state_bytes(), Model()->lact()->NewState().ByteSize() + open_chunk_bytes);
+}
+
+TEST(OnlineRecognizerTest, BatchedStreamsEqualEachAlone) {
+  auto rec = *OnlineRecognizer::Create(Model(), SmallWindow());
+  std::vector<float> audio = LongAudio();
+  // Three streams at different positions and lengths.
+  std::vector<std::vector<float>> inputs = {
+      audio, std::vector<float>(audio.begin() + 3000, audio.end()),
+      std::vector<float>(audio.begin(), audio.begin() + 50000)};
+  std::vector<std::string> alone;
+  std::vector<torch::Tensor> alone_lact, alone_hidden;
+  for (const auto& in : inputs) {
+    StreamOptions o;
+    o.capture = true;
+    auto s = rec->CreateStream(o);
+    alone.push_back(RunStream(*rec, *s, in, 4000).back().committed_text);
+    alone_lact.push_back(s->captured_lact());
+    alone_hidden.push_back(s->captured_hidden());
+  }
+  StreamOptions o;
+  o.capture = true;
+  std::vector<std::unique_ptr<OnlineStream>> streams;
+  for (size_t i = 0; i < inputs.size(); ++i) streams.push_back(rec->CreateStream(o));
+  std::vector<size_t> fed(inputs.size(), 0);
+  // Same arrival schedule per stream as alone (a piece, then decode while ready), but every
+  // decode runs the ready streams together in one DecodeStreams call.
+  for (int round = 0; round < 1000; ++round) {
+    bool all_final = true;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      if (fed[i] < inputs[i].size()) {
+        size_t n = std::min<size_t>(4000, inputs[i].size() - fed[i]);
+        ASSERT_TRUE(streams[i]->AcceptWaveform(16000, inputs[i].data() + fed[i], n).ok());
+        fed[i] += n;
+      } else if (!streams[i]->input_finished()) {
+        streams[i]->InputFinished();
+      }
+      all_final = all_final && streams[i]->is_final();
+    }
+    if (all_final) break;
+    for (;;) {
+      std::vector<OnlineStream*> ready;
+      for (auto& s : streams) {
+        if (rec->IsReady(*s)) ready.push_back(s.get());
+      }
+      if (ready.empty()) break;
+      ASSERT_TRUE(rec->DecodeStreams(ready).ok());
+    }
+  }
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    ASSERT_TRUE(streams[i]->is_final());
+    EXPECT_EQ(streams[i]->result().committed_text, alone[i]) << "stream " << i;
+    ASSERT_EQ(streams[i]->captured_lact().sizes(), alone_lact[i].sizes());
+    // Equal up to float32 summation order (a batched matmul reduces in another order; LaCT's
+    // updates carry such differences forward): max|diff| <= 1e-4 max|ref|.
+    const float scale = alone_lact[i].abs().max().item<float>();
+    EXPECT_LE((streams[i]->captured_lact() - alone_lact[i]).abs().max().item<float>(), 1e-4f * scale)
+        << "stream " << i << " max diff "
+        << (streams[i]->captured_lact() - alone_lact[i]).abs().max().item<float>() << " hidden diff "
+        << (streams[i]->captured_hidden() - alone_hidden[i]).abs().max().item<float>();
+  }
+}
+
+TEST(OnlineRecognizerTest, SessionModeKeepsFastWeightsAcrossUtterances) {
+  auto rec = *OnlineRecognizer::Create(Model(), SmallWindow());
+  std::vector<float> audio = LongAudio();
+  for (bool keep : {false, true}) {
+    StreamOptions o;
+    o.keep_lact_state = keep;
+    o.capture = true;
+    auto s = rec->CreateStream(o);
+    RunStream(*rec, *s, audio, 8000);
+    torch::Tensor first = s->captured_lact();
+    s->Reset();
+    EXPECT_TRUE(s->result().committed_text.empty());
+    RunStream(*rec, *s, audio, 8000);
+    torch::Tensor second = s->captured_lact();
+    // A reset state reproduces the first utterance exactly; a kept (adapted) one does not.
+    EXPECT_EQ(torch::equal(first, second), !keep) << "keep_lact_state=" << keep;
+  }
+}
+
+TEST(OnlineRecognizerTest, LactOffStreamsEqualTheEncoderOutput) {
+  auto rec = *OnlineRecognizer::Create(Model(), SmallWindow());
+  StreamOptions o;
+  o.enable_lact = false;
+  o.capture = true;
+  auto s = rec->CreateStream(o);
+  RunStream(*rec, *s, LongAudio(), 8000);
+  EXPECT_EQ(s->lact_state_bytes(), 0);
+  EXPECT_TRUE(torch::equal(s->captured_lact(), s->captured_hidden()));
+}
+
+TEST(OnlineRecognizerTest, RejectsBadInput) {
+  auto rec = *OnlineRecognizer::Create(Model(), SmallWindow());
+  auto s = rec->CreateStream();
+  std::vector<float> x(1000, 0.1f);
+  ASSERT_TRUE(s->AcceptWaveform(8000, x.data(), x.size()).ok());  // resampled
+  EXPECT_EQ(s->AcceptWaveform(16000, x.data(), x.size()).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s->AcceptWaveform(8000, x.data(), 0).code(), absl::StatusCode::kOk);
+  s->InputFinished();
+  EXPECT_EQ(s->AcceptWaveform(8000, x.data(), x.size()).code(), absl::StatusCode::kFailedPrecondition);
+  auto bad = rec->CreateStream();
+  EXPECT_EQ(bad->AcceptWaveform(50, x.data(), x.size()).code(), absl::StatusCode::kInvalidArgument);
+  StreamingConfig c;
+  c.step_ms = 0;
+  EXPECT_FALSE(OnlineRecognizer::Create(Model(), c).ok());
+  // A stream too short for one frame ends final with empty text.
+  auto tiny = rec->CreateStream();
+  ASSERT_TRUE(tiny->AcceptWaveform(16000, x.data(), 100).ok());
+  tiny->InputFinished();
+  ASSERT_TRUE(rec->IsReady(*tiny));
+  ASSERT_TRUE(rec->DecodeStreams({tiny.get()}).ok());
+  EXPECT_TRUE(tiny->is_final());
+  EXPECT_EQ(tiny->result().committed_text, "");
+}
+
+}  // namespace
+}  // namespace lact
