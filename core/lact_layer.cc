@@ -20,10 +20,10 @@ absl::StatusOr<torch::Tensor> Take(const TensorMap& tensors, const std::string& 
   const std::string key = absl::StrCat(prefix, name);
   auto it = tensors.find(key);
   if (it == tensors.end()) {
-    return absl::NotFoundError(absl::StrCat("lact.safetensors: key '", key, "' is missing"));
+    return absl::NotFoundError(absl::StrCat("LaCT weights: key '", key, "' is missing"));
   }
   if (it->second.sizes() != torch::IntArrayRef(shape)) {
-    return absl::InvalidArgumentError(absl::StrCat("lact.safetensors: key '", key, "' has shape ",
+    return absl::InvalidArgumentError(absl::StrCat("LaCT weights: key '", key, "' has shape ",
                                                    ShapeString(it->second.sizes()), ", expected ",
                                                    ShapeString(shape)));
   }
