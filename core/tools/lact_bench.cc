@@ -49,6 +49,8 @@ ABSL_FLAG(int32_t, left_context_ms, lact::StreamingConfig{}.left_context_ms, "le
 ABSL_FLAG(int32_t, lookahead_ms, lact::StreamingConfig{}.lookahead_ms, "lookahead (ms)");
 ABSL_FLAG(int32_t, threads, 0, "CPU threads (0: all cores)");
 ABSL_FLAG(std::string, json, "", "write the results as JSON here");
+ABSL_FLAG(std::string, save_random_model, "", "write the random model folder (with lact_config.json) "
+          "here and exit, for other tools to load");
 
 namespace {
 
@@ -235,7 +237,9 @@ int Run(int argc, char** argv) {
       return 2;
     }
     lact::Wav2Vec2Config config = size == "base" ? lact::BaseConfig() : lact::TinyConfig();
-    temp_dir = (std::filesystem::temp_directory_path() / absl::StrCat("lact_bench_", ::getpid())).string();
+    const std::string save_to = absl::GetFlag(FLAGS_save_random_model);
+    temp_dir = !save_to.empty() ? save_to
+               : (std::filesystem::temp_directory_path() / absl::StrCat("lact_bench_", ::getpid())).string();
     std::cerr << "lact_bench: writing a random " << size << " model to " << temp_dir << "\n";
     if (auto s = lact::WriteModelFolder(temp_dir, config, lact::RandomWav2Vec2Tensors(config, 0)); !s.ok()) {
       std::cerr << "lact_bench: " << s.message() << "\n";
@@ -247,6 +251,10 @@ int Run(int argc, char** argv) {
     if (config.hidden_size < 128) lc.num_lact_heads = 4, lc.chunk_size = 16;
     std::ofstream(temp_dir + "/lact_config.json") << lc.ToJson() << "\n";
     dir = temp_dir;
+    if (!save_to.empty()) {
+      std::cerr << "lact_bench: wrote " << save_to << "\n";
+      return 0;
+    }
   }
   lact::AsrModelOptions options;
   options.device = absl::GetFlag(FLAGS_device);
