@@ -35,6 +35,7 @@ build_pkgs=(
   # test tools: independent reference implementations, Prometheus, YAML lint, report rendering
   python3 python3-numpy python3-torch python3-torchaudio
   prometheus yamllint chromium sox espeak-ng
+  r-cran-janeaustenr                     # public-domain text for the synthetic corpus (tools/)
 )
 
 if [ "$mode" = runtime ]; then pkgs=("${runtime_pkgs[@]}"); else pkgs=("${build_pkgs[@]}"); fi
