@@ -23,10 +23,10 @@
 // Characters for CER are Unicode code points of the normalised text (UTF-8 decoded; a byte that
 // is not valid UTF-8 counts as one character), spaces between words included, as jiwer does.
 //
-// Rates: errors / reference length. An utterance with an empty reference has rate 0 when the
-// hypothesis is empty too, otherwise errors / 1 (every inserted word counts as one error against
-// a one-word denominator), so it never divides by zero. Corpus rates are total errors over total
-// reference words (characters), never a mean of per-utterance rates.
+// Rates: errors / reference length. With an empty reference the rate is the error count (the
+// number of inserted tokens; 0 when the hypothesis is empty too), so it never divides by zero.
+// Corpus rates are total errors over total reference words (characters), never a mean of
+// per-utterance rates.
 #pragma once
 
 #include <cstdint>
@@ -55,7 +55,7 @@ struct EditCounts {
 
   int64_t errors() const { return substitutions + deletions + insertions; }
   int64_t hypothesis_length() const { return hits + substitutions + insertions; }
-  // errors / reference_length; see the header comment for an empty reference.
+  // errors / reference_length; the error count when reference_length is 0.
   double rate() const;
 
   EditCounts& operator+=(const EditCounts& other);

@@ -223,23 +223,48 @@ TEST_F(EvalClientE2E, LactBothRealtimeParallelWritesConsistentReports) {
   fs::remove_all(out);
 }
 
-TEST_F(EvalClientE2E, OpusAndOggOpusLongForm) {
-  for (const std::string encoding : {"opus", "ogg_opus"}) {
-    const fs::path out = TempDir(encoding);
-    const int code = Shell(Client() + " --server " + server_->address() + " --librispeech " +
-                           kSample + "/LibriSpeech --long_form --lact on --encoding " + encoding +
-                           " --num_parallel_requests 2 --output_dir " + out.string() +
-                           " >/dev/null 2>" + (out / "stderr.txt").string());
-    ASSERT_EQ(code, 0) << encoding << ": " << ReadAll(out / "stderr.txt");
-    const auto rows = testing::ParseCsv(ReadAll(out / "results.csv"));
-    ASSERT_EQ(rows.size(), 3u) << encoding;  // two chapters
-    EXPECT_EQ(rows[1][0], "1089-134686");
-    EXPECT_EQ(rows[1][10], "on");
-    const auto summary = nlohmann::json::parse(ReadAll(out / "summary.json"));
-    EXPECT_EQ(summary["run"]["encoding"], encoding);
-    EXPECT_EQ(summary["settings"][0]["utterances"], 2);
-    fs::remove_all(out);
+// Both Opus encodings at once, from a manifest, with the chapter's two utterances joined into
+// one long-form stream. Real-time pace keeps the server's work after the half-close short on a
+// loaded machine.
+TEST_F(EvalClientE2E, OpusAndOggOpusLongFormFromManifest) {
+  const fs::path dir = TempDir("opus");
+  const std::string chapter = kSample + "/LibriSpeech/test-clean/1089/134691/";
+  {
+    std::ofstream manifest(dir / "list.tsv");
+    manifest << "# two utterances of one chapter\n"
+             << chapter << "1089-134691-0000.flac\tHE COULD WAIT NO LONGER\n"
+             << chapter << "1089-134691-0001.flac\tFOR A FULL HOUR HE HAD PACED UP AND DOWN "
+             << "WAITING BUT HE COULD WAIT NO LONGER\n";
   }
+  std::string cmd;
+  int job = 0;
+  for (const std::string encoding : {"opus", "ogg_opus"}) {
+    cmd += Client() + " --server " + server_->address() + " --manifest " +
+           (dir / "list.tsv").string() + " --long_form --simulate_realtime --lact on" +
+           " --encoding " + encoding + " --output_dir " + (dir / encoding).string() +
+           " >/dev/null 2>" + (dir / (encoding + ".err")).string() + " & p" +
+           std::to_string(++job) + "=$!; ";
+  }
+  cmd += "wait $p1; a=$?; wait $p2; b=$?; exit $((a + b))";
+  const int code = Shell("bash -c '" + cmd + "'");
+  ASSERT_EQ(code, 0) << ReadAll(dir / "opus.err") << ReadAll(dir / "ogg_opus.err")
+                     << "\nserver log:\n" << server_->log();
+  for (const std::string encoding : {"opus", "ogg_opus"}) {
+    SCOPED_TRACE(encoding);
+    const auto rows = testing::ParseCsv(ReadAll(dir / encoding / "results.csv"));
+    ASSERT_EQ(rows.size(), 2u);  // one long-form item
+    EXPECT_EQ(rows[1][0], "1089-134691");
+    EXPECT_EQ(rows[1][3], "HE COULD WAIT NO LONGER FOR A FULL HOUR HE HAD PACED UP AND DOWN "
+                          "WAITING BUT HE COULD WAIT NO LONGER");
+    EXPECT_EQ(rows[1][10], "on");
+    EXPECT_GT(std::stod(rows[1][2]), 7.0);  // both files' audio
+    const auto summary = nlohmann::json::parse(ReadAll(dir / encoding / "summary.json"));
+    EXPECT_EQ(summary["run"]["encoding"], encoding);
+    EXPECT_EQ(summary["run"]["long_form"], true);
+    EXPECT_EQ(summary["settings"][0]["utterances"], 1);
+    EXPECT_GT(summary["settings"][0]["latency_ms"]["interim"]["count"].get<int>(), 0);
+  }
+  fs::remove_all(dir);
 }
 
 TEST_F(EvalClientE2E, FailedStreamsGiveExitOneWithTheCount) {

@@ -79,7 +79,7 @@ TEST(AlignTokens, EmptyReference) {
   auto c = AlignTokens({}, SplitWords("A B"));
   EXPECT_EQ(c, Counts(0, 0, 2, 0));
   EXPECT_EQ(c.reference_length, 0);
-  EXPECT_DOUBLE_EQ(c.rate(), 2.0);  // errors / max(1, 0)
+  EXPECT_DOUBLE_EQ(c.rate(), 2.0);  // the error count when there is no reference
   EXPECT_DOUBLE_EQ(AlignTokens({}, {}).rate(), 0.0);
 }
 
