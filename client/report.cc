@@ -78,7 +78,8 @@ h1 { font-size: 22px; } h2 { font-size: 17px; margin-top: 28px; }
 table { border-collapse: collapse; font-size: 13px; }
 th, td { border: 1px solid #ddd; padding: 4px 8px; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
-td.text { text-align: left; font-family: ui-monospace, monospace; font-size: 12px; }
+td.text { text-align: left; font-family: ui-monospace, monospace; font-size: 12px;
+          overflow-wrap: anywhere; max-width: 560px; }
 .meta { color: #555; font-size: 13px; }
 svg.chart { display: block; margin: 8px 0 16px 0; background: #fff; }
 svg.chart text { font-size: 11px; fill: #333; }
