@@ -1,0 +1,405 @@
+#include "server/asr_service.h"
+
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/synchronization/notification.h"
+#include "server/log.h"
+#include "server/metrics.h"
+#include "server/scheduler.h"
+#include "server/status_mapping.h"
+#include "server/stream_session.h"
+
+namespace lact::server {
+
+namespace pb = lact::asr::v1;
+
+namespace {
+
+// How often a waiting thread re-checks for a cancelled call.
+constexpr absl::Duration kPollInterval = absl::Milliseconds(200);
+// How long a finished reader waits for its writer before cancelling the call (a client that
+// does not read its responses can block the writer in flow control).
+constexpr absl::Duration kWriterJoinTimeout = absl::Seconds(10);
+
+void SetDuration(double seconds, google::protobuf::Duration* d) {
+  if (seconds < 0) seconds = 0;
+  const int64_t nanos_total = static_cast<int64_t>(seconds * 1e9 + 0.5);
+  d->set_seconds(nanos_total / 1000000000);
+  d->set_nanos(static_cast<int32_t>(nanos_total % 1000000000));
+}
+
+void FillAlternative(const ResultSnapshot& r, bool word_times, pb::SpeechRecognitionAlternative* alt) {
+  alt->set_transcript(r.is_final ? r.committed_text : r.text);
+  if (!word_times) return;
+  for (const WordTime& w : r.words) {
+    pb::WordInfo* info = alt->add_words();
+    info->set_word(w.word);
+    SetDuration(w.start_s, info->mutable_start_time());
+    SetDuration(w.end_s, info->mutable_end_time());
+  }
+}
+
+}  // namespace
+
+struct AsrService::Call {
+  uint64_t id = 0;
+  const char* method = "";
+  grpc::ServerContext* context = nullptr;
+  absl::Time start;
+  absl::Mutex mu;
+  std::shared_ptr<StreamSession> session ABSL_GUARDED_BY(mu);
+  absl::Status abort_status ABSL_GUARDED_BY(mu);  // set by AbortAll
+  std::string description ABSL_GUARDED_BY(mu);
+
+  absl::Status aborted() {
+    absl::MutexLock lock(&mu);
+    return abort_status;
+  }
+};
+
+// Ends a call: unregisters it, counts it by status code, logs its end line.
+class AsrService::CallGuard {
+ public:
+  CallGuard(AsrService* service, std::shared_ptr<Call> call) : service_(service), call_(std::move(call)) {}
+  ~CallGuard() {
+    if (!finished_) Finish(grpc::Status(grpc::StatusCode::INTERNAL, "call ended without a status"));
+  }
+  grpc::Status Finish(grpc::Status status) {
+    finished_ = true;
+    double audio = 0;
+    std::shared_ptr<StreamSession> session;
+    {
+      absl::MutexLock lock(&call_->mu);
+      session = std::move(call_->session);
+    }
+    if (session != nullptr) {
+      audio = session->received_seconds();
+      session->Abort(absl::CancelledError("call ended"));  // no-op once final; frees state otherwise
+      session.reset();
+    }
+    // A client that went away: say so (DEADLINE_EXCEEDED when its deadline passed).
+    if (call_->context->IsCancelled() && status.ok()) {
+      status = grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the client");
+    }
+    if (status.error_code() == grpc::StatusCode::CANCELLED &&
+        absl::FromChrono(call_->context->deadline()) <= absl::Now()) {
+      status = grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "deadline exceeded");
+    }
+    service_->Unregister(*call_);
+    if (service_->metrics_ != nullptr) {
+      service_->metrics_->active_streams().Decrement();
+      service_->metrics_->CountStream(StatusCodeName(status.error_code()));
+    }
+    Log("stream ", call_->id, " end: status=", StatusCodeName(status.error_code()),
+        status.ok() ? "" : absl::StrCat(" (", status.error_message(), ")"), " audio=",
+        absl::StrFormat("%.2f", audio), "s wall=",
+        absl::StrFormat("%.2f", absl::ToDoubleSeconds(absl::Now() - call_->start)), "s");
+    return status;
+  }
+
+ private:
+  AsrService* service_;
+  std::shared_ptr<Call> call_;
+  bool finished_ = false;
+};
+
+absl::StatusOr<AudioFormat> AudioFormatFromConfig(const pb::RecognitionConfig& config) {
+  AudioFormat f;
+  switch (config.encoding()) {
+    case pb::LINEAR16: f.encoding = AudioEncoding::kLinear16; break;
+    case pb::FLOAT32: f.encoding = AudioEncoding::kFloat32; break;
+    case pb::OGG_OPUS: f.encoding = AudioEncoding::kOggOpus; break;
+    case pb::OPUS: f.encoding = AudioEncoding::kOpus; break;
+    case pb::ENCODING_UNSPECIFIED: f.encoding = AudioEncoding::kUnspecified; break;
+    default:
+      return absl::InvalidArgumentError(absl::StrCat("unknown encoding ", static_cast<int>(config.encoding())));
+  }
+  f.sample_rate_hertz = config.sample_rate_hertz();
+  f.channel_count = config.audio_channel_count();
+  if (absl::Status s = f.Validate(); !s.ok()) return s;
+  return f;
+}
+
+AsrService::AsrService(const OnlineRecognizer& recognizer, Scheduler* scheduler, ServerMetrics* metrics,
+                       const AsrServiceOptions& options)
+    : recognizer_(recognizer), scheduler_(scheduler), metrics_(metrics), options_(options) {}
+
+AsrService::~AsrService() = default;
+
+void AsrService::StartDrain() {
+  absl::MutexLock lock(&mu_);
+  draining_ = true;
+}
+
+int AsrService::open_calls() const {
+  absl::MutexLock lock(&mu_);
+  return static_cast<int>(calls_.size());
+}
+
+bool AsrService::WaitUntilIdle(absl::Time deadline) const {
+  absl::MutexLock lock(&mu_);
+  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return calls_.empty(); };
+  return mu_.AwaitWithDeadline(absl::Condition(&idle), deadline);
+}
+
+void AsrService::AbortAll(const absl::Status& status, absl::Duration grace) {
+  std::vector<std::shared_ptr<Call>> calls;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [id, call] : calls_) calls.push_back(call);
+  }
+  for (const auto& call : calls) {
+    std::shared_ptr<StreamSession> session;
+    {
+      absl::MutexLock lock(&call->mu);
+      if (call->abort_status.ok()) call->abort_status = status;
+      session = call->session;
+    }
+    if (session != nullptr) session->Abort(status);
+  }
+  if (WaitUntilIdle(absl::Now() + grace)) return;
+  // Readers still blocked in Read(): their clients are silent. Cancel those calls.
+  absl::MutexLock lock(&mu_);
+  for (const auto& [id, call] : calls_) {
+    Log("stream ", id, ": cancelling (the client sent nothing during shutdown)");
+    call->context->TryCancel();
+  }
+}
+
+absl::StatusOr<std::shared_ptr<AsrService::Call>> AsrService::Admit(grpc::ServerContext* context,
+                                                                     const char* method) {
+  absl::MutexLock lock(&mu_);
+  if (draining_) return absl::UnavailableError("the server is shutting down");
+  if (static_cast<int>(calls_.size()) >= options_.max_streams) {
+    return absl::ResourceExhaustedError(absl::StrCat("too many open streams: the server takes at most ",
+                                                     options_.max_streams, " (--max_streams)"));
+  }
+  auto call = std::make_shared<Call>();
+  call->id = next_id_++;
+  call->method = method;
+  call->context = context;
+  call->start = absl::Now();
+  calls_[call->id] = call;
+  if (metrics_ != nullptr) metrics_->active_streams().Increment();
+  return call;
+}
+
+void AsrService::Unregister(const Call& call) {
+  absl::MutexLock lock(&mu_);
+  calls_.erase(call.id);
+}
+
+absl::StatusOr<std::shared_ptr<StreamSession>> AsrService::StartSession(
+    Call& call, const pb::RecognitionConfig& config) {
+  SessionOptions so;
+  so.enable_lact = (config.has_enable_lact() ? config.enable_lact() : options_.lact_default) &&
+                   options_.model_has_lact;
+  so.word_times = config.enable_word_time_offsets();
+  so.feed_ms = options_.feed_ms;
+  so.max_audio_seconds = options_.max_stream_seconds;
+  auto session = StreamSession::Create(call.id, recognizer_, scheduler_, metrics_, so);
+  absl::MutexLock lock(&call.mu);
+  if (!call.abort_status.ok()) return call.abort_status;  // shutdown began meanwhile
+  call.session = session;
+  return session;
+}
+
+grpc::Status AsrService::StreamingRecognize(
+    grpc::ServerContext* context,
+    grpc::ServerReaderWriter<pb::StreamingRecognizeResponse, pb::StreamingRecognizeRequest>* stream) {
+  auto admitted = Admit(context, "StreamingRecognize");
+  if (!admitted.ok()) {
+    if (metrics_ != nullptr) metrics_->CountStream(StatusCodeName(static_cast<int>(admitted.status().code())));
+    Log("StreamingRecognize from ", context->peer(), " rejected: ", admitted.status().message());
+    return ToGrpcStatus(admitted.status());
+  }
+  std::shared_ptr<Call> call = *admitted;
+  CallGuard guard(this, call);
+
+  // 1. The config.
+  pb::StreamingRecognizeRequest request;
+  if (!stream->Read(&request)) {
+    if (context->IsCancelled()) return guard.Finish(grpc::Status::CANCELLED);
+    return guard.Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                     "no config: the stream ended before its first message "
+                                     "(streaming_config)"));
+  }
+  if (request.streaming_request_case() == pb::StreamingRecognizeRequest::kAudioContent) {
+    return guard.Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                     "audio before config: the first StreamingRecognizeRequest must "
+                                     "carry streaming_config, audio_content comes after it"));
+  }
+  if (request.streaming_request_case() != pb::StreamingRecognizeRequest::kStreamingConfig) {
+    return guard.Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                     "missing config: the first StreamingRecognizeRequest has "
+                                     "neither streaming_config nor audio_content"));
+  }
+  const pb::StreamingRecognitionConfig streaming_config = request.streaming_config();
+  if (!streaming_config.has_config()) {
+    return guard.Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                     "missing config: streaming_config.config (RecognitionConfig) is not set"));
+  }
+  auto format = AudioFormatFromConfig(streaming_config.config());
+  if (!format.ok()) return guard.Finish(ToGrpcStatus(format.status()));
+  auto decoder = CreateAudioDecoder(*format, options_.model_sample_rate);
+  if (!decoder.ok()) return guard.Finish(ToGrpcStatus(decoder.status()));
+  auto started = StartSession(*call, streaming_config.config());
+  if (!started.ok()) return guard.Finish(ToGrpcStatus(started.status()));
+  std::shared_ptr<StreamSession> session = *started;
+  const bool interim = streaming_config.interim_results();
+  const bool word_times = streaming_config.config().enable_word_time_offsets();
+  Log("stream ", call->id, " start: StreamingRecognize peer=", context->peer(), " ", format->ToString(),
+      " lact=", streaming_config.config().has_enable_lact()
+                    ? (streaming_config.config().enable_lact() ? "on" : "off")
+                    : "default",
+      " interim=", interim ? "on" : "off", " words=", word_times ? "on" : "off");
+
+  // 2. The writer: interim results while audio arrives, the final after the half-close.
+  absl::Status writer_status;
+  absl::Notification writer_done;
+  std::thread writer([&] {
+    uint64_t version = 0;
+    std::string last_sent;
+    while (true) {
+      ResultSnapshot r;
+      absl::Status s = session->WaitForUpdate(version, absl::Now() + kPollInterval, &r);
+      if (!s.ok()) {
+        writer_status = s;
+        break;
+      }
+      if (context->IsCancelled()) {
+        writer_status = absl::CancelledError("cancelled by the client");
+        break;
+      }
+      if (r.version == version) continue;
+      version = r.version;
+      if (!r.is_final && (!interim || r.text == last_sent)) continue;
+      pb::StreamingRecognizeResponse response;
+      pb::StreamingRecognitionResult* result = response.add_results();
+      FillAlternative(r, word_times, result->add_alternatives());
+      result->set_is_final(r.is_final);
+      result->set_stable_transcript(r.committed_text);
+      result->set_stability(r.is_final ? 1.0f
+                            : r.text.empty() ? 0.0f
+                                             : static_cast<float>(r.committed_text.size()) /
+                                                   static_cast<float>(r.text.size()));
+      SetDuration(r.end_seconds, result->mutable_result_end_time());
+      SetDuration(session->received_seconds(), response.mutable_audio_received());
+      if (!stream->Write(response)) {
+        writer_status = absl::CancelledError("the client stopped reading");
+        break;
+      }
+      const absl::Time sent = absl::Now();
+      if (r.is_final) {
+        if (metrics_ != nullptr) {
+          metrics_->final_latency_seconds().Observe(absl::ToDoubleSeconds(sent - session->half_close_time()));
+        }
+        break;
+      }
+      last_sent = r.text;
+      if (metrics_ != nullptr && r.newest_audio_arrival != absl::InfinitePast()) {
+        metrics_->interim_latency_seconds().Observe(absl::ToDoubleSeconds(sent - r.newest_audio_arrival));
+      }
+    }
+    writer_done.Notify();
+  });
+
+  // 3. The reader: audio until the half-close.
+  absl::Status read_status;
+  std::vector<float> samples;
+  while (true) {
+    if (absl::Status a = call->aborted(); !a.ok()) {
+      read_status = a;
+      break;
+    }
+    if (!stream->Read(&request)) {
+      if (context->IsCancelled()) {
+        read_status = absl::CancelledError("cancelled by the client");
+      } else {
+        samples.clear();
+        read_status = (*decoder)->Finish(&samples);
+        if (read_status.ok() && !samples.empty()) {
+          read_status = session->AddAudio((*decoder)->sample_rate(), samples, absl::Now());
+        }
+        if (read_status.ok()) session->FinishInput(absl::Now());
+      }
+      break;
+    }
+    if (request.streaming_request_case() != pb::StreamingRecognizeRequest::kAudioContent) {
+      read_status = absl::InvalidArgumentError(
+          "streaming_config may only be sent once, in the first message; later messages carry "
+          "audio_content");
+      break;
+    }
+    const absl::Time arrival = absl::Now();
+    samples.clear();
+    read_status = (*decoder)->Decode(request.audio_content(), &samples);
+    if (read_status.ok() && !samples.empty()) {
+      read_status = session->AddAudio((*decoder)->sample_rate(), samples, arrival);
+    }
+    if (!read_status.ok()) break;
+  }
+  if (!read_status.ok()) session->Abort(read_status);
+
+  if (!writer_done.WaitForNotificationWithTimeout(kWriterJoinTimeout)) {
+    context->TryCancel();  // unblocks a Write stuck in flow control
+  }
+  writer.join();
+  if (!read_status.ok()) return guard.Finish(ToGrpcStatus(read_status));
+  return guard.Finish(ToGrpcStatus(writer_status));
+}
+
+grpc::Status AsrService::Recognize(grpc::ServerContext* context, const pb::RecognizeRequest* request,
+                                   pb::RecognizeResponse* response) {
+  auto admitted = Admit(context, "Recognize");
+  if (!admitted.ok()) {
+    if (metrics_ != nullptr) metrics_->CountStream(StatusCodeName(static_cast<int>(admitted.status().code())));
+    Log("Recognize from ", context->peer(), " rejected: ", admitted.status().message());
+    return ToGrpcStatus(admitted.status());
+  }
+  std::shared_ptr<Call> call = *admitted;
+  CallGuard guard(this, call);
+  if (!request->has_config()) {
+    return guard.Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                     "missing config: RecognizeRequest.config is not set"));
+  }
+  auto format = AudioFormatFromConfig(request->config());
+  if (!format.ok()) return guard.Finish(ToGrpcStatus(format.status()));
+  if (format->encoding == AudioEncoding::kOpus) {
+    return guard.Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                     "OPUS (one raw packet per message) cannot carry a whole clip: "
+                                     "use OGG_OPUS with Recognize"));
+  }
+  auto decoder = CreateAudioDecoder(*format, options_.model_sample_rate);
+  if (!decoder.ok()) return guard.Finish(ToGrpcStatus(decoder.status()));
+  std::vector<float> samples;
+  absl::Status s = (*decoder)->Decode(request->audio_content(), &samples);
+  if (s.ok()) s = (*decoder)->Finish(&samples);
+  if (!s.ok()) return guard.Finish(ToGrpcStatus(s));
+  auto started = StartSession(*call, request->config());
+  if (!started.ok()) return guard.Finish(ToGrpcStatus(started.status()));
+  std::shared_ptr<StreamSession> session = *started;
+  Log("stream ", call->id, " start: Recognize peer=", context->peer(), " ", format->ToString());
+  if (!samples.empty()) s = session->AddAudio((*decoder)->sample_rate(), samples, absl::Now());
+  if (!s.ok()) return guard.Finish(ToGrpcStatus(s));
+  session->FinishInput(absl::Now());
+  ResultSnapshot r;
+  uint64_t version = 0;
+  while (true) {
+    s = session->WaitForUpdate(version, absl::Now() + kPollInterval, &r);
+    if (!s.ok()) return guard.Finish(ToGrpcStatus(s));
+    if (r.is_final) break;
+    version = r.version;
+    if (context->IsCancelled()) return guard.Finish(grpc::Status::CANCELLED);
+    if (absl::Status a = call->aborted(); !a.ok()) return guard.Finish(ToGrpcStatus(a));
+  }
+  FillAlternative(r, request->config().enable_word_time_offsets(), response->add_alternatives());
+  SetDuration(session->received_seconds(), response->mutable_audio_duration());
+  return guard.Finish(grpc::Status::OK);
+}
+
+}  // namespace lact::server

@@ -1,0 +1,90 @@
+// The lact.asr.v1.StreamingAsr gRPC service (sync API, one thread per RPC plus one writer thread
+// per stream): validates requests, decodes audio, admits streams up to max_streams, and maps
+// every absl::Status onto a gRPC status. The model never runs on these threads: sessions are
+// decoded by the Scheduler.
+//
+// StreamingRecognize, per call:
+//   reader (the RPC thread): first message = config -> audio messages -> half-close / cancel
+//   writer (its own thread):  waits for new results -> interim responses -> the final response
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "lact/asr/v1/asr.grpc.pb.h"
+#include "server/audio_decoder.h"
+
+namespace lact {
+class OnlineRecognizer;
+}
+
+namespace lact::server {
+
+class Scheduler;
+class ServerMetrics;
+class StreamSession;
+
+struct AsrServiceOptions {
+  int max_streams = 64;
+  double max_stream_seconds = 600;
+  int feed_ms = 640;
+  bool lact_default = true;  // enable_lact when the request leaves it unset
+  bool model_has_lact = true;
+  int model_sample_rate = 16000;
+};
+
+// RecognitionConfig -> AudioFormat (validated): InvalidArgument naming the bad field.
+absl::StatusOr<AudioFormat> AudioFormatFromConfig(const lact::asr::v1::RecognitionConfig& config);
+
+class AsrService final : public lact::asr::v1::StreamingAsr::Service {
+ public:
+  AsrService(const OnlineRecognizer& recognizer, Scheduler* scheduler, ServerMetrics* metrics,
+             const AsrServiceOptions& options);
+  ~AsrService() override;
+
+  grpc::Status StreamingRecognize(
+      grpc::ServerContext* context,
+      grpc::ServerReaderWriter<lact::asr::v1::StreamingRecognizeResponse,
+                               lact::asr::v1::StreamingRecognizeRequest>* stream) override;
+  grpc::Status Recognize(grpc::ServerContext* context, const lact::asr::v1::RecognizeRequest* request,
+                         lact::asr::v1::RecognizeResponse* response) override;
+
+  // Graceful shutdown: new calls get UNAVAILABLE from now on.
+  void StartDrain();
+  // Calls still open.
+  int open_calls() const;
+  // Waits until no call is open or `deadline`; true when none is.
+  bool WaitUntilIdle(absl::Time deadline) const;
+  // Ends every open call with `status` (their stream state is freed at once). Calls whose client
+  // is silent are cancelled after `grace` (their reader is blocked until the client sends).
+  void AbortAll(const absl::Status& status, absl::Duration grace);
+
+ private:
+  struct Call;
+  class CallGuard;
+
+  // Registers a call, or says why it may not start (UNAVAILABLE / RESOURCE_EXHAUSTED).
+  absl::StatusOr<std::shared_ptr<Call>> Admit(grpc::ServerContext* context, const char* method);
+  void Unregister(const Call& call);
+  absl::StatusOr<std::shared_ptr<StreamSession>> StartSession(Call& call,
+                                                               const lact::asr::v1::RecognitionConfig& config);
+
+  const OnlineRecognizer& recognizer_;
+  Scheduler* const scheduler_;
+  ServerMetrics* const metrics_;
+  const AsrServiceOptions options_;
+
+  mutable absl::Mutex mu_;
+  bool draining_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
+  std::map<uint64_t, std::shared_ptr<Call>> calls_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace lact::server

@@ -1,0 +1,301 @@
+// lact_server: the gRPC streaming speech recognition service. See --help and docs/server.md.
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <thread>
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <torch/torch.h>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "core/asr_model.h"
+#include "core/online_recognizer.h"
+#include "core/tools/flag_names.h"
+#include "server/asr_service.h"
+#include "server/log.h"
+#include "server/metrics.h"
+#include "server/scheduler.h"
+#include "server/server_config.h"
+#include "server/stream_session.h"
+
+ABSL_FLAG(std::string, model, "", "Model folder (Hugging Face Wav2Vec2ForCTC layout plus optional "
+          "lact_config.json / lact.safetensors). Default: $LACT_MODEL");
+ABSL_FLAG(std::string, device, "cpu", "Device of the model: cpu, cuda or cuda:N");
+ABSL_FLAG(std::string, dtype, "float32", "Encoder precision: float32, float16, bfloat16 (GPU)");
+ABSL_FLAG(bool, lact, true, "Run the LaCT layers for streams whose RecognitionConfig leaves "
+          "enable_lact unset (only when the model folder has LaCT files)");
+ABSL_FLAG(int32_t, threads, 0, "LibTorch CPU threads (0: all cores)");
+ABSL_FLAG(std::string, host, "0.0.0.0", "Address the gRPC and metrics listeners bind "
+          "(0.0.0.0: all interfaces, as in a container; 127.0.0.1: loopback only)");
+ABSL_FLAG(int32_t, port, 50051, "gRPC port (0: a free port, see --ready_file)");
+ABSL_FLAG(int32_t, metrics_port, 9400, "Prometheus /metrics port (0: a free port; -1: no metrics "
+          "listener)");
+ABSL_FLAG(std::string, ready_file, "", "Once serving, write {\"port\":N,\"metrics_port\":M,\"pid\":P} "
+          "to this file (for scripts and tests using port 0)");
+ABSL_FLAG(int32_t, max_batch, 8, "Most streams decoded together in one model call");
+ABSL_FLAG(int32_t, max_queue_delay_ms, 5, "How long the oldest ready stream may wait for a batch "
+          "to fill (ms)");
+ABSL_FLAG(int32_t, max_streams, 64, "Most open streams; more get RESOURCE_EXHAUSTED");
+ABSL_FLAG(double, max_stream_seconds, 600, "Most audio per stream (s); more gets OUT_OF_RANGE");
+ABSL_FLAG(int32_t, max_message_bytes, 4 << 20, "Largest request message (bytes); larger ones get "
+          "RESOURCE_EXHAUSTED. Recognize's whole clip must fit in it");
+ABSL_FLAG(double, drain_seconds, 30, "On SIGTERM/SIGINT: how long open streams may still run "
+          "before they get UNAVAILABLE (a second signal ends the wait)");
+ABSL_FLAG(int32_t, step_ms, lact::StreamingConfig{}.step_ms, "Streaming step: new audio committed "
+          "per model call and the interim cadence (ms)");
+ABSL_FLAG(int32_t, left_context_ms, lact::StreamingConfig{}.left_context_ms,
+          "Streaming left context (ms)");
+ABSL_FLAG(int32_t, lookahead_ms, lact::StreamingConfig{}.lookahead_ms, "Streaming lookahead (ms)");
+ABSL_FLAG(int32_t, feed_ms, 0, "Audio is handed to the recognizer in pieces of this many ms "
+          "(0: --step_ms, which makes transcripts equal `lact_transcribe --streaming` whatever the "
+          "network timing; smaller pieces lower latency)");
+
+namespace lact::server {
+namespace {
+
+// SIGTERM / SIGINT: the handler (any thread may run it; threads started by libraries before
+// main() do not inherit a blocked mask, so sigwait alone is not enough) only writes a byte to a
+// pipe; a watcher thread turns that into a count the main thread waits on.
+int g_signal_pipe[2] = {-1, -1};
+
+extern "C" void OnSignal(int sig) {
+  const unsigned char byte = static_cast<unsigned char>(sig);
+  (void)!write(g_signal_pipe[1], &byte, 1);
+}
+
+class SignalWatcher {
+ public:
+  void Start() {
+    if (pipe2(g_signal_pipe, O_CLOEXEC) != 0) return;
+    struct sigaction action {};
+    action.sa_handler = OnSignal;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    sigaction(SIGTERM, &action, nullptr);
+    sigaction(SIGINT, &action, nullptr);
+    std::thread([this] {
+      while (true) {
+        unsigned char byte = 0;
+        const ssize_t n = read(g_signal_pipe[0], &byte, 1);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return;
+        absl::MutexLock lock(&mu_);
+        last_signal_ = byte;
+        ++count_;
+      }
+    }).detach();
+  }
+  // Waits for the n-th signal, at most until `deadline`; returns true when it came.
+  bool WaitFor(int n, absl::Time deadline) {
+    absl::MutexLock lock(&mu_);
+    auto reached = [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return count_ >= n; };
+    return mu_.AwaitWithDeadline(absl::Condition(&reached), deadline);
+  }
+  int last_signal() {
+    absl::MutexLock lock(&mu_);
+    return last_signal_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  int count_ ABSL_GUARDED_BY(mu_) = 0;
+  int last_signal_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+ServerConfig ConfigFromFlags() {
+  ServerConfig c;
+  c.model_dir = absl::GetFlag(FLAGS_model);
+  if (c.model_dir.empty() && std::getenv("LACT_MODEL") != nullptr) c.model_dir = std::getenv("LACT_MODEL");
+  c.device = absl::GetFlag(FLAGS_device);
+  c.dtype = absl::GetFlag(FLAGS_dtype);
+  c.lact = absl::GetFlag(FLAGS_lact);
+  c.threads = absl::GetFlag(FLAGS_threads);
+  c.host = absl::GetFlag(FLAGS_host);
+  c.port = absl::GetFlag(FLAGS_port);
+  c.metrics_port = absl::GetFlag(FLAGS_metrics_port);
+  c.ready_file = absl::GetFlag(FLAGS_ready_file);
+  c.max_batch = absl::GetFlag(FLAGS_max_batch);
+  c.max_queue_delay_ms = absl::GetFlag(FLAGS_max_queue_delay_ms);
+  c.max_streams = absl::GetFlag(FLAGS_max_streams);
+  c.max_stream_seconds = absl::GetFlag(FLAGS_max_stream_seconds);
+  c.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  c.drain_seconds = absl::GetFlag(FLAGS_drain_seconds);
+  c.streaming.step_ms = absl::GetFlag(FLAGS_step_ms);
+  c.streaming.left_context_ms = absl::GetFlag(FLAGS_left_context_ms);
+  c.streaming.lookahead_ms = absl::GetFlag(FLAGS_lookahead_ms);
+  c.feed_ms = absl::GetFlag(FLAGS_feed_ms);
+  return c;
+}
+
+std::string HostPort(const std::string& host, int port) {
+  return absl::StrCat(host.find(':') != std::string::npos ? "[" + host + "]" : host, ":", port);
+}
+
+bool WriteReadyFile(const std::string& path, int port, int metrics_port) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp);
+    f << "{\"port\":" << port << ",\"metrics_port\":" << metrics_port << ",\"pid\":" << getpid() << "}\n";
+    if (!f) return false;
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  return !ec;
+}
+
+int Run(int argc, char** argv, SignalWatcher& signals) {
+  absl::SetProgramUsageMessage(
+      "The LaCT streaming speech recognition gRPC service (lact.asr.v1.StreamingAsr).\n"
+      "Usage: lact_server --model DIR [--device cpu|cuda:N] [--host 0.0.0.0] [--port 50051]\n"
+      "       [--metrics_port 9400] [--max_batch 8] [--max_streams 64] [--step_ms 640] ...\n"
+      "Flags may be spelled with dashes or underscores (--max-batch, --max_batch).");
+  std::vector<std::string> storage;
+  std::vector<char*> args = NormalizeFlagNames(argc, argv, &storage);
+  std::vector<char*> positional = absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
+  if (positional.size() > 1) {
+    std::cerr << "lact_server: unexpected argument '" << positional[1] << "' (see --help)\n";
+    return 2;
+  }
+  const ServerConfig config = ConfigFromFlags();
+  if (absl::Status s = config.Validate(); !s.ok()) {
+    std::cerr << "lact_server: " << s.message() << "\n";
+    return 2;
+  }
+  Log("starting: ", config.ToString());
+  torch::set_num_threads(config.threads > 0 ? config.threads
+                                            : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+
+  AsrModelOptions model_options;
+  model_options.device = config.device;
+  model_options.dtype = config.dtype;
+  model_options.load_lact = true;
+  auto model = AsrModel::Load(config.model_dir, model_options);
+  if (!model.ok()) {
+    Log("cannot load the model: ", model.status().ToString());
+    return 1;
+  }
+  auto recognizer = OnlineRecognizer::Create(*model, config.streaming);
+  if (!recognizer.ok()) {
+    Log("bad streaming settings: ", recognizer.status().ToString());
+    return 2;
+  }
+  const bool model_has_lact = (*model)->has_lact_files() && (*model)->lact() != nullptr;
+  Log("model loaded from ", config.model_dir, " on ", (*model)->device().str(),
+      " (LaCT ", model_has_lact ? "present" : "absent", ", ", (*model)->sample_rate(), " Hz)");
+
+  const std::string device_label = (*model)->device().str();
+  ServerMetrics metrics(device_label);
+  int metrics_port = -1;
+  if (config.metrics_port >= 0) {
+    auto bound = metrics.StartHttpServer(config.host, config.metrics_port);
+    if (!bound.ok()) {
+      Log(bound.status().message());
+      return 1;
+    }
+    metrics_port = *bound;
+  }
+
+  SchedulerOptions scheduler_options;
+  scheduler_options.max_batch = config.max_batch;
+  scheduler_options.max_queue_delay = absl::Milliseconds(config.max_queue_delay_ms);
+  Scheduler scheduler(**recognizer, scheduler_options, &metrics);
+  scheduler.Start();
+
+  AsrServiceOptions service_options;
+  service_options.max_streams = config.max_streams;
+  service_options.max_stream_seconds = config.max_stream_seconds;
+  service_options.feed_ms = config.effective_feed_ms();
+  service_options.lact_default = config.lact;
+  service_options.model_has_lact = model_has_lact;
+  service_options.model_sample_rate = (*model)->sample_rate();
+  AsrService service(**recognizer, &scheduler, &metrics, service_options);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(HostPort(config.host, config.port), grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&service);
+  builder.SetMaxReceiveMessageSize(config.max_message_bytes);
+  // Each open call holds a thread (sync API): leave room for max_streams calls plus rejections.
+  grpc::ResourceQuota quota("lact_server");
+  quota.SetMaxThreads(2 * config.max_streams + 32);
+  builder.SetResourceQuota(quota);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    Log("cannot listen on ", HostPort(config.host, config.port));
+    return 1;
+  }
+  server->GetHealthCheckService()->SetServingStatus(true);
+  if (!config.ready_file.empty() && !WriteReadyFile(config.ready_file, port, metrics_port)) {
+    Log("cannot write --ready_file ", config.ready_file);
+    return 1;
+  }
+  Log("serving lact.asr.v1.StreamingAsr on ", HostPort(config.host, port),
+      metrics_port >= 0 ? absl::StrCat(", metrics on http://", HostPort(config.host, metrics_port), "/metrics")
+                        : std::string(", metrics off"));
+
+  // Graceful shutdown: stop accepting, let open streams finish within --drain_seconds.
+  signals.WaitFor(1, absl::InfiniteFuture());
+  const int open = service.open_calls();
+  Log(signals.last_signal() == SIGTERM ? "SIGTERM" : "SIGINT", ": draining ", open,
+      " open stream(s) for up to ", config.drain_seconds, " s");
+  server->GetHealthCheckService()->SetServingStatus(false);
+  service.StartDrain();
+  const absl::Time drain_deadline = absl::Now() + absl::Seconds(config.drain_seconds);
+  bool idle = false;
+  while (!(idle = service.WaitUntilIdle(std::min(drain_deadline, absl::Now() + absl::Milliseconds(100))))) {
+    if (absl::Now() >= drain_deadline) break;
+    if (signals.WaitFor(2, absl::Now())) {
+      Log("second signal: ending the drain now");
+      break;
+    }
+  }
+  if (!idle) {
+    Log("drain time over: ending ", service.open_calls(), " stream(s) with UNAVAILABLE");
+    service.AbortAll(absl::UnavailableError("the server is shutting down"), absl::Seconds(2));
+  }
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  server->Wait();
+  scheduler.Stop();
+  const int64_t leaked = StreamSession::live_count();
+  if (leaked != 0) {
+    Log("exit: ", leaked, " stream session(s) still alive");
+    return 3;
+  }
+  Log("exit: clean (0 open streams, 0 fast-weight bytes held)");
+  return 0;
+}
+
+}  // namespace
+}  // namespace lact::server
+
+int main(int argc, char** argv) {
+  lact::server::SignalWatcher signals;
+  signals.Start();
+  try {
+    return lact::server::Run(argc, argv, signals);
+  } catch (const c10::Error& e) {
+    lact::server::Log("internal error: ", e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    lact::server::Log("internal error: ", e.what());
+  }
+  return 1;
+}

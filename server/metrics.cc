@@ -1,0 +1,150 @@
+#include "server/metrics.h"
+
+
+#include "absl/strings/str_cat.h"
+#include "prometheus/collectable.h"
+#include "prometheus/text_serializer.h"
+#include "server/device_memory.h"
+#include "server/metrics_http_server.h"
+
+namespace lact::server {
+
+// What a scrape collects: refreshes the device memory gauges, then returns the registry's
+// metrics.
+class ServerMetrics::ScrapeHook final : public prometheus::Collectable {
+ public:
+  explicit ScrapeHook(ServerMetrics* metrics) : metrics_(metrics) {}
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    metrics_->RefreshDeviceMemory();
+    return metrics_->registry_->Collect();
+  }
+
+ private:
+  ServerMetrics* metrics_;
+};
+
+namespace {
+
+prometheus::Histogram::BucketBoundaries LatencyBuckets() {
+  return {0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10};
+}
+
+}  // namespace
+
+ServerMetrics::ServerMetrics(const std::string& device)
+    : device_(device), registry_(std::make_shared<prometheus::Registry>()) {
+  using prometheus::BuildCounter;
+  using prometheus::BuildGauge;
+  using prometheus::BuildHistogram;
+  const prometheus::Labels dev{{"device", device_}};
+  memory_allocated_ = &BuildGauge()
+                           .Name("lact_device_memory_allocated_bytes")
+                           .Help("Memory in use on the model's device (CUDA: caching allocator "
+                                 "allocated; CPU: process resident set)")
+                           .Register(*registry_)
+                           .Add(dev);
+  memory_reserved_ = &BuildGauge()
+                          .Name("lact_device_memory_reserved_bytes")
+                          .Help("Memory reserved on the model's device (CUDA: caching allocator "
+                                "reserved; CPU: process resident set)")
+                          .Register(*registry_)
+                          .Add(dev);
+  memory_total_ = &BuildGauge()
+                       .Name("lact_device_memory_total_bytes")
+                       .Help("Total memory of the model's device (CPU: machine or cgroup limit)")
+                       .Register(*registry_)
+                       .Add(dev);
+  fast_weight_state_bytes_ = &BuildGauge()
+                                  .Name("lact_fast_weight_state_bytes")
+                                  .Help("Bytes of LaCT fast-weight state held by open streams")
+                                  .Register(*registry_)
+                                  .Add(dev);
+  active_streams_ = &BuildGauge()
+                         .Name("lact_active_streams")
+                         .Help("Open recognition streams")
+                         .Register(*registry_)
+                         .Add({});
+  ready_queue_length_ = &BuildGauge()
+                             .Name("lact_ready_queue_length")
+                             .Help("Ready streams waiting to be batched")
+                             .Register(*registry_)
+                             .Add({});
+  streams_total_ = &BuildCounter()
+                        .Name("lact_streams_total")
+                        .Help("Finished streams by gRPC status code")
+                        .Register(*registry_);
+  audio_seconds_ = &BuildCounter()
+                        .Name("lact_audio_seconds_total")
+                        .Help("Seconds of audio decoded by the model")
+                        .Register(*registry_)
+                        .Add({});
+  batch_size_ = &BuildHistogram()
+                     .Name("lact_batch_size")
+                     .Help("Streams per batched model call")
+                     .Register(*registry_)
+                     .Add({}, prometheus::Histogram::BucketBoundaries{1, 2, 3, 4, 6, 8, 12, 16, 24,
+                                                                      32, 48, 64, 128});
+  model_step_seconds_ = &BuildHistogram()
+                             .Name("lact_model_step_seconds")
+                             .Help("Time of one batched model call (DecodeStreams)")
+                             .Register(*registry_)
+                             .Add({}, LatencyBuckets());
+  queue_wait_seconds_ = &BuildHistogram()
+                             .Name("lact_queue_wait_seconds")
+                             .Help("Time a ready stream waits before its batch starts")
+                             .Register(*registry_)
+                             .Add({}, LatencyBuckets());
+  interim_latency_seconds_ = &BuildHistogram()
+                                  .Name("lact_interim_latency_seconds")
+                                  .Help("Newest audio of a result received -> interim result sent")
+                                  .Register(*registry_)
+                                  .Add({}, LatencyBuckets());
+  final_latency_seconds_ = &BuildHistogram()
+                                .Name("lact_final_latency_seconds")
+                                .Help("Client half-close -> final result sent")
+                                .Register(*registry_)
+                                .Add({}, LatencyBuckets());
+  // Make the usual codes visible (at 0) before the first stream ends.
+  for (const char* code : {"OK", "CANCELLED", "INVALID_ARGUMENT", "RESOURCE_EXHAUSTED"}) {
+    streams_total_->Add({{"code", code}});
+  }
+  hook_ = std::make_shared<ScrapeHook>(this);
+  RefreshDeviceMemory();
+}
+
+ServerMetrics::~ServerMetrics() { http_.reset(); }
+
+absl::StatusOr<int> ServerMetrics::StartHttpServer(const std::string& host, int port) {
+  auto http = MetricsHttpServer::Start(host, port, [this] { return Render(); });
+  if (!http.ok()) return http.status();
+  http_ = std::move(*http);
+  return http_->port();
+}
+
+std::string ServerMetrics::Render() {
+  return prometheus::TextSerializer().Serialize(hook_->Collect());
+}
+
+void ServerMetrics::CountStream(const std::string& code) {
+  streams_total_->Add({{"code", code}}).Increment();
+}
+
+void ServerMetrics::RefreshDeviceMemory() {
+  std::lock_guard<std::mutex> lock(refresh_mu_);
+  const DeviceMemory m = QueryDeviceMemory(device_);
+  memory_allocated_->Set(static_cast<double>(m.allocated_bytes));
+  memory_reserved_->Set(static_cast<double>(m.reserved_bytes));
+  memory_total_->Set(static_cast<double>(m.total_bytes));
+}
+
+const char* StatusCodeName(int code) {
+  static const char* const kNames[] = {
+      "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
+      "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+      "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
+      "UNAUTHENTICATED"};
+  if (code >= 0 && code < static_cast<int>(sizeof(kNames) / sizeof(kNames[0]))) return kNames[code];
+  return "UNKNOWN";
+}
+
+}  // namespace lact::server

@@ -1,0 +1,88 @@
+// The Prometheus metrics of lact_server (a prometheus-cpp registry, served on /metrics by
+// metrics_http_server.h).
+//
+//   lact_device_memory_allocated_bytes{device}   gauge   see device_memory.h (read at scrape time)
+//   lact_device_memory_reserved_bytes{device}    gauge
+//   lact_device_memory_total_bytes{device}       gauge
+//   lact_fast_weight_state_bytes{device}         gauge   LaCT fast weights held by open streams
+//   lact_active_streams                          gauge   open streams (StreamingRecognize + Recognize)
+//   lact_ready_queue_length                      gauge   ready streams waiting for the model
+//   lact_streams_total{code}                     counter finished streams by gRPC status code name
+//   lact_audio_seconds_total                     counter audio decoded (committed) by the model
+//   lact_batch_size                              histogram streams per model call
+//   lact_model_step_seconds                      histogram time of one batched DecodeStreams
+//   lact_queue_wait_seconds                      histogram ready -> taken into a batch
+//   lact_interim_latency_seconds                 histogram newest audio in a result received -> interim sent
+//   lact_final_latency_seconds                   histogram client half-close -> final result sent
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "prometheus/counter.h"
+#include "prometheus/family.h"
+#include "prometheus/gauge.h"
+#include "prometheus/histogram.h"
+#include "prometheus/registry.h"
+
+namespace lact::server {
+
+class MetricsHttpServer;
+
+class ServerMetrics {
+ public:
+  // `device`: the label of the device metrics ("cpu", "cuda:0").
+  explicit ServerMetrics(const std::string& device);
+  ~ServerMetrics();
+
+  // Serves GET /metrics on host:port (port 0: a free port). Returns the bound port.
+  absl::StatusOr<int> StartHttpServer(const std::string& host, int port);
+
+  // The Prometheus text exposition of every metric (what /metrics returns).
+  std::string Render();
+
+  prometheus::Gauge& active_streams() { return *active_streams_; }
+  prometheus::Gauge& ready_queue_length() { return *ready_queue_length_; }
+  prometheus::Gauge& fast_weight_state_bytes() { return *fast_weight_state_bytes_; }
+  prometheus::Counter& audio_seconds() { return *audio_seconds_; }
+  prometheus::Histogram& batch_size() { return *batch_size_; }
+  prometheus::Histogram& model_step_seconds() { return *model_step_seconds_; }
+  prometheus::Histogram& queue_wait_seconds() { return *queue_wait_seconds_; }
+  prometheus::Histogram& interim_latency_seconds() { return *interim_latency_seconds_; }
+  prometheus::Histogram& final_latency_seconds() { return *final_latency_seconds_; }
+  // `code`: a gRPC status code name, e.g. "OK", "INVALID_ARGUMENT".
+  void CountStream(const std::string& code);
+
+  // Re-reads the device memory gauges (done before every scrape).
+  void RefreshDeviceMemory();
+
+ private:
+  class ScrapeHook;
+
+  std::string device_;
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::shared_ptr<ScrapeHook> hook_;
+  std::unique_ptr<MetricsHttpServer> http_;
+  std::mutex refresh_mu_;
+
+  prometheus::Gauge* memory_allocated_;
+  prometheus::Gauge* memory_reserved_;
+  prometheus::Gauge* memory_total_;
+  prometheus::Gauge* fast_weight_state_bytes_;
+  prometheus::Gauge* active_streams_;
+  prometheus::Gauge* ready_queue_length_;
+  prometheus::Family<prometheus::Counter>* streams_total_;
+  prometheus::Counter* audio_seconds_;
+  prometheus::Histogram* batch_size_;
+  prometheus::Histogram* model_step_seconds_;
+  prometheus::Histogram* queue_wait_seconds_;
+  prometheus::Histogram* interim_latency_seconds_;
+  prometheus::Histogram* final_latency_seconds_;
+};
+
+// The gRPC status code name of a numeric code (grpc::StatusCode / absl::StatusCode share them).
+const char* StatusCodeName(int code);
+
+}  // namespace lact::server

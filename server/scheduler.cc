@@ -1,0 +1,116 @@
+#include "server/scheduler.h"
+
+#include <algorithm>
+#include <exception>
+#include <vector>
+
+#include "core/online_recognizer.h"
+#include "server/log.h"
+#include "server/metrics.h"
+#include "server/stream_session.h"
+
+namespace lact::server {
+
+Scheduler::Scheduler(const OnlineRecognizer& recognizer, const SchedulerOptions& options,
+                     ServerMetrics* metrics)
+    : recognizer_(recognizer), options_(options), metrics_(metrics) {}
+
+Scheduler::~Scheduler() { Stop(); }
+
+void Scheduler::Start() {
+  absl::MutexLock lock(&mu_);
+  if (worker_.joinable()) return;
+  stop_ = false;
+  worker_ = std::thread([this] { WorkerLoop(); });
+}
+
+void Scheduler::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    stop_ = true;
+  }
+  if (worker_.joinable()) worker_.join();
+  std::deque<Entry> dropped;  // released outside the lock (sessions lock themselves on destruction)
+  {
+    absl::MutexLock lock(&mu_);
+    dropped.swap(queue_);
+  }
+  if (metrics_ != nullptr) metrics_->ready_queue_length().Set(0);
+}
+
+void Scheduler::Enqueue(std::shared_ptr<StreamSession> session, absl::Time ready_since) {
+  absl::MutexLock lock(&mu_);
+  queue_.push_back(Entry{std::move(session), ready_since});
+  if (metrics_ != nullptr) metrics_->ready_queue_length().Set(static_cast<double>(queue_.size()));
+}
+
+bool Scheduler::Remove(const StreamSession* session) {
+  absl::MutexLock lock(&mu_);
+  auto it = std::find_if(queue_.begin(), queue_.end(),
+                         [session](const Entry& e) { return e.session.get() == session; });
+  if (it == queue_.end()) return false;
+  queue_.erase(it);
+  if (metrics_ != nullptr) metrics_->ready_queue_length().Set(static_cast<double>(queue_.size()));
+  return true;
+}
+
+int64_t Scheduler::batches_run() const {
+  absl::MutexLock lock(&mu_);
+  return batches_;
+}
+
+void Scheduler::WorkerLoop() {
+  const size_t max_batch = static_cast<size_t>(std::max(1, options_.max_batch));
+  while (true) {
+    std::vector<Entry> batch;
+    {
+      absl::MutexLock lock(&mu_);
+      auto has_work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_ || !queue_.empty(); };
+      mu_.Await(absl::Condition(&has_work));
+      if (stop_) return;
+      // Wait for the batch to fill, at most max_queue_delay after the oldest became ready.
+      const absl::Time deadline = queue_.front().ready_since + options_.max_queue_delay;
+      auto full = [this, max_batch]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return stop_ || queue_.size() >= max_batch;
+      };
+      mu_.AwaitWithDeadline(absl::Condition(&full), deadline);
+      if (stop_) return;
+      const size_t n = std::min(max_batch, queue_.size());
+      batch.assign(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
+      queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
+      if (metrics_ != nullptr) metrics_->ready_queue_length().Set(static_cast<double>(queue_.size()));
+    }
+    if (batch.empty()) continue;  // every queued stream was removed while waiting
+
+    const absl::Time start = absl::Now();
+    std::vector<OnlineStream*> streams;
+    std::vector<StreamSession*> sessions;
+    for (const Entry& e : batch) {
+      OnlineStream* stream = e.session->BeginDecode();
+      if (stream == nullptr) continue;  // aborted meanwhile
+      if (metrics_ != nullptr) {
+        metrics_->queue_wait_seconds().Observe(absl::ToDoubleSeconds(start - e.ready_since));
+      }
+      streams.push_back(stream);
+      sessions.push_back(e.session.get());
+    }
+    if (streams.empty()) continue;
+    absl::Status status;
+    try {
+      status = recognizer_.DecodeStreams(streams);
+    } catch (const std::exception& e) {  // c10::Error from a check outside the core's own try
+      status = absl::InternalError(e.what());
+    }
+    const absl::Time end = absl::Now();
+    if (!status.ok()) Log("model step failed for a batch of ", streams.size(), ": ", status.ToString());
+    if (metrics_ != nullptr) {
+      metrics_->batch_size().Observe(static_cast<double>(streams.size()));
+      metrics_->model_step_seconds().Observe(absl::ToDoubleSeconds(end - start));
+    }
+    for (StreamSession* s : sessions) s->EndDecode(status);
+    absl::MutexLock lock(&mu_);
+    ++batches_;
+  }
+}
+
+}  // namespace lact::server

@@ -1,0 +1,71 @@
+// Dynamic batching of ready streams, in the manner of Triton's sequence batcher: a stream whose
+// recognizer IsReady joins a FIFO queue; one model worker per device takes up to max_batch
+// ready streams, waiting at most max_queue_delay after the oldest became ready for the batch to
+// fill, and runs them through one OnlineRecognizer::DecodeStreams call. Each stream then gets its
+// result (StreamSession::EndDecode), which re-queues it when it is ready again. No RPC thread
+// ever runs the model; per-stream state (LaCT fast weights included) stays with the stream.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+
+namespace lact {
+class OnlineRecognizer;
+}
+
+namespace lact::server {
+
+class ServerMetrics;
+class StreamSession;
+
+struct SchedulerOptions {
+  int max_batch = 8;
+  absl::Duration max_queue_delay = absl::Milliseconds(5);
+};
+
+class Scheduler {
+ public:
+  // `recognizer` and `metrics` (may be null) outlive the scheduler.
+  Scheduler(const OnlineRecognizer& recognizer, const SchedulerOptions& options, ServerMetrics* metrics);
+  ~Scheduler();  // Stop()s
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
+  void Start();
+  // Ends the worker after the batch it is running; streams still queued are left undecoded
+  // (their RPCs are aborted by the service before this).
+  void Stop();
+
+  // A ready stream (called by the session with its own lock held).
+  void Enqueue(std::shared_ptr<StreamSession> session, absl::Time ready_since);
+  // Takes a stream out of the queue (cancelled); false when it was not queued.
+  bool Remove(const StreamSession* session);
+
+  // Batches run so far (for tests and logs).
+  int64_t batches_run() const;
+
+ private:
+  void WorkerLoop();
+
+  const OnlineRecognizer& recognizer_;
+  const SchedulerOptions options_;
+  ServerMetrics* const metrics_;
+
+  mutable absl::Mutex mu_;
+  struct Entry {
+    std::shared_ptr<StreamSession> session;
+    absl::Time ready_since;
+  };
+  std::deque<Entry> queue_ ABSL_GUARDED_BY(mu_);
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  int64_t batches_ ABSL_GUARDED_BY(mu_) = 0;
+  std::thread worker_;
+};
+
+}  // namespace lact::server

@@ -1,0 +1,48 @@
+// Everything lact_server is configured with, as one plain struct: filled from the command line
+// in main.cc, validated once there (Validate), then passed by const reference.
+#pragma once
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "core/streaming_config.h"
+
+namespace lact::server {
+
+struct ServerConfig {
+  // Model.
+  std::string model_dir;          // Hugging Face Wav2Vec2ForCTC folder (+ optional LaCT files)
+  std::string device = "cpu";     // cpu, cuda, cuda:N
+  std::string dtype = "float32";  // encoder precision
+  bool lact = true;               // default of RecognitionConfig.enable_lact (when the model has LaCT)
+  int threads = 0;                // LibTorch CPU threads (0: all cores)
+
+  // Network.
+  std::string host = "0.0.0.0";  // address both listeners bind
+  int port = 50051;              // gRPC (0: pick a free port, see ready_file)
+  int metrics_port = 9400;       // Prometheus /metrics (0: pick a free port; -1: off)
+  std::string ready_file;        // when set: written with the bound ports once serving
+
+  // Scheduler (Triton-style dynamic batching of ready streams).
+  int max_batch = 8;            // streams per model call
+  int max_queue_delay_ms = 5;   // how long the oldest ready stream may wait for a batch to fill
+
+  // Limits.
+  int max_streams = 64;               // concurrent streams (RESOURCE_EXHAUSTED past it)
+  double max_stream_seconds = 600;    // audio per stream (OUT_OF_RANGE past it)
+  int max_message_bytes = 4 << 20;    // one request message (RESOURCE_EXHAUSTED past it)
+  double drain_seconds = 30;          // SIGTERM: how long open streams may still run
+
+  // Streaming window (the recognizer's), and how audio is handed to it.
+  StreamingConfig streaming;
+  // Audio is given to the recognizer in pieces of this many ms (0: step_ms). With step_ms the
+  // transcript equals `lact_transcribe --streaming` on the same audio, whatever the network
+  // timing (see docs/server.md, "Determinism").
+  int feed_ms = 0;
+
+  absl::Status Validate() const;
+  std::string ToString() const;
+  int effective_feed_ms() const { return feed_ms > 0 ? feed_ms : streaming.step_ms; }
+};
+
+}  // namespace lact::server

@@ -1,0 +1,243 @@
+#include "server/stream_session.h"
+
+#include <algorithm>
+#include <atomic>
+
+#include "absl/strings/str_cat.h"
+#include "core/online_recognizer.h"
+#include "core/online_stream.h"
+#include "server/metrics.h"
+#include "server/scheduler.h"
+
+namespace lact::server {
+namespace {
+
+std::atomic<int64_t> g_live_sessions{0};
+
+std::vector<WordTime> CopyWords(const std::vector<WordInfo>& words) {
+  std::vector<WordTime> out;
+  out.reserve(words.size());
+  for (const auto& w : words) out.push_back({w.word, w.start_s, w.end_s});
+  return out;
+}
+
+}  // namespace
+
+int64_t StreamSession::live_count() { return g_live_sessions.load(); }
+
+std::shared_ptr<StreamSession> StreamSession::Create(uint64_t id, const OnlineRecognizer& recognizer,
+                                                     Scheduler* scheduler, ServerMetrics* metrics,
+                                                     const SessionOptions& options) {
+  return std::shared_ptr<StreamSession>(new StreamSession(id, recognizer, scheduler, metrics, options));
+}
+
+StreamSession::StreamSession(uint64_t id, const OnlineRecognizer& recognizer, Scheduler* scheduler,
+                             ServerMetrics* metrics, const SessionOptions& options)
+    : id_(id),
+      recognizer_(recognizer),
+      scheduler_(scheduler),
+      metrics_(metrics),
+      options_(options),
+      frame_seconds_(recognizer.model().frame_seconds()) {
+  StreamOptions stream_options;
+  stream_options.enable_lact = options.enable_lact;
+  stream_ = recognizer_.CreateStream(stream_options);
+  state_bytes_ = stream_->lact_state_bytes();
+  if (metrics_ != nullptr) metrics_->fast_weight_state_bytes().Increment(static_cast<double>(state_bytes_));
+  ++g_live_sessions;
+}
+
+StreamSession::~StreamSession() {
+  absl::MutexLock lock(&mu_);
+  ReleaseStreamLocked();
+  --g_live_sessions;
+}
+
+void StreamSession::ReleaseStreamLocked() {
+  if (stream_ == nullptr) return;
+  stream_.reset();
+  if (metrics_ != nullptr) metrics_->fast_weight_state_bytes().Decrement(static_cast<double>(state_bytes_));
+  state_bytes_ = 0;
+  pending_.clear();
+  pending_.shrink_to_fit();
+  pending_pos_ = 0;
+  arrivals_.clear();
+}
+
+absl::Status StreamSession::AddAudio(int sample_rate, const std::vector<float>& samples,
+                                     absl::Time arrival) {
+  absl::MutexLock lock(&mu_);
+  if (!error_.ok()) return error_;
+  if (done_ || input_done_) return absl::FailedPreconditionError("audio after the end of input");
+  if (samples.empty()) return absl::OkStatus();
+  if (input_rate_ == 0) {
+    input_rate_ = sample_rate;
+    feed_samples_ = std::max<int64_t>(1, static_cast<int64_t>(sample_rate) * options_.feed_ms / 1000);
+  } else if (sample_rate != input_rate_) {
+    return absl::InvalidArgumentError(absl::StrCat("sample rate changed from ", input_rate_, " to ",
+                                                   sample_rate, " Hz within the stream"));
+  }
+  received_samples_ += static_cast<int64_t>(samples.size());
+  const double seconds = static_cast<double>(received_samples_) / input_rate_;
+  if (seconds > options_.max_audio_seconds) {
+    return absl::OutOfRangeError(absl::StrCat("the stream exceeds the maximum duration of ",
+                                              options_.max_audio_seconds, " s of audio (--max_stream_seconds)"));
+  }
+  if (pending_pos_ > 0 && pending_pos_ >= pending_.size() / 2) {  // compact the consumed prefix
+    pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(pending_pos_));
+    pending_pos_ = 0;
+  }
+  pending_.insert(pending_.end(), samples.begin(), samples.end());
+  arrivals_.emplace_back(received_samples_, arrival);
+  PumpLocked();
+  return error_;
+}
+
+void StreamSession::FinishInput(absl::Time when) {
+  absl::MutexLock lock(&mu_);
+  if (input_done_) return;
+  input_done_ = true;
+  half_close_ = when;
+  PumpLocked();
+}
+
+void StreamSession::Abort(const absl::Status& status) {
+  bool remove = false;
+  {
+    absl::MutexLock lock(&mu_);
+    if (done_ && stream_ == nullptr) return;
+    if (error_.ok() && !done_) error_ = status.ok() ? absl::CancelledError("aborted") : status;
+    done_ = true;
+    remove = state_ == State::kQueued;
+    // A decode running now still uses the stream: EndDecode frees it.
+    if (state_ != State::kDecoding) ReleaseStreamLocked();
+    cv_.SignalAll();
+  }
+  if (remove) scheduler_->Remove(this);
+}
+
+absl::Status StreamSession::WaitForUpdate(uint64_t after_version, absl::Time deadline,
+                                          ResultSnapshot* out) {
+  absl::MutexLock lock(&mu_);
+  while (error_.ok() && !done_ && snapshot_.version <= after_version) {
+    if (cv_.WaitWithDeadline(&mu_, deadline)) break;
+  }
+  *out = snapshot_;
+  return error_;
+}
+
+absl::Time StreamSession::half_close_time() const {
+  absl::MutexLock lock(&mu_);
+  return half_close_;
+}
+
+double StreamSession::received_seconds() const {
+  absl::MutexLock lock(&mu_);
+  return input_rate_ > 0 ? static_cast<double>(received_samples_) / input_rate_ : 0.0;
+}
+
+absl::Time StreamSession::ready_since() const {
+  absl::MutexLock lock(&mu_);
+  return ready_since_;
+}
+
+void StreamSession::PumpLocked() {
+  if (state_ != State::kIdle || done_ || stream_ == nullptr) return;
+  while (!recognizer_.IsReady(*stream_)) {
+    const size_t available = pending_.size() - pending_pos_;
+    size_t n = 0;
+    if (feed_samples_ > 0 && available >= static_cast<size_t>(feed_samples_)) {
+      n = static_cast<size_t>(feed_samples_);
+    } else if (input_done_ && !stream_finished_) {
+      n = available;
+    } else {
+      return;  // wait for more audio
+    }
+    if (n > 0) {
+      absl::Status s = stream_->AcceptWaveform(input_rate_, pending_.data() + pending_pos_, n);
+      if (!s.ok()) {
+        FailLocked(absl::InvalidArgumentError(absl::StrCat("audio rejected: ", s.message())));
+        return;
+      }
+      pending_pos_ += n;
+      fed_samples_ += static_cast<int64_t>(n);
+      // The newest audio fed: the last message whose samples reached the stream (in part).
+      int64_t popped_end = 0;
+      while (!arrivals_.empty() && arrivals_.front().first <= fed_samples_) {
+        fed_arrival_ = arrivals_.front().second;
+        popped_end = arrivals_.front().first;
+        arrivals_.pop_front();
+      }
+      if (!arrivals_.empty() && fed_samples_ > popped_end) fed_arrival_ = arrivals_.front().second;
+    }
+    if (input_done_ && !stream_finished_ && pending_pos_ == pending_.size()) {
+      stream_->InputFinished();
+      stream_finished_ = true;
+    }
+  }
+  state_ = State::kQueued;
+  ready_since_ = absl::Now();
+  scheduler_->Enqueue(shared_from_this(), ready_since_);
+}
+
+void StreamSession::FailLocked(const absl::Status& status) {
+  if (error_.ok()) error_ = status;
+  done_ = true;
+  if (state_ != State::kDecoding) ReleaseStreamLocked();
+  cv_.SignalAll();
+}
+
+OnlineStream* StreamSession::BeginDecode() {
+  absl::MutexLock lock(&mu_);
+  if (done_ || stream_ == nullptr || state_ != State::kQueued) return nullptr;
+  state_ = State::kDecoding;
+  decode_audio_arrival_ = fed_arrival_;
+  decode_end_seconds_ = stream_->received_seconds();
+  return stream_.get();
+}
+
+void StreamSession::EndDecode(const absl::Status& status) {
+  absl::MutexLock lock(&mu_);
+  state_ = State::kIdle;
+  if (done_) {  // aborted during the decode
+    ReleaseStreamLocked();
+    return;
+  }
+  if (!status.ok()) {
+    FailLocked(status.code() == absl::StatusCode::kResourceExhausted
+                   ? status
+                   : absl::InternalError(absl::StrCat("model step failed: ", status.message())));
+    return;
+  }
+  const RecognitionResult& r = stream_->result();
+  if (metrics_ != nullptr) {
+    if (r.committed_frames > committed_frames_) {
+      metrics_->audio_seconds().Increment(static_cast<double>(r.committed_frames - committed_frames_) *
+                                          frame_seconds_);
+    }
+    const int64_t bytes = stream_->lact_state_bytes();
+    if (bytes != state_bytes_) {
+      metrics_->fast_weight_state_bytes().Increment(static_cast<double>(bytes - state_bytes_));
+      state_bytes_ = bytes;
+    }
+  }
+  committed_frames_ = r.committed_frames;
+  if (r.text != snapshot_.text || r.committed_text != snapshot_.committed_text || r.is_final) {
+    ++snapshot_.version;
+    snapshot_.text = r.text;
+    snapshot_.committed_text = r.committed_text;
+    if (options_.word_times) snapshot_.words = CopyWords(r.is_final ? r.committed_words : r.words);
+    snapshot_.is_final = r.is_final;
+    snapshot_.end_seconds = r.is_final ? r.audio_seconds : decode_end_seconds_;
+    snapshot_.newest_audio_arrival = decode_audio_arrival_;
+  }
+  if (r.is_final) {
+    done_ = true;
+    ReleaseStreamLocked();  // the fast weights go as soon as the final is known
+  } else {
+    PumpLocked();
+  }
+  cv_.SignalAll();
+}
+
+}  // namespace lact::server

@@ -1,0 +1,149 @@
+// One recognition stream as the server sees it: the core OnlineStream (audio window, LaCT fast
+// weights, text) plus the audio received but not yet handed to it, the latest result for the
+// RPC writer, and the stream's place in the scheduler.
+//
+// Threads: the RPC's reader calls AddAudio / FinishInput / Abort; the RPC's writer waits in
+// WaitForUpdate; the scheduler's model worker calls BeginDecode / EndDecode. One mutex guards
+// it all; the lock order is session -> scheduler (the scheduler never calls into a session
+// while holding its own lock).
+//
+// Feeding (see docs/server.md, "Determinism"): audio is handed to the OnlineStream in pieces of
+// feed_ms, and only while the stream is not ready, exactly as `lact_transcribe --streaming` does
+// (one step-sized piece, then decode while ready). The waveform normaliser's running statistics
+// then see the same audio at every decode whatever the network timing, so the transcript is a
+// function of the audio alone.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+
+namespace lact {
+class OnlineRecognizer;
+class OnlineStream;
+}  // namespace lact
+
+namespace lact::server {
+
+class Scheduler;
+class ServerMetrics;
+
+struct WordTime {
+  std::string word;
+  double start_s = 0;  // from the start of the stream's audio
+  double end_s = 0;
+};
+
+// A copy of the stream's result as of its last decode.
+struct ResultSnapshot {
+  uint64_t version = 0;          // grows with every change of text (and at the final)
+  std::string text;              // committed + provisional
+  std::string committed_text;    // will not change
+  std::vector<WordTime> words;   // of `text`, when word times were asked for
+  bool is_final = false;
+  double end_seconds = 0;        // audio (model rate) the decode had
+  absl::Time newest_audio_arrival = absl::InfinitePast();  // when the newest audio decoded arrived
+};
+
+struct SessionOptions {
+  bool enable_lact = true;
+  bool word_times = false;
+  int feed_ms = 640;               // piece size handed to the recognizer
+  double max_audio_seconds = 600;  // OUT_OF_RANGE past it
+};
+
+class StreamSession : public std::enable_shared_from_this<StreamSession> {
+ public:
+  // `recognizer`, `scheduler` and `metrics` outlive the session.
+  static std::shared_ptr<StreamSession> Create(uint64_t id, const OnlineRecognizer& recognizer,
+                                               Scheduler* scheduler, ServerMetrics* metrics,
+                                               const SessionOptions& options);
+  ~StreamSession();
+  StreamSession(const StreamSession&) = delete;
+  StreamSession& operator=(const StreamSession&) = delete;
+
+  uint64_t id() const { return id_; }
+
+  // --- RPC side --------------------------------------------------------------------------
+  // Appends mono samples ([n]) at `sample_rate` that arrived at `arrival`. OUT_OF_RANGE past
+  // the duration limit; the stream's error when it has already ended with one.
+  absl::Status AddAudio(int sample_rate, const std::vector<float>& samples, absl::Time arrival);
+  // No more audio (client half-close at `when`): the rest is decoded and the final follows.
+  void FinishInput(absl::Time when);
+  // Ends the stream with `status` (cancel, deadline, bad audio, shutdown): the OnlineStream and
+  // its fast weights are freed at once, or as soon as a decode running now returns.
+  void Abort(const absl::Status& status);
+  // Waits until the result's version exceeds `after_version`, the stream ends, or `deadline`.
+  // Fills `out` with the latest result; returns the stream's error (non-OK once it failed or was
+  // aborted), OK otherwise. `out->is_final` marks the last result.
+  absl::Status WaitForUpdate(uint64_t after_version, absl::Time deadline, ResultSnapshot* out);
+  absl::Time half_close_time() const;
+  double received_seconds() const;
+
+  // --- scheduler side --------------------------------------------------------------------
+  // Marks the stream as being decoded and returns it; nullptr when it was aborted meanwhile.
+  OnlineStream* BeginDecode();
+  // After DecodeStreams: publishes the result, then feeds more audio (re-queueing the stream
+  // when it is ready again) or frees the stream once final.
+  void EndDecode(const absl::Status& status);
+  absl::Time ready_since() const;
+
+  // Sessions alive in this process (for the leak check at exit).
+  static int64_t live_count();
+
+ private:
+  enum class State { kIdle, kQueued, kDecoding };
+
+  StreamSession(uint64_t id, const OnlineRecognizer& recognizer, Scheduler* scheduler,
+                ServerMetrics* metrics, const SessionOptions& options);
+  // Hands pending audio to the stream while it is not ready; queues it once ready.
+  void PumpLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void FailLocked(const absl::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ReleaseStreamLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const uint64_t id_;
+  const OnlineRecognizer& recognizer_;
+  Scheduler* const scheduler_;
+  ServerMetrics* const metrics_;
+  const SessionOptions options_;
+  const double frame_seconds_;
+
+  mutable absl::Mutex mu_;
+  absl::CondVar cv_;
+  std::unique_ptr<OnlineStream> stream_ ABSL_GUARDED_BY(mu_);
+  State state_ ABSL_GUARDED_BY(mu_) = State::kIdle;
+  absl::Status error_ ABSL_GUARDED_BY(mu_);  // non-OK once failed / aborted
+  bool done_ ABSL_GUARDED_BY(mu_) = false;   // final published or failed
+
+  // Audio received, not yet handed to the stream ([n] at input_rate_).
+  int input_rate_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t feed_samples_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<float> pending_ ABSL_GUARDED_BY(mu_);
+  size_t pending_pos_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t received_samples_ ABSL_GUARDED_BY(mu_) = 0;  // at input_rate_
+  int64_t fed_samples_ ABSL_GUARDED_BY(mu_) = 0;
+  // (end sample index, arrival time) of each message, for the interim latency.
+  std::deque<std::pair<int64_t, absl::Time>> arrivals_ ABSL_GUARDED_BY(mu_);
+  absl::Time fed_arrival_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  bool input_done_ ABSL_GUARDED_BY(mu_) = false;     // client half-closed
+  bool stream_finished_ ABSL_GUARDED_BY(mu_) = false;  // InputFinished() given to the stream
+  absl::Time half_close_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+
+  // Decode bookkeeping.
+  absl::Time ready_since_ ABSL_GUARDED_BY(mu_);
+  absl::Time decode_audio_arrival_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  double decode_end_seconds_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t committed_frames_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t state_bytes_ ABSL_GUARDED_BY(mu_) = 0;  // counted in lact_fast_weight_state_bytes
+  ResultSnapshot snapshot_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace lact::server

@@ -1,0 +1,109 @@
+// Graceful shutdown: SIGTERM while streams are open. New calls are refused (UNAVAILABLE) and
+// health turns NOT_SERVING; a stream that half-closes within --drain_seconds gets its final; one
+// still sending after it gets UNAVAILABLE; a silent one is cancelled; the process exits 0 with no
+// stream session left alive (the server checks and says so in its log, else it exits 3).
+#include <signal.h>
+
+#include <future>
+
+#include <gtest/gtest.h>
+
+#include "tests/server/server_test_util.h"
+
+namespace lact::server::testing {
+namespace {
+
+TEST(ServerDrainTest, SigtermDrainsThenExitsZero) {
+  const std::string model = MakeLactModelDir();
+  ServerProcess server(model, Window{}, {"--drain_seconds=2"});
+  ASSERT_TRUE(server.ok()) << server.log();
+  ASSERT_EQ(RunHealthProbe(server.address()), 0);
+
+  std::promise<void> signalled;
+  std::shared_future<void> after_signal = signalled.get_future().share();
+  struct Release {
+    std::promise<void>* p;
+    void Now() {
+      if (p != nullptr) p->set_value();
+      p = nullptr;
+    }
+    ~Release() { Now(); }
+  } release{&signalled};
+
+  // Finishes during the drain: 1 s of audio before SIGTERM, 1 s after, then half-close.
+  const std::vector<float> finishing_audio = SyntheticAudio(2.0, 16000, 41);
+  std::future<StreamResult> finishing = std::async(std::launch::async, [&] {
+    auto stub = server.stub();
+    StreamSpec spec;
+    spec.messages = ConfigThenAudio(MakeConfig(pb::LINEAR16, 16000), true,
+                                    SplitBytes(ToLinear16(finishing_audio), 3200));
+    spec.interval = absl::Milliseconds(10);
+    const size_t half = spec.messages.size() / 2;
+    spec.before_write = [half, after_signal](size_t i) {
+      if (i == half) after_signal.wait();
+    };
+    return RunStream(stub.get(), spec);
+  });
+  // Still sending (in real time) when the drain time is over: UNAVAILABLE.
+  std::future<StreamResult> long_running = std::async(std::launch::async, [&] {
+    auto stub = server.stub();
+    StreamSpec spec;
+    spec.messages = ConfigThenAudio(MakeConfig(pb::LINEAR16, 16000), true,
+                                    SplitBytes(ToLinear16(SyntheticAudio(12.0, 16000, 42)), 3200));
+    spec.interval = absl::Milliseconds(100);
+    spec.deadline = absl::Seconds(30);
+    return RunStream(stub.get(), spec);
+  });
+  // Silent: config, then nothing (its reader is blocked); ended after the drain.
+  std::future<StreamResult> silent = std::async(std::launch::async, [&] {
+    auto stub = server.stub();
+    StreamSpec spec;
+    spec.messages = ConfigThenAudio(MakeConfig(pb::LINEAR16, 16000), true, {});
+    spec.hold_open = true;
+    spec.deadline = absl::Seconds(30);
+    return RunStream(stub.get(), spec);
+  });
+
+  // All three open, then SIGTERM.
+  const absl::Time open_deadline = absl::Now() + absl::Seconds(10);
+  while (absl::Now() < open_deadline &&
+         MetricValue(HttpGet(server.metrics_port(), "/metrics"), "lact_active_streams").value_or(0) < 3) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  absl::SleepFor(absl::Milliseconds(300));
+  const absl::Time sigterm = absl::Now();
+  server.Signal(SIGTERM);
+  absl::SleepFor(absl::Milliseconds(300));
+
+  // Draining: health is NOT_SERVING, new calls are refused.
+  EXPECT_EQ(RunHealthProbe(server.address()), 1);
+  {
+    auto stub = server.stub();
+    StreamSpec spec;
+    spec.messages = ConfigThenAudio(MakeConfig(pb::LINEAR16, 16000), true, {ToLinear16(finishing_audio)});
+    const StreamResult r = RunStream(stub.get(), spec);
+    EXPECT_EQ(r.status.error_code(), grpc::StatusCode::UNAVAILABLE) << r.status.error_message();
+  }
+  release.Now();
+
+  const StreamResult f = finishing.get();
+  EXPECT_TRUE(f.status.ok()) << f.status.error_code() << " " << f.status.error_message();
+  EXPECT_TRUE(f.got_final);
+  const StreamResult l = long_running.get();
+  EXPECT_EQ(l.status.error_code(), grpc::StatusCode::UNAVAILABLE) << l.status.error_message();
+  EXPECT_FALSE(l.got_final);
+  const StreamResult s = silent.get();
+  EXPECT_NE(s.status.error_code(), grpc::StatusCode::OK);
+  EXPECT_NE(s.status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << "ended by the server, not the client";
+
+  const int code = server.WaitExit(absl::Seconds(20));
+  const double took = absl::ToDoubleSeconds(absl::Now() - sigterm);
+  const std::string log = server.log();
+  EXPECT_EQ(code, 0) << log;
+  EXPECT_LT(took, 10.0) << "drain 2 s + grace";
+  EXPECT_NE(log.find("SIGTERM: draining 3 open stream(s)"), std::string::npos) << log;
+  EXPECT_NE(log.find("exit: clean"), std::string::npos) << log;
+}
+
+}  // namespace
+}  // namespace lact::server::testing

@@ -1,0 +1,248 @@
+// End-to-end: lact_server on a loopback port with a tiny LaCT model, concurrent PCM and Opus
+// streams, interim results before the half-close, finals equal to `lact_transcribe --streaming`
+// on the same audio, /metrics with sane values, and a real Prometheus scraping it.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <future>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
+#include "server/ogg_opus_decoder.h"
+#include "tests/server/server_test_util.h"
+
+namespace lact::server::testing {
+namespace {
+
+class ServerE2eTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    model_dir_ = new std::string(MakeLactModelDir());
+    server_ = new ServerProcess(*model_dir_, Window{}, {"--max_batch=8", "--max_queue_delay_ms=5"});
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    delete model_dir_;
+  }
+  void SetUp() override { ASSERT_TRUE(server_->ok()) << server_->log(); }
+
+  static std::string* model_dir_;
+  static ServerProcess* server_;
+};
+std::string* ServerE2eTest::model_dir_ = nullptr;
+ServerProcess* ServerE2eTest::server_ = nullptr;
+
+struct Case {
+  std::string name;
+  pb::RecognitionConfig config;
+  std::vector<std::string> chunks;
+  std::vector<float> audio_as_served;  // what the model sees (16 kHz), for the reference
+  bool parity = true;
+};
+
+TEST_F(ServerE2eTest, ConcurrentPcmAndOpusStreamsMatchLactTranscribe) {
+  const std::string work = MakeTempDir("lact_e2e_");
+  std::vector<Case> cases;
+  {  // LINEAR16 at 16 kHz, 100 ms messages.
+    Case c{"linear16", MakeConfig(pb::LINEAR16, 16000), {}, SyntheticAudio(3.2, 16000, 11)};
+    c.config.set_enable_word_time_offsets(true);
+    c.chunks = SplitBytes(ToLinear16(c.audio_as_served), 3200);
+    cases.push_back(c);
+  }
+  {  // FLOAT32 at 16 kHz, split at odd byte counts (samples cut across messages).
+    Case c{"float32", MakeConfig(pb::FLOAT32, 16000), {}, SyntheticAudio(2.7, 16000, 12)};
+    c.chunks = SplitBytes(ToFloat32(c.audio_as_served), 4001);
+    cases.push_back(c);
+  }
+  {  // OPUS: one 20 ms packet per message.
+    Case c{"opus", MakeConfig(pb::OPUS, 16000), {}, {}};
+    const std::vector<std::string> packets = EncodeOpusPackets(SyntheticAudio(3.0, 16000, 13), 16000);
+    c.chunks = packets;
+    c.audio_as_served = DecodeOpusPackets(packets, 16000);
+    cases.push_back(c);
+  }
+  {  // OGG_OPUS split at arbitrary bytes.
+    Case c{"ogg_opus", MakeConfig(pb::OGG_OPUS, 0, 0), {}, {}};
+    const std::string ogg = EncodeOggOpus(SyntheticAudio(2.9, 16000, 14), 16000);
+    c.chunks = SplitBytes(ogg, 777);
+    OggOpusDecoder decoder(16000, 0);
+    for (const auto& piece : c.chunks) ASSERT_TRUE(decoder.Decode(piece, &c.audio_as_served).ok());
+    cases.push_back(c);
+  }
+  {  // LINEAR16 at 8 kHz: resampled in the server (no exact reference: only a final is checked).
+    Case c{"linear16_8k", MakeConfig(pb::LINEAR16, 8000), {}, SyntheticAudio(2.5, 8000, 15)};
+    c.chunks = SplitBytes(ToLinear16(c.audio_as_served), 1600);
+    c.parity = false;
+    cases.push_back(c);
+  }
+
+  // Reference transcripts of the parity cases, from one lact_transcribe run.
+  std::vector<std::string> files;
+  for (const Case& c : cases) {
+    if (!c.parity) continue;
+    files.push_back(work + "/" + c.name + ".wav");
+    WriteFloatWav(files.back(), c.audio_as_served, 16000);
+  }
+  std::future<std::map<std::string, std::string>> reference =
+      std::async(std::launch::async, [&] { return ReferenceTranscripts(*model_dir_, files, Window{}); });
+
+  // All streams at once, each paced at about 4x real time.
+  std::vector<std::future<StreamResult>> runs;
+  for (const Case& c : cases) {
+    runs.push_back(std::async(std::launch::async, [this, &c] {
+      auto stub = server_->stub();
+      StreamSpec spec;
+      spec.messages = ConfigThenAudio(c.config, /*interim=*/true, c.chunks);
+      spec.interval = absl::Milliseconds(c.name == "opus" ? 5 : 20);
+      spec.wait_for_interim = true;
+      return RunStream(stub.get(), spec);
+    }));
+  }
+  // While they run: fast weights are held.
+  absl::SleepFor(absl::Milliseconds(400));
+  const std::string during = HttpGet(server_->metrics_port(), "/metrics");
+  std::vector<StreamResult> results;
+  for (auto& r : runs) results.push_back(r.get());
+  const std::map<std::string, std::string> expected = reference.get();
+
+  for (size_t i = 0; i < cases.size(); ++i) {
+    SCOPED_TRACE(cases[i].name);
+    const StreamResult& r = results[i];
+    ASSERT_TRUE(r.status.ok()) << r.status.error_code() << " " << r.status.error_message();
+    EXPECT_GT(r.interims_before_close, 0) << "no interim result before the half-close";
+    ASSERT_TRUE(r.got_final);
+    EXPECT_FALSE(r.responses.empty());
+    EXPECT_TRUE(r.responses.back().results(0).is_final()) << "the final is the last response";
+    if (cases[i].parity) {
+      const std::string file = work + "/" + cases[i].name + ".wav";
+      ASSERT_EQ(expected.count(file), 1u);
+      EXPECT_EQ(r.final_transcript, expected.at(file));
+      EXPECT_FALSE(r.final_transcript.empty()) << "the tiny model should say something";
+    }
+  }
+  // Word times on the stream that asked for them: ordered, inside the audio.
+  const StreamResult& words = results[0];
+  EXPECT_FALSE(words.final_words.empty());
+  double last = 0;
+  for (const auto& w : words.final_words) {
+    const double start = w.start_time().seconds() + w.start_time().nanos() * 1e-9;
+    const double end = w.end_time().seconds() + w.end_time().nanos() * 1e-9;
+    EXPECT_GE(start, last - 1e-6);
+    EXPECT_GE(end, start);
+    EXPECT_LE(end, 3.2 + 0.05);
+    last = start;
+  }
+  EXPECT_TRUE(results[1].final_words.empty()) << "words only when asked for";
+
+  // Metrics, while the streams ran and after.
+  ASSERT_FALSE(during.empty());
+  EXPECT_GT(MetricValue(during, "lact_active_streams").value_or(0), 0);
+  EXPECT_GT(MetricValue(during, "lact_fast_weight_state_bytes{device=\"cpu\"}").value_or(0), 0);
+  absl::SleepFor(absl::Milliseconds(200));
+  const std::string after = HttpGet(server_->metrics_port(), "/metrics");
+  for (const char* name :
+       {"lact_device_memory_allocated_bytes", "lact_device_memory_reserved_bytes",
+        "lact_device_memory_total_bytes", "lact_fast_weight_state_bytes", "lact_active_streams",
+        "lact_streams_total", "lact_audio_seconds_total", "lact_batch_size", "lact_model_step_seconds",
+        "lact_queue_wait_seconds", "lact_interim_latency_seconds", "lact_final_latency_seconds"}) {
+    EXPECT_NE(after.find(absl::StrCat("# TYPE ", name, " ")), std::string::npos) << name;
+  }
+  const double allocated = MetricValue(after, "lact_device_memory_allocated_bytes{device=\"cpu\"}").value_or(-1);
+  const double total = MetricValue(after, "lact_device_memory_total_bytes{device=\"cpu\"}").value_or(-1);
+  EXPECT_GT(allocated, 10e6) << "a LibTorch process holds more than 10 MB";
+  EXPECT_GT(total, allocated);
+  EXPECT_EQ(MetricValue(after, "lact_active_streams"), 0);
+  EXPECT_EQ(MetricValue(after, "lact_fast_weight_state_bytes{device=\"cpu\"}"), 0) << "state freed";
+  EXPECT_GE(MetricValue(after, "lact_streams_total{code=\"OK\"}").value_or(0), cases.size());
+  double audio = 0;
+  for (const Case& c : cases) audio += c.audio_as_served.size() / static_cast<double>(c.config.sample_rate_hertz() > 0 ? c.config.sample_rate_hertz() : 16000);
+  const double decoded = MetricValue(after, "lact_audio_seconds_total").value_or(0);
+  EXPECT_GT(decoded, 0.9 * audio);
+  EXPECT_LT(decoded, 1.1 * audio + 1);
+  const double batches = MetricValue(after, "lact_batch_size_count").value_or(0);
+  const double batched_streams = MetricValue(after, "lact_batch_size_sum").value_or(0);
+  EXPECT_GT(batches, 0);
+  EXPECT_GE(batched_streams, batches);
+  EXPECT_LE(batched_streams / batches, 8.0);
+  EXPECT_EQ(MetricValue(after, "lact_model_step_seconds_count"), batches);
+  EXPECT_GE(MetricValue(after, "lact_queue_wait_seconds_count").value_or(0), batched_streams);
+  EXPECT_GE(MetricValue(after, "lact_interim_latency_seconds_count").value_or(0), cases.size());
+  EXPECT_GE(MetricValue(after, "lact_final_latency_seconds_count").value_or(0), cases.size());
+  const double final_sum = MetricValue(after, "lact_final_latency_seconds_sum").value_or(1e9);
+  EXPECT_LT(final_sum / cases.size(), 5.0) << "mean final latency";
+
+  // One line per stream start and end in the log.
+  const std::string log = server_->log();
+  EXPECT_NE(log.find("start: StreamingRecognize"), std::string::npos) << log;
+  EXPECT_NE(log.find("end: status=OK"), std::string::npos) << log;
+}
+
+TEST_F(ServerE2eTest, RecognizeEqualsStreaming) {
+  const std::vector<float> audio = SyntheticAudio(2.2, 16000, 21);
+  const std::string work = MakeTempDir("lact_e2e_recognize_");
+  const std::string file = work + "/clip.wav";
+  WriteFloatWav(file, audio, 16000);
+  auto stub = server_->stub();
+  pb::RecognizeRequest request;
+  *request.mutable_config() = MakeConfig(pb::LINEAR16, 16000);
+  request.set_audio_content(ToLinear16(audio));
+  pb::RecognizeResponse response;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  const grpc::Status status = stub->Recognize(&context, request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(response.alternatives_size(), 1);
+  const auto expected = ReferenceTranscripts(*model_dir_, {file}, Window{});
+  EXPECT_EQ(response.alternatives(0).transcript(), expected.at(file));
+  EXPECT_NEAR(response.audio_duration().seconds() + response.audio_duration().nanos() * 1e-9, 2.2, 1e-3);
+}
+
+TEST_F(ServerE2eTest, PrometheusScrapesTheServer) {
+  const std::string dir = MakeTempDir("lact_prometheus_");
+  const int web_port = FreePort();
+  {
+    std::ofstream yml(dir + "/prometheus.yml");
+    yml << "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+        << "scrape_configs:\n  - job_name: lact_server\n    static_configs:\n"
+        << "      - targets: ['127.0.0.1:" << server_->metrics_port() << "']\n";
+  }
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const std::string log = dir + "/prometheus.log";
+    FILE* f = std::freopen(log.c_str(), "w", stderr);
+    (void)f;
+    const std::string config = "--config.file=" + dir + "/prometheus.yml";
+    const std::string storage = "--storage.tsdb.path=" + dir + "/data";
+    const std::string listen = absl::StrCat("--web.listen-address=127.0.0.1:", web_port);
+    execlp("prometheus", "prometheus", config.c_str(), storage.c_str(), listen.c_str(), nullptr);
+    _exit(127);
+  }
+  ASSERT_GT(pid, 0);
+  bool active_found = false, memory_found = false;
+  std::string last;
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  while (absl::Now() < deadline && !(active_found && memory_found)) {
+    absl::SleepFor(absl::Milliseconds(500));
+    if (!active_found) {
+      last = HttpGet(web_port, "/api/v1/query?query=lact_active_streams");
+      active_found = last.find("\"status\":\"success\"") != std::string::npos &&
+                     last.find("\"__name__\":\"lact_active_streams\"") != std::string::npos;
+    }
+    if (active_found && !memory_found) {
+      last = HttpGet(web_port, "/api/v1/query?query=lact_device_memory_allocated_bytes");
+      memory_found = last.find("\"device\":\"cpu\"") != std::string::npos;
+    }
+  }
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  EXPECT_TRUE(active_found) << last << "\n" << ReadFile(dir + "/prometheus.log").substr(0, 4000);
+  EXPECT_TRUE(memory_found) << last;
+}
+
+}  // namespace
+}  // namespace lact::server::testing

@@ -1,0 +1,203 @@
+// Bad input and limits: every bad request gets its stated gRPC code (with a message saying what
+// was wrong) while a concurrent healthy stream on the same server still finishes with the right
+// transcript; cancelled and timed-out streams free their state at once; health says SERVING after.
+#include <future>
+
+#include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
+#include "tests/server/server_test_util.h"
+
+namespace lact::server::testing {
+namespace {
+
+using Requests = std::vector<pb::StreamingRecognizeRequest>;
+
+struct BadCase {
+  std::string name;
+  Requests messages;
+  grpc::StatusCode code;
+  std::string message_part;  // expected in the status message ("" : any)
+};
+
+pb::StreamingRecognizeRequest Audio(const std::string& bytes) {
+  pb::StreamingRecognizeRequest r;
+  r.set_audio_content(bytes);
+  return r;
+}
+
+Requests WithConfig(const pb::RecognitionConfig& config, Requests audio) {
+  Requests out = ConfigThenAudio(config, true, {});
+  out.insert(out.end(), audio.begin(), audio.end());
+  return out;
+}
+
+// Polls /metrics until `series` == value (or 5 s pass); the last value seen.
+double WaitForMetric(int port, const std::string& series, double value) {
+  double last = -1;
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (absl::Now() < deadline) {
+    last = MetricValue(HttpGet(port, "/metrics"), series).value_or(-1);
+    if (last == value) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  return last;
+}
+
+TEST(ServerErrorsTest, BadInputGetsItsCodeWhileAHealthyStreamFinishes) {
+  const std::string model = MakeLactModelDir();
+  ServerProcess server(model, Window{},
+                       {"--max_streams=4", "--max_stream_seconds=4", "--max_message_bytes=65536"});
+  ASSERT_TRUE(server.ok()) << server.log();
+  const int metrics = server.metrics_port();
+
+  // The healthy stream: 3.5 s of LINEAR16 at about 2x real time, throughout the bad calls.
+  const std::vector<float> audio = SyntheticAudio(3.5, 16000, 31);
+  const std::string work = MakeTempDir("lact_errors_");
+  const std::string wav = work + "/healthy.wav";
+  WriteFloatWav(wav, audio, 16000);
+  // It sends half its audio, waits until every bad call is done, then sends the rest.
+  std::promise<void> bad_calls_done;
+  std::shared_future<void> resume = bad_calls_done.get_future().share();
+  std::future<StreamResult> healthy = std::async(std::launch::async, [&server, &audio, resume] {
+    auto stub = server.stub();
+    StreamSpec spec;
+    spec.messages = ConfigThenAudio(MakeConfig(pb::LINEAR16, 16000), true, SplitBytes(ToLinear16(audio), 3200));
+    spec.interval = absl::Milliseconds(20);
+    spec.wait_for_interim = true;
+    const size_t half = spec.messages.size() / 2;
+    spec.before_write = [half, resume](size_t i) {
+      if (i == half) resume.wait();
+    };
+    return RunStream(stub.get(), spec);
+  });
+  // Whatever happens below (a failed ASSERT included), let the healthy stream end.
+  struct Resume {
+    std::promise<void>* p;
+    void Now() {
+      if (p != nullptr) p->set_value();
+      p = nullptr;
+    }
+    ~Resume() { Now(); }
+  } resume_guard{&bad_calls_done};
+  // Make sure it is open (and decoding) before the bad calls start.
+  ASSERT_EQ(WaitForMetric(metrics, "lact_active_streams", 1), 1);
+  std::future<std::map<std::string, std::string>> reference =
+      std::async(std::launch::async, [&] { return ReferenceTranscripts(model, {wav}, Window{}); });
+
+  const std::string pcm = ToLinear16(SyntheticAudio(0.5, 16000, 32));
+  pb::StreamingRecognizeRequest empty_first;  // neither config nor audio
+  Requests config_without_recognition_config(1);
+  config_without_recognition_config[0].mutable_streaming_config()->set_interim_results(true);
+  std::vector<BadCase> cases = {
+      {"audio before config", {Audio(pcm)}, grpc::StatusCode::INVALID_ARGUMENT, "audio before config"},
+      {"empty first message", {empty_first}, grpc::StatusCode::INVALID_ARGUMENT, "missing config"},
+      {"no RecognitionConfig", config_without_recognition_config, grpc::StatusCode::INVALID_ARGUMENT,
+       "missing config"},
+      {"no message at all", {}, grpc::StatusCode::INVALID_ARGUMENT, "no config"},
+      {"encoding unspecified", WithConfig(MakeConfig(pb::ENCODING_UNSPECIFIED, 16000), {Audio(pcm)}),
+       grpc::StatusCode::INVALID_ARGUMENT, "ENCODING_UNSPECIFIED"},
+      {"rate 0", WithConfig(MakeConfig(pb::LINEAR16, 0), {Audio(pcm)}), grpc::StatusCode::INVALID_ARGUMENT,
+       "sample_rate_hertz 0"},
+      {"rate 400000", WithConfig(MakeConfig(pb::FLOAT32, 400000), {}), grpc::StatusCode::INVALID_ARGUMENT,
+       "sample_rate_hertz 400000"},
+      {"3 channels", WithConfig(MakeConfig(pb::LINEAR16, 16000, 3), {Audio(pcm)}),
+       grpc::StatusCode::INVALID_ARGUMENT, "audio_channel_count 3"},
+      {"OPUS at 44100", WithConfig(MakeConfig(pb::OPUS, 44100), {}), grpc::StatusCode::INVALID_ARGUMENT,
+       "OPUS"},
+      {"undecodable OPUS", WithConfig(MakeConfig(pb::OPUS, 16000), {Audio(std::string("\x03\x00", 2))}),
+       grpc::StatusCode::INVALID_ARGUMENT, "undecodable Opus packet"},
+      {"OGG_OPUS garbage", WithConfig(MakeConfig(pb::OGG_OPUS, 0, 0), {Audio("not an ogg stream at all")}),
+       grpc::StatusCode::INVALID_ARGUMENT, "not an Ogg Opus stream"},
+      {"config twice", WithConfig(MakeConfig(pb::LINEAR16, 16000), ConfigThenAudio(MakeConfig(pb::LINEAR16, 16000), true, {})),
+       grpc::StatusCode::INVALID_ARGUMENT, "only be sent once"},
+      {"LINEAR16 cut inside a sample", WithConfig(MakeConfig(pb::LINEAR16, 16000), {Audio(pcm + "x")}),
+       grpc::StatusCode::INVALID_ARGUMENT, "inside a sample frame"},
+      {"message too large", WithConfig(MakeConfig(pb::LINEAR16, 16000), {Audio(std::string(70000, '\0'))}),
+       grpc::StatusCode::RESOURCE_EXHAUSTED, ""},
+  };
+  {  // Longer than --max_stream_seconds=4.
+    std::vector<std::string> chunks = SplitBytes(ToLinear16(SyntheticAudio(5, 16000, 33)), 32000);
+    cases.push_back({"stream too long", ConfigThenAudio(MakeConfig(pb::LINEAR16, 16000), true, chunks),
+                     grpc::StatusCode::OUT_OF_RANGE, "maximum duration"});
+  }
+  auto stub = server.stub();
+  for (const BadCase& c : cases) {
+    SCOPED_TRACE(c.name);
+    StreamSpec spec;
+    spec.messages = c.messages;
+    spec.interval = absl::ZeroDuration();
+    spec.deadline = absl::Seconds(20);
+    const StreamResult r = RunStream(stub.get(), spec);
+    EXPECT_EQ(r.status.error_code(), c.code) << r.status.error_message();
+    EXPECT_NE(r.status.error_message().find(c.message_part), std::string::npos) << r.status.error_message();
+  }
+
+  // Unary Recognize: OPUS cannot carry a clip.
+  {
+    pb::RecognizeRequest request;
+    *request.mutable_config() = MakeConfig(pb::OPUS, 16000);
+    request.set_audio_content("x");
+    pb::RecognizeResponse response;
+    grpc::ClientContext context;
+    EXPECT_EQ(stub->Recognize(&context, request, &response).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  }
+
+  // --max_streams=4: the healthy stream + 3 idle ones fill the server; one more is refused.
+  std::vector<std::future<StreamResult>> idle;
+  for (int i = 0; i < 3; ++i) {
+    idle.push_back(std::async(std::launch::async, [&] {
+      auto s = server.stub();
+      StreamSpec spec;
+      spec.messages = ConfigThenAudio(MakeConfig(pb::LINEAR16, 16000), true, {pcm});
+      spec.cancel = true;
+      spec.cancel_after = absl::Milliseconds(1500);
+      return RunStream(s.get(), spec);
+    }));
+  }
+  ASSERT_EQ(WaitForMetric(metrics, "lact_active_streams", 4), 4);
+  {
+    StreamSpec spec;
+    spec.messages = ConfigThenAudio(MakeConfig(pb::LINEAR16, 16000), true, {pcm});
+    const StreamResult r = RunStream(stub.get(), spec);
+    EXPECT_EQ(r.status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << r.status.error_message();
+    EXPECT_NE(r.status.error_message().find("max_streams"), std::string::npos);
+  }
+  // Cancelled by their clients: their state goes at once.
+  for (auto& f : idle) EXPECT_EQ(f.get().status.error_code(), grpc::StatusCode::CANCELLED);
+  EXPECT_LE(WaitForMetric(metrics, "lact_active_streams", 1), 1);
+
+  // A client deadline: DEADLINE_EXCEEDED, and the stream is gone from the server.
+  {
+    StreamSpec spec;
+    spec.messages = ConfigThenAudio(MakeConfig(pb::LINEAR16, 16000), true, {pcm});
+    spec.deadline = absl::Milliseconds(600);
+    spec.hold_open = true;
+    const StreamResult r = RunStream(stub.get(), spec);
+    EXPECT_EQ(r.status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  }
+
+  // The healthy stream finishes correctly.
+  resume_guard.Now();
+  const StreamResult ok = healthy.get();
+  ASSERT_TRUE(ok.status.ok()) << ok.status.error_message();
+  EXPECT_GT(ok.interims_before_close, 0);
+  EXPECT_EQ(ok.final_transcript, reference.get().at(wav));
+
+  EXPECT_EQ(WaitForMetric(metrics, "lact_active_streams", 0), 0);
+  EXPECT_EQ(WaitForMetric(metrics, "lact_fast_weight_state_bytes{device=\"cpu\"}", 0), 0);
+  const std::string m = HttpGet(metrics, "/metrics");
+  EXPECT_GE(MetricValue(m, "lact_streams_total{code=\"INVALID_ARGUMENT\"}").value_or(0), 13);
+  EXPECT_GE(MetricValue(m, "lact_streams_total{code=\"OUT_OF_RANGE\"}").value_or(0), 1);
+  EXPECT_GE(MetricValue(m, "lact_streams_total{code=\"RESOURCE_EXHAUSTED\"}").value_or(0), 1);
+  EXPECT_GE(MetricValue(m, "lact_streams_total{code=\"CANCELLED\"}").value_or(0), 3);
+  EXPECT_GE(MetricValue(m, "lact_streams_total{code=\"DEADLINE_EXCEEDED\"}").value_or(0), 1);
+
+  // Still healthy.
+  EXPECT_EQ(RunHealthProbe(server.address()), 0) << "health check after the bad calls";
+  const std::string log = server.log();
+  EXPECT_EQ(log.find("internal error"), std::string::npos) << log;
+}
+
+}  // namespace
+}  // namespace lact::server::testing

@@ -1,0 +1,137 @@
+// Helpers shared by the lact_server tests: a model folder, synthetic audio and its encodings
+// (PCM, raw Opus, Ogg Opus), reference transcripts from `lact_transcribe --streaming`, a
+// lact_server child process on loopback ports, a streaming client, and /metrics parsing.
+//
+// Paths come from compile definitions set in tests/server/CMakeLists.txt: LACT_SERVER_BIN,
+// LACT_TRANSCRIBE_BIN, LACT_HEALTH_PROBE_BIN, LACT_TEST_FIXTURES.
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/time/time.h"
+#include "lact/asr/v1/asr.grpc.pb.h"
+
+namespace lact::server::testing {
+
+namespace pb = lact::asr::v1;
+
+// The streaming window every server test uses, given to lact_server and lact_transcribe alike.
+struct Window {
+  int step_ms = 320;
+  int left_context_ms = 960;
+  int lookahead_ms = 320;
+  std::vector<std::string> ServerFlags() const;
+  std::vector<std::string> TranscribeFlags() const;
+};
+
+// A fresh temporary directory (removed by the caller if it wants; tests leave it to the OS).
+std::string MakeTempDir(const std::string& prefix);
+// A LaCT model folder: tests/fixtures/tiny_group + lact_momentum's LaCT config and weights.
+std::string MakeLactModelDir();
+
+// Deterministic speech-like audio ([seconds * rate], values k / 32768 so 16-bit PCM is exact).
+std::vector<float> SyntheticAudio(double seconds, int rate, uint32_t seed);
+
+// Encodings of mono audio.
+std::string ToLinear16(const std::vector<float>& samples);  // little-endian int16
+std::string ToFloat32(const std::vector<float>& samples);   // little-endian float
+std::vector<std::string> EncodeOpusPackets(const std::vector<float>& samples, int rate,
+                                           int frame_ms = 20);
+std::vector<float> DecodeOpusPackets(const std::vector<std::string>& packets, int rate);
+std::string EncodeOggOpus(const std::vector<float>& samples, int rate);
+// Splits bytes into pieces of `size` bytes (the last may be shorter).
+std::vector<std::string> SplitBytes(const std::string& bytes, size_t size);
+
+// Writes a mono 32-bit float WAV (exact round trip through libsndfile).
+void WriteFloatWav(const std::string& path, const std::vector<float>& samples, int rate);
+// Runs `lact_transcribe --streaming` with `window` on `files`; returns path -> transcript.
+std::map<std::string, std::string> ReferenceTranscripts(const std::string& model_dir,
+                                                        const std::vector<std::string>& files,
+                                                        const Window& window);
+
+// A loopback TCP port that was free a moment ago.
+int FreePort();
+
+// lact_server as a child process on 127.0.0.1 with ports chosen by the server (--port=0).
+class ServerProcess {
+ public:
+  // Starts the server with `model_dir`, `window` and `extra_flags`; waits until it serves.
+  ServerProcess(const std::string& model_dir, const Window& window,
+                const std::vector<std::string>& extra_flags = {});
+  ~ServerProcess();  // SIGKILL if still running
+
+  bool ok() const { return pid_ > 0 && port_ > 0; }
+  int port() const { return port_; }
+  int metrics_port() const { return metrics_port_; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  pid_t pid() const { return pid_; }
+  std::shared_ptr<grpc::Channel> channel() const;
+  std::unique_ptr<pb::StreamingAsr::Stub> stub() const;
+
+  void Signal(int sig) const;
+  // Waits for the process to exit; its exit code, or -1 on timeout / abnormal end.
+  int WaitExit(absl::Duration timeout);
+  std::string log() const;  // its stderr so far
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+  int metrics_port_ = 0;
+  std::string dir_;
+  std::string log_path_;
+};
+
+// A streaming call as the tests drive it.
+struct StreamSpec {
+  std::vector<pb::StreamingRecognizeRequest> messages;  // sent in order
+  absl::Duration interval = absl::Milliseconds(5);      // between messages
+  // After the last message: wait (up to 30 s) for an interim result before half-closing.
+  bool wait_for_interim = false;
+  // Instead of half-closing: cancel the call after the last message (after `cancel_after`).
+  bool cancel = false;
+  absl::Duration cancel_after = absl::ZeroDuration();
+  absl::Duration deadline = absl::Seconds(60);
+  // Don't half-close: leave the call open until the server ends it (or the deadline).
+  bool hold_open = false;
+  // Called before message i is written (e.g. to hold a stream open until other work is done).
+  std::function<void(size_t)> before_write;
+};
+
+struct StreamResult {
+  grpc::Status status;
+  std::vector<pb::StreamingRecognizeResponse> responses;
+  int interims_before_close = 0;  // interim responses received before the half-close
+  bool got_final = false;
+  std::string final_transcript;
+  std::vector<pb::WordInfo> final_words;
+};
+
+// First message with `config`, then one message per audio chunk.
+std::vector<pb::StreamingRecognizeRequest> ConfigThenAudio(const pb::RecognitionConfig& config,
+                                                          bool interim,
+                                                          const std::vector<std::string>& chunks);
+pb::RecognitionConfig MakeConfig(pb::AudioEncoding encoding, int rate, int channels = 1);
+
+StreamResult RunStream(pb::StreamingAsr::Stub* stub, const StreamSpec& spec);
+
+// GET http://127.0.0.1:port/path with curl; the body ("" on failure).
+std::string HttpGet(int port, const std::string& path);
+// The value of the sample `series` (e.g. `lact_streams_total{code="OK"}`) in a Prometheus text
+// exposition; nullopt when absent.
+std::optional<double> MetricValue(const std::string& exposition, const std::string& series);
+
+// Runs lact_health_probe against `address`; its exit code.
+int RunHealthProbe(const std::string& address);
+
+std::string ReadFile(const std::string& path);
+
+}  // namespace lact::server::testing
