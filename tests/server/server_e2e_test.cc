@@ -201,6 +201,21 @@ TEST_F(ServerE2eTest, RecognizeEqualsStreaming) {
   EXPECT_NEAR(response.audio_duration().seconds() + response.audio_duration().nanos() * 1e-9, 2.2, 1e-3);
 }
 
+TEST_F(ServerE2eTest, StreamWithoutAudioEndsWithAnEmptyFinal) {
+  auto stub = server_->stub();
+  StreamSpec spec;
+  spec.messages = ConfigThenAudio(MakeConfig(pb::LINEAR16, 16000), true, {});
+  const StreamResult r = RunStream(stub.get(), spec);
+  ASSERT_TRUE(r.status.ok()) << r.status.error_message();
+  EXPECT_TRUE(r.got_final);
+  EXPECT_EQ(r.final_transcript, "");
+  // And a stream shorter than one model frame (10 ms).
+  spec.messages = ConfigThenAudio(MakeConfig(pb::LINEAR16, 16000), true, {ToLinear16(SyntheticAudio(0.01, 16000, 3))});
+  const StreamResult tiny = RunStream(stub.get(), spec);
+  ASSERT_TRUE(tiny.status.ok()) << tiny.status.error_message();
+  EXPECT_TRUE(tiny.got_final);
+}
+
 TEST_F(ServerE2eTest, PrometheusScrapesTheServer) {
   const std::string dir = MakeTempDir("lact_prometheus_");
   const int web_port = FreePort();
@@ -242,6 +257,49 @@ TEST_F(ServerE2eTest, PrometheusScrapesTheServer) {
   waitpid(pid, &status, 0);
   EXPECT_TRUE(active_found) << last << "\n" << ReadFile(dir + "/prometheus.log").substr(0, 4000);
   EXPECT_TRUE(memory_found) << last;
+}
+
+}  // namespace
+}  // namespace lact::server::testing
+
+namespace lact::server::testing {
+namespace {
+
+// Many streams at once with a long queue delay: the scheduler batches them, never past
+// --max_batch, and every stream still gets its own transcript.
+TEST(ServerBatchingTest, ReadyStreamsAreBatchedUpToMaxBatch) {
+  const std::string model = MakeLactModelDir();
+  ServerProcess server(model, Window{}, {"--max_batch=4", "--max_queue_delay_ms=100"});
+  ASSERT_TRUE(server.ok()) << server.log();
+  const std::string work = MakeTempDir("lact_batching_");
+  constexpr int kStreams = 8;
+  std::vector<std::string> files;
+  std::vector<std::future<StreamResult>> runs;
+  for (int i = 0; i < kStreams; ++i) {
+    const std::vector<float> audio = SyntheticAudio(2.0, 16000, 100 + i);
+    files.push_back(absl::StrCat(work, "/s", i, ".wav"));
+    WriteFloatWav(files.back(), audio, 16000);
+    runs.push_back(std::async(std::launch::async, [&server, audio] {
+      auto stub = server.stub();
+      StreamSpec spec;
+      spec.messages = ConfigThenAudio(MakeConfig(pb::LINEAR16, 16000), false, SplitBytes(ToLinear16(audio), 6400));
+      spec.interval = absl::ZeroDuration();
+      return RunStream(stub.get(), spec);
+    }));
+  }
+  const auto expected = ReferenceTranscripts(model, files, Window{});
+  for (int i = 0; i < kStreams; ++i) {
+    const StreamResult r = runs[i].get();
+    ASSERT_TRUE(r.status.ok()) << r.status.error_message();
+    EXPECT_EQ(r.final_transcript, expected.at(files[i])) << "stream " << i;
+    EXPECT_EQ(r.responses.size(), 1u) << "interim_results off: only the final";
+  }
+  const std::string m = HttpGet(server.metrics_port(), "/metrics");
+  const double count = MetricValue(m, "lact_batch_size_count").value_or(0);
+  const double sum = MetricValue(m, "lact_batch_size_sum").value_or(0);
+  ASSERT_GT(count, 0);
+  EXPECT_GT(sum / count, 1.5) << "streams should share model calls";
+  EXPECT_EQ(MetricValue(m, "lact_batch_size_bucket{le=\"4\"}"), count) << "never more than --max_batch";
 }
 
 }  // namespace
