@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# lact_bench smoke run (the CI-sized version of docs/benchmarks.md): a random tiny model, offline
+# batches 1 and 2, two simulated real-time streams, LaCT on and off; checks the JSON it writes.
+set -euo pipefail
+BIN=${LACT_BIN:?}/core/lact_bench
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+"$BIN" --random tiny --threads 1 --batch-sizes 1,2 --audio-seconds 2 --repeats 1 \
+  --streams 2 --stream-seconds 2 --step-ms 320 --left-context-ms 640 --lookahead-ms 160 \
+  --json "$tmp/out.json" > "$tmp/stdout" 2> "$tmp/stderr"
+cat "$tmp/stdout"
+/usr/bin/python3 - "$tmp/out.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+off = r["offline"]; st = r["streaming"]
+assert sorted((o["batch"], o["lact"]) for o in off) == [(1, False), (1, True), (2, False), (2, True)], off
+for o in off:
+    assert o["rtfx"] > 0 and o["wall_s"] > 0 and abs(o["rtfx"] * o["wall_s"] - o["audio_s"]) < 1e-6 * o["audio_s"] + 1e-9, o
+    assert (o["lact_s"] > 1e-4) if o["lact"] else (o["lact_s"] < 1e-3), o
+assert len(st) == 2 and {s["lact"] for s in st} == {True, False}, st
+for s in st:
+    assert s["streams"] == 2 and s["steps"] >= 2 * 4, s   # 2 s of audio in 0.32 s steps: >= 4 steps each
+    assert 0 < s["p50_ms"] <= s["p95_ms"] <= s["p99_ms"], s
+    assert 1 <= s["mean_batch"] <= s["max_batch_seen"] <= 2, s
+# tiny LaCT state: L=2, H=4, m=d=8: 2*4*6*8*8*4 bytes
+assert r["lact_state_bytes_per_stream"] == 2 * 4 * 6 * 8 * 8 * 4, r["lact_state_bytes_per_stream"]
+print("ok   lact_bench JSON:", len(off), "offline rows,", len(st), "streaming rows")
+PY
+"$BIN" --batch-sizes 0 > /dev/null 2>&1 && { echo "FAIL: bad --batch-sizes accepted"; exit 1; }
+"$BIN" --help 2>&1 | grep -q -- "--streams" || { echo "FAIL: --help"; exit 1; }
+echo "ok   bad flags and --help"
