@@ -136,11 +136,6 @@ double StreamSession::received_seconds() const {
   return input_rate_ > 0 ? static_cast<double>(received_samples_) / input_rate_ : 0.0;
 }
 
-absl::Time StreamSession::ready_since() const {
-  absl::MutexLock lock(&mu_);
-  return ready_since_;
-}
-
 void StreamSession::PumpLocked() {
   if (state_ != State::kIdle || done_ || stream_ == nullptr) return;
   while (!recognizer_.IsReady(*stream_)) {

@@ -94,7 +94,6 @@ class StreamSession : public std::enable_shared_from_this<StreamSession> {
   // After DecodeStreams: publishes the result, then feeds more audio (re-queueing the stream
   // when it is ready again) or frees the stream once final.
   void EndDecode(const absl::Status& status);
-  absl::Time ready_since() const;
 
   // Sessions alive in this process (for the leak check at exit).
   static int64_t live_count();
