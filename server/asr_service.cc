@@ -347,8 +347,18 @@ grpc::Status AsrService::StreamingRecognize(
   }
   if (!read_status.ok()) session->Abort(read_status);
 
-  if (!writer_done.WaitForNotificationWithTimeout(kWriterJoinTimeout)) {
-    context->TryCancel();  // unblocks a Write stuck in flow control
+  // After the half-close the writer still sends the results of the audio not yet decoded, which
+  // can take long when the client sent faster than real time. Keep waiting while decoding makes
+  // progress; cancel only a writer that made none for kWriterJoinTimeout (a Write stuck in flow
+  // control because the client stopped reading).
+  int64_t frames_seen = session->committed_frames();
+  while (!writer_done.WaitForNotificationWithTimeout(kWriterJoinTimeout)) {
+    const int64_t frames_now = session->committed_frames();
+    if (frames_now == frames_seen || context->IsCancelled()) {
+      context->TryCancel();
+      break;
+    }
+    frames_seen = frames_now;
   }
   writer.join();
   if (!read_status.ok()) return guard.Finish(ToGrpcStatus(read_status));

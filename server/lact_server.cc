@@ -36,7 +36,8 @@
 #include "server/stream_session.h"
 
 ABSL_FLAG(std::string, model, "", "Model folder (Hugging Face Wav2Vec2ForCTC layout plus optional "
-          "lact_config.json / lact.safetensors). Default: $LACT_MODEL");
+          "lact_config.json / lact.safetensors). Default: $LACT_MODEL, else "
+          "models/wav2vec2-base-960h in the source tree if present");
 ABSL_FLAG(std::string, device, "cpu", "Device of the model: cpu, cuda or cuda:N");
 ABSL_FLAG(std::string, dtype, "float32", "Encoder precision: float32, float16, bfloat16 (GPU)");
 ABSL_FLAG(bool, lact, true, "Run the LaCT layers for streams whose RecognitionConfig leaves "
@@ -123,6 +124,8 @@ ServerConfig ConfigFromFlags() {
   ServerConfig c;
   c.model_dir = absl::GetFlag(FLAGS_model);
   if (c.model_dir.empty() && std::getenv("LACT_MODEL") != nullptr) c.model_dir = std::getenv("LACT_MODEL");
+  // Last, the source tree's default model folder, where the README's first command puts it.
+  if (c.model_dir.empty() && std::filesystem::exists(LACT_DEFAULT_MODEL_DIR)) c.model_dir = LACT_DEFAULT_MODEL_DIR;
   c.device = absl::GetFlag(FLAGS_device);
   c.dtype = absl::GetFlag(FLAGS_dtype);
   c.lact = absl::GetFlag(FLAGS_lact);

@@ -131,6 +131,11 @@ absl::Time StreamSession::half_close_time() const {
   return half_close_;
 }
 
+int64_t StreamSession::committed_frames() const {
+  absl::MutexLock lock(&mu_);
+  return committed_frames_;
+}
+
 double StreamSession::received_seconds() const {
   absl::MutexLock lock(&mu_);
   return input_rate_ > 0 ? static_cast<double>(received_samples_) / input_rate_ : 0.0;

@@ -87,6 +87,8 @@ class StreamSession : public std::enable_shared_from_this<StreamSession> {
   absl::Status WaitForUpdate(uint64_t after_version, absl::Time deadline, ResultSnapshot* out);
   absl::Time half_close_time() const;
   double received_seconds() const;
+  // Encoder frames committed so far: grows while the stream's backlog is being decoded.
+  int64_t committed_frames() const;
 
   // --- scheduler side --------------------------------------------------------------------
   // Marks the stream as being decoded and returns it; nullptr when it was aborted meanwhile.
