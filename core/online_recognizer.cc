@@ -89,8 +89,10 @@ absl::Status OnlineRecognizer::DecodeStreams(const std::vector<OnlineStream*>& s
       const int64_t begin = w.plan.window_start_frame * samples_per_frame_;
       const int64_t length = (n_frames - 1) * samples_per_frame_ + rf;
       const int64_t offset = begin - s->buffer_start_;
-      TORCH_CHECK(offset >= 0 && offset + length <= static_cast<int64_t>(s->buffer_.size()),
-                  "stream window outside its buffer");
+      if (offset < 0 || offset + length > static_cast<int64_t>(s->buffer_.size())) {
+        return absl::InternalError(absl::StrCat("stream window [", begin, ", ", begin + length,
+                                                ") outside its buffer"));
+      }
       w.window = torch::from_blob(s->buffer_.data() + offset, {length}, torch::kFloat32).clone();
       if (normalize) w.window = s->normalizer_.Normalize(w.window);
     }
