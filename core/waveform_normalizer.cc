@@ -23,20 +23,31 @@ double WaveformStats::variance() const {
   return std::max(0.0, sum_squares / count - m * m);
 }
 
+namespace {
+
+// Sum, mean and sum of squared deviations of x[0..n), n > 0, in double with two passes.
+void TwoPassMoments(const float* x, size_t n, double* sum, double* mean, double* m2) {
+  double s = 0;
+  for (size_t i = 0; i < n; ++i) s += x[i];
+  *sum = s;
+  *mean = s / n;
+  *m2 = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const double d = x[i] - *mean;
+    *m2 += d * d;
+  }
+}
+
+}  // namespace
+
 WaveformStats ComputeWaveformStats(const float* x, size_t n) {
   WaveformStats stats;
   if (n == 0) return stats;
-  double s = 0;
-  for (size_t i = 0; i < n; ++i) s += x[i];
-  const double mean = s / n;
-  double m2 = 0;
-  for (size_t i = 0; i < n; ++i) {
-    const double d = x[i] - mean;
-    m2 += d * d;
-  }
+  double sum, mean, m2;
+  TwoPassMoments(x, n, &sum, &mean, &m2);
   // Express as sums so mean()/variance() give the two-pass values.
   stats.count = static_cast<int64_t>(n);
-  stats.sum = s;
+  stats.sum = sum;
   stats.sum_squares = m2 + n * mean * mean;
   return stats;
 }
@@ -52,14 +63,8 @@ void Apply(const float* in, size_t n, float* out, double mean, double variance, 
 
 void NormalizeWaveform(float* x, size_t n, double epsilon) {
   if (n == 0) return;
-  double s = 0;
-  for (size_t i = 0; i < n; ++i) s += x[i];
-  const double mean = s / n;
-  double m2 = 0;
-  for (size_t i = 0; i < n; ++i) {
-    const double d = x[i] - mean;
-    m2 += d * d;
-  }
+  double sum, mean, m2;
+  TwoPassMoments(x, n, &sum, &mean, &m2);
   Apply(x, n, x, mean, m2 / n, epsilon);
 }
 
