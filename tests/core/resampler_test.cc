@@ -10,6 +10,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "tests/core/audio_test_util.h"
+
 namespace lact {
 namespace {
 
@@ -19,19 +21,6 @@ std::vector<float> Sine(double freq_hz, int rate, size_t n, double amplitude = 0
   return x;
 }
 
-// Frequency (Hz) in [lo_hz, hi_hz] with the largest magnitude in the spectrum of the
-// Hann-windowed signal, zero-padded to 4 s (0.25 Hz bins).
-double PeakFrequency(const std::vector<float>& x, int rate, double lo_hz, double hi_hz) {
-  const int64_t n = static_cast<int64_t>(x.size());
-  const torch::Tensor signal = torch::tensor(x) * torch::hann_window(n, /*periodic=*/false);  // [n]
-  const int64_t n_fft = std::max<int64_t>(n, 4 * rate);
-  const torch::Tensor magnitude = torch::fft::rfft(signal, n_fft).abs();  // [n_fft / 2 + 1]
-  const double bin_hz = static_cast<double>(rate) / n_fft;
-  const int64_t lo = static_cast<int64_t>(std::ceil(lo_hz / bin_hz));
-  const int64_t hi = static_cast<int64_t>(std::floor(hi_hz / bin_hz));
-  const int64_t peak = magnitude.slice(0, lo, hi + 1).argmax().item<int64_t>() + lo;
-  return peak * bin_hz;
-}
 
 // Streams `x` through `r` in pieces of the given sizes (cycled), then flushes.
 std::vector<float> Stream(Resampler& r, const std::vector<float>& x, const std::vector<size_t>& sizes) {
