@@ -78,6 +78,13 @@ TensorMap RandomWav2Vec2Tensors(const Wav2Vec2Config& c, uint64_t seed, double s
   return t;
 }
 
+const std::vector<std::string>& EnglishCharTokens() {
+  static const std::vector<std::string> tokens = {
+      "<pad>", "<s>", "</s>", "<unk>", "|", "E", "T", "A", "O", "N", "I", "H", "S", "R", "D", "L",
+      "U", "M", "W", "C", "F", "G", "Y", "P", "B", "V", "K", "'", "X", "J", "Q", "Z"};
+  return tokens;
+}
+
 absl::Status WriteModelFolder(const std::string& dir, const Wav2Vec2Config& c,
                               const TensorMap& tensors, bool do_normalize) {
   std::error_code ec;
@@ -96,11 +103,9 @@ absl::Status WriteModelFolder(const std::string& dir, const Wav2Vec2Config& c,
       {"pad_token_id", c.pad_token_id}, {"bos_token_id", 1}, {"eos_token_id", 2},
       {"num_feat_extract_layers", c.conv_dim.size()}, {"ctc_loss_reduction", "sum"}};
   std::ofstream(dir + "/config.json") << config.dump(2) << "\n";
-  const char* tokens[] = {"<pad>", "<s>", "</s>", "<unk>", "|", "E", "T", "A", "O", "N", "I",
-                          "H", "S", "R", "D", "L", "U", "M", "W", "C", "F", "G", "Y", "P",
-                          "B", "V", "K", "'", "X", "J", "Q", "Z"};
+  const std::vector<std::string>& tokens = EnglishCharTokens();
   nlohmann::json vocab = nlohmann::json::object();
-  for (int i = 0; i < 32; ++i) vocab[tokens[i]] = i;
+  for (size_t i = 0; i < tokens.size(); ++i) vocab[tokens[i]] = i;
   std::ofstream(dir + "/vocab.json") << vocab.dump(2) << "\n";
   nlohmann::json pre = {{"do_normalize", do_normalize}, {"feature_size", 1},
                         {"padding_side", "right"}, {"padding_value", 0.0},

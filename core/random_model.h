@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "core/safetensors.h"
@@ -18,6 +19,10 @@ Wav2Vec2Config TinyConfig();
 // Every tensor Wav2Vec2ForCTC inference reads, with Hugging Face names, drawn from N(0, std²)
 // (norm gains 1, weight_g positive) with a fixed seed.
 TensorMap RandomWav2Vec2Tensors(const Wav2Vec2Config& config, uint64_t seed, double std = 0.02);
+
+// The 32-token English character vocabulary of wav2vec2-base-960h, in id order
+// ("<pad>", "<s>", "</s>", "<unk>", "|", "E", "T", ...).
+const std::vector<std::string>& EnglishCharTokens();
 
 // Writes a model folder: config.json, model.safetensors, vocab.json (the 32-token English
 // character vocabulary of wav2vec2-base-960h), preprocessor_config.json. The folder is created.

@@ -1,0 +1,140 @@
+// lact_train: trains a Wav2Vec2 CTC model (mode encoder) or the LaCT stack of a frozen model
+// (mode lact) on a LibriSpeech-layout folder or a manifest, with LibTorch autograd on the CPU.
+// Writes a model folder lact_server and lact_transcribe load as they are. See docs/training.md.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "core/tools/flag_names.h"
+#include "train/trainer.h"
+
+ABSL_FLAG(std::string, mode, "encoder",
+          "encoder: train a Wav2Vec2ForCTC model (from --config, or continue --base_model); "
+          "lact: freeze --base_model and train its LaCT stack through the test-time updates");
+ABSL_FLAG(std::string, config, "", "Mode encoder: Hugging Face config.json of the model to create");
+ABSL_FLAG(std::string, base_model, "", "Model folder: the frozen model (mode lact) or the model to "
+          "continue training (mode encoder)");
+ABSL_FLAG(std::string, lact_config, "", "Mode lact: lact_config.json (default: the spec's defaults "
+          "with the model's hidden size)");
+ABSL_FLAG(std::string, data, "", "Folder holding LibriSpeech-layout splits (or a split folder)");
+ABSL_FLAG(std::string, train_split, "train", "Training split under --data");
+ABSL_FLAG(std::string, dev_split, "dev", "Dev split under --data (\"\" = no dev evaluation)");
+ABSL_FLAG(std::string, train_manifest, "", "Instead of --data: a path<TAB>transcript manifest");
+ABSL_FLAG(std::string, dev_manifest, "", "Instead of --data: the dev manifest");
+ABSL_FLAG(int32_t, dev_limit, 0, "Evaluate on the first N dev examples only (0 = all)");
+ABSL_FLAG(std::string, out, "", "Output model folder (created; checkpoint/ and train_log.tsv inside)");
+ABSL_FLAG(int64_t, max_steps, 10000, "Optimizer steps");
+ABSL_FLAG(int64_t, warmup_steps, 500, "Linear warm-up steps, then cosine decay");
+ABSL_FLAG(double, lr, 1e-3, "Peak learning rate (AdamW)");
+ABSL_FLAG(double, min_lr, 1e-5, "Learning rate at the end of the cosine decay");
+ABSL_FLAG(double, weight_decay, 0.01, "AdamW decoupled weight decay");
+ABSL_FLAG(double, clip_norm, 1.0, "Clip the global gradient norm to this value");
+ABSL_FLAG(double, dropout, 0.1, "Dropout in the encoder (mode encoder)");
+ABSL_FLAG(double, batch_seconds, 64, "Padded audio seconds per batch");
+ABSL_FLAG(double, max_seconds, 20, "Skip examples longer than this (seconds)");
+ABSL_FLAG(int32_t, utterances_per_example, 1, "Join this many consecutive utterances of one speaker "
+          "into one example (mode lact: long inputs, so that adaptation across chunks is learned)");
+ABSL_FLAG(uint64_t, seed, 0, "Seed of the initialisation, the data order and dropout");
+ABSL_FLAG(int64_t, log_every, 20, "Progress line every N steps");
+ABSL_FLAG(int64_t, eval_every, 500, "Dev CER/WER every N steps (0 = only at the end)");
+ABSL_FLAG(int64_t, checkpoint_every, 500, "Save <out>/checkpoint every N steps (0 = only at the end)");
+ABSL_FLAG(bool, resume, false, "Continue from <out>/checkpoint (same flags and seed)");
+ABSL_FLAG(int32_t, threads, 0, "LibTorch intra-op threads (0 = default: the CPU count)");
+ABSL_FLAG(int32_t, loader_threads, 2, "Threads reading and decoding audio ahead of the trainer");
+
+namespace {
+
+absl::StatusOr<lact::train::TrainOptions> OptionsFromFlags() {
+  using namespace lact::train;
+  TrainOptions o;
+  const std::string mode = absl::GetFlag(FLAGS_mode);
+  if (mode == "encoder") {
+    o.mode = TrainMode::kEncoder;
+  } else if (mode == "lact") {
+    o.mode = TrainMode::kLact;
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat("--mode must be encoder or lact, not '", mode, "'"));
+  }
+  o.config = absl::GetFlag(FLAGS_config);
+  o.base_model = absl::GetFlag(FLAGS_base_model);
+  o.lact_config = absl::GetFlag(FLAGS_lact_config);
+  o.out_dir = absl::GetFlag(FLAGS_out);
+  const std::string data = absl::GetFlag(FLAGS_data);
+  const std::string train_manifest = absl::GetFlag(FLAGS_train_manifest);
+  if (data.empty() == train_manifest.empty()) {
+    return absl::InvalidArgumentError("give exactly one of --data and --train_manifest");
+  }
+  for (DatasetOptions* d : {&o.train_data, &o.dev_data}) {
+    d->batch_seconds = absl::GetFlag(FLAGS_batch_seconds);
+    d->max_example_seconds = absl::GetFlag(FLAGS_max_seconds);
+    d->utterances_per_example = absl::GetFlag(FLAGS_utterances_per_example);
+  }
+  if (!data.empty()) {
+    o.train_data.corpus.librispeech_dir = data;
+    o.train_data.corpus.split = absl::GetFlag(FLAGS_train_split);
+    o.dev_data.corpus.librispeech_dir = data;
+    o.dev_data.corpus.split = absl::GetFlag(FLAGS_dev_split);
+    o.has_dev = !o.dev_data.corpus.split.empty();
+  } else {
+    o.train_data.corpus.manifest = train_manifest;
+    o.dev_data.corpus.manifest = absl::GetFlag(FLAGS_dev_manifest);
+    o.has_dev = !o.dev_data.corpus.manifest.empty();
+  }
+  o.dev_data.corpus.limit = absl::GetFlag(FLAGS_dev_limit);
+  o.max_steps = absl::GetFlag(FLAGS_max_steps);
+  o.warmup_steps = absl::GetFlag(FLAGS_warmup_steps);
+  o.lr = absl::GetFlag(FLAGS_lr);
+  o.min_lr = absl::GetFlag(FLAGS_min_lr);
+  o.weight_decay = absl::GetFlag(FLAGS_weight_decay);
+  o.clip_norm = absl::GetFlag(FLAGS_clip_norm);
+  o.dropout = absl::GetFlag(FLAGS_dropout);
+  o.seed = absl::GetFlag(FLAGS_seed);
+  o.log_every = absl::GetFlag(FLAGS_log_every);
+  o.eval_every = absl::GetFlag(FLAGS_eval_every);
+  o.checkpoint_every = absl::GetFlag(FLAGS_checkpoint_every);
+  o.resume = absl::GetFlag(FLAGS_resume);
+  o.torch_threads = absl::GetFlag(FLAGS_threads);
+  o.loader_threads = absl::GetFlag(FLAGS_loader_threads);
+  if (absl::Status s = o.Validate(); !s.ok()) return s;
+  return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "Trains a Wav2Vec2 CTC model or the LaCT stack of a frozen model.\n"
+      "  lact_train --config train/configs/demo.json --data DIR --out models/demo\n"
+      "  lact_train --mode lact --base_model models/demo --lact_config CFG --data DIR "
+      "--utterances_per_example 8 --out models/demo-lact\n"
+      "Flags accept dashes or underscores (--max-steps = --max_steps).");
+  std::vector<std::string> storage;
+  std::vector<char*> args = lact::NormalizeFlagNames(argc, argv, &storage);
+  absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
+
+  absl::StatusOr<lact::train::TrainOptions> options = OptionsFromFlags();
+  if (!options.ok()) {
+    std::fprintf(stderr, "lact_train: %s\n", options.status().ToString().c_str());
+    return 2;
+  }
+  std::fprintf(stderr, "lact_train: %s\n", options->ToString().c_str());
+  try {
+    absl::StatusOr<std::unique_ptr<lact::train::Trainer>> trainer = lact::train::Trainer::Create(*options);
+    if (!trainer.ok()) {
+      std::fprintf(stderr, "lact_train: %s\n", trainer.status().ToString().c_str());
+      return 1;
+    }
+    if (absl::Status s = (*trainer)->Run(); !s.ok()) {
+      std::fprintf(stderr, "lact_train: %s\n", s.ToString().c_str());
+      return 1;
+    }
+  } catch (const c10::Error& e) {
+    std::fprintf(stderr, "lact_train: LibTorch error: %s\n", e.what_without_backtrace());
+    return 1;
+  }
+  return 0;
+}

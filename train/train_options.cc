@@ -1,0 +1,55 @@
+#include "train/train_options.h"
+
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "core/status_macros.h"
+
+namespace lact::train {
+
+absl::Status TrainOptions::Validate() const {
+  if (out_dir.empty()) return absl::InvalidArgumentError("--out is required");
+  if (mode == TrainMode::kEncoder && config.empty() && base_model.empty()) {
+    return absl::InvalidArgumentError("mode encoder needs --config (a config.json) or --base_model");
+  }
+  if (mode == TrainMode::kLact && base_model.empty()) {
+    return absl::InvalidArgumentError("mode lact needs --base_model (the model to freeze)");
+  }
+  if (max_steps < 1) return absl::InvalidArgumentError("--max_steps must be >= 1");
+  if (warmup_steps < 0) return absl::InvalidArgumentError("--warmup_steps must be >= 0");
+  if (!(lr > 0) || !(min_lr >= 0) || min_lr > lr) {
+    return absl::InvalidArgumentError("need --lr > 0 and 0 <= --min_lr <= --lr");
+  }
+  if (!(weight_decay >= 0)) return absl::InvalidArgumentError("--weight_decay must be >= 0");
+  if (!(clip_norm > 0)) return absl::InvalidArgumentError("--clip_norm must be > 0");
+  if (!(dropout >= 0 && dropout < 1)) return absl::InvalidArgumentError("--dropout must be in [0, 1)");
+  if (log_every < 1) return absl::InvalidArgumentError("--log_every must be >= 1");
+  if (eval_every < 0 || checkpoint_every < 0) {
+    return absl::InvalidArgumentError("--eval_every and --checkpoint_every must be >= 0");
+  }
+  if (torch_threads < 0 || loader_threads < 1) {
+    return absl::InvalidArgumentError("--threads must be >= 0 and --loader_threads >= 1");
+  }
+  LACT_RETURN_IF_ERROR(train_data.Validate());
+  if (has_dev) LACT_RETURN_IF_ERROR(dev_data.Validate());
+  return absl::OkStatus();
+}
+
+std::string TrainOptions::ToString() const {
+  return absl::StrCat("mode=", mode == TrainMode::kEncoder ? "encoder" : "lact",
+                      " config=", config, " base_model=", base_model, " lact_config=", lact_config,
+                      " out=", out_dir, " max_steps=", max_steps, " warmup=", warmup_steps,
+                      " lr=", lr, " min_lr=", min_lr, " weight_decay=", weight_decay,
+                      " clip_norm=", clip_norm, " dropout=", dropout, " seed=", seed,
+                      " batch_seconds=", train_data.batch_seconds,
+                      " utterances_per_example=", train_data.utterances_per_example);
+}
+
+double LearningRateAt(const TrainOptions& o, int64_t step) {
+  if (step < o.warmup_steps) return o.lr * static_cast<double>(step + 1) / o.warmup_steps;
+  const double span = static_cast<double>(std::max<int64_t>(1, o.max_steps - o.warmup_steps));
+  const double t = std::min(1.0, static_cast<double>(step - o.warmup_steps) / span);
+  return o.min_lr + 0.5 * (o.lr - o.min_lr) * (1.0 + std::cos(M_PI * t));
+}
+
+}  // namespace lact::train

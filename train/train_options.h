@@ -1,0 +1,51 @@
+// What lact_train does, validated once at the edge (the command line fills it).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "train/dataset.h"
+
+namespace lact::train {
+
+enum class TrainMode {
+  kEncoder,  // train a Wav2Vec2ForCTC model (from a config.json, or continue from a model)
+  kLact,     // freeze a model and train only its LaCT stack, through the TTT updates
+};
+
+struct TrainOptions {
+  TrainMode mode = TrainMode::kEncoder;
+  std::string config;       // encoder: config.json of the model to create (when no base_model)
+  std::string base_model;   // lact: the frozen model folder; encoder: a model to continue from
+  std::string lact_config;  // lact: lact_config.json ("" = defaults, hidden_size from the model)
+  DatasetOptions train_data;
+  DatasetOptions dev_data;
+  bool has_dev = true;
+  std::string out_dir;      // the trained model folder; checkpoint/ inside it
+
+  int64_t max_steps = 10000;
+  int64_t warmup_steps = 500;
+  double lr = 1e-3;            // peak; cosine decay to min_lr after warm-up
+  double min_lr = 1e-5;
+  double weight_decay = 0.01;  // AdamW, decoupled
+  double clip_norm = 1.0;      // global gradient norm
+  double dropout = 0.1;        // encoder mode
+  uint64_t seed = 0;           // initialisation, data order, dropout
+
+  int64_t log_every = 20;
+  int64_t eval_every = 500;        // dev CER/WER (0 = only at the end)
+  int64_t checkpoint_every = 500;  // out_dir/checkpoint (0 = only at the end)
+  int torch_threads = 0;           // 0 = LibTorch's default
+  int loader_threads = 2;
+  bool resume = false;             // continue from out_dir/checkpoint when it exists
+
+  absl::Status Validate() const;
+  std::string ToString() const;
+};
+
+// The learning rate at `step` (0-based): linear warm-up to `lr`, then cosine decay to `min_lr`
+// at max_steps.
+double LearningRateAt(const TrainOptions& options, int64_t step);
+
+}  // namespace lact::train

@@ -1,0 +1,71 @@
+// Wav2Vec2ForCTC for training: the same computation as core/wav2vec2_model (Hugging Face's
+// Wav2Vec2ForCTC), written on autograd-tracked parameters that carry their Hugging Face names,
+// with padding masks for batches of different lengths and dropout. ExportTensors() gives a
+// model.safetensors that core/ (and transformers) load as it is.
+//
+// Padding follows transformers for feat_extract_norm == "layer" models (which take an attention
+// mask): padded frames are zeroed before the positional convolution and masked out of attention.
+// "group" models (wav2vec2-base) normalise each conv channel over the whole input, padding
+// included, exactly as transformers does when it is given no attention mask.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "absl/status/statusor.h"
+#include "core/safetensors.h"
+#include "core/wav2vec2_config.h"
+
+namespace lact::train {
+
+class TrainableWav2Vec2 {
+ public:
+  // A fresh model, initialised as transformers' Wav2Vec2PreTrainedModel._init_weights does
+  // (linear N(0, 0.02²), conv Kaiming-normal, positional conv N(0, 4 / (K·D/G)), norms 1/0),
+  // drawn from a CPU generator seeded with `seed`.
+  static absl::StatusOr<TrainableWav2Vec2> Create(const Wav2Vec2Config& config, uint64_t seed);
+  // From a checkpoint's tensors (Hugging Face names; weight_g/weight_v or parametrizations, or a
+  // plain positional conv weight, which is split into g and v). Errors name a missing key.
+  static absl::StatusOr<TrainableWav2Vec2> FromTensors(const Wav2Vec2Config& config,
+                                                       const TensorMap& tensors);
+
+  struct Output {
+    torch::Tensor hidden;         // [B, T, D] the encoder's last hidden state
+    torch::Tensor frame_lengths;  // [B] int64, valid frames of each row
+  };
+  // waveform [B, S] (normalised as the preprocessor asks), lengths [B] int64 (valid samples).
+  // `training` turns dropout on.
+  Output Encode(const torch::Tensor& waveform, const torch::Tensor& lengths, bool training) const;
+  // hidden [B, T, D] -> logits [B, T, V].
+  torch::Tensor Logits(const torch::Tensor& hidden) const;
+
+  // Every parameter, in name order (the optimizer's list).
+  std::vector<torch::Tensor> Parameters() const;
+  // Turns gradient tracking of every parameter on (training the encoder) or off (a frozen
+  // encoder under a trained LaCT stack).
+  void SetRequiresGrad(bool requires_grad);
+  // CPU float32 detached copies under Hugging Face names (model.safetensors).
+  TensorMap ExportTensors() const;
+  int64_t NumParameters() const;
+
+  const Wav2Vec2Config& config() const { return config_; }
+  void set_dropout(double p) { dropout_ = p; }
+  void To(torch::Device device);
+
+ private:
+  TrainableWav2Vec2() = default;
+  const torch::Tensor& P(const std::string& name) const;
+  torch::Tensor Activation(const torch::Tensor& x, const std::string& name) const;
+  torch::Tensor Attention(const std::string& prefix, const torch::Tensor& x,
+                          const torch::Tensor& key_mask, bool training) const;
+  torch::Tensor FeedForward(const std::string& prefix, const torch::Tensor& x, bool training) const;
+
+  Wav2Vec2Config config_;
+  TensorMap params_;  // Hugging Face names -> leaf tensors
+  double dropout_ = 0.1;
+};
+
+}  // namespace lact::train

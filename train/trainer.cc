@@ -1,0 +1,324 @@
+#include "train/trainer.h"
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "client/scoring.h"
+#include "core/ctc_decoder.h"
+#include "core/lact_stack.h"
+#include "core/random_model.h"
+#include "core/safetensors.h"
+#include "core/status_macros.h"
+
+namespace lact::train {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string FormatDuration(double seconds) {
+  const int64_t s = static_cast<int64_t>(seconds);
+  if (s >= 3600) return absl::StrFormat("%dh%02dm", s / 3600, (s / 60) % 60);
+  return absl::StrFormat("%dm%02ds", s / 60, s % 60);
+}
+
+// Files of a model folder that a LaCT checkpoint carries over from the frozen base model.
+constexpr const char* kModelFiles[] = {"config.json", "model.safetensors", "vocab.json",
+                                       "preprocessor_config.json", "tokenizer_config.json",
+                                       "special_tokens_map.json"};
+
+absl::Status CopyModelFiles(const std::string& from, const std::string& to) {
+  for (const char* name : kModelFiles) {
+    const fs::path src = fs::path(from) / name;
+    if (!fs::exists(src)) continue;
+    std::error_code ec;
+    fs::copy_file(src, fs::path(to) / name, fs::copy_options::overwrite_existing, ec);
+    if (ec) return absl::InternalError(absl::StrCat("cannot copy ", src.string(), ": ", ec.message()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainOptions& options) {
+  LACT_RETURN_IF_ERROR(options.Validate());
+  std::unique_ptr<Trainer> t(new Trainer());
+  t->options_ = options;
+  if (options.torch_threads > 0) torch::set_num_threads(options.torch_threads);
+  torch::manual_seed(options.seed);
+
+  // The model.
+  const std::string& base = options.base_model;
+  if (!base.empty()) {
+    LACT_ASSIGN_OR_RETURN(t->config_, Wav2Vec2Config::FromJsonFile(base + "/config.json"));
+    LACT_ASSIGN_OR_RETURN(TensorMap tensors, LoadSafetensors(base + "/model.safetensors"));
+    LACT_ASSIGN_OR_RETURN(TrainableWav2Vec2 enc, TrainableWav2Vec2::FromTensors(t->config_, tensors));
+    t->encoder_.emplace(std::move(enc));
+    LACT_ASSIGN_OR_RETURN(Vocab vocab, Vocab::FromJsonFile(base + "/vocab.json"));
+    t->vocab_.emplace(std::move(vocab));
+    LACT_ASSIGN_OR_RETURN(Wav2Vec2PreprocessorConfig pre, Wav2Vec2PreprocessorConfig::FromJsonFile(
+                                                             base + "/preprocessor_config.json"));
+    t->do_normalize_ = pre.do_normalize;
+  } else {
+    LACT_ASSIGN_OR_RETURN(t->config_, Wav2Vec2Config::FromJsonFile(options.config));
+    LACT_ASSIGN_OR_RETURN(TrainableWav2Vec2 enc, TrainableWav2Vec2::Create(t->config_, options.seed));
+    t->encoder_.emplace(std::move(enc));
+    LACT_ASSIGN_OR_RETURN(Vocab vocab, Vocab::FromTokens(EnglishCharTokens()));
+    t->vocab_.emplace(std::move(vocab));
+    t->do_normalize_ = true;
+  }
+  if (t->vocab_->size() != t->config_.vocab_size) {
+    return absl::InvalidArgumentError(absl::StrCat("the vocabulary has ", t->vocab_->size(),
+                                                   " tokens but the model's vocab_size is ",
+                                                   t->config_.vocab_size));
+  }
+  t->encoder_->set_dropout(options.dropout);
+
+  std::vector<torch::Tensor> params;
+  if (options.mode == TrainMode::kLact) {
+    t->encoder_->SetRequiresGrad(false);
+    LactConfig defaults;
+    defaults.hidden_size = t->config_.hidden_size;
+    LactConfig lc = defaults;
+    if (!options.lact_config.empty()) {
+      LACT_ASSIGN_OR_RETURN(lc, LactConfig::FromJsonFile(options.lact_config, defaults));
+    }
+    LACT_RETURN_IF_ERROR(lc.Validate());
+    if (lc.hidden_size != t->config_.hidden_size) {
+      return absl::InvalidArgumentError(absl::StrCat("lact hidden_size ", lc.hidden_size,
+                                                     " differs from the model's ", t->config_.hidden_size));
+    }
+    LACT_ASSIGN_OR_RETURN(TrainableLact lact, TrainableLact::Untrained(lc));
+    t->lact_.emplace(std::move(lact));
+    params = t->lact_->Parameters();
+  } else {
+    params = t->encoder_->Parameters();
+  }
+  t->optimizer_ = std::make_unique<torch::optim::AdamW>(
+      params, torch::optim::AdamWOptions(options.lr).betas({0.9, 0.98}).eps(1e-8)
+                  .weight_decay(options.weight_decay));
+
+  // Data.
+  DatasetOptions train_data = options.train_data;
+  train_data.do_normalize = t->do_normalize_;
+  LACT_ASSIGN_OR_RETURN(Dataset train, Dataset::Load(train_data, options.loader_threads));
+  t->train_.emplace(std::move(train));
+  std::fprintf(stderr, "train: %lld examples, %.2f h (%lld longer than %.0f s skipped)\n",
+               static_cast<long long>(t->train_->num_examples()), t->train_->total_seconds() / 3600,
+               static_cast<long long>(t->train_->skipped()), train_data.max_example_seconds);
+  if (options.has_dev) {
+    DatasetOptions dev_data = options.dev_data;
+    dev_data.do_normalize = t->do_normalize_;
+    LACT_ASSIGN_OR_RETURN(Dataset dev, Dataset::Load(dev_data, options.loader_threads));
+    t->dev_.emplace(std::move(dev));
+    std::fprintf(stderr, "dev: %lld examples, %.2f h\n", static_cast<long long>(t->dev_->num_examples()),
+                 t->dev_->total_seconds() / 3600);
+  }
+  std::fprintf(stderr, "model: %lld encoder parameters%s\n",
+               static_cast<long long>(t->encoder_->NumParameters()),
+               options.mode == TrainMode::kLact ? " (frozen); training the LaCT stack" : "");
+
+  if (options.resume && fs::exists(fs::path(options.out_dir) / "checkpoint" / "trainer_state.json")) {
+    LACT_RETURN_IF_ERROR(t->LoadCheckpoint((fs::path(options.out_dir) / "checkpoint").string()));
+    std::fprintf(stderr, "resumed from %s/checkpoint at step %lld\n", options.out_dir.c_str(),
+                 static_cast<long long>(t->step_));
+  }
+  return t;
+}
+
+std::pair<torch::Tensor, torch::Tensor> Trainer::Forward(const Batch& batch, bool training,
+                                                         bool with_lact) {
+  TrainableWav2Vec2::Output out;
+  if (lact_) {
+    torch::NoGradGuard no_grad;  // the encoder is frozen
+    out = encoder_->Encode(batch.waveform, batch.lengths, /*training=*/false);
+  } else {
+    out = encoder_->Encode(batch.waveform, batch.lengths, training);
+  }
+  torch::Tensor hidden = out.hidden;
+  if (lact_ && with_lact) hidden = lact_->Forward(hidden, out.frame_lengths);
+  return {encoder_->Logits(hidden), out.frame_lengths};  // [B, T, V], [B]
+}
+
+torch::Tensor Trainer::CtcLoss(const torch::Tensor& logits, const torch::Tensor& frames,
+                               const Batch& batch) const {
+  torch::Tensor log_probs = torch::log_softmax(logits, -1).transpose(0, 1);  // [T, B, V]
+  // Mean over the batch of each example's loss divided by its target length.
+  return torch::ctc_loss(log_probs, batch.targets, frames, batch.target_lengths,
+                         vocab_->blank_id(), at::Reduction::Mean, /*zero_infinity=*/true);
+}
+
+absl::StatusOr<DevScore> Trainer::Evaluate(const Dataset& data, bool with_lact) {
+  torch::NoGradGuard no_grad;
+  eval::CorpusScore score;
+  DevScore out;
+  double loss_sum = 0;
+  BatchPrefetcher loader(data, *vocab_, data.OrderedBatches(), options_.loader_threads);
+  const double frame_s = static_cast<double>(config_.SamplesPerFrame()) / data.options().sample_rate;
+  while (!loader.Done()) {
+    LACT_ASSIGN_OR_RETURN(Batch batch, loader.Next());
+    auto [logits, frames] = Forward(batch, /*training=*/false, with_lact);
+    loss_sum += CtcLoss(logits, frames, batch).item<double>() * logits.size(0);
+    for (int64_t b = 0; b < logits.size(0); ++b) {
+      CtcResult r = GreedyDecode(logits[b].narrow(0, 0, frames[b].item<int64_t>()), *vocab_, frame_s);
+      score.Add(eval::ScoreUtterance(batch.references[b], r.text));
+    }
+  }
+  out.cer = score.cer();
+  out.wer = score.wer();
+  out.utterances = score.utterances();
+  out.loss = loss_sum / std::max<int64_t>(1, out.utterances);
+  return out;
+}
+
+absl::Status Trainer::SaveModel(const std::string& dir) const {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", dir, ": ", ec.message()));
+  if (lact_) {
+    LACT_RETURN_IF_ERROR(CopyModelFiles(options_.base_model, dir));
+    LACT_ASSIGN_OR_RETURN(LactStack stack, LactStack::FromTensors(lact_->config(), lact_->ExportTensors()));
+    return stack.Save(dir);
+  }
+  return WriteModelFolder(dir, config_, encoder_->ExportTensors(), do_normalize_);
+}
+
+absl::Status Trainer::SaveCheckpoint() const {
+  const fs::path final_dir = fs::path(options_.out_dir) / "checkpoint";
+  const fs::path tmp = fs::path(options_.out_dir) / "checkpoint.tmp";
+  std::error_code ec;
+  fs::remove_all(tmp, ec);
+  LACT_RETURN_IF_ERROR(SaveModel(tmp.string()));
+  try {
+    torch::save(*optimizer_, (tmp / "optimizer.pt").string());
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("cannot save the optimizer state: ", e.what_without_backtrace()));
+  }
+  nlohmann::json state = {{"step", step_}, {"epoch", epoch_}, {"batch_in_epoch", batch_in_epoch_},
+                          {"seed", options_.seed}, {"options", options_.ToString()}};
+  std::ofstream(tmp / "trainer_state.json") << state.dump(2) << "\n";
+  // Replace the previous checkpoint only once the new one is complete.
+  fs::remove_all(final_dir, ec);
+  fs::rename(tmp, final_dir, ec);
+  if (ec) return absl::InternalError(absl::StrCat("cannot move the checkpoint into place: ", ec.message()));
+  return absl::OkStatus();
+}
+
+absl::Status Trainer::LoadCheckpoint(const std::string& dir) {
+  std::ifstream in(dir + "/trainer_state.json");
+  nlohmann::json state = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (state.is_discarded() || !state.contains("step")) {
+    return absl::DataLossError(absl::StrCat(dir, "/trainer_state.json is not a trainer state"));
+  }
+  if (state.value("seed", options_.seed) != options_.seed) {
+    return absl::FailedPreconditionError(absl::StrCat("the checkpoint in ", dir, " was trained with --seed=",
+                                                      state.value("seed", 0ULL), "; resume with the same seed"));
+  }
+  step_ = state["step"].get<int64_t>();
+  epoch_ = state.value("epoch", int64_t{0});
+  batch_in_epoch_ = state.value("batch_in_epoch", int64_t{0});
+  if (lact_) {
+    LACT_ASSIGN_OR_RETURN(TensorMap t, LoadSafetensors(dir + "/lact.safetensors"));
+    LACT_ASSIGN_OR_RETURN(TrainableLact lact, TrainableLact::FromTensors(lact_->config(), t));
+    lact_.emplace(std::move(lact));
+  } else {
+    LACT_ASSIGN_OR_RETURN(TensorMap t, LoadSafetensors(dir + "/model.safetensors"));
+    LACT_ASSIGN_OR_RETURN(TrainableWav2Vec2 enc, TrainableWav2Vec2::FromTensors(config_, t));
+    enc.set_dropout(options_.dropout);
+    encoder_.emplace(std::move(enc));
+  }
+  std::vector<torch::Tensor> params = lact_ ? lact_->Parameters() : encoder_->Parameters();
+  optimizer_ = std::make_unique<torch::optim::AdamW>(
+      params, torch::optim::AdamWOptions(options_.lr).betas({0.9, 0.98}).eps(1e-8)
+                  .weight_decay(options_.weight_decay));
+  try {
+    torch::load(*optimizer_, dir + "/optimizer.pt");
+  } catch (const c10::Error& e) {
+    return absl::DataLossError(absl::StrCat("cannot read ", dir, "/optimizer.pt: ", e.what_without_backtrace()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Trainer::Run() {
+  const auto t0 = std::chrono::steady_clock::now();
+  auto elapsed = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
+  if (lact_ && dev_ && step_ == 0) {
+    LACT_ASSIGN_OR_RETURN(DevScore base, Evaluate(*dev_, /*with_lact=*/false));
+    std::fprintf(stderr, "dev without LaCT: CER %.2f%% WER %.2f%% loss %.4f (%lld examples)\n",
+                 100 * base.cer, 100 * base.wer, base.loss, static_cast<long long>(base.utterances));
+  }
+  std::ofstream log(fs::path(options_.out_dir) / "train_log.tsv", std::ios::app);
+  double loss_avg = 0, audio_s = 0;
+  int64_t loss_n = 0;
+  auto last_log = std::chrono::steady_clock::now();
+  while (step_ < options_.max_steps) {
+    std::vector<std::vector<int64_t>> batches = train_->EpochBatches(options_.seed, epoch_);
+    if (batch_in_epoch_ > 0) {
+      batches.erase(batches.begin(), batches.begin() + std::min<int64_t>(batch_in_epoch_, batches.size()));
+    }
+    BatchPrefetcher loader(*train_, *vocab_, std::move(batches), options_.loader_threads);
+    while (!loader.Done() && step_ < options_.max_steps) {
+      LACT_ASSIGN_OR_RETURN(Batch batch, loader.Next());
+      torch::manual_seed(options_.seed * 7919 + static_cast<uint64_t>(step_));  // dropout
+      const double lr = LearningRateAt(options_, step_);
+      for (auto& group : optimizer_->param_groups()) {
+        static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+      }
+      auto [logits, frames] = Forward(batch, /*training=*/true, /*with_lact=*/true);
+      torch::Tensor loss = CtcLoss(logits, frames, batch);
+      optimizer_->zero_grad();
+      loss.backward();
+      const double gnorm = torch::nn::utils::clip_grad_norm_(optimizer_->param_groups()[0].params(),
+                                                             options_.clip_norm);
+      optimizer_->step();
+      ++step_;
+      ++batch_in_epoch_;
+      const double l = loss.item<double>();
+      if (std::isfinite(l)) loss_avg += l, ++loss_n;
+      audio_s += batch.lengths.sum().item<double>() / train_->options().sample_rate;
+      if (step_ % options_.log_every == 0 || step_ == options_.max_steps) {
+        const double now = elapsed();
+        const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - last_log).count();
+        last_log = std::chrono::steady_clock::now();
+        const double mean_loss = loss_n ? loss_avg / loss_n : NAN;
+        std::fprintf(stderr,
+                     "step %lld/%lld epoch %lld loss %.4f lr %.2e gnorm %.2f | %.0f audio-s/s | "
+                     "elapsed %s eta %s\n",
+                     static_cast<long long>(step_), static_cast<long long>(options_.max_steps),
+                     static_cast<long long>(epoch_), mean_loss, lr, gnorm, audio_s / std::max(dt, 1e-9),
+                     FormatDuration(now).c_str(),
+                     FormatDuration(now / step_ * (options_.max_steps - step_)).c_str());
+        log << step_ << "\ttrain_loss\t" << mean_loss << "\t" << lr << "\t" << now << "\n" << std::flush;
+        loss_avg = 0, loss_n = 0, audio_s = 0;
+      }
+      const bool last = step_ == options_.max_steps;
+      if (dev_ && ((options_.eval_every > 0 && step_ % options_.eval_every == 0) || last)) {
+        LACT_ASSIGN_OR_RETURN(DevScore s, Evaluate(*dev_, /*with_lact=*/true));
+        std::fprintf(stderr, "dev at step %lld: CER %.2f%% WER %.2f%% loss %.4f (%lld examples)\n",
+                     static_cast<long long>(step_), 100 * s.cer, 100 * s.wer, s.loss,
+                     static_cast<long long>(s.utterances));
+        log << step_ << "\tdev\t" << s.loss << "\t" << s.cer << "\t" << s.wer << "\n" << std::flush;
+      }
+      if ((options_.checkpoint_every > 0 && step_ % options_.checkpoint_every == 0) || last) {
+        LACT_RETURN_IF_ERROR(SaveCheckpoint());
+      }
+    }
+    if (loader.Done()) {
+      ++epoch_;
+      batch_in_epoch_ = 0;
+    }
+  }
+  LACT_RETURN_IF_ERROR(SaveModel(options_.out_dir));
+  std::fprintf(stderr, "wrote %s (step %lld, %s)\n", options_.out_dir.c_str(),
+               static_cast<long long>(step_), FormatDuration(elapsed()).c_str());
+  return absl::OkStatus();
+}
+
+}  // namespace lact::train

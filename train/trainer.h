@@ -1,0 +1,64 @@
+// The training loop of lact_train: CTC loss, AdamW, warm-up + cosine schedule, global gradient
+// clipping, dev CER/WER with greedy decoding, checkpoints in the model-folder format the server
+// loads (plus the optimizer state, for --resume), deterministic for a seed.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <torch/torch.h>
+
+#include "absl/status/statusor.h"
+#include "core/lact_config.h"
+#include "core/vocab.h"
+#include "core/wav2vec2_config.h"
+#include "train/dataset.h"
+#include "train/train_options.h"
+#include "train/trainable_lact.h"
+#include "train/trainable_wav2vec2.h"
+
+namespace lact::train {
+
+struct DevScore {
+  double cer = 0, wer = 0;
+  int64_t utterances = 0;
+  double loss = 0;  // mean CTC loss per example
+};
+
+class Trainer {
+ public:
+  static absl::StatusOr<std::unique_ptr<Trainer>> Create(const TrainOptions& options);
+
+  // Trains to options.max_steps (from the checkpoint when resuming), evaluating and saving on
+  // the way; the final model is written to options.out_dir.
+  absl::Status Run();
+
+  // Greedy-decoding scores on `data` (LaCT on or off in lact mode).
+  absl::StatusOr<DevScore> Evaluate(const Dataset& data, bool with_lact);
+
+  int64_t step() const { return step_; }
+
+ private:
+  Trainer() = default;
+  // logits [B, T, V] and valid frames [B] for a batch.
+  std::pair<torch::Tensor, torch::Tensor> Forward(const Batch& batch, bool training, bool with_lact);
+  torch::Tensor CtcLoss(const torch::Tensor& logits, const torch::Tensor& frames, const Batch& batch) const;
+  absl::Status SaveModel(const std::string& dir) const;
+  absl::Status SaveCheckpoint() const;
+  absl::Status LoadCheckpoint(const std::string& dir);
+
+  TrainOptions options_;
+  Wav2Vec2Config config_;
+  std::optional<TrainableWav2Vec2> encoder_;
+  std::optional<TrainableLact> lact_;
+  std::optional<Vocab> vocab_;
+  std::optional<Dataset> train_, dev_;
+  std::unique_ptr<torch::optim::AdamW> optimizer_;
+  bool do_normalize_ = true;
+  int64_t step_ = 0;
+  int64_t epoch_ = 0;
+  int64_t batch_in_epoch_ = 0;
+};
+
+}  // namespace lact::train
