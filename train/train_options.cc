@@ -27,6 +27,7 @@ absl::Status TrainOptions::Validate() const {
   if (eval_every < 0 || checkpoint_every < 0) {
     return absl::InvalidArgumentError("--eval_every and --checkpoint_every must be >= 0");
   }
+  if (stop_at_step < 0) return absl::InvalidArgumentError("--stop_at_step must be >= 0");
   if (torch_threads < 0 || loader_threads < 1) {
     return absl::InvalidArgumentError("--threads must be >= 0 and --loader_threads >= 1");
   }

@@ -39,6 +39,8 @@ struct TrainOptions {
   int torch_threads = 0;           // 0 = LibTorch's default
   int loader_threads = 2;
   bool resume = false;             // continue from out_dir/checkpoint when it exists
+  int64_t stop_at_step = 0;        // >0: save a checkpoint and stop after this step (time-boxed
+                                   // runs; --resume continues exactly where it stopped)
 
   absl::Status Validate() const;
   std::string ToString() const;

@@ -254,7 +254,11 @@ absl::Status Trainer::Run() {
     std::fprintf(stderr, "dev without LaCT: CER %.2f%% WER %.2f%% loss %.4f (%lld examples)\n",
                  100 * base.cer, 100 * base.wer, base.loss, static_cast<long long>(base.utterances));
   }
+  std::error_code ec;
+  fs::create_directories(options_.out_dir, ec);
+  if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", options_.out_dir, ": ", ec.message()));
   std::ofstream log(fs::path(options_.out_dir) / "train_log.tsv", std::ios::app);
+  if (!log) return absl::PermissionDeniedError(absl::StrCat("cannot write ", options_.out_dir, "/train_log.tsv"));
   double loss_avg = 0, audio_s = 0;
   int64_t loss_n = 0;
   auto last_log = std::chrono::steady_clock::now();
@@ -306,8 +310,14 @@ absl::Status Trainer::Run() {
                      static_cast<long long>(s.utterances));
         log << step_ << "\tdev\t" << s.loss << "\t" << s.cer << "\t" << s.wer << "\n" << std::flush;
       }
-      if ((options_.checkpoint_every > 0 && step_ % options_.checkpoint_every == 0) || last) {
+      const bool stop = options_.stop_at_step > 0 && step_ == options_.stop_at_step && !last;
+      if ((options_.checkpoint_every > 0 && step_ % options_.checkpoint_every == 0) || last || stop) {
         LACT_RETURN_IF_ERROR(SaveCheckpoint());
+      }
+      if (stop) {
+        std::fprintf(stderr, "stopped at step %lld as asked; --resume continues from %s/checkpoint\n",
+                     static_cast<long long>(step_), options_.out_dir.c_str());
+        return absl::OkStatus();
       }
     }
     if (loader.Done()) {

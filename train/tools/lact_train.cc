@@ -43,6 +43,8 @@ ABSL_FLAG(int64_t, log_every, 20, "Progress line every N steps");
 ABSL_FLAG(int64_t, eval_every, 500, "Dev CER/WER every N steps (0 = only at the end)");
 ABSL_FLAG(int64_t, checkpoint_every, 500, "Save <out>/checkpoint every N steps (0 = only at the end)");
 ABSL_FLAG(bool, resume, false, "Continue from <out>/checkpoint (same flags and seed)");
+ABSL_FLAG(int64_t, stop_at_step, 0, "Save a checkpoint and stop after this step (0 = run to "
+          "--max_steps); --resume continues exactly from there");
 ABSL_FLAG(int32_t, threads, 0, "LibTorch intra-op threads (0 = default: the CPU count)");
 ABSL_FLAG(int32_t, loader_threads, 2, "Threads reading and decoding audio ahead of the trainer");
 
@@ -97,6 +99,7 @@ absl::StatusOr<lact::train::TrainOptions> OptionsFromFlags() {
   o.eval_every = absl::GetFlag(FLAGS_eval_every);
   o.checkpoint_every = absl::GetFlag(FLAGS_checkpoint_every);
   o.resume = absl::GetFlag(FLAGS_resume);
+  o.stop_at_step = absl::GetFlag(FLAGS_stop_at_step);
   o.torch_threads = absl::GetFlag(FLAGS_threads);
   o.loader_threads = absl::GetFlag(FLAGS_loader_threads);
   if (absl::Status s = o.Validate(); !s.ok()) return s;
