@@ -36,8 +36,8 @@
 #include "server/stream_session.h"
 
 ABSL_FLAG(std::string, model, "", "Model folder (Hugging Face Wav2Vec2ForCTC layout plus optional "
-          "lact_config.json / lact.safetensors). Default: $LACT_MODEL, else "
-          "models/wav2vec2-base-960h in the source tree if present");
+          "lact_config.json / lact.safetensors). Default: $LACT_MODEL, else models/demo of the "
+          "source tree (the bundled demo model, see models/demo/MODEL_CARD.md)");
 ABSL_FLAG(std::string, device, "cpu", "Device of the model: cpu, cuda or cuda:N");
 ABSL_FLAG(std::string, dtype, "float32", "Encoder precision: float32, float16, bfloat16 (GPU)");
 ABSL_FLAG(bool, lact, true, "Run the LaCT layers for streams whose RecognitionConfig leaves "

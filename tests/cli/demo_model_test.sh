@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# The bundled demo model (models/demo), as a new user meets it, on held-out espeak-ng speech: the
+# test split of the generator command in models/demo/MODEL_CARD.md (sentences and voice settings
+# never used in training). Acceptance of issue 8:
+#   - lact_transcribe with no --model (the default is models/demo) has WER <= 15% offline;
+#   - lact_server with no --model, streamed through lact_eval_client at the server's default
+#     window settings, is within 2 WER points of offline.
+# WER is recomputed here with tests/client/score_reference.py (an independent scorer).
+set -euo pipefail
+BIN=${LACT_BIN:?}
+SRC=${LACT_SRC:?}
+PY=/usr/bin/python3
+tmp=$(mktemp -d)
+server_pid=""
+cleanup() { [[ -n "$server_pid" ]] && kill "$server_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+[[ -s "$SRC/models/demo/model.safetensors" ]] || fail "models/demo is missing"
+[[ -x "$BIN/server/lact_server" && -x "$BIN/client/lact_eval_client" ]] || { echo "SKIP: no server build"; exit 77; }
+
+"$PY" "$SRC/tools/make_synthetic_corpus.py" --out "$tmp/synth" --splits test --hours test=0.25 \
+  --speakers test=20 --jobs 2 --quiet 2> "$tmp/corpus.log" || { cat "$tmp/corpus.log"; fail "corpus"; }
+
+# Offline: every test utterance, whole, through the default model.
+find "$tmp/synth/test" -name '*.flac' | sort > "$tmp/files"
+env -u LACT_MODEL "$BIN/core/lact_transcribe" $(cat "$tmp/files") > "$tmp/offline.tsv" 2> "$tmp/offline.log" \
+  || { cat "$tmp/offline.log"; fail "lact_transcribe"; }
+
+# Streaming: the server on its defaults (no --model, default window), the eval client replaying
+# the split as a LibriSpeech folder.
+env -u LACT_MODEL "$BIN/server/lact_server" --host 127.0.0.1 --port 0 --metrics_port -1 \
+  --ready_file "$tmp/ready.json" > "$tmp/server.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 1 300); do [[ -s "$tmp/ready.json" ]] && break; sleep 0.1; done
+[[ -s "$tmp/ready.json" ]] || { cat "$tmp/server.log"; fail "server did not start"; }
+port=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["port"])' "$tmp/ready.json")
+"$BIN/client/lact_eval_client" --server "127.0.0.1:$port" --librispeech "$tmp/synth" --split test \
+  --lact off --num_parallel_requests 4 --progress=false --output_dir "$tmp/eval" > "$tmp/eval.log" 2>&1 \
+  || { cat "$tmp/eval.log"; fail "lact_eval_client"; }
+
+"$PY" - "$SRC/tests/client" "$tmp/synth/test" "$tmp/offline.tsv" "$tmp/eval/results.csv" <<'PY'
+import csv, glob, os, sys
+sys.path.insert(0, sys.argv[1])
+import score_reference as sr
+refs = {}
+for t in glob.glob(os.path.join(sys.argv[2], "*", "*", "*.trans.txt")):
+    for line in open(t):
+        uid, text = line.rstrip("\n").split(" ", 1)
+        refs[uid] = text
+def corpus(pairs):
+    errors = words = 0
+    for ref, hyp in pairs:
+        c = sr.counts(ref, hyp)["words"]
+        errors += c["S"] + c["D"] + c["I"]
+        words += c["N"]
+    return 100.0 * errors / words
+offline = []
+for line in open(sys.argv[3]):
+    path, _, hyp = line.rstrip("\n").partition("\t")
+    offline.append((refs[os.path.basename(path).rsplit(".", 1)[0]], hyp))
+assert len(offline) == len(refs), (len(offline), len(refs))
+rows = list(csv.DictReader(open(sys.argv[4])))
+stream = [(refs[r["id"]], r["hypothesis"]) for r in rows]
+assert len(stream) == len(refs), (len(stream), len(refs))
+w_off, w_str = corpus(offline), corpus(stream)
+print(f"demo model on {len(refs)} held-out utterances: offline WER {w_off:.2f}%, streaming WER {w_str:.2f}%")
+assert w_off <= 15.0, f"offline WER {w_off:.2f}% > 15%"
+assert abs(w_str - w_off) <= 2.0, f"streaming WER {w_str:.2f}% is not within 2 points of offline {w_off:.2f}%"
+print("ok   demo model: offline WER <= 15%, streaming within 2 points")
+PY
