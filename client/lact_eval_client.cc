@@ -22,6 +22,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
@@ -71,6 +72,16 @@ ABSL_FLAG(double, timeout_s, 0,
 ABSL_FLAG(double, connect_timeout_s, 10, "How long to wait for the server before giving up");
 ABSL_FLAG(bool, use_ssl, false, "Connect with TLS (system root certificates unless --ssl_root_cert)");
 ABSL_FLAG(std::string, ssl_root_cert, "", "PEM file of root certificates for TLS (implies --use_ssl)");
+ABSL_FLAG(std::string, ssl_cert, "", "PEM client certificate for a server with mutual TLS "
+          "(lact_server --tls_client_ca); needs --ssl_key, implies --use_ssl");
+ABSL_FLAG(std::string, ssl_key, "", "PEM private key of --ssl_cert");
+ABSL_FLAG(std::string, ssl_target_name, "", "Name the server certificate must carry when it is not "
+          "the host of --server (e.g. an IP address with a certificate for a DNS name)");
+ABSL_FLAG(std::string, auth_token, "", "Bearer token sent as 'authorization: Bearer <token>' on every "
+          "stream (lact_server --auth_tokens_file). Visible in the process list: prefer "
+          "--auth_token_file");
+ABSL_FLAG(std::string, auth_token_file, "", "File holding the bearer token (surrounding whitespace "
+          "and the trailing newline are ignored)");
 ABSL_FLAG(bool, progress, true, "Print a progress line on stderr");
 
 namespace {
@@ -280,16 +291,40 @@ int main(int argc, char** argv) {
   if (!items.ok()) return Fail(items.status());
 
   std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
-  if (absl::GetFlag(FLAGS_use_ssl) || !absl::GetFlag(FLAGS_ssl_root_cert).empty()) {
+  grpc::ChannelArguments channel_args;
+  const std::string ssl_root = absl::GetFlag(FLAGS_ssl_root_cert);
+  const std::string ssl_cert = absl::GetFlag(FLAGS_ssl_cert), ssl_key = absl::GetFlag(FLAGS_ssl_key);
+  if (ssl_cert.empty() != ssl_key.empty()) {
+    return Fail(absl::InvalidArgumentError("--ssl_cert and --ssl_key go together (mutual TLS)"));
+  }
+  if (absl::GetFlag(FLAGS_use_ssl) || !ssl_root.empty() || !ssl_cert.empty()) {
     grpc::SslCredentialsOptions ssl;
-    if (!absl::GetFlag(FLAGS_ssl_root_cert).empty()) {
-      auto pem = ReadFile(absl::GetFlag(FLAGS_ssl_root_cert));
+    for (const auto& [path, out] : {std::pair<const std::string&, std::string*>{ssl_root, &ssl.pem_root_certs},
+                                    {ssl_cert, &ssl.pem_cert_chain},
+                                    {ssl_key, &ssl.pem_private_key}}) {
+      if (path.empty()) continue;
+      auto pem = ReadFile(path);
       if (!pem.ok()) return Fail(pem.status());
-      ssl.pem_root_certs = *pem;
+      *out = *pem;
     }
     credentials = grpc::SslCredentials(ssl);
+    if (!absl::GetFlag(FLAGS_ssl_target_name).empty()) {
+      channel_args.SetSslTargetNameOverride(absl::GetFlag(FLAGS_ssl_target_name));
+    }
   }
-  grpc::ChannelArguments channel_args;
+  if (!absl::GetFlag(FLAGS_auth_token).empty() && !absl::GetFlag(FLAGS_auth_token_file).empty()) {
+    return Fail(absl::InvalidArgumentError("give --auth_token or --auth_token_file, not both"));
+  }
+  settings.stream.auth_token = absl::GetFlag(FLAGS_auth_token);
+  if (!absl::GetFlag(FLAGS_auth_token_file).empty()) {
+    auto token = ReadFile(absl::GetFlag(FLAGS_auth_token_file));
+    if (!token.ok()) return Fail(token.status());
+    settings.stream.auth_token = std::string(absl::StripAsciiWhitespace(*token));
+    if (settings.stream.auth_token.empty()) {
+      return Fail(absl::InvalidArgumentError(
+          absl::StrCat("--auth_token_file ", absl::GetFlag(FLAGS_auth_token_file), " is empty")));
+    }
+  }
   channel_args.SetMaxReceiveMessageSize(64 << 20);
   // One connection per stream would measure connection set-up; all streams share one channel
   // (HTTP/2 multiplexes them), as in riva_streaming_asr_client.

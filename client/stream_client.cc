@@ -54,6 +54,7 @@ absl::StatusOr<StreamOutcome> StreamClient::Run(const std::vector<EncodedChunk>&
                          std::chrono::duration_cast<std::chrono::system_clock::duration>(
                              std::chrono::duration<double>(config.timeout_s)));
   }
+  if (!config.auth_token.empty()) context.AddMetadata("authorization", "Bearer " + config.auth_token);
   std::unique_ptr<grpc::ClientReaderWriter<pb::StreamingRecognizeRequest,
                                            pb::StreamingRecognizeResponse>>
       stream = stub_->StreamingRecognize(&context);

@@ -34,6 +34,9 @@ struct StreamConfig {
   std::optional<bool> enable_lact;  // unset: the server's default
   SendOptions send;
   double timeout_s = 0;  // the call's deadline from its start; 0: none
+  // When set: sent as `authorization: Bearer <auth_token>` metadata (lact_server
+  // --auth_tokens_file).
+  std::string auth_token;
 };
 
 // What one completed call measured.

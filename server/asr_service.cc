@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/notification.h"
+#include "server/auth.h"
 #include "server/log.h"
 #include "server/metrics.h"
 #include "server/scheduler.h"
@@ -174,11 +175,22 @@ void AsrService::AbortAll(const absl::Status& status, absl::Duration grace) {
 
 absl::StatusOr<std::shared_ptr<AsrService::Call>> AsrService::Admit(grpc::ServerContext* context,
                                                                      const char* method) {
+  auto refuse = [&](absl::Status status) {
+    if (metrics_ != nullptr) metrics_->CountStream(StatusCodeName(static_cast<int>(status.code())));
+    Log(method, " from ", context->peer(), " rejected: ", status.message());
+    return status;
+  };
+  // Authentication first: an unauthenticated client learns nothing about the server's load.
+  if (options_.authenticator != nullptr) {
+    if (absl::Status s = options_.authenticator->CheckMetadata(context->client_metadata()); !s.ok()) {
+      return refuse(s);
+    }
+  }
   absl::MutexLock lock(&mu_);
-  if (draining_) return absl::UnavailableError("the server is shutting down");
+  if (draining_) return refuse(absl::UnavailableError("the server is shutting down"));
   if (static_cast<int>(calls_.size()) >= options_.max_streams) {
-    return absl::ResourceExhaustedError(absl::StrCat("too many open streams: the server takes at most ",
-                                                     options_.max_streams, " (--max_streams)"));
+    return refuse(absl::ResourceExhaustedError(absl::StrCat(
+        "too many open streams: the server takes at most ", options_.max_streams, " (--max_streams)")));
   }
   auto call = std::make_shared<Call>();
   call->id = next_id_++;
@@ -214,11 +226,7 @@ grpc::Status AsrService::StreamingRecognize(
     grpc::ServerContext* context,
     grpc::ServerReaderWriter<pb::StreamingRecognizeResponse, pb::StreamingRecognizeRequest>* stream) {
   auto admitted = Admit(context, "StreamingRecognize");
-  if (!admitted.ok()) {
-    if (metrics_ != nullptr) metrics_->CountStream(StatusCodeName(static_cast<int>(admitted.status().code())));
-    Log("StreamingRecognize from ", context->peer(), " rejected: ", admitted.status().message());
-    return ToGrpcStatus(admitted.status());
-  }
+  if (!admitted.ok()) return ToGrpcStatus(admitted.status());
   std::shared_ptr<Call> call = *admitted;
   CallGuard guard(this, call);
 
@@ -368,11 +376,7 @@ grpc::Status AsrService::StreamingRecognize(
 grpc::Status AsrService::Recognize(grpc::ServerContext* context, const pb::RecognizeRequest* request,
                                    pb::RecognizeResponse* response) {
   auto admitted = Admit(context, "Recognize");
-  if (!admitted.ok()) {
-    if (metrics_ != nullptr) metrics_->CountStream(StatusCodeName(static_cast<int>(admitted.status().code())));
-    Log("Recognize from ", context->peer(), " rejected: ", admitted.status().message());
-    return ToGrpcStatus(admitted.status());
-  }
+  if (!admitted.ok()) return ToGrpcStatus(admitted.status());
   std::shared_ptr<Call> call = *admitted;
   CallGuard guard(this, call);
   if (!request->has_config()) {

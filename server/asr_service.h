@@ -30,6 +30,7 @@ namespace lact::server {
 class Scheduler;
 class ServerMetrics;
 class StreamSession;
+class TokenAuthenticator;
 
 struct AsrServiceOptions {
   int max_streams = 64;
@@ -38,6 +39,10 @@ struct AsrServiceOptions {
   bool lact_default = true;  // enable_lact when the request leaves it unset
   bool model_has_lact = true;
   int model_sample_rate = 16000;
+  // When set (--auth_tokens_file), every call must carry a valid bearer token; it is checked
+  // before admission, so a refused call reads no message and never reaches the model.
+  // Not owned; must outlive the service.
+  const TokenAuthenticator* authenticator = nullptr;
 };
 
 // RecognitionConfig -> AudioFormat (validated): InvalidArgument naming the bad field.
@@ -70,7 +75,8 @@ class AsrService final : public lact::asr::v1::StreamingAsr::Service {
   struct Call;
   class CallGuard;
 
-  // Registers a call, or says why it may not start (UNAVAILABLE / RESOURCE_EXHAUSTED).
+  // Registers a call, or says why it may not start (UNAUTHENTICATED / UNAVAILABLE /
+  // RESOURCE_EXHAUSTED). A refusal is counted and logged here.
   absl::StatusOr<std::shared_ptr<Call>> Admit(grpc::ServerContext* context, const char* method);
   void Unregister(const Call& call);
   absl::StatusOr<std::shared_ptr<StreamSession>> StartSession(Call& call,

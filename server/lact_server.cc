@@ -13,6 +13,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
@@ -29,11 +30,13 @@
 #include "core/online_recognizer.h"
 #include "core/tools/flag_names.h"
 #include "server/asr_service.h"
+#include "server/auth.h"
 #include "server/log.h"
 #include "server/metrics.h"
 #include "server/scheduler.h"
 #include "server/server_config.h"
 #include "server/stream_session.h"
+#include "server/tls_credentials.h"
 
 ABSL_FLAG(std::string, model, "", "Model folder (Hugging Face Wav2Vec2ForCTC layout plus optional "
           "lact_config.json / lact.safetensors). Default: $LACT_MODEL, else models/demo of the "
@@ -48,6 +51,19 @@ ABSL_FLAG(std::string, host, "0.0.0.0", "Address the gRPC and metrics listeners 
 ABSL_FLAG(int32_t, port, 50051, "gRPC port (0: a free port, see --ready_file)");
 ABSL_FLAG(int32_t, metrics_port, 9400, "Prometheus /metrics port (0: a free port; -1: no metrics "
           "listener)");
+ABSL_FLAG(std::string, metrics_host, "", "Address the metrics listener binds (empty: --host); e.g. "
+          "127.0.0.1 to keep /metrics off the network while gRPC listens on 0.0.0.0");
+ABSL_FLAG(std::string, tls_cert, "", "PEM certificate (chain) of the server: the gRPC port speaks "
+          "TLS (needs --tls_key). Health checks then need TLS too (docs/server.md, Security)");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert (unencrypted)");
+ABSL_FLAG(std::string, tls_client_ca, "", "PEM CA certificate(s): mutual TLS, every client must "
+          "present a certificate signed by one of them (needs --tls_cert)");
+ABSL_FLAG(std::string, auth_tokens_file, "", "File of accepted bearer tokens as SHA-256 hex digests, "
+          "one per line ('#' comments; make one with: printf %s \"$TOKEN\" | sha256sum). When set, "
+          "every StreamingAsr call needs metadata 'authorization: Bearer <token>', else "
+          "UNAUTHENTICATED; health checks and reflection stay open");
+ABSL_FLAG(bool, reflection, true, "Serve gRPC server reflection (the public API's schema, for "
+          "grpcurl); --noreflection turns it off");
 ABSL_FLAG(std::string, ready_file, "", "Once serving, write {\"port\":N,\"metrics_port\":M,\"pid\":P} "
           "to this file (for scripts and tests using port 0)");
 ABSL_FLAG(int32_t, max_batch, 8, "Most streams decoded together in one model call");
@@ -133,7 +149,12 @@ ServerConfig ConfigFromFlags() {
   c.host = absl::GetFlag(FLAGS_host);
   c.port = absl::GetFlag(FLAGS_port);
   c.metrics_port = absl::GetFlag(FLAGS_metrics_port);
+  c.metrics_host = absl::GetFlag(FLAGS_metrics_host);
   c.ready_file = absl::GetFlag(FLAGS_ready_file);
+  c.tls_cert = absl::GetFlag(FLAGS_tls_cert);
+  c.tls_key = absl::GetFlag(FLAGS_tls_key);
+  c.tls_client_ca = absl::GetFlag(FLAGS_tls_client_ca);
+  c.auth_tokens_file = absl::GetFlag(FLAGS_auth_tokens_file);
   c.max_batch = absl::GetFlag(FLAGS_max_batch);
   c.max_queue_delay_ms = absl::GetFlag(FLAGS_max_queue_delay_ms);
   c.max_streams = absl::GetFlag(FLAGS_max_streams);
@@ -168,6 +189,7 @@ int Run(int argc, char** argv, SignalWatcher& signals) {
       "The LaCT streaming speech recognition gRPC service (lact.asr.v1.StreamingAsr).\n"
       "Usage: lact_server --model DIR [--device cpu|cuda:N] [--host 0.0.0.0] [--port 50051]\n"
       "       [--metrics_port 9400] [--max_batch 8] [--max_streams 64] [--step_ms 640] ...\n"
+      "       [--tls_cert CERT.pem --tls_key KEY.pem [--tls_client_ca CA.pem]] [--auth_tokens_file F]\n"
       "Flags may be spelled with dashes or underscores (--max-batch, --max_batch).");
   std::vector<std::string> storage;
   std::vector<char*> args = NormalizeFlagNames(argc, argv, &storage);
@@ -181,7 +203,25 @@ int Run(int argc, char** argv, SignalWatcher& signals) {
     std::cerr << "lact_server: " << s.message() << "\n";
     return 2;
   }
+  // Credentials before the model: a wrong file is an error in a second, not after a long load.
+  auto credentials = LoadServerCredentials({config.tls_cert, config.tls_key, config.tls_client_ca});
+  if (!credentials.ok()) {
+    std::cerr << "lact_server: " << credentials.status().message() << "\n";
+    return 2;
+  }
+  std::optional<TokenAuthenticator> authenticator;
+  if (!config.auth_tokens_file.empty()) {
+    auto loaded = TokenAuthenticator::FromFile(config.auth_tokens_file);
+    if (!loaded.ok()) {
+      std::cerr << "lact_server: " << loaded.status().message() << "\n";
+      return 2;
+    }
+    authenticator = std::move(*loaded);
+  }
   Log("starting: ", config.ToString());
+  if (authenticator.has_value()) {
+    Log("bearer tokens required (", authenticator->size(), " accepted, from ", config.auth_tokens_file, ")");
+  }
   torch::set_num_threads(config.threads > 0 ? config.threads
                                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
 
@@ -207,7 +247,7 @@ int Run(int argc, char** argv, SignalWatcher& signals) {
   ServerMetrics metrics(device_label);
   int metrics_port = -1;
   if (config.metrics_port >= 0) {
-    auto bound = metrics.StartHttpServer(config.host, config.metrics_port);
+    auto bound = metrics.StartHttpServer(config.effective_metrics_host(), config.metrics_port);
     if (!bound.ok()) {
       Log(bound.status().message());
       return 1;
@@ -228,13 +268,14 @@ int Run(int argc, char** argv, SignalWatcher& signals) {
   service_options.lact_default = config.lact;
   service_options.model_has_lact = model_has_lact;
   service_options.model_sample_rate = (*model)->sample_rate();
+  service_options.authenticator = authenticator.has_value() ? &*authenticator : nullptr;
   AsrService service(**recognizer, &scheduler, &metrics, service_options);
 
   grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  if (absl::GetFlag(FLAGS_reflection)) grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(HostPort(config.host, config.port), grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(HostPort(config.host, config.port), *credentials, &port);
   builder.RegisterService(&service);
   builder.SetMaxReceiveMessageSize(config.max_message_bytes);
   // Each open call holds a thread (sync API): leave room for max_streams calls plus rejections.
@@ -252,7 +293,8 @@ int Run(int argc, char** argv, SignalWatcher& signals) {
     return 1;
   }
   Log("serving lact.asr.v1.StreamingAsr on ", HostPort(config.host, port),
-      metrics_port >= 0 ? absl::StrCat(", metrics on http://", HostPort(config.host, metrics_port), "/metrics")
+      config.tls_cert.empty() ? " (plaintext)" : config.tls_client_ca.empty() ? " (TLS)" : " (mutual TLS)",
+      metrics_port >= 0 ? absl::StrCat(", metrics on http://", HostPort(config.effective_metrics_host(), metrics_port), "/metrics")
                         : std::string(", metrics off"));
 
   // Graceful shutdown: stop accepting, let open streams finish within --drain_seconds.

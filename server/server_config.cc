@@ -1,8 +1,26 @@
 #include "server/server_config.h"
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
 #include "absl/strings/str_cat.h"
 
 namespace lact::server {
+
+namespace {
+
+// OK when `path` can be opened for reading; else an error naming `flag`, the file and why.
+absl::Status CheckReadable(const char* flag, const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat(flag, " ", path, ": cannot read it: ", std::strerror(errno)));
+  }
+  std::fclose(f);
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 absl::Status ServerConfig::Validate() const {
   auto bad = [](auto... parts) { return absl::InvalidArgumentError(absl::StrCat(parts...)); };
@@ -14,6 +32,19 @@ absl::Status ServerConfig::Validate() const {
   }
   if (metrics_port > 0 && metrics_port == port) {
     return bad("--metrics_port and --port must differ, both are ", port);
+  }
+  // Security: both TLS files or neither; the client CA only with them; every file readable.
+  if (!tls_cert.empty() && tls_key.empty()) return bad("--tls_cert ", tls_cert, " needs --tls_key (its private key)");
+  if (tls_cert.empty() && !tls_key.empty()) return bad("--tls_key ", tls_key, " needs --tls_cert (its certificate)");
+  if (tls_cert.empty() && !tls_client_ca.empty()) {
+    return bad("--tls_client_ca ", tls_client_ca, " (mutual TLS) needs --tls_cert and --tls_key");
+  }
+  for (const auto& [flag, path] : {std::pair<const char*, const std::string&>{"--tls_cert", tls_cert},
+                                   {"--tls_key", tls_key},
+                                   {"--tls_client_ca", tls_client_ca},
+                                   {"--auth_tokens_file", auth_tokens_file}}) {
+    if (path.empty()) continue;
+    if (absl::Status s = CheckReadable(flag, path); !s.ok()) return s;
   }
   if (threads < 0) return bad("--threads must be >= 0, got ", threads);
   if (max_batch < 1 || max_batch > 1024) return bad("--max_batch must be in [1, 1024], got ", max_batch);
@@ -34,7 +65,9 @@ absl::Status ServerConfig::Validate() const {
 std::string ServerConfig::ToString() const {
   return absl::StrCat("model=", model_dir, " device=", device, " dtype=", dtype,
                       " lact=", lact ? "on" : "off", " threads=", threads, " listen=", host, ":",
-                      port, " metrics_port=", metrics_port, " max_batch=", max_batch,
+                      port, " metrics=", effective_metrics_host(), ":", metrics_port,
+                      " tls=", tls_cert.empty() ? "off" : tls_client_ca.empty() ? "on" : "mutual",
+                      " auth=", auth_tokens_file.empty() ? "off" : "bearer_tokens", " max_batch=", max_batch,
                       " max_queue_delay_ms=", max_queue_delay_ms, " max_streams=", max_streams,
                       " max_stream_seconds=", max_stream_seconds,
                       " max_message_bytes=", max_message_bytes, " drain_seconds=", drain_seconds,

@@ -21,7 +21,15 @@ struct ServerConfig {
   std::string host = "0.0.0.0";  // address both listeners bind
   int port = 50051;              // gRPC (0: pick a free port, see ready_file)
   int metrics_port = 9400;       // Prometheus /metrics (0: pick a free port; -1: off)
+  std::string metrics_host;      // address the metrics listener binds (empty: `host`)
   std::string ready_file;        // when set: written with the bound ports once serving
+
+  // Security (docs/server.md, "Security"). TLS on the gRPC port when tls_cert is set (with
+  // tls_key); mutual TLS when tls_client_ca is set too. Bearer tokens when auth_tokens_file is set.
+  std::string tls_cert;          // PEM certificate (chain) of the server
+  std::string tls_key;           // PEM private key of tls_cert
+  std::string tls_client_ca;     // PEM CAs for client certificates: required and verified
+  std::string auth_tokens_file;  // SHA-256 hex digests of accepted bearer tokens (server/auth.h)
 
   // Scheduler (Triton-style dynamic batching of ready streams).
   int max_batch = 8;            // streams per model call
@@ -43,6 +51,7 @@ struct ServerConfig {
   absl::Status Validate() const;
   std::string ToString() const;
   int effective_feed_ms() const { return feed_ms > 0 ? feed_ms : streaming.step_ms; }
+  const std::string& effective_metrics_host() const { return metrics_host.empty() ? host : metrics_host; }
 };
 
 }  // namespace lact::server
