@@ -267,6 +267,7 @@ ServerProcess::ServerProcess(const std::string& model_dir, const Window& window,
     int status = 0;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
+      if (WIFEXITED(status)) startup_exit_code_ = WEXITSTATUS(status);
       return;
     }
     const std::string text = ReadFile(ready);
@@ -343,6 +344,7 @@ StreamResult RunStream(pb::StreamingAsr::Stub* stub, const StreamSpec& spec) {
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() +
                        std::chrono::milliseconds(absl::ToInt64Milliseconds(spec.deadline)));
+  for (const auto& [key, value] : spec.metadata) context.AddMetadata(key, value);
   auto stream = stub->StreamingRecognize(&context);
   StreamResult result;
   std::mutex mu;
@@ -417,8 +419,10 @@ std::optional<double> MetricValue(const std::string& exposition, const std::stri
   return std::nullopt;
 }
 
-int RunHealthProbe(const std::string& address) {
-  auto [code, out] = RunCapture({LACT_HEALTH_PROBE_BIN, "--address=" + address, "--timeout_ms=3000"});
+int RunHealthProbe(const std::string& address, const std::vector<std::string>& extra_flags) {
+  std::vector<std::string> argv = {LACT_HEALTH_PROBE_BIN, "--address=" + address, "--timeout_ms=3000"};
+  argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
+  auto [code, out] = RunCapture(argv);
   return code;
 }
 

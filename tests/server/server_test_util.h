@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <grpcpp/grpcpp.h>
@@ -77,6 +78,9 @@ class ServerProcess {
   std::shared_ptr<grpc::Channel> channel() const;
   std::unique_ptr<pb::StreamingAsr::Stub> stub() const;
 
+  // When the process ended before it served (a startup error): its exit code; else -1.
+  int startup_exit_code() const { return startup_exit_code_; }
+
   void Signal(int sig) const;
   // Waits for the process to exit; its exit code, or -1 on timeout / abnormal end.
   int WaitExit(absl::Duration timeout);
@@ -86,6 +90,7 @@ class ServerProcess {
   pid_t pid_ = -1;
   int port_ = 0;
   int metrics_port_ = 0;
+  int startup_exit_code_ = -1;
   std::string dir_;
   std::string log_path_;
 };
@@ -104,6 +109,8 @@ struct StreamSpec {
   bool hold_open = false;
   // Called before message i is written (e.g. to hold a stream open until other work is done).
   std::function<void(size_t)> before_write;
+  // Metadata of the call (e.g. {"authorization", "Bearer ..."}).
+  std::vector<std::pair<std::string, std::string>> metadata;
 };
 
 struct StreamResult {
@@ -129,8 +136,8 @@ std::string HttpGet(int port, const std::string& path);
 // exposition; nullopt when absent.
 std::optional<double> MetricValue(const std::string& exposition, const std::string& series);
 
-// Runs lact_health_probe against `address`; its exit code.
-int RunHealthProbe(const std::string& address);
+// Runs lact_health_probe against `address` (plus `extra_flags`, e.g. TLS); its exit code.
+int RunHealthProbe(const std::string& address, const std::vector<std::string>& extra_flags = {});
 
 std::string ReadFile(const std::string& path);
 
