@@ -312,6 +312,7 @@ int main(int argc, char** argv) {
       channel_args.SetSslTargetNameOverride(absl::GetFlag(FLAGS_ssl_target_name));
     }
   }
+  const bool tls = absl::GetFlag(FLAGS_use_ssl) || !ssl_root.empty() || !ssl_cert.empty();
   if (!absl::GetFlag(FLAGS_auth_token).empty() && !absl::GetFlag(FLAGS_auth_token_file).empty()) {
     return Fail(absl::InvalidArgumentError("give --auth_token or --auth_token_file, not both"));
   }
@@ -324,6 +325,10 @@ int main(int argc, char** argv) {
       return Fail(absl::InvalidArgumentError(
           absl::StrCat("--auth_token_file ", absl::GetFlag(FLAGS_auth_token_file), " is empty")));
     }
+  }
+  if (!settings.stream.auth_token.empty() && !tls) {
+    std::fprintf(stderr, "[eval] warning: the bearer token is sent without TLS (fine only behind a "
+                         "TLS-terminating proxy or on a trusted network; --use_ssl)\n");
   }
   channel_args.SetMaxReceiveMessageSize(64 << 20);
   // One connection per stream would measure connection set-up; all streams share one channel
