@@ -70,12 +70,14 @@ std::string MakeCredentials(const std::string& dir) {
       "openssl x509 -req -in rogue.csr -CA other_ca.pem -CAkey other_ca.key -CAcreateserial -days 2 "
       "-extfile client.ext -out rogue.pem",
       // The tokens file, as docs/server.md says to make it (sha256sum's " -" suffix included).
-      absl::StrCat("(echo '# lact_server bearer tokens (SHA-256)'; echo; TOKEN='", kToken,
-                   "'; printf %s \"$TOKEN\" | sha256sum) > tokens.txt"),
+      // (A brace group, not a subshell: dash drops a subshell's own redirection inside the
+      // redirected group this runs in.)
+      absl::StrCat("TOKEN='", kToken, "'; { echo '# lact_server bearer tokens (SHA-256)'; echo; ",
+                   "printf %s \"$TOKEN\" | sha256sum; } > tokens.txt"),
       absl::StrCat("printf '%s\\n' '", kToken, "' > token.txt"),
   };
   for (const std::string& c : commands) {
-    if (Shell(absl::StrCat("cd '", dir, "' && ", c, " >/dev/null 2>&1")) != 0) return c;
+    if (Shell(absl::StrCat("cd '", dir, "' && { ", c, "; } >/dev/null 2>&1")) != 0) return c;
   }
   return "";
 }
@@ -173,6 +175,7 @@ TEST_F(SecurityTest, ValidCertificateAndTokenIsServedWithTheReferenceTranscript)
   ASSERT_TRUE(r.status.ok()) << r.status.error_code() << " " << r.status.error_message() << "\n"
                              << server_->log();
   ASSERT_TRUE(r.got_final);
+  EXPECT_FALSE(reference.empty()) << "the tiny model should say something";
   EXPECT_EQ(r.final_transcript, reference);
   // The server name may be checked by DNS name as well as by IP address.
   auto by_name = TlsChannel({true, "client"}, "localhost");
