@@ -130,7 +130,8 @@ std::vector<std::vector<int64_t>> CutBatches(const std::vector<Example>& example
 
 }  // namespace
 
-std::vector<std::vector<int64_t>> Dataset::EpochBatches(uint64_t seed, int64_t epoch) const {
+std::vector<std::vector<int64_t>> Dataset::EpochBatches(uint64_t seed, int64_t epoch,
+                                                        bool shortest_first) const {
   std::mt19937_64 rng(seed * 1000003ULL + static_cast<uint64_t>(epoch));
   std::vector<int64_t> order(examples_.size());
   std::iota(order.begin(), order.end(), 0);
@@ -141,7 +142,7 @@ std::vector<std::vector<int64_t>> Dataset::EpochBatches(uint64_t seed, int64_t e
     return static_cast<int64_t>(examples_[a].seconds * 4) < static_cast<int64_t>(examples_[b].seconds * 4);
   });
   std::vector<std::vector<int64_t>> batches = CutBatches(examples_, order, options_.batch_seconds);
-  std::shuffle(batches.begin(), batches.end(), rng);
+  if (!shortest_first) std::shuffle(batches.begin(), batches.end(), rng);
   return batches;
 }
 

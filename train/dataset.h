@@ -64,7 +64,10 @@ class Dataset {
 
   // The batches of one epoch: examples sorted by length, cut into batches of at most
   // batch_seconds padded audio, in an order shuffled by (seed, epoch). Deterministic.
-  std::vector<std::vector<int64_t>> EpochBatches(uint64_t seed, int64_t epoch) const;
+  // `shortest_first`: the batches in order of length instead (SortaGrad, DeepSpeech 2: a first
+  // epoch from short to long utterances gets CTC out of its all-blank phase sooner).
+  std::vector<std::vector<int64_t>> EpochBatches(uint64_t seed, int64_t epoch,
+                                                 bool shortest_first = false) const;
   // Batches in corpus order without shuffling (evaluation).
   std::vector<std::vector<int64_t>> OrderedBatches() const;
   // Reads and collates one batch.

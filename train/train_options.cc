@@ -41,7 +41,7 @@ std::string TrainOptions::ToString() const {
                       " config=", config, " base_model=", base_model, " lact_config=", lact_config,
                       " out=", out_dir, " max_steps=", max_steps, " warmup=", warmup_steps,
                       " lr=", lr, " min_lr=", min_lr, " weight_decay=", weight_decay,
-                      " clip_norm=", clip_norm, " dropout=", dropout, " seed=", seed,
+                      " clip_norm=", clip_norm, " dropout=", dropout, " seed=", seed, " sortagrad=", sortagrad,
                       " batch_seconds=", train_data.batch_seconds,
                       " utterances_per_example=", train_data.utterances_per_example);
 }

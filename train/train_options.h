@@ -32,6 +32,7 @@ struct TrainOptions {
   double clip_norm = 1.0;      // global gradient norm
   double dropout = 0.1;        // encoder mode
   uint64_t seed = 0;           // initialisation, data order, dropout
+  bool sortagrad = false;      // first epoch from the shortest batches to the longest
 
   int64_t log_every = 20;
   int64_t eval_every = 500;        // dev CER/WER (0 = only at the end)

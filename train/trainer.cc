@@ -263,7 +263,8 @@ absl::Status Trainer::Run() {
   int64_t loss_n = 0;
   auto last_log = std::chrono::steady_clock::now();
   while (step_ < options_.max_steps) {
-    std::vector<std::vector<int64_t>> batches = train_->EpochBatches(options_.seed, epoch_);
+    std::vector<std::vector<int64_t>> batches = train_->EpochBatches(options_.seed, epoch_,
+                                                                       options_.sortagrad && epoch_ == 0);
     if (batch_in_epoch_ > 0) {
       batches.erase(batches.begin(), batches.begin() + std::min<int64_t>(batch_in_epoch_, batches.size()));
     }

@@ -38,6 +38,8 @@ ABSL_FLAG(double, batch_seconds, 64, "Padded audio seconds per batch");
 ABSL_FLAG(double, max_seconds, 20, "Skip examples longer than this (seconds)");
 ABSL_FLAG(int32_t, utterances_per_example, 1, "Join this many consecutive utterances of one speaker "
           "into one example (mode lact: long inputs, so that adaptation across chunks is learned)");
+ABSL_FLAG(bool, sortagrad, false, "First epoch in order of length, shortest batches first "
+          "(helps CTC from scratch leave its all-blank phase); later epochs shuffled");
 ABSL_FLAG(uint64_t, seed, 0, "Seed of the initialisation, the data order and dropout");
 ABSL_FLAG(int64_t, log_every, 20, "Progress line every N steps");
 ABSL_FLAG(int64_t, eval_every, 500, "Dev CER/WER every N steps (0 = only at the end)");
@@ -95,6 +97,7 @@ absl::StatusOr<lact::train::TrainOptions> OptionsFromFlags() {
   o.clip_norm = absl::GetFlag(FLAGS_clip_norm);
   o.dropout = absl::GetFlag(FLAGS_dropout);
   o.seed = absl::GetFlag(FLAGS_seed);
+  o.sortagrad = absl::GetFlag(FLAGS_sortagrad);
   o.log_every = absl::GetFlag(FLAGS_log_every);
   o.eval_every = absl::GetFlag(FLAGS_eval_every);
   o.checkpoint_every = absl::GetFlag(FLAGS_checkpoint_every);
