@@ -36,34 +36,42 @@ absl::StatusOr<TensorMap> LoadSafetensors(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open file"));
   in.seekg(0, std::ios::end);
-  const uint64_t file_size = static_cast<uint64_t>(in.tellg());
+  const std::streamoff file_size = in.tellg();
   in.seekg(0, std::ios::beg);
+  if (file_size < 0) return absl::DataLossError(absl::StrCat(path, ": cannot read file"));
+  std::string bytes(static_cast<size_t>(file_size), '\0');
+  if (file_size > 0) {
+    in.read(bytes.data(), static_cast<std::streamsize>(file_size));
+    if (!in) {
+      return absl::DataLossError(
+          absl::StrCat(path, ": not a valid safetensors file: could not read tensor data"));
+    }
+  }
+  return ParseSafetensors(bytes, path);
+}
+
+absl::StatusOr<TensorMap> ParseSafetensors(std::string_view bytes, const std::string& source) {
+  const std::string& path = source;
+  const uint64_t file_size = bytes.size();
   auto corrupt = [&](const std::string& what) {
     return absl::DataLossError(absl::StrCat(path, ": not a valid safetensors file: ", what));
   };
   if (file_size < 8) return corrupt("shorter than its 8-byte header length");
 
-  unsigned char len_bytes[8];
-  in.read(reinterpret_cast<char*>(len_bytes), 8);
   uint64_t header_len = 0;
-  for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | len_bytes[i];
+  for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | static_cast<unsigned char>(bytes[i]);
   if (header_len > kMaxHeaderBytes || header_len > file_size - 8) {
     return corrupt(absl::StrCat("header length ", header_len, " exceeds the file size ", file_size));
   }
-  std::string header(header_len, '\0');
-  in.read(header.data(), static_cast<std::streamsize>(header_len));
-  if (!in) return corrupt("truncated header");
+  const std::string_view header = bytes.substr(8, header_len);
 
-  nlohmann::json meta = nlohmann::json::parse(header, nullptr, /*allow_exceptions=*/false);
+  nlohmann::json meta = nlohmann::json::parse(header.begin(), header.end(), nullptr,
+                                              /*allow_exceptions=*/false);
   if (meta.is_discarded() || !meta.is_object()) return corrupt("header is not a JSON object");
 
   const uint64_t data_begin = 8 + header_len;
   const uint64_t data_size = file_size - data_begin;
-  std::vector<char> data(data_size);
-  if (data_size > 0) {
-    in.read(data.data(), static_cast<std::streamsize>(data_size));
-    if (!in) return corrupt("could not read tensor data");
-  }
+  const char* data = bytes.data() + data_begin;
 
   TensorMap tensors;
   for (const auto& [name, entry] : meta.items()) {
@@ -108,7 +116,7 @@ absl::StatusOr<TensorMap> LoadSafetensors(const std::string& path) {
                               numel * dtype->bytes));
     }
     torch::Tensor t = torch::empty(shape, torch::TensorOptions().dtype(dtype->type));
-    if (numel > 0) std::memcpy(t.data_ptr(), data.data() + begin, end - begin);
+    if (numel > 0) std::memcpy(t.data_ptr(), data + begin, end - begin);
     tensors.emplace(name, t.to(torch::kFloat32).contiguous());
   }
   return tensors;

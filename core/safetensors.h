@@ -6,6 +6,7 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 
 #include <torch/torch.h>
 
@@ -20,6 +21,10 @@ using TensorMap = std::map<std::string, torch::Tensor>;
 // float32; any other dtype, a truncated or corrupt file, or overlapping/out-of-range offsets
 // give an error naming the file (and the tensor, where one is at fault).
 absl::StatusOr<TensorMap> LoadSafetensors(const std::string& path);
+
+// The same for the bytes of a whole safetensors file already in memory; `source` names it in
+// errors (LoadSafetensors reads the file and calls this with its path). Tensors are copied out.
+absl::StatusOr<TensorMap> ParseSafetensors(std::string_view bytes, const std::string& source);
 
 // Writes `tensors` as F32 (contiguous CPU copies are made as needed). `metadata` goes into
 // "__metadata__" ({"format": "pt"} is what transformers writes).
