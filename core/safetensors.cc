@@ -74,7 +74,10 @@ absl::StatusOr<TensorMap> ParseSafetensors(std::string_view bytes, const std::st
   const char* data = bytes.data() + data_begin;
 
   TensorMap tensors;
-  for (const auto& [name, entry] : meta.items()) {
+  for (const auto& item : meta.items()) {
+    // Not a structured binding: clang (C++17) cannot capture one in the lambda below.
+    const std::string& name = item.key();
+    const nlohmann::json& entry = item.value();
     if (name == "__metadata__") continue;
     auto bad = [&](const std::string& what) {
       return corrupt(absl::StrCat("tensor '", name, "': ", what));
@@ -98,10 +101,15 @@ absl::StatusOr<TensorMap> ParseSafetensors(std::string_view bytes, const std::st
     }
     std::vector<int64_t> shape;
     uint64_t numel = 1;
+    // The product of the non-zero dimensions is bounded too: with a 0 among them, a dimension of
+    // 2^64-1 (-1 as int64) made torch::empty throw, which crashed the loader (found by
+    // tests/fuzz/fuzz_safetensors).
+    uint64_t span = 1;
     for (const auto& dim : shape_json) {
       if (!dim.is_number_unsigned()) return bad("shape has a non-integer dimension");
       const uint64_t d = dim.get<uint64_t>();
-      if (d > 0 && numel > std::numeric_limits<uint64_t>::max() / 8 / d) return bad("shape overflows");
+      if (d > 0 && span > std::numeric_limits<uint64_t>::max() / 8 / d) return bad("shape overflows");
+      if (d > 0) span *= d;
       numel *= d;
       shape.push_back(static_cast<int64_t>(d));
     }
@@ -115,9 +123,13 @@ absl::StatusOr<TensorMap> ParseSafetensors(std::string_view bytes, const std::st
       return bad(absl::StrCat("data_offsets span ", end - begin, " bytes but shape and dtype need ",
                               numel * dtype->bytes));
     }
-    torch::Tensor t = torch::empty(shape, torch::TensorOptions().dtype(dtype->type));
-    if (numel > 0) std::memcpy(t.data_ptr(), data + begin, end - begin);
-    tensors.emplace(name, t.to(torch::kFloat32).contiguous());
+    try {
+      torch::Tensor t = torch::empty(shape, torch::TensorOptions().dtype(dtype->type));
+      if (numel > 0) std::memcpy(t.data_ptr(), data + begin, end - begin);
+      tensors.emplace(name, t.to(torch::kFloat32).contiguous());
+    } catch (const c10::Error& e) {  // a shape LibTorch refuses: an error, never a crash
+      return bad(e.what_without_backtrace());
+    }
   }
   return tensors;
 }

@@ -1,6 +1,10 @@
 #include "core/wav2vec2_config.h"
 
+#include <cmath>
 #include <fstream>
+#include <limits>
+#include <type_traits>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -21,19 +25,72 @@ absl::StatusOr<nlohmann::json> ReadJson(const std::string& path) {
   return j;
 }
 
-// Reads j[key] into *out when present; a wrong type is an error naming the key.
+absl::Status WrongType(const std::string& path, const char* key, const nlohmann::json& v) {
+  return absl::InvalidArgumentError(
+      absl::StrCat(path, ": key '", key, "' has the wrong type (", v.dump(), ")"));
+}
+
+// An integer of type T: a JSON integer in T's range, or a float with an integral value in it
+// (512.0; some writers emit every number as a float). nlohmann's get<T>() would convert 1e300
+// to an integer (undefined behaviour, found by tests/fuzz/fuzz_model_config), wrap 2^32 to 0 for
+// an int and truncate 1.5 to 1: those are errors here.
+template <typename T>
+bool ToInteger(const nlohmann::json& v, T* out) {
+  static_assert(std::is_integral_v<T> && std::is_signed_v<T>);
+  constexpr int64_t kMin = std::numeric_limits<T>::min();
+  constexpr int64_t kMax = std::numeric_limits<T>::max();
+  if (v.is_number_unsigned()) {
+    const uint64_t u = v.get<uint64_t>();
+    if (u > static_cast<uint64_t>(kMax)) return false;
+    *out = static_cast<T>(u);
+    return true;
+  }
+  if (v.is_number_integer()) {
+    const int64_t i = v.get<int64_t>();
+    if (i < kMin || i > kMax) return false;
+    *out = static_cast<T>(i);
+    return true;
+  }
+  if (v.is_number_float()) {
+    const double d = v.get<double>();
+    if (!std::isfinite(d) || d != std::floor(d) || std::fabs(d) > 9e15 ||
+        d < static_cast<double>(kMin) || d > static_cast<double>(kMax)) {
+      return false;
+    }
+    *out = static_cast<T>(d);
+    return true;
+  }
+  return false;
+}
+
+// Reads j[key] into *out when present; a wrong type (or an integer out of range) is an error
+// naming the key.
 template <typename T>
 absl::Status Get(const nlohmann::json& j, const std::string& path, const char* key, T* out) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return absl::OkStatus();
-  try {
-    *out = it->get<T>();
-  } catch (const nlohmann::json::exception&) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": key '", key, "' has the wrong type (", it->dump(), ")"));
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    if (!ToInteger(*it, out)) return WrongType(path, key, *it);
+  } else if constexpr (std::is_same_v<T, std::vector<int64_t>>) {
+    if (!it->is_array()) return WrongType(path, key, *it);
+    std::vector<int64_t> values(it->size());
+    for (size_t i = 0; i < it->size(); ++i) {
+      if (!ToInteger((*it)[i], &values[i])) return WrongType(path, key, *it);
+    }
+    *out = std::move(values);
+  } else {
+    try {
+      *out = it->get<T>();
+    } catch (const nlohmann::json::exception&) {
+      return WrongType(path, key, *it);
+    }
   }
   return absl::OkStatus();
 }
+
+// Bound on the conv stack's samples per frame and receptive field (the standard stack has 320
+// and 400): keeps SamplesPerFrame / ReceptiveField / NumFrames free of int64 overflow.
+constexpr int64_t kMaxConvSpan = int64_t{1} << 24;
 
 }  // namespace
 
@@ -80,6 +137,22 @@ absl::Status Wav2Vec2Config::Validate() const {
   for (size_t i = 0; i < conv_dim.size(); ++i) {
     if (conv_dim[i] <= 0 || conv_kernel[i] <= 0 || conv_stride[i] <= 0) {
       return absl::InvalidArgumentError(absl::StrCat("conv layer ", i, " has a non-positive size"));
+    }
+  }
+  // Samples per frame (product of the strides) and receptive field, checked step by step.
+  int64_t samples_per_frame = 1;
+  int64_t receptive_field = 1;
+  for (size_t i = conv_dim.size(); i-- > 0;) {
+    if (conv_kernel[i] > kMaxConvSpan || conv_stride[i] > kMaxConvSpan ||
+        samples_per_frame > kMaxConvSpan / conv_stride[i]) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the conv stack spans more than ", kMaxConvSpan, " samples per frame"));
+    }
+    samples_per_frame *= conv_stride[i];
+    receptive_field = (receptive_field - 1) * conv_stride[i] + conv_kernel[i];  // < 2^49
+    if (receptive_field > kMaxConvSpan) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the conv stack's receptive field exceeds ", kMaxConvSpan, " samples"));
     }
   }
   if (feat_extract_norm != "group" && feat_extract_norm != "layer") {

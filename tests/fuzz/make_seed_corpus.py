@@ -337,6 +337,25 @@ def make_decoder():
     out(t, "err_not_ogg", decoder_input("OGG_OPUS", 0, 0, [b"RIFF\x00\x00\x00\x00WAVEfmt "]))
 
 
+# ---------------------------------------------------------------- regressions
+def make_regressions():
+    """Inputs that crashed or hit undefined behaviour before their fix (docs/reliability.md)."""
+    t = "fuzz_safetensors"
+    # A 0 among the dims let 2^64-1 / 2^63 through the overflow check; torch::empty threw.
+    out(t, "regress-zero-dim-then-2p64-1", safetensors([], header_override=
+        '{"a":{"dtype":"F32","shape":[0,18446744073709551615],"data_offsets":[0,0]}}'))
+    out(t, "regress-zero-dim-then-2p63", safetensors([], header_override=
+        '{"a":{"dtype":"F32","shape":[0,9223372036854775808],"data_offsets":[0,0]}}'))
+    t = "fuzz_model_config"
+    # nlohmann get<int64_t>/get<int>() of an out-of-range float: undefined behaviour.
+    out(t, "regress-float-1e300-for-int", '{"hidden_size": 1e300}')
+    out(t, "regress-sampling-rate-1e20", '{"sampling_rate": 1e20}')
+    out(t, "regress-conv-dim-float-list", '{"conv_dim": [1e300, 2.5], "conv_kernel": [1, 1], "conv_stride": [1, 1]}')
+    # conv strides whose product overflows int64 in SamplesPerFrame / ReceptiveField.
+    out(t, "regress-stride-product-overflow",
+        '{"conv_dim":[1,1,1],"conv_kernel":[1,1,1],"conv_stride":[4294967296,4294967296,4]}')
+
+
 def main():
     for target in ("fuzz_safetensors", "fuzz_model_config", "fuzz_vocab", "fuzz_audio_file", "fuzz_audio_decoder"):
         d = os.path.join(CORPUS, target)
@@ -349,6 +368,7 @@ def main():
     make_vocab()
     make_audio_files()
     make_decoder()
+    make_regressions()
     total = 0
     for root, _, files in os.walk(CORPUS):
         for f in files:
