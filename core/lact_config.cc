@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "core/json_describe.h"
 #include "core/status_macros.h"
 
 namespace lact {
@@ -15,7 +16,7 @@ namespace {
 absl::Status WrongType(const std::string& source, const char* key, const nlohmann::json& v,
                        const char* want) {
   return absl::InvalidArgumentError(absl::StrCat(source, ": key '", key, "' must be ", want,
-                                                 ", got ", v.dump()));
+                                                 ", got ", DescribeJson(v)));
 }
 
 // Strict readers: a key that is absent (or null) keeps *out.

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "core/json_describe.h"
 #include "core/status_macros.h"
 
 namespace lact {
@@ -109,7 +110,7 @@ absl::StatusOr<Vocab> Vocab::FromJsonString(const std::string& json, const Vocab
                                 "supported"));
     }
     if (!value.is_number_integer()) {
-      return error(absl::StrCat("id of token '", token, "' is not an integer: ", value.dump()));
+      return error(absl::StrCat("id of token '", token, "' is not an integer: ", DescribeJson(value)));
     }
     const int64_t id = value.get<int64_t>();
     if (id < 0) return error(absl::StrCat("id of token '", token, "' is negative: ", id));

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "core/json_describe.h"
 #include "absl/strings/str_join.h"
 #include "core/status_macros.h"
 
@@ -27,7 +28,7 @@ absl::StatusOr<nlohmann::json> ReadJson(const std::string& path) {
 
 absl::Status WrongType(const std::string& path, const char* key, const nlohmann::json& v) {
   return absl::InvalidArgumentError(
-      absl::StrCat(path, ": key '", key, "' has the wrong type (", v.dump(), ")"));
+      absl::StrCat(path, ": key '", key, "' has the wrong type (", DescribeJson(v), ")"));
 }
 
 // An integer of type T: a JSON integer in T's range, or a float with an integral value in it

@@ -351,6 +351,11 @@ def make_regressions():
     out(t, "regress-float-1e300-for-int", '{"hidden_size": 1e300}')
     out(t, "regress-sampling-rate-1e20", '{"sampling_rate": 1e20}')
     out(t, "regress-conv-dim-float-list", '{"conv_dim": [1e300, 2.5], "conv_kernel": [1, 1], "conv_stride": [1, 1]}')
+    # A 20000-deep array where an integer belongs: the error message's dump() overflowed the stack
+    # (Wav2Vec2Config and LactConfig both read "hidden_size").
+    n = 20000
+    out(t, "regress-deep-nesting-hidden-size", '{"hidden_size": ' + "[" * n + "]" * n + "}")
+    out("fuzz_vocab", "regress-deep-nesting-id", '{"<pad>": 0, "x": ' + "[" * n + "]" * n + "}")
     # conv strides whose product overflows int64 in SamplesPerFrame / ReceptiveField.
     out(t, "regress-stride-product-overflow",
         '{"conv_dim":[1,1,1],"conv_kernel":[1,1,1],"conv_stride":[4294967296,4294967296,4]}')
