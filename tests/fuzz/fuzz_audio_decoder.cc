@@ -8,12 +8,16 @@
 //   byte 0  encoding: % 5 -> UNSPECIFIED, LINEAR16, FLOAT32, OGG_OPUS, OPUS
 //   byte 1  sample_rate_hertz: index into kRates (% size)
 //   byte 2  audio_channel_count: (int8_t) value % 4 (negative and 3 are invalid)
-//   byte 3  the model's rate (preferred_rate): index into kPreferred (% size)
+//   byte 3  bits 0-6: the model's rate (preferred_rate), index into kPreferred (% size);
+//           bit 7: repair the CRC of every Ogg page in the audio before decoding (libogg drops a
+//           page whose CRC is wrong, so without this almost every mutation of an Ogg seed would
+//           stop at the page layer and never reach the Opus header and packet code)
 //   then messages: one length byte L, then L bytes; L = 255 means "the rest of the input".
 // Every decoded sample must be finite.
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -29,6 +33,38 @@ constexpr lact::server::AudioEncoding kEncodings[] = {
     lact::server::AudioEncoding::kFloat32, lact::server::AudioEncoding::kOggOpus,
     lact::server::AudioEncoding::kOpus};
 
+uint32_t OggCrc(const unsigned char* p, size_t n) {  // CRC-32, polynomial 0x04c11db7, no reflection
+  static const auto* table = [] {
+    static uint32_t t[256];
+    for (uint32_t i = 0; i < 256; ++i) {
+      uint32_t r = i << 24;
+      for (int k = 0; k < 8; ++k) r = (r & 0x80000000u) ? (r << 1) ^ 0x04c11db7u : (r << 1);
+      t[i] = r;
+    }
+    return t;
+  }();
+  uint32_t crc = 0;
+  for (size_t i = 0; i < n; ++i) crc = (crc << 8) ^ table[((crc >> 24) ^ p[i]) & 0xff];
+  return crc;
+}
+
+// Rewrites the CRC field of every complete Ogg page found in `s`.
+void RepairOggCrcs(std::string* s) {
+  size_t pos = 0;
+  while ((pos = s->find("OggS", pos)) != std::string::npos) {
+    auto* p = reinterpret_cast<unsigned char*>(s->data()) + pos;
+    const size_t avail = s->size() - pos;
+    if (avail < 27 || avail < 27 + size_t{p[26]}) break;
+    size_t len = 27 + size_t{p[26]};
+    for (size_t i = 0; i < p[26]; ++i) len += p[27 + i];
+    if (len > avail) break;
+    p[22] = p[23] = p[24] = p[25] = 0;
+    const uint32_t crc = OggCrc(p, len);
+    for (int i = 0; i < 4; ++i) p[22 + i] = static_cast<unsigned char>(crc >> (8 * i));
+    pos += len;
+  }
+}
+
 void CheckFinite(const std::vector<float>& samples, size_t from) {
   for (size_t i = from; i < samples.size(); ++i) LACT_FUZZ_CHECK(std::isfinite(samples[i]));
 }
@@ -41,7 +77,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   format.encoding = kEncodings[data[0] % 5];
   format.sample_rate_hertz = kRates[data[1] % (sizeof kRates / sizeof kRates[0])];
   format.channel_count = static_cast<int8_t>(data[2]) % 4;
-  const int preferred = kPreferred[data[3] % (sizeof kPreferred / sizeof kPreferred[0])];
+  const int preferred = kPreferred[(data[3] & 0x7f) % (sizeof kPreferred / sizeof kPreferred[0])];
+  const bool repair_crcs = (data[3] & 0x80) != 0;
   (void)format.ToString();
   auto decoder = lact::server::CreateAudioDecoder(format, preferred);
   if (!decoder.ok()) {
@@ -49,14 +86,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   lact::server::AudioDecoder& d = **decoder;
-  std::vector<float> out;
-  size_t pos = 4;
-  while (pos < size) {
+  // The audio_content messages: their bytes back to back in `audio`, and their lengths.
+  std::string audio;
+  std::vector<size_t> lengths;
+  for (size_t pos = 4; pos < size;) {
     size_t len = data[pos++];
     if (len == 255 || len > size - pos) len = size - pos;
-    const size_t before = out.size();
-    absl::Status s = d.Decode(std::string_view(reinterpret_cast<const char*>(data + pos), len), &out);
+    audio.append(reinterpret_cast<const char*>(data + pos), len);
+    lengths.push_back(len);
     pos += len;
+  }
+  if (repair_crcs && format.encoding == lact::server::AudioEncoding::kOggOpus) RepairOggCrcs(&audio);
+  std::vector<float> out;
+  size_t offset = 0;
+  for (size_t len : lengths) {
+    const size_t before = out.size();
+    absl::Status s = d.Decode(std::string_view(audio).substr(offset, len), &out);
+    offset += len;
     if (!s.ok()) {
       LACT_FUZZ_CHECK(s.code() == absl::StatusCode::kInvalidArgument);
       return 0;  // an error leaves the decoder unusable: the server ends the stream

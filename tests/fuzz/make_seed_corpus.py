@@ -329,6 +329,7 @@ def make_decoder():
     out(t, "err_opus_garbage_packet", decoder_input("OPUS", 16000, 1, [b"", packets[0], b"\xff\xff\xff"]))
     ogg = ogg_opus(packets, 16000, 1, len(y))
     out(t, "ogg_opus_16k_mono", decoder_input("OGG_OPUS", 0, 0, chunks(ogg, 200)))
+    out(t, "ogg_opus_16k_mono_repair_crc", decoder_input("OGG_OPUS", 16000, 1, chunks(ogg, 254), preferred_index=0x80))
     out(t, "ogg_opus_split_small", decoder_input("OGG_OPUS", 16000, 1, chunks(ogg[:600], 7)))
     ogg_st = ogg_opus(packets_st, 48000, 2, len(ys) // 2, gain=256)
     out(t, "ogg_opus_48k_stereo_gain", decoder_input("OGG_OPUS", 48000, 2, chunks(ogg_st, 254), preferred_index=1))
@@ -356,6 +357,20 @@ def make_regressions():
     n = 20000
     out(t, "regress-deep-nesting-hidden-size", '{"hidden_size": ' + "[" * n + "]" * n + "}")
     out("fuzz_vocab", "regress-deep-nesting-id", '{"<pad>": 0, "x": ' + "[" * n + "]" * n + "}")
+    # An Ogg Opus end-of-stream page with granule position 2^62: signed overflow scaling it.
+    try:
+        opus = Opus()
+    except OSError:
+        opus = None
+    if opus is not None:
+        y = tone(960, 16000)
+        packets = opus.encode(y, 16000)
+        # All pages as usual, but the final end-of-stream page says granule 2^62.
+        pages = ogg_opus(packets, 16000, 1, len(y))
+        cut = pages.rindex(b"OggS")
+        bad = pages[:cut] + ogg_page(packets[-1], 1 << 62, 0x1ac7, pages.count(b"OggS") - 1, 0x04)
+        out("fuzz_audio_decoder", "regress-ogg-eos-granule-2p62",
+            decoder_input("OGG_OPUS", 0, 0, chunks(bad, 200), preferred_index=0x80))
     # conv strides whose product overflows int64 in SamplesPerFrame / ReceptiveField.
     out(t, "regress-stride-product-overflow",
         '{"conv_dim":[1,1,1],"conv_kernel":[1,1,1],"conv_stride":[4294967296,4294967296,4]}')
