@@ -90,7 +90,11 @@ absl::StatusOr<std::vector<float>> ReadAudioFile(const std::string& path, int ta
   constexpr sf_count_t kBlockFrames = 1 << 15;
   std::vector<float> block(static_cast<size_t>(kBlockFrames) * channels);
   std::vector<float> mono;
-  if (sf.frames > 0 && sf.frames < (int64_t{1} << 34)) mono.reserve(static_cast<size_t>(sf.frames));
+  // The header's frame count is only a hint: a 1 KiB FLAC file can claim 2^33 frames, and
+  // reserving that threw std::bad_alloc (32 GiB; regression input in
+  // tests/fuzz/corpus/fuzz_audio_file). Reserve at most 2^24 frames; the vector grows past it.
+  constexpr int64_t kMaxReserveFrames = int64_t{1} << 24;
+  if (sf.frames > 0) mono.reserve(static_cast<size_t>(std::min<int64_t>(sf.frames, kMaxReserveFrames)));
   while (true) {
     const sf_count_t got = sf_readf_float(file.get(), block.data(), kBlockFrames);
     if (got <= 0) break;

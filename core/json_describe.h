@@ -1,7 +1,8 @@
 // A JSON value for an error message, safe for any input: scalars as they are (at most 64
 // characters), arrays and objects only by size. nlohmann's dump() recurses once per nesting
 // level, so a 30000-deep "[[[...]]]" in a config or vocab.json overflowed the stack while the
-// error about it was being written (found by tests/fuzz/fuzz_model_config and fuzz_vocab).
+// error about it was being written (regression inputs regress-deep-nesting-* in
+// tests/fuzz/corpus/fuzz_model_config and fuzz_vocab).
 #pragma once
 
 #include <string>

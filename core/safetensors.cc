@@ -102,8 +102,8 @@ absl::StatusOr<TensorMap> ParseSafetensors(std::string_view bytes, const std::st
     std::vector<int64_t> shape;
     uint64_t numel = 1;
     // The product of the non-zero dimensions is bounded too: with a 0 among them, a dimension of
-    // 2^64-1 (-1 as int64) made torch::empty throw, which crashed the loader (found by
-    // tests/fuzz/fuzz_safetensors).
+    // 2^64-1 (-1 as int64) made torch::empty throw, which crashed the loader (regression
+    // inputs tests/fuzz/corpus/fuzz_safetensors/regress-*).
     uint64_t span = 1;
     for (const auto& dim : shape_json) {
       if (!dim.is_number_unsigned()) return bad("shape has a non-integer dimension");

@@ -33,8 +33,8 @@ absl::Status WrongType(const std::string& path, const char* key, const nlohmann:
 
 // An integer of type T: a JSON integer in T's range, or a float with an integral value in it
 // (512.0; some writers emit every number as a float). nlohmann's get<T>() would convert 1e300
-// to an integer (undefined behaviour, found by tests/fuzz/fuzz_model_config), wrap 2^32 to 0 for
-// an int and truncate 1.5 to 1: those are errors here.
+// to an integer (undefined behaviour; tests/fuzz/corpus/fuzz_model_config/regress-*), wrap
+// 2^32 to 0 for an int and truncate 1.5 to 1: those are errors here.
 template <typename T>
 bool ToInteger(const nlohmann::json& v, T* out) {
   static_assert(std::is_integral_v<T> && std::is_signed_v<T>);

@@ -157,7 +157,8 @@ absl::Status OggOpusDecoder::HandlePacket(const unsigned char* data, size_t size
       // The last granule position says how many 48 kHz samples the stream really has.
       const int64_t valid_48k = std::max<int64_t>(0, granulepos - pre_skip_48k_);
       // A granule position past anything decoded trims nothing; computed without overflowing
-      // (a granule near 2^63 was signed-overflow UB, found by tests/fuzz/fuzz_audio_decoder).
+      // (a granule near 2^63 was signed-overflow UB; regression input in tests/fuzz/corpus/
+      // fuzz_audio_decoder).
       const int64_t valid = valid_48k > (std::numeric_limits<int64_t>::max() - 24000) / output_rate_
                                 ? std::numeric_limits<int64_t>::max()
                                 : (valid_48k * output_rate_ + 24000) / 48000;

@@ -371,6 +371,13 @@ def make_regressions():
         bad = pages[:cut] + ogg_page(packets[-1], 1 << 62, 0x1ac7, pages.count(b"OggS") - 1, 0x04)
         out("fuzz_audio_decoder", "regress-ogg-eos-granule-2p62",
             decoder_input("OGG_OPUS", 0, 0, chunks(bad, 200), preferred_index=0x80))
+    # A FLAC file whose STREAMINFO claims 2^33 samples: ReadAudioFile reserved 32 GiB (bad_alloc).
+    flac = os.path.join(CORPUS, "fuzz_audio_file", "flac_mono_16k.flac")
+    if os.path.exists(flac):
+        d = bytearray(open(flac, "rb").read())
+        d[21] = (d[21] & 0xF0) | 0x2  # total samples: bits 35..32 = 0b0010, low 32 bits 0
+        d[22:26] = b"\0\0\0\0"
+        out("fuzz_audio_file", "regress-flac-claims-2p33-samples.flac", bytes(d))
     # conv strides whose product overflows int64 in SamplesPerFrame / ReceptiveField.
     out(t, "regress-stride-product-overflow",
         '{"conv_dim":[1,1,1],"conv_kernel":[1,1,1],"conv_stride":[4294967296,4294967296,4]}')
