@@ -29,7 +29,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const double out_samples = static_cast<double>(native->size()) * 16000.0 / info.sample_rate;
   if (out_samples > (1 << 22)) return 0;
   auto at16k = lact::ReadAudioFile(path, 16000);
-  LACT_FUZZ_CHECK(at16k.ok());
+  if (!at16k.ok()) {  // e.g. a rate the resampler does not take (above Resampler's kMaxRate)
+    LACT_FUZZ_CHECK(at16k.status().code() == absl::StatusCode::kInvalidArgument);
+    return 0;
+  }
   LACT_FUZZ_CHECK(std::fabs(static_cast<double>(at16k->size()) - out_samples) <= 2 + out_samples * 1e-3);
   return 0;
 }
