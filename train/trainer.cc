@@ -79,7 +79,6 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainOptions& opt
   }
   t->encoder_->set_dropout(options.dropout);
 
-  std::vector<torch::Tensor> params;
   if (options.mode == TrainMode::kLact) {
     t->encoder_->SetRequiresGrad(false);
     LactConfig defaults;
@@ -95,13 +94,8 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainOptions& opt
     }
     LACT_ASSIGN_OR_RETURN(TrainableLact lact, TrainableLact::Untrained(lc));
     t->lact_.emplace(std::move(lact));
-    params = t->lact_->Parameters();
-  } else {
-    params = t->encoder_->Parameters();
   }
-  t->optimizer_ = std::make_unique<torch::optim::AdamW>(
-      params, torch::optim::AdamWOptions(options.lr).betas({0.9, 0.98}).eps(1e-8)
-                  .weight_decay(options.weight_decay));
+  t->ResetOptimizer();
 
   // Data.
   DatasetOptions train_data = options.train_data;
@@ -143,6 +137,14 @@ std::pair<torch::Tensor, torch::Tensor> Trainer::Forward(const Batch& batch, boo
   torch::Tensor hidden = out.hidden;
   if (lact_ && with_lact) hidden = lact_->Forward(hidden, out.frame_lengths);
   return {encoder_->Logits(hidden), out.frame_lengths};  // [B, T, V], [B]
+}
+
+void Trainer::ResetOptimizer() {
+  // The trained parameters: the LaCT stack in mode lact, else the whole encoder.
+  optimizer_ = std::make_unique<torch::optim::AdamW>(
+      lact_ ? lact_->Parameters() : encoder_->Parameters(),
+      torch::optim::AdamWOptions(options_.lr).betas({0.9, 0.98}).eps(1e-8)
+          .weight_decay(options_.weight_decay));
 }
 
 torch::Tensor Trainer::CtcLoss(const torch::Tensor& logits, const torch::Tensor& frames,
@@ -232,10 +234,7 @@ absl::Status Trainer::LoadCheckpoint(const std::string& dir) {
     enc.set_dropout(options_.dropout);
     encoder_.emplace(std::move(enc));
   }
-  std::vector<torch::Tensor> params = lact_ ? lact_->Parameters() : encoder_->Parameters();
-  optimizer_ = std::make_unique<torch::optim::AdamW>(
-      params, torch::optim::AdamWOptions(options_.lr).betas({0.9, 0.98}).eps(1e-8)
-                  .weight_decay(options_.weight_decay));
+  ResetOptimizer();  // over the reloaded parameters, then its state from the checkpoint
   try {
     torch::load(*optimizer_, dir + "/optimizer.pt");
   } catch (const c10::Error& e) {

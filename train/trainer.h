@@ -43,6 +43,8 @@ class Trainer {
   Trainer() = default;
   // logits [B, T, V] and valid frames [B] for a batch.
   std::pair<torch::Tensor, torch::Tensor> Forward(const Batch& batch, bool training, bool with_lact);
+  // A fresh AdamW over the trained parameters (options_: lr, weight decay).
+  void ResetOptimizer();
   torch::Tensor CtcLoss(const torch::Tensor& logits, const torch::Tensor& frames, const Batch& batch) const;
   absl::Status SaveModel(const std::string& dir) const;
   absl::Status SaveCheckpoint() const;
