@@ -11,6 +11,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "server/flag_file.h"
 #include "absl/strings/str_split.h"
 #include "server/status_mapping.h"
 
@@ -89,19 +90,9 @@ absl::StatusOr<TokenAuthenticator> TokenAuthenticator::Parse(absl::string_view t
 }
 
 absl::StatusOr<TokenAuthenticator> TokenAuthenticator::FromFile(const std::string& path) {
-  FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--auth_tokens_file ", path, ": cannot read it: ", std::strerror(errno)));
-  }
-  std::string text;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
-  const bool failed = std::ferror(f) != 0;
-  std::fclose(f);
-  if (failed) return absl::InvalidArgumentError(absl::StrCat("--auth_tokens_file ", path, ": read error"));
-  return Parse(text, path);
+  absl::StatusOr<std::string> text = ReadFlagFile("--auth_tokens_file", path);
+  if (!text.ok()) return text.status();
+  return Parse(*text, path);
 }
 
 absl::Status TokenAuthenticator::CheckAuthorization(absl::string_view authorization) const {

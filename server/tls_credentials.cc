@@ -14,6 +14,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "server/flag_file.h"
 
 namespace lact::server {
 
@@ -44,18 +45,9 @@ std::string OpenSslErrors() {
 }
 
 absl::StatusOr<std::string> ReadPemFile(const char* flag, const std::string& path) {
-  FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat(flag, " ", path, ": cannot read it: ", std::strerror(errno)));
-  }
-  std::string data;
-  char buf[8192];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) data.append(buf, n);
-  const bool failed = std::ferror(f) != 0;
-  std::fclose(f);
-  if (failed) return absl::InvalidArgumentError(absl::StrCat(flag, " ", path, ": read error"));
-  if (data.empty()) return absl::InvalidArgumentError(absl::StrCat(flag, " ", path, ": the file is empty"));
+  absl::StatusOr<std::string> data = ReadFlagFile(flag, path);
+  if (!data.ok()) return data.status();
+  if (data->empty()) return absl::InvalidArgumentError(absl::StrCat(flag, " ", path, ": the file is empty"));
   return data;
 }
 
