@@ -2,14 +2,43 @@
 
 #include <algorithm>
 #include <exception>
+#include <new>
+#include <string>
 #include <vector>
 
+#include <c10/util/Exception.h>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/string_view.h"
 #include "core/online_recognizer.h"
 #include "server/log.h"
 #include "server/metrics.h"
 #include "server/stream_session.h"
 
 namespace lact::server {
+namespace {
+
+bool MentionsOutOfMemory(absl::string_view text) {
+  return absl::StrContains(absl::AsciiStrToLower(text), "out of memory");
+}
+
+// The first line of an exception's text (LibTorch appends backtraces and hints).
+std::string FirstLine(absl::string_view text) {
+  return std::string(text.substr(0, text.find('\n')));
+}
+
+// The status of every stream of a batch whose model step ran out of memory.
+absl::Status OutOfMemoryStatus(size_t batch_size, absl::string_view what) {
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "out of memory: the model step of this stream's batch (", batch_size,
+      " streams) ran out of memory and the stream cannot continue; other streams are not affected, "
+      "retry later (", FirstLine(what), ")"));
+}
+
+}  // namespace
 
 Scheduler::Scheduler(const OnlineRecognizer& recognizer, const SchedulerOptions& options,
                      ServerMetrics* metrics)
@@ -59,6 +88,11 @@ int64_t Scheduler::batches_run() const {
   return batches_;
 }
 
+int64_t Scheduler::out_of_memory_batches() const {
+  absl::MutexLock lock(&mu_);
+  return oom_batches_;
+}
+
 void Scheduler::WorkerLoop() {
   const size_t max_batch = static_cast<size_t>(std::max(1, options_.max_batch));
   while (true) {
@@ -85,6 +119,7 @@ void Scheduler::WorkerLoop() {
     const absl::Time start = absl::Now();
     std::vector<OnlineStream*> streams;
     std::vector<StreamSession*> sessions;
+    std::vector<uint64_t> ids;
     for (const Entry& e : batch) {
       OnlineStream* stream = e.session->BeginDecode();
       if (stream == nullptr) continue;  // aborted meanwhile
@@ -93,16 +128,45 @@ void Scheduler::WorkerLoop() {
       }
       streams.push_back(stream);
       sessions.push_back(e.session.get());
+      ids.push_back(e.session->id());
     }
     if (streams.empty()) continue;
+    int64_t batch_index;
+    {
+      absl::MutexLock lock(&mu_);
+      batch_index = batches_;
+    }
     absl::Status status;
+    bool out_of_memory = false;
     try {
+      if (options_.before_decode) options_.before_decode(batch_index, ids);
       status = recognizer_.DecodeStreams(streams);
-    } catch (const std::exception& e) {  // c10::Error from a check outside the core's own try
-      status = absl::InternalError(e.what());
+      // DecodeStreams reports a LibTorch error inside its model calls as a status.
+      if (!status.ok() && MentionsOutOfMemory(status.message())) {
+        out_of_memory = true;
+        status = OutOfMemoryStatus(streams.size(), status.message());
+      }
+    } catch (const c10::OutOfMemoryError& e) {  // CUDA / MPS allocator
+      out_of_memory = true;
+      status = OutOfMemoryStatus(streams.size(), e.what_without_backtrace());
+    } catch (const std::bad_alloc& e) {  // host memory
+      out_of_memory = true;
+      status = OutOfMemoryStatus(streams.size(), absl::StrCat("host allocation failed: ", e.what()));
+    } catch (const c10::Error& e) {  // a check outside the core's own try
+      const std::string what = e.what_without_backtrace();
+      out_of_memory = MentionsOutOfMemory(what);
+      status = out_of_memory ? OutOfMemoryStatus(streams.size(), what) : absl::InternalError(FirstLine(what));
+    } catch (const std::exception& e) {
+      out_of_memory = MentionsOutOfMemory(e.what());
+      status = out_of_memory ? OutOfMemoryStatus(streams.size(), e.what()) : absl::InternalError(e.what());
+    } catch (...) {  // keep the worker (and the server) alive whatever was thrown
+      status = absl::InternalError("model step failed with an unknown exception");
     }
     const absl::Time end = absl::Now();
-    if (!status.ok()) Log("model step failed for a batch of ", streams.size(), ": ", status.ToString());
+    if (!status.ok()) {
+      Log("model step failed for a batch of ", streams.size(), " (streams ", absl::StrJoin(ids, ","),
+          "): ", status.ToString(), out_of_memory ? "; those streams end, the server goes on" : "");
+    }
     if (metrics_ != nullptr) {
       metrics_->batch_size().Observe(static_cast<double>(streams.size()));
       metrics_->model_step_seconds().Observe(absl::ToDoubleSeconds(end - start));
@@ -110,6 +174,7 @@ void Scheduler::WorkerLoop() {
     for (StreamSession* s : sessions) s->EndDecode(status);
     absl::MutexLock lock(&mu_);
     ++batches_;
+    if (out_of_memory) ++oom_batches_;
   }
 }
 

@@ -4,12 +4,20 @@
 // fill, and runs them through one OnlineRecognizer::DecodeStreams call. Each stream then gets its
 // result (StreamSession::EndDecode), which re-queues it when it is ready again. No RPC thread
 // ever runs the model; per-stream state (LaCT fast weights included) stays with the stream.
+//
+// Out of memory: a batch whose model step runs out of device (or host) memory fails its own
+// streams with RESOURCE_EXHAUSTED and the worker goes on with the next batch; other streams are
+// not affected. The batch is not retried in smaller pieces: DecodeStreams is not transactional
+// (LaCT's fast weights advance before lm_head runs), so a stream whose step failed half-way has
+// no consistent state to resume from.
 #pragma once
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -27,6 +35,11 @@ class StreamSession;
 struct SchedulerOptions {
   int max_batch = 8;
   absl::Duration max_queue_delay = absl::Milliseconds(5);
+  // Fault injection for tests only (no flag sets it): called on the model worker right before
+  // each DecodeStreams with the batch's index (0, 1, ...) and its sessions' ids. Whatever it
+  // throws is handled exactly as if DecodeStreams had thrown it (e.g. a c10::OutOfMemoryError
+  // to simulate a device out-of-memory in that batch).
+  std::function<void(int64_t batch_index, const std::vector<uint64_t>& session_ids)> before_decode;
 };
 
 class Scheduler {
@@ -49,6 +62,9 @@ class Scheduler {
 
   // Batches run so far (for tests and logs).
   int64_t batches_run() const;
+  // Batches whose model step failed because memory ran out (their streams ended with
+  // RESOURCE_EXHAUSTED; the worker went on with the next batch).
+  int64_t out_of_memory_batches() const;
 
  private:
   void WorkerLoop();
@@ -65,6 +81,7 @@ class Scheduler {
   std::deque<Entry> queue_ ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   int64_t batches_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t oom_batches_ ABSL_GUARDED_BY(mu_) = 0;
   std::thread worker_;
 };
 
