@@ -44,6 +44,19 @@ void FillAlternative(const ResultSnapshot& r, bool word_times, pb::SpeechRecogni
   }
 }
 
+// The call's StreamSession as the StreamRequestHandler's sink.
+class SessionSink final : public AudioSink {
+ public:
+  explicit SessionSink(std::shared_ptr<StreamSession> session) : session_(std::move(session)) {}
+  absl::Status AddAudio(int sample_rate, const std::vector<float>& samples, absl::Time arrival) override {
+    return session_->AddAudio(sample_rate, samples, arrival);
+  }
+  void FinishInput(absl::Time when) override { session_->FinishInput(when); }
+
+ private:
+  std::shared_ptr<StreamSession> session_;
+};
+
 }  // namespace
 
 struct AsrService::Call {
@@ -109,23 +122,6 @@ class AsrService::CallGuard {
   std::shared_ptr<Call> call_;
   bool finished_ = false;
 };
-
-absl::StatusOr<AudioFormat> AudioFormatFromConfig(const pb::RecognitionConfig& config) {
-  AudioFormat f;
-  switch (config.encoding()) {
-    case pb::LINEAR16: f.encoding = AudioEncoding::kLinear16; break;
-    case pb::FLOAT32: f.encoding = AudioEncoding::kFloat32; break;
-    case pb::OGG_OPUS: f.encoding = AudioEncoding::kOggOpus; break;
-    case pb::OPUS: f.encoding = AudioEncoding::kOpus; break;
-    case pb::ENCODING_UNSPECIFIED: f.encoding = AudioEncoding::kUnspecified; break;
-    default:
-      return absl::InvalidArgumentError(absl::StrCat("unknown encoding ", static_cast<int>(config.encoding())));
-  }
-  f.sample_rate_hertz = config.sample_rate_hertz();
-  f.channel_count = config.audio_channel_count();
-  if (absl::Status s = f.Validate(); !s.ok()) return s;
-  return f;
-}
 
 AsrService::AsrService(const OnlineRecognizer& recognizer, Scheduler* scheduler, ServerMetrics* metrics,
                        const AsrServiceOptions& options)
@@ -230,39 +226,34 @@ grpc::Status AsrService::StreamingRecognize(
   std::shared_ptr<Call> call = *admitted;
   CallGuard guard(this, call);
 
+  // The request sequence (config, audio, half-close) is the handler's; the session it starts
+  // is kept here for the writer.
+  StreamRequestSettings settings;
+  settings.model_sample_rate = options_.model_sample_rate;
+  settings.max_stream_seconds = options_.max_stream_seconds;
+  std::shared_ptr<StreamSession> session;
+  StreamRequestHandler handler(
+      settings, [&](const pb::RecognitionConfig& config) -> absl::StatusOr<std::unique_ptr<AudioSink>> {
+        auto started = StartSession(*call, config);
+        if (!started.ok()) return started.status();
+        session = *started;
+        return std::make_unique<SessionSink>(session);
+      });
+
   // 1. The config.
   pb::StreamingRecognizeRequest request;
   if (!stream->Read(&request)) {
     if (context->IsCancelled()) return guard.Finish(grpc::Status::CANCELLED);
-    return guard.Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                     "no config: the stream ended before its first message "
-                                     "(streaming_config)"));
+    return guard.Finish(ToGrpcStatus(handler.OnHalfClose(absl::Now())));  // "no config"
   }
-  if (request.streaming_request_case() == pb::StreamingRecognizeRequest::kAudioContent) {
-    return guard.Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                     "audio before config: the first StreamingRecognizeRequest must "
-                                     "carry streaming_config, audio_content comes after it"));
+  if (absl::Status s = handler.OnMessage(request, absl::Now()); !s.ok()) {
+    return guard.Finish(ToGrpcStatus(s));
   }
-  if (request.streaming_request_case() != pb::StreamingRecognizeRequest::kStreamingConfig) {
-    return guard.Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                     "missing config: the first StreamingRecognizeRequest has "
-                                     "neither streaming_config nor audio_content"));
-  }
-  const pb::StreamingRecognitionConfig streaming_config = request.streaming_config();
-  if (!streaming_config.has_config()) {
-    return guard.Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                     "missing config: streaming_config.config (RecognitionConfig) is not set"));
-  }
-  auto format = AudioFormatFromConfig(streaming_config.config());
-  if (!format.ok()) return guard.Finish(ToGrpcStatus(format.status()));
-  auto decoder = CreateAudioDecoder(*format, options_.model_sample_rate);
-  if (!decoder.ok()) return guard.Finish(ToGrpcStatus(decoder.status()));
-  auto started = StartSession(*call, streaming_config.config());
-  if (!started.ok()) return guard.Finish(ToGrpcStatus(started.status()));
-  std::shared_ptr<StreamSession> session = *started;
+  const pb::StreamingRecognitionConfig& streaming_config = handler.streaming_config();
   const bool interim = streaming_config.interim_results();
   const bool word_times = streaming_config.config().enable_word_time_offsets();
-  Log("stream ", call->id, " start: StreamingRecognize peer=", context->peer(), " ", format->ToString(),
+  Log("stream ", call->id, " start: StreamingRecognize peer=", context->peer(), " ",
+      handler.format().ToString(),
       " lact=", streaming_config.config().has_enable_lact()
                     ? (streaming_config.config().enable_lact() ? "on" : "off")
                     : "default",
@@ -320,7 +311,6 @@ grpc::Status AsrService::StreamingRecognize(
 
   // 3. The reader: audio until the half-close.
   absl::Status read_status;
-  std::vector<float> samples;
   while (true) {
     if (absl::Status a = call->aborted(); !a.ok()) {
       read_status = a;
@@ -330,27 +320,11 @@ grpc::Status AsrService::StreamingRecognize(
       if (context->IsCancelled()) {
         read_status = absl::CancelledError("cancelled by the client");
       } else {
-        samples.clear();
-        read_status = (*decoder)->Finish(&samples);
-        if (read_status.ok() && !samples.empty()) {
-          read_status = session->AddAudio((*decoder)->sample_rate(), samples, absl::Now());
-        }
-        if (read_status.ok()) session->FinishInput(absl::Now());
+        read_status = handler.OnHalfClose(absl::Now());
       }
       break;
     }
-    if (request.streaming_request_case() != pb::StreamingRecognizeRequest::kAudioContent) {
-      read_status = absl::InvalidArgumentError(
-          "streaming_config may only be sent once, in the first message; later messages carry "
-          "audio_content");
-      break;
-    }
-    const absl::Time arrival = absl::Now();
-    samples.clear();
-    read_status = (*decoder)->Decode(request.audio_content(), &samples);
-    if (read_status.ok() && !samples.empty()) {
-      read_status = session->AddAudio((*decoder)->sample_rate(), samples, arrival);
-    }
+    read_status = handler.OnMessage(request, absl::Now());
     if (!read_status.ok()) break;
   }
   if (!read_status.ok()) session->Abort(read_status);
@@ -393,7 +367,12 @@ grpc::Status AsrService::Recognize(grpc::ServerContext* context, const pb::Recog
   auto decoder = CreateAudioDecoder(*format, options_.model_sample_rate);
   if (!decoder.ok()) return guard.Finish(ToGrpcStatus(decoder.status()));
   std::vector<float> samples;
+  // An Ogg Opus clip can decode to thousands of samples per byte: stop once it is certainly past
+  // --max_stream_seconds (the session would refuse it) instead of decoding all of it first.
+  (*decoder)->set_max_samples_per_decode(
+      SampleAllowance(options_.max_stream_seconds, (*decoder)->sample_rate(), 0));
   absl::Status s = (*decoder)->Decode(request->audio_content(), &samples);
+  if (s.code() == absl::StatusCode::kOutOfRange) s = StreamDurationError(options_.max_stream_seconds);
   if (s.ok()) s = (*decoder)->Finish(&samples);
   if (!s.ok()) return guard.Finish(ToGrpcStatus(s));
   auto started = StartSession(*call, request->config());

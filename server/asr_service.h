@@ -5,6 +5,7 @@
 //
 // StreamingRecognize, per call:
 //   reader (the RPC thread): first message = config -> audio messages -> half-close / cancel
+//                            (each message and the half-close: StreamRequestHandler)
 //   writer (its own thread):  waits for new results -> interim responses -> the final response
 #pragma once
 
@@ -20,6 +21,7 @@
 #include "absl/time/time.h"
 #include "lact/asr/v1/asr.grpc.pb.h"
 #include "server/audio_decoder.h"
+#include "server/stream_request_handler.h"  // AudioFormatFromConfig
 
 namespace lact {
 class OnlineRecognizer;
@@ -44,9 +46,6 @@ struct AsrServiceOptions {
   // Not owned; must outlive the service.
   const TokenAuthenticator* authenticator = nullptr;
 };
-
-// RecognitionConfig -> AudioFormat (validated): InvalidArgument naming the bad field.
-absl::StatusOr<AudioFormat> AudioFormatFromConfig(const lact::asr::v1::RecognitionConfig& config);
 
 class AsrService final : public lact::asr::v1::StreamingAsr::Service {
  public:

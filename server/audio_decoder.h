@@ -2,9 +2,12 @@
 // LINEAR16 / FLOAT32 PCM (pcm_decoder.h), raw Opus packets (opus_decoder.h) and Ogg Opus
 // (ogg_opus_decoder.h). No gRPC or protobuf here: the service maps its enum onto AudioFormat.
 //
-// Every error is InvalidArgument with a message that says what was wrong with the audio.
+// Every error is InvalidArgument with a message that says what was wrong with the audio, but for
+// OutOfRange past the caller's bound (set_max_samples_per_decode).
 #pragma once
 
+#include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -42,6 +45,18 @@ class AudioDecoder {
   virtual absl::Status Finish(std::vector<float>* out) = 0;
   // The rate of the samples Decode appends (Hz); 0 while unknown (Ogg Opus before its header).
   virtual int sample_rate() const = 0;
+
+  // Bounds what one Decode call may append: once it has appended more than `max_samples`, it
+  // stops and returns OutOfRange (the caller's duration limit is crossed; the rest of the bytes
+  // is not decoded, and `out` may hold up to one Opus packet, 120 ms, past the bound). Needed
+  // for Ogg Opus, whose output is not bounded by its input: a page of 2-byte packets of 120 ms
+  // decodes to ~620 samples per byte at 16 kHz (~1,850 at 48 kHz), so one 4 MB message could
+  // allocate 10 GB or more before anything checked the stream's duration. PCM (at most bytes / 2 samples) and raw Opus (one
+  // packet per message) are bounded by the message size and ignore it. Default: unbounded.
+  void set_max_samples_per_decode(int64_t max_samples) { max_samples_per_decode_ = max_samples; }
+
+ protected:
+  int64_t max_samples_per_decode_ = std::numeric_limits<int64_t>::max();
 };
 
 // A decoder for `format` (validated). Opus is decoded at `preferred_rate` when libopus can

@@ -53,6 +53,7 @@ absl::Status OggOpusDecoder::Decode(std::string_view bytes, std::vector<float>* 
   std::memcpy(buffer, bytes.data(), bytes.size());
   ogg_sync_wrote(&ogg_->sync, static_cast<long>(bytes.size()));
 
+  const size_t out_start = out->size();
   ogg_page page;
   while (true) {
     const int r = ogg_sync_pageout(&ogg_->sync, &page);
@@ -84,6 +85,12 @@ absl::Status OggOpusDecoder::Decode(std::string_view bytes, std::vector<float>* 
       absl::Status s = HandlePacket(packet.packet, static_cast<size_t>(packet.bytes), packet.e_o_s != 0,
                                     packet.granulepos, out);
       if (!s.ok()) return s;
+      // The caller's bound (set_max_samples_per_decode): checked per packet, so a message of many
+      // tiny 120 ms packets stops here instead of growing `out` by up to ~1,850 samples per byte.
+      if (static_cast<int64_t>(out->size() - out_start) > max_samples_per_decode_) {
+        return absl::OutOfRangeError(absl::StrCat("Ogg Opus audio decodes to more than ",
+                                                  max_samples_per_decode_, " samples in one message"));
+      }
     }
   }
   const int64_t unconsumed = ogg_->sync.fill - ogg_->sync.returned;

@@ -338,6 +338,175 @@ def make_decoder():
     out(t, "err_not_ogg", decoder_input("OGG_OPUS", 0, 0, [b"RIFF\x00\x00\x00\x00WAVEfmt "]))
 
 
+# ---------------------------------------------------------------- StreamingRecognize request sequence
+# Layout: tests/fuzz/fuzz_stream_requests.cc. Byte 0: settings; then operations.
+SR_ENC = {"UNSPECIFIED": 0, "LINEAR16": 1, "FLOAT32": 2, "OGG_OPUS": 3, "OPUS": 4,
+          "UNKNOWN_5": 5, "MINUS_1": 6, "HUGE": 7}
+SR_MODEL_RATE = {16000: 0, 48000: 1, 8000: 2, 44100: 3}
+SR_MAX_SECONDS = {1: 0, 0.25: 1, 600: 2, 0.02: 3}
+
+
+def sr_input(ops, model_rate=16000, max_seconds=600, factory_fails=False, cancel=False, repair_crcs=False):
+    head = SR_MODEL_RATE[model_rate] | SR_MAX_SECONDS[max_seconds] << 2
+    head |= (0x10 if factory_fails else 0) | (0x20 if cancel else 0) | (0x80 if repair_crcs else 0)
+    return bytes([head]) + b"".join(ops)
+
+
+def sr_config(enc, rate, channels, no_config=False, interim=False, words=False, lact=None):
+    flags = (1 if no_config else 0) | (2 if interim else 0) | (4 if words else 0)
+    if lact is not None:
+        flags |= 8 | (16 if lact else 0)
+    return bytes([0, SR_ENC[enc], RATE_INDEX[rate], channels & 0xff, flags])
+
+
+def sr_audio(data, rest=False):
+    """One audio_content message; rest=True: the rest of the input (any length, must be last)."""
+    if rest:
+        return b"\x01\xff" + data
+    assert len(data) < 255, len(data)
+    return bytes([1, len(data)]) + data
+
+
+def sr_audio_chunks(data, n=200):
+    return [sr_audio(c) for c in chunks(data, n)]
+
+
+def sr_raw(message):
+    assert len(message) < 255
+    return bytes([2, len(message)]) + message
+
+
+SR_EMPTY = b"\x03"
+SR_HALF_CLOSE = b"\x04"
+
+
+def pb_varint(v):
+    v &= (1 << 64) - 1
+    b = b""
+    while True:
+        byte = v & 0x7F
+        v >>= 7
+        if v:
+            b += bytes([byte | 0x80])
+        else:
+            return b + bytes([byte])
+
+
+def pb_field(number, wire_type, payload):
+    key = pb_varint(number << 3 | wire_type)
+    return key + (pb_varint(payload) if wire_type == 0 else pb_varint(len(payload)) + payload)
+
+
+def pb_streaming_config(encoding, rate, channels, interim=False, lact=None):
+    """A serialized StreamingRecognizeRequest carrying streaming_config (hand-encoded, no protobuf module)."""
+    rc = pb_field(1, 0, encoding) + pb_field(2, 0, rate) + pb_field(3, 0, channels)
+    if lact is not None:
+        rc += pb_field(4, 0, 1 if lact else 0)
+    sc = pb_field(1, 2, rc) + (pb_field(2, 0, 1) if interim else b"")
+    return pb_field(1, 2, sc)
+
+
+def pb_audio(data):
+    return pb_field(2, 2, data)
+
+
+def ogg_multi_packet_page(packets, granule, serial, seq, flags=0):
+    """One Ogg page holding several small (< 255 bytes) packets."""
+    assert len(packets) <= 255 and all(len(p) < 255 for p in packets)
+    lacing = bytes(len(p) for p in packets)
+    hdr = b"OggS" + struct.pack("<BBqIIIB", 0, flags, granule, serial, seq, 0, len(lacing)) + lacing
+    page = bytearray(hdr + b"".join(packets))
+    struct.pack_into("<I", page, 22, ogg_crc(page))
+    return bytes(page)
+
+
+def ogg_opus_bomb(pages):
+    """OpusHead + OpusTags, then `pages` pages of 255 two-byte Opus packets (TOC 0x1b: SILK 60 ms,
+    code 3; count byte 2: two empty 60 ms frames, decoded as 120 ms of concealment): about 620
+    samples at 16 kHz per input byte, 489,600 per 792-byte page."""
+    serial = 0x1ac7
+    head = b"OpusHead" + struct.pack("<BBHIhB", 1, 1, 0, 16000, 0, 0)
+    tags = b"OpusTags" + struct.pack("<I", 4) + b"lact" + struct.pack("<I", 0)
+    out_pages = [ogg_page(head, 0, serial, 0, 0x02), ogg_page(tags, 0, serial, 1, 0)]
+    for i in range(pages):
+        out_pages.append(ogg_multi_packet_page([b"\x1b\x02"] * 255, (i + 1) * 255 * 5760, serial, 2 + i))
+    return out_pages
+
+
+def make_stream_requests():
+    t = "fuzz_stream_requests"
+    x = tone(1600, 16000)  # 0.1 s
+    pcm16 = (x * 32767).astype("<i2").tobytes()
+    out(t, "linear16_16k_mono", sr_input([sr_config("LINEAR16", 16000, 1)] + sr_audio_chunks(pcm16, 97)))
+    st8 = np.stack([tone(800, 8000), tone(800, 8000, 200)], axis=1).reshape(-1)
+    out(t, "linear16_8k_stereo_interim_words_lact_off", sr_input(
+        [sr_config("LINEAR16", 8000, 2, interim=True, words=True, lact=False)] +
+        sr_audio_chunks((st8 * 32767).astype("<i2").tobytes(), 250)))
+    stf = np.stack([x[:480], -x[:480]], axis=1).reshape(-1).astype("<f4").tobytes()
+    out(t, "float32_48k_stereo_model48k", sr_input([sr_config("FLOAT32", 48000, 2, lact=True)] +
+                                                   sr_audio_chunks(stf, 250), model_rate=48000))
+    out(t, "raw_protos_linear16", sr_input([sr_raw(pb_streaming_config(1, 16000, 1, interim=True))] +
+                                           [sr_raw(pb_audio(c)) for c in chunks(pcm16[:600], 200)]))
+    out(t, "empty_audio_messages", sr_input([sr_config("LINEAR16", 16000, 0), sr_audio(b""),
+                                             sr_audio(pcm16[:64]), sr_audio(b"")]))
+    out(t, "cancel_mid_stream", sr_input([sr_config("LINEAR16", 16000, 1), sr_audio(pcm16[:200])], cancel=True))
+    out(t, "explicit_half_close", sr_input([sr_config("LINEAR16", 16000, 1), sr_audio(pcm16[:100]), SR_HALF_CLOSE]))
+    # Sequence errors.
+    out(t, "err_no_messages", sr_input([]))
+    out(t, "err_audio_first", sr_input([sr_audio(pcm16[:100]), sr_config("LINEAR16", 16000, 1)]))
+    out(t, "err_empty_first", sr_input([SR_EMPTY, sr_config("LINEAR16", 16000, 1)]))
+    out(t, "err_config_without_config", sr_input([sr_config("LINEAR16", 16000, 1, no_config=True)]))
+    out(t, "err_second_config", sr_input([sr_config("LINEAR16", 16000, 1), sr_audio(pcm16[:100]),
+                                          sr_config("OPUS", 16000, 1)]))
+    out(t, "err_empty_after_config", sr_input([sr_config("LINEAR16", 16000, 1), SR_EMPTY]))
+    out(t, "err_audio_after_half_close", sr_input([sr_config("LINEAR16", 16000, 1), SR_HALF_CLOSE,
+                                                   sr_audio(pcm16[:100]), SR_HALF_CLOSE]))
+    out(t, "err_factory_fails", sr_input([sr_config("LINEAR16", 16000, 1), sr_audio(pcm16[:100])],
+                                         factory_fails=True))
+    # Config errors.
+    out(t, "err_unspecified", sr_input([sr_config("UNSPECIFIED", 16000, 1)]))
+    out(t, "err_unknown_encoding_5", sr_input([sr_config("UNKNOWN_5", 16000, 1)]))
+    out(t, "err_encoding_minus_1", sr_input([sr_config("MINUS_1", 16000, 1)]))
+    out(t, "err_raw_encoding_huge", sr_input([sr_raw(pb_streaming_config(1 << 31, 16000, 1))]))
+    out(t, "err_raw_negative_rate", sr_input([sr_raw(pb_streaming_config(1, -16000, 1))]))
+    out(t, "err_opus_44k", sr_input([sr_config("OPUS", 44100, 1)]))
+    out(t, "err_channels_3", sr_input([sr_config("LINEAR16", 16000, 3)]))
+    out(t, "err_linear16_rate_0", sr_input([sr_config("LINEAR16", 0, 1)]))
+    # Audio errors and the duration limit.
+    out(t, "err_linear16_odd_tail", sr_input([sr_config("LINEAR16", 16000, 1), sr_audio(pcm16[:101])]))
+    out(t, "err_float32_nan", sr_input([sr_config("FLOAT32", 16000, 1),
+                                        sr_audio(np.array([0.5, np.nan], "<f4").tobytes())]))
+    out(t, "err_over_limit_linear16", sr_input([sr_config("LINEAR16", 16000, 1)] + sr_audio_chunks(pcm16, 200),
+                                               max_seconds=0.02))
+    out(t, "err_over_limit_float32_one_message", sr_input(
+        [sr_config("FLOAT32", 8000, 1), sr_audio(x[:200].astype("<f4").tobytes(), rest=True)], max_seconds=0.02))
+    try:
+        opus = Opus()
+    except OSError as e:
+        print("make_seed_corpus.py: no Opus request seeds (%s)" % e)
+        return
+    packets = opus.encode(x, 16000)
+    out(t, "opus_16k_mono", sr_input([sr_config("OPUS", 16000, 1)] + [sr_audio(p) for p in packets]))
+    ys = np.stack([tone(960, 48000), tone(960, 48000, 200)], axis=1).reshape(-1)
+    packets_st = opus.encode(ys, 48000, channels=2)
+    out(t, "opus_48k_stereo_model8k", sr_input([sr_config("OPUS", 48000, 2)] + [sr_audio(p) for p in packets_st],
+                                               model_rate=8000))
+    out(t, "err_opus_garbage_packet", sr_input([sr_config("OPUS", 16000, 1), sr_audio(packets[0]),
+                                                sr_audio(b"\xff\xff\xff")]))
+    ogg = ogg_opus(packets, 16000, 1, len(x))
+    out(t, "ogg_opus_16k_mono", sr_input([sr_config("OGG_OPUS", 0, 0)] + sr_audio_chunks(ogg, 200)))
+    out(t, "ogg_opus_16k_mono_repair_crc", sr_input([sr_config("OGG_OPUS", 16000, 1)] + sr_audio_chunks(ogg, 254),
+                                                    repair_crcs=True))
+    out(t, "ogg_opus_model44k", sr_input([sr_config("OGG_OPUS", 0, 1)] + sr_audio_chunks(ogg, 254),
+                                         model_rate=44100))
+    out(t, "err_ogg_over_limit", sr_input([sr_config("OGG_OPUS", 0, 0)] + sr_audio_chunks(ogg, 254),
+                                          max_seconds=0.02))
+    out(t, "err_ogg_headers_only", sr_input([sr_config("OGG_OPUS", 0, 0)] +
+                                            sr_audio_chunks(ogg[:ogg.index(b"OggS", 60)], 100)))
+    out(t, "err_ogg_channel_mismatch", sr_input([sr_config("OGG_OPUS", 0, 2)] + sr_audio_chunks(ogg[:400], 200)))
+    out(t, "err_not_ogg", sr_input([sr_config("OGG_OPUS", 0, 0), sr_audio(b"RIFF\x00\x00\x00\x00WAVEfmt ")]))
+
+
 # ---------------------------------------------------------------- regressions
 def make_regressions():
     """Inputs that crashed or hit undefined behaviour before their fix (docs/reliability.md)."""
@@ -371,6 +540,13 @@ def make_regressions():
         bad = pages[:cut] + ogg_page(packets[-1], 1 << 62, 0x1ac7, pages.count(b"OggS") - 1, 0x04)
         out("fuzz_audio_decoder", "regress-ogg-eos-granule-2p62",
             decoder_input("OGG_OPUS", 0, 0, chunks(bad, 200), preferred_index=0x80))
+        # One 3.2 KB audio_content message of Ogg pages full of 2-byte, 120 ms Opus packets: it
+        # decoded to 2 million samples (125 s) before the session checked the 1 s limit; a 4 MB
+        # message would have been ~10 GB.
+        bomb = ogg_opus_bomb(4)
+        out("fuzz_stream_requests", "regress-ogg-opus-bomb-one-message", sr_input(
+            [sr_config("OGG_OPUS", 0, 1)] + sr_audio_chunks(b"".join(bomb[:2]), 200) +
+            [sr_audio(b"".join(bomb[2:]), rest=True)], max_seconds=1))
     # A FLAC file whose STREAMINFO claims 2^33 samples: ReadAudioFile reserved 32 GiB (bad_alloc).
     flac = os.path.join(CORPUS, "fuzz_audio_file", "flac_mono_16k.flac")
     if os.path.exists(flac):
@@ -384,7 +560,8 @@ def make_regressions():
 
 
 def main():
-    for target in ("fuzz_safetensors", "fuzz_model_config", "fuzz_vocab", "fuzz_audio_file", "fuzz_audio_decoder"):
+    for target in ("fuzz_safetensors", "fuzz_model_config", "fuzz_vocab", "fuzz_audio_file", "fuzz_audio_decoder",
+                   "fuzz_stream_requests"):
         d = os.path.join(CORPUS, target)
         if os.path.isdir(d):  # keep regress-* (fuzzer findings), rewrite the rest
             for name in os.listdir(d):
@@ -395,6 +572,7 @@ def main():
     make_vocab()
     make_audio_files()
     make_decoder()
+    make_stream_requests()
     make_regressions()
     total = 0
     for root, _, files in os.walk(CORPUS):

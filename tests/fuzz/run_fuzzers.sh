@@ -5,20 +5,21 @@
 #   tests/fuzz/run_fuzzers.sh BUILD_DIR SECONDS [TARGET...]     # e.g. build-fuzz 120
 #
 # BUILD_DIR is configured here when it is not a clang build with -DLACT_BUILD_FUZZERS=ON yet
-# (core and fuzz targets only: -DLACT_BUILD_SERVER=OFF; the Opus target needs only libopus and
-# libogg). Inputs libFuzzer finds go to BUILD_DIR/fuzz-corpus/<target> (the committed seeds in
-# tests/fuzz/corpus/<target> are read, never written); a crash, leak, timeout or sanitizer report
-# is saved as BUILD_DIR/fuzz-artifacts/<target>/crash-* (etc.) and makes the script fail.
+# (core and fuzz targets only: -DLACT_BUILD_SERVER=OFF; the Opus targets need only libopus and
+# libogg, fuzz_stream_requests protobuf too, not gRPC). Inputs libFuzzer finds go to
+# BUILD_DIR/fuzz-corpus/<target> (the committed seeds in tests/fuzz/corpus/<target> are read,
+# never written); a crash, leak, timeout or sanitizer report is saved as
+# BUILD_DIR/fuzz-artifacts/<target>/crash-* (etc.) and makes the script fail.
 # The last line of each run (executions, cov, ft) is summarised at the end. Runs under nice -n 19.
 # Exit codes: 0 all clean, 1 a target failed, 2 usage, 77 clang or libFuzzer not installed.
 set -uo pipefail
 
-if [ $# -lt 2 ]; then sed -n '2,13p' "$0" >&2; exit 2; fi
+if [ $# -lt 2 ]; then sed -n '2,14p' "$0" >&2; exit 2; fi
 build=$1
 seconds=$2
 shift 2
 src=$(cd "$(dirname "$0")/../.." && pwd)
-all_targets=(fuzz_safetensors fuzz_model_config fuzz_vocab fuzz_audio_file fuzz_audio_decoder)
+all_targets=(fuzz_safetensors fuzz_model_config fuzz_vocab fuzz_audio_file fuzz_audio_decoder fuzz_stream_requests)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all_targets[@]}")
 
