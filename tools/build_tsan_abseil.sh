@@ -52,16 +52,22 @@ ORIG=$(ls "$SRC"/abseil_*.orig.tar.gz | head -1)
 DEBTAR=$(ls "$SRC"/abseil_*.debian.tar.xz | head -1)
 echo "source: $ORIG + $DEBTAR" >&2
 
-# 2. Unpack fresh and apply Debian's patches (debian/patches/series) in order.
-rm -rf "$WORK/src"
-mkdir -p "$WORK/src"
-tar -xzf "$ORIG" -C "$WORK/src"
+# 2. Unpack and apply Debian's patches (debian/patches/series) in order; once per source (a
+#    second run reuses the tree, so the build below is incremental).
+STAMP="$WORK/src/.patched-$(basename "$DEBTAR")"
+if [ ! -e "$STAMP" ]; then
+  rm -rf "$WORK/src"
+  mkdir -p "$WORK/src"
+  tar -xzf "$ORIG" -C "$WORK/src"
+  ABSL=$(ls -d "$WORK"/src/abseil-*/ | head -1)
+  tar -xJf "$DEBTAR" -C "$ABSL"
+  while read -r p; do
+    case "$p" in ''|'#'*) continue;; esac
+    patch -d "$ABSL" -p1 --quiet < "$ABSL/debian/patches/$p"
+  done < "$ABSL/debian/patches/series"
+  touch "$STAMP"
+fi
 ABSL=$(ls -d "$WORK"/src/abseil-*/ | head -1)
-tar -xJf "$DEBTAR" -C "$ABSL"
-while read -r p; do
-  case "$p" in ''|'#'*) continue;; esac
-  patch -d "$ABSL" -p1 --quiet < "$ABSL/debian/patches/$p"
-done < "$ABSL/debian/patches/series"
 # The patched options.h must be the one the system headers were made from.
 if ! cmp -s "$ABSL/absl/base/options.h" /usr/include/absl/base/options.h; then
   echo "error: patched absl/base/options.h differs from /usr/include/absl/base/options.h" >&2
@@ -104,7 +110,8 @@ for f in "$PREFIX"/lib/libabsl_*.so.$VER; do
   so=$(objdump -p "$f" | awk '/SONAME/ {print $2}')
   [ "$so" = "$(basename "$f")" ] || { echo "error: $f has SONAME $so" >&2; bad=1; }
   [ -e "$SYSLIB/$so" ] || echo "note: $so is not in $SYSLIB" >&2
-  nm -D "$f" | grep -q ' U __tsan_' || { echo "error: $f is not TSan-instrumented" >&2; bad=1; }
+  # (grep -c, not grep -q: -q would close the pipe early and pipefail would call that a failure)
+  [ "$(nm -D "$f" | grep -c ' U __tsan_')" -gt 0 ] || { echo "error: $f is not TSan-instrumented" >&2; bad=1; }
 done
 [ $bad = 0 ] || exit 1
 echo "installed $(ls "$PREFIX"/lib/libabsl_*.so.$VER | wc -l) instrumented libabsl_*.so.$VER into $PREFIX/lib" >&2
