@@ -7,7 +7,8 @@
 //               by the same server before the soak (and to `lact_transcribe --streaming`);
 //   cancel      part of the audio, then the client cancels: CANCELLED;
 //   disconnect  a child process (this binary, --soak_child) streams audio and is SIGKILLed
-//               mid-stream (the kernel closes its sockets, no gRPC goodbye);
+//               mid-stream, after its first interim result (the kernel closes its sockets, no
+//               gRPC goodbye);
 //   slow reader sends all its audio (interim results and word times on), half-closes and reads
 //               nothing for kSlowReaderStall: the server must end the call by itself within
 //               kSlowReaderEndBound of the half-close, with OK (every response fitted in the
@@ -264,7 +265,7 @@ class Soak {
       _exit(127);
     }
     close(fds[1]);
-    // The child says "ready" once its call is open and audio is flowing.
+    // The child says "ready" once the server has answered its call (admitted, being decoded).
     pollfd p{fds[0], POLLIN, 0};
     char buf[16] = {0};
     const bool ready = poll(&p, 1, 60000) == 1 && read(fds[0], buf, sizeof buf) > 0 && buf[0] == 'r';
@@ -653,7 +654,8 @@ TEST(ServerSoakTest, ManyStreamsWithFaultsForMinutes) {
 }
 
 // --soak_child ADDRESS SEED: one stream that sends audio until the process is killed; prints
-// "ready" on stdout once the call is open and audio flows.
+// "ready" on stdout once the server has sent its first response (the call was admitted and is
+// being decoded). Exit code 4: the server refused the call (--max_streams).
 int RunChild(const std::string& address, uint32_t seed) {
   grpc::ChannelArguments args;
   auto channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
@@ -663,17 +665,21 @@ int RunChild(const std::string& address, uint32_t seed) {
   auto stream = stub->StreamingRecognize(&context);
   const std::vector<float> audio = SyntheticAudio(kMaxStreamSeconds - 5, 16000, seed);
   const auto messages = ConfigThenAudio(MakeConfig(pb::LINEAR16, 16000), true, SplitBytes(ToLinear16(audio), 3200));
+  std::atomic<bool> ended{false};
   std::thread reader([&] {
     pb::StreamingRecognizeResponse r;
+    bool first = true;
     while (stream->Read(&r)) {
+      if (first) {
+        first = false;
+        const char ready[] = "ready\n";
+        if (write(1, ready, sizeof ready - 1) < 0) break;
+      }
     }
+    ended = true;
   });
-  for (size_t i = 0; i < messages.size(); ++i) {
+  for (size_t i = 0; i < messages.size() && !ended; ++i) {
     if (!stream->Write(messages[i])) break;
-    if (i == 3) {
-      const char ready[] = "ready\n";
-      if (write(1, ready, sizeof ready - 1) < 0) break;
-    }
     absl::SleepFor(absl::Milliseconds(50));  // 100 ms of audio per 50 ms
   }
   stream->WritesDone();
@@ -681,7 +687,7 @@ int RunChild(const std::string& address, uint32_t seed) {
   const grpc::Status status = stream->Finish();
   if (status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED &&
       status.error_message().find("max_streams") != std::string::npos) {
-    return 4;  // refused (during a burst)
+    return 4;
   }
   return 3;  // it should have been killed long before
 }
