@@ -14,10 +14,11 @@ if(LACT_BUILD_FUZZERS)
   message(FATAL_ERROR "LACT_SANITIZE=${LACT_SANITIZE} and LACT_BUILD_FUZZERS (which brings its own sanitizers) do not mix: use separate build folders")
 endif()
 
+set(LACT_SANITIZE_OPT "-O1" CACHE STRING "Optimization level of a sanitizer build (-O1; -O0 compiles the LibTorch-heavy files about twice as fast)")
 # -O1: fast enough for the integration tests, precise enough for the reports. -g1 (line tables):
 # enough for symbolized reports (function, file:line, inlined frames), and much cheaper to compile
 # than -g's variable tracking over the LibTorch headers on a 2-core machine.
-set(_lact_san_common -O1 -g1 -fno-omit-frame-pointer)
+set(_lact_san_common ${LACT_SANITIZE_OPT} -g1 -fno-omit-frame-pointer)
 if(LACT_SANITIZE STREQUAL "address")
   add_compile_options(${_lact_san_common} -fsanitize=address,undefined -fno-sanitize-recover=undefined)
   add_link_options(-fsanitize=address,undefined)
