@@ -11,7 +11,8 @@
 // Every error is an absl::Status with a message for the client (the service maps it onto the
 // gRPC status unchanged): INVALID_ARGUMENT for a wrong sequence, config or audio; OUT_OF_RANGE
 // past --max_stream_seconds; otherwise what the factory or the sink returned. The first error
-// ends the call: from then on every call returns that same error and touches nothing.
+// ends the call: from then on every call returns that same error and touches nothing. After a
+// successful OnHalfClose every call is FAILED_PRECONDITION (gRPC delivers nothing after it).
 // Not thread-safe: one reader thread per call.
 #pragma once
 

@@ -501,7 +501,7 @@ def make_stream_requests():
                                          model_rate=44100))
     out(t, "err_ogg_over_limit", sr_input([sr_config("OGG_OPUS", 0, 0)] + sr_audio_chunks(ogg, 254),
                                           max_seconds=0.02))
-    out(t, "err_ogg_headers_only", sr_input([sr_config("OGG_OPUS", 0, 0)] +
+    out(t, "ogg_headers_only_no_audio", sr_input([sr_config("OGG_OPUS", 0, 0)] +
                                             sr_audio_chunks(ogg[:ogg.index(b"OggS", 60)], 100)))
     out(t, "err_ogg_channel_mismatch", sr_input([sr_config("OGG_OPUS", 0, 2)] + sr_audio_chunks(ogg[:400], 200)))
     out(t, "err_not_ogg", sr_input([sr_config("OGG_OPUS", 0, 0), sr_audio(b"RIFF\x00\x00\x00\x00WAVEfmt ")]))
