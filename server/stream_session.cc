@@ -77,6 +77,13 @@ absl::Status StreamSession::AddAudio(int sample_rate, const std::vector<float>& 
     return absl::InvalidArgumentError(absl::StrCat("sample rate changed from ", input_rate_, " to ",
                                                    sample_rate, " Hz within the stream"));
   }
+  // Backpressure: wait while the recognizer is far behind (EndDecode signals after feeding).
+  const size_t max_pending = static_cast<size_t>(std::max(0.0, options_.max_pending_seconds) * input_rate_);
+  while (error_.ok() && !done_ && pending_.size() - pending_pos_ > max_pending) {
+    cv_.Wait(&mu_);
+  }
+  if (!error_.ok()) return error_;
+  if (done_) return absl::FailedPreconditionError("audio after the end of the stream");
   received_samples_ += static_cast<int64_t>(samples.size());
   const double seconds = static_cast<double>(received_samples_) / input_rate_;
   if (seconds > options_.max_audio_seconds) {

@@ -58,6 +58,11 @@ struct SessionOptions {
   bool word_times = false;
   int feed_ms = 640;               // piece size handed to the recognizer
   double max_audio_seconds = 600;  // OUT_OF_RANGE past it
+  // Backpressure: AddAudio waits while more than this much audio received is not yet handed to
+  // the recognizer (a client sending faster than the model decodes), so the RPC reader stops
+  // reading and HTTP/2 flow control holds the client back. The message being added is always
+  // taken whole (a Recognize clip is one message), so the buffer stays under this plus one message.
+  double max_pending_seconds = 10;
 };
 
 class StreamSession : public std::enable_shared_from_this<StreamSession> {
@@ -74,7 +79,9 @@ class StreamSession : public std::enable_shared_from_this<StreamSession> {
 
   // --- RPC side --------------------------------------------------------------------------
   // Appends mono samples ([n]) at `sample_rate` that arrived at `arrival`. OUT_OF_RANGE past
-  // the duration limit; the stream's error when it has already ended with one.
+  // the duration limit; the stream's error when it has already ended with one. Waits first while
+  // more than max_pending_seconds of audio are waiting for the recognizer (until the model
+  // worker has taken enough, or the stream ends).
   absl::Status AddAudio(int sample_rate, const std::vector<float>& samples, absl::Time arrival);
   // No more audio (client half-close at `when`): the rest is decoded and the final follows.
   void FinishInput(absl::Time when);

@@ -7,6 +7,7 @@
 #include <c10/util/Exception.h>
 #include <torch/torch.h>
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <new>
@@ -205,6 +206,51 @@ TEST_P(SchedulerFaultCaseTest, AFailedBatchEndsOnlyItsStreams) {
       EXPECT_EQ(o.transcript, alone.at(id));
     }
   }
+  EXPECT_EQ(StreamSession::live_count(), 0);
+}
+
+// Backpressure: a client sending faster than the model decodes is held back (AddAudio waits)
+// once max_pending_seconds of audio wait for the recognizer; nothing is lost or reordered.
+TEST_F(SchedulerFaultTest, AddAudioWaitsWhileTheRecognizerIsFarBehind) {
+  const std::vector<float> audio = testing::SyntheticAudio(4.0, kRate, 321);
+  SchedulerOptions options;
+  Scheduler scheduler(*recognizer_, options, nullptr);  // not started yet: nothing is decoded
+  SessionOptions so;
+  so.feed_ms = testing::Window{}.step_ms;
+  so.max_pending_seconds = 1.0;
+  auto session = StreamSession::Create(1, *recognizer_, &scheduler, nullptr, so);
+  auto piece = [&](double from_s, double to_s) {
+    return std::vector<float>(audio.begin() + static_cast<std::ptrdiff_t>(from_s * kRate),
+                              audio.begin() + static_cast<std::ptrdiff_t>(to_s * kRate));
+  };
+  // 2.5 s at once: taken whole (the first message always is), the stream becomes ready and waits
+  // in the queue with most of it pending.
+  ASSERT_TRUE(session->AddAudio(kRate, piece(0, 2.5), absl::Now()).ok());
+  std::atomic<bool> started{false}, returned{false}, returned_after_start{false};
+  std::thread sender([&] {
+    EXPECT_TRUE(session->AddAudio(kRate, piece(2.5, 4.0), absl::Now()).ok());
+    returned_after_start = started.load();
+    returned = true;
+  });
+  absl::SleepFor(absl::Milliseconds(300));  // time for a wrong AddAudio to return
+  EXPECT_FALSE(returned.load()) << "AddAudio returned with more than max_pending_seconds waiting";
+  started = true;
+  scheduler.Start();
+  sender.join();
+  EXPECT_TRUE(returned_after_start.load());
+  session->FinishInput(absl::Now());
+  ResultSnapshot r;
+  uint64_t version = 0;
+  absl::Status s;
+  while (s.ok() && !r.is_final) {
+    s = session->WaitForUpdate(version, absl::Now() + absl::Seconds(60), &r);
+    ASSERT_TRUE(s.ok()) << s;
+    ASSERT_NE(r.version, version) << "no result for 60 s";
+    version = r.version;
+  }
+  EXPECT_EQ(r.committed_text, DecodeAlone(audio));
+  scheduler.Stop();
+  session.reset();
   EXPECT_EQ(StreamSession::live_count(), 0);
 }
 
