@@ -14,7 +14,7 @@ if(LACT_BUILD_FUZZERS)
   message(FATAL_ERROR "LACT_SANITIZE=${LACT_SANITIZE} and LACT_BUILD_FUZZERS (which brings its own sanitizers) do not mix: use separate build folders")
 endif()
 
-set(LACT_SANITIZE_OPT "-O1" CACHE STRING "Optimization level of a sanitizer build (-O1; -O0 compiles the LibTorch-heavy files about twice as fast)")
+set(LACT_SANITIZE_OPT "-O1" CACHE STRING "Optimization level of a sanitizer build (-O1; -O0 compiles the LibTorch-heavy files much faster)")
 # -O1: fast enough for the integration tests, precise enough for the reports. -g1 (line tables):
 # enough for symbolized reports (function, file:line, inlined frames), and much cheaper to compile
 # than -g's variable tracking over the LibTorch headers on a 2-core machine.
