@@ -1,5 +1,7 @@
 #include "server/asr_service.h"
 
+#include <algorithm>
+#include <atomic>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -66,12 +68,22 @@ struct AsrService::Call {
   absl::Time start;
   absl::Mutex mu;
   std::shared_ptr<StreamSession> session ABSL_GUARDED_BY(mu);
-  absl::Status abort_status ABSL_GUARDED_BY(mu);  // set by AbortAll
+  absl::Status abort_status ABSL_GUARDED_BY(mu);  // set by AbortAll and by the watchdog
   std::string description ABSL_GUARDED_BY(mu);
+  // When the writer's current Write began (absl::GetCurrentTimeNanos()); 0 while not writing.
+  // Read by the watchdog.
+  std::atomic<int64_t> write_started_ns{0};
+  // Set just before the server itself cancels the call (the watchdog, the shutdown, a writer
+  // stuck after the reader ended): the cancellation is then not the client's.
+  std::atomic<bool> cancelled_by_server{false};
 
   absl::Status aborted() {
     absl::MutexLock lock(&mu);
     return abort_status;
+  }
+  void CancelByServer() {
+    cancelled_by_server.store(true);
+    context->TryCancel();
   }
 };
 
@@ -95,10 +107,24 @@ class AsrService::CallGuard {
       session->Abort(absl::CancelledError("call ended"));  // no-op once final; frees state otherwise
       session.reset();
     }
-    // A client that went away: say so (DEADLINE_EXCEEDED when its deadline passed).
-    if (call_->context->IsCancelled() && status.ok()) {
-      status = grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the client");
+    if (call_->context->IsCancelled()) {
+      if (call_->cancelled_by_server.load()) {
+        // The server stopped the call itself: its reason (the watchdog's, the shutdown's), else
+        // what the handler found (e.g. OUT_OF_RANGE while the writer was stuck).
+        if (absl::Status reason = call_->aborted(); !reason.ok()) {
+          status = ToGrpcStatus(reason);
+        } else if (status.ok()) {
+          status = grpc::Status(grpc::StatusCode::CANCELLED, "stopped by the server");
+        }
+      } else if (status.error_code() != grpc::StatusCode::CANCELLED &&
+                 status.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED) {
+        // A client that went away (or a call gRPC failed, e.g. an oversize message): whatever
+        // the handler made of the failed Read (a half-close, audio ending inside a sample) is
+        // not what happened.
+        status = grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the client");
+      }
     }
+    // DEADLINE_EXCEEDED when the client's deadline passed.
     // gRPC does not say why a call was cancelled. A client's own deadline usually cancels the
     // call (RST_STREAM) just before the server's copy of it passes, hence the margin.
     if (status.error_code() == grpc::StatusCode::CANCELLED &&
@@ -125,9 +151,58 @@ class AsrService::CallGuard {
 
 AsrService::AsrService(const OnlineRecognizer& recognizer, Scheduler* scheduler, ServerMetrics* metrics,
                        const AsrServiceOptions& options)
-    : recognizer_(recognizer), scheduler_(scheduler), metrics_(metrics), options_(options) {}
+    : recognizer_(recognizer), scheduler_(scheduler), metrics_(metrics), options_(options) {
+  watchdog_ = std::thread([this] { WatchdogLoop(); });
+}
 
-AsrService::~AsrService() = default;
+AsrService::~AsrService() {
+  {
+    absl::MutexLock lock(&watchdog_mu_);
+    watchdog_stop_ = true;
+  }
+  watchdog_.join();
+}
+
+void AsrService::WatchdogLoop() {
+  // About every second (more often for a timeout under 2 s, as in tests).
+  const absl::Duration period =
+      std::clamp(options_.write_stall_timeout / 2, absl::Milliseconds(10), absl::Seconds(1));
+  while (true) {
+    {
+      absl::MutexLock lock(&watchdog_mu_);
+      if (watchdog_mu_.AwaitWithTimeout(absl::Condition(&watchdog_stop_), period)) return;
+    }
+    CancelStalledWrites();
+  }
+}
+
+void AsrService::CancelStalledWrites() {
+  const int64_t now = absl::GetCurrentTimeNanos();
+  const int64_t limit = absl::ToInt64Nanoseconds(options_.write_stall_timeout);
+  std::vector<std::shared_ptr<Call>> stalled;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [id, call] : calls_) {
+      const int64_t began = call->write_started_ns.load();
+      if (began != 0 && now - began > limit && !call->cancelled_by_server.load()) stalled.push_back(call);
+    }
+  }
+  for (const auto& call : stalled) {
+    const absl::Status status = absl::ResourceExhaustedError(absl::StrFormat(
+        "the client did not read its responses for %g s: the server stopped the stream "
+        "(--write_stall_timeout_s)",
+        absl::ToDoubleSeconds(options_.write_stall_timeout)));
+    std::shared_ptr<StreamSession> session;
+    {
+      absl::MutexLock lock(&call->mu);
+      if (call->abort_status.ok()) call->abort_status = status;
+      session = call->session;
+    }
+    Log("stream ", call->id, ": cancelling: ", status.message());
+    if (session != nullptr) session->Abort(status);  // frees its state now, wakes a waiting reader
+    call->CancelByServer();  // unblocks the writer's Write and the reader's Read
+  }
+}
 
 void AsrService::StartDrain() {
   absl::MutexLock lock(&mu_);
@@ -165,7 +240,7 @@ void AsrService::AbortAll(const absl::Status& status, absl::Duration grace) {
   absl::MutexLock lock(&mu_);
   for (const auto& [id, call] : calls_) {
     Log("stream ", id, ": cancelling (the client sent nothing during shutdown)");
-    call->context->TryCancel();
+    call->CancelByServer();
   }
 }
 
@@ -290,7 +365,10 @@ grpc::Status AsrService::StreamingRecognize(
                                                    static_cast<float>(r.text.size()));
       SetDuration(r.end_seconds, result->mutable_result_end_time());
       SetDuration(session->received_seconds(), response.mutable_audio_received());
-      if (!stream->Write(response)) {
+      call->write_started_ns.store(std::max<int64_t>(1, absl::GetCurrentTimeNanos()));
+      const bool written = stream->Write(response);
+      call->write_started_ns.store(0);
+      if (!written) {
         writer_status = absl::CancelledError("the client stopped reading");
         break;
       }
@@ -337,7 +415,11 @@ grpc::Status AsrService::StreamingRecognize(
   while (!writer_done.WaitForNotificationWithTimeout(kWriterJoinTimeout)) {
     const int64_t frames_now = session->committed_frames();
     if (frames_now == frames_seen || context->IsCancelled()) {
-      context->TryCancel();
+      if (context->IsCancelled()) {
+        context->TryCancel();  // the client's cancel: nothing of the server's to record
+      } else {
+        call->CancelByServer();
+      }
       break;
     }
     frames_seen = frames_now;

@@ -7,11 +7,20 @@
 //   reader (the RPC thread): first message = config -> audio messages -> half-close / cancel
 //                            (each message and the half-close: StreamRequestHandler)
 //   writer (its own thread):  waits for new results -> interim responses -> the final response
+//
+// Write-stall watchdog: one service-wide thread (started with the service, joined by its
+// destructor) wakes about every second and cancels every call whose writer has been blocked in
+// one Write for longer than AsrServiceOptions::write_stall_timeout (--write_stall_timeout_s):
+// a client that stops reading its responses (its HTTP/2 window is full) then no longer holds a
+// --max_streams slot, two threads and its stream state until its own deadline. The server counts
+// and logs such a call as RESOURCE_EXHAUSTED ("the client did not read its responses ..."); the
+// client itself sees CANCELLED (gRPC cannot send a status through a full window).
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <thread>
 
 #include <grpcpp/grpcpp.h>
 
@@ -45,6 +54,9 @@ struct AsrServiceOptions {
   // before admission, so a refused call reads no message and never reaches the model.
   // Not owned; must outlive the service.
   const TokenAuthenticator* authenticator = nullptr;
+  // --write_stall_timeout_s: a call whose writer has been blocked in one Write (the client does
+  // not read its responses) for longer than this is cancelled by the watchdog. > 0.
+  absl::Duration write_stall_timeout = absl::Seconds(30);
 };
 
 class AsrService final : public lact::asr::v1::StreamingAsr::Service {
@@ -78,6 +90,9 @@ class AsrService final : public lact::asr::v1::StreamingAsr::Service {
   // RESOURCE_EXHAUSTED). A refusal is counted and logged here.
   absl::StatusOr<std::shared_ptr<Call>> Admit(grpc::ServerContext* context, const char* method);
   void Unregister(const Call& call);
+  // The watchdog thread: every period, CancelStalledWrites() until the destructor stops it.
+  void WatchdogLoop();
+  void CancelStalledWrites();
   absl::StatusOr<std::shared_ptr<StreamSession>> StartSession(Call& call,
                                                                const lact::asr::v1::RecognitionConfig& config);
 
@@ -90,6 +105,10 @@ class AsrService final : public lact::asr::v1::StreamingAsr::Service {
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
   std::map<uint64_t, std::shared_ptr<Call>> calls_ ABSL_GUARDED_BY(mu_);
+
+  absl::Mutex watchdog_mu_;
+  bool watchdog_stop_ ABSL_GUARDED_BY(watchdog_mu_) = false;
+  std::thread watchdog_;  // last: started once everything above exists
 };
 
 }  // namespace lact::server

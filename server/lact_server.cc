@@ -75,6 +75,9 @@ ABSL_FLAG(int32_t, max_message_bytes, 4 << 20, "Largest request message (bytes);
           "RESOURCE_EXHAUSTED. Recognize's whole clip must fit in it");
 ABSL_FLAG(double, drain_seconds, 30, "On SIGTERM/SIGINT: how long open streams may still run "
           "before they get UNAVAILABLE (a second signal ends the wait)");
+ABSL_FLAG(double, write_stall_timeout_s, 30, "A stream whose response the client has not read for "
+          "this long (s; the server's Write blocked by HTTP/2 flow control) is stopped by the "
+          "server: RESOURCE_EXHAUSTED in its log and lact_streams_total, CANCELLED for the client");
 ABSL_FLAG(int32_t, step_ms, lact::StreamingConfig{}.step_ms, "Streaming step: new audio committed "
           "per model call and the interim cadence (ms)");
 ABSL_FLAG(int32_t, left_context_ms, lact::StreamingConfig{}.left_context_ms,
@@ -161,6 +164,7 @@ ServerConfig ConfigFromFlags() {
   c.max_stream_seconds = absl::GetFlag(FLAGS_max_stream_seconds);
   c.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   c.drain_seconds = absl::GetFlag(FLAGS_drain_seconds);
+  c.write_stall_timeout_s = absl::GetFlag(FLAGS_write_stall_timeout_s);
   c.streaming.step_ms = absl::GetFlag(FLAGS_step_ms);
   c.streaming.left_context_ms = absl::GetFlag(FLAGS_left_context_ms);
   c.streaming.lookahead_ms = absl::GetFlag(FLAGS_lookahead_ms);
@@ -269,6 +273,7 @@ int Run(int argc, char** argv, SignalWatcher& signals) {
   service_options.model_has_lact = model_has_lact;
   service_options.model_sample_rate = (*model)->sample_rate();
   service_options.authenticator = authenticator.has_value() ? &*authenticator : nullptr;
+  service_options.write_stall_timeout = absl::Seconds(config.write_stall_timeout_s);
   AsrService service(**recognizer, &scheduler, &metrics, service_options);
 
   grpc::EnableDefaultHealthCheckService(true);

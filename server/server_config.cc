@@ -57,6 +57,9 @@ absl::Status ServerConfig::Validate() const {
     return bad("--max_message_bytes must be >= 1024, got ", max_message_bytes);
   }
   if (!(drain_seconds >= 0)) return bad("--drain_seconds must be >= 0, got ", drain_seconds);
+  if (!(write_stall_timeout_s > 0)) {
+    return bad("--write_stall_timeout_s must be > 0, got ", write_stall_timeout_s);
+  }
   if (feed_ms < 0 || feed_ms > 60000) return bad("--feed_ms must be in [0, 60000], got ", feed_ms);
   if (absl::Status s = streaming.Validate(); !s.ok()) return s;
   return absl::OkStatus();
@@ -71,6 +74,7 @@ std::string ServerConfig::ToString() const {
                       " max_queue_delay_ms=", max_queue_delay_ms, " max_streams=", max_streams,
                       " max_stream_seconds=", max_stream_seconds,
                       " max_message_bytes=", max_message_bytes, " drain_seconds=", drain_seconds,
+                      " write_stall_timeout_s=", write_stall_timeout_s,
                       " ", streaming.ToString(), " feed_ms=", effective_feed_ms());
 }
 

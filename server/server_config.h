@@ -40,6 +40,7 @@ struct ServerConfig {
   double max_stream_seconds = 600;    // audio per stream (OUT_OF_RANGE past it)
   int max_message_bytes = 4 << 20;    // one request message (RESOURCE_EXHAUSTED past it)
   double drain_seconds = 30;          // SIGTERM: how long open streams may still run
+  double write_stall_timeout_s = 30;  // a Write blocked this long (client not reading): cancelled
 
   // Streaming window (the recognizer's), and how audio is handed to it.
   StreamingConfig streaming;

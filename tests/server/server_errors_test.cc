@@ -1,11 +1,14 @@
 // Bad input and limits: every bad request gets its stated gRPC code (with a message saying what
 // was wrong) while a concurrent healthy stream on the same server still finishes with the right
 // transcript; cancelled and timed-out streams free their state at once; health says SERVING after.
+// A client that stops reading (and neither sends nor half-closes) is stopped by the server's
+// write-stall watchdog (--write_stall_timeout_s).
 #include <future>
 
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "tests/server/server_test_util.h"
 
 namespace lact::server::testing {
@@ -197,6 +200,79 @@ TEST(ServerErrorsTest, BadInputGetsItsCodeWhileAHealthyStreamFinishes) {
   EXPECT_EQ(RunHealthProbe(server.address()), 0) << "health check after the bad calls";
   const std::string log = server.log();
   EXPECT_EQ(log.find("internal error"), std::string::npos) << log;
+}
+
+
+// A client with a 1 KiB HTTP/2 window sends config + audio (interim results and word times on),
+// then neither reads, nor sends, nor half-closes. The server's writer blocks once the window is
+// full; the watchdog (--write_stall_timeout_s=2) must end the call by itself, long before the
+// client's deadline: RESOURCE_EXHAUSTED with the stall reason in its log line and
+// lact_streams_total, lact_active_streams back to 0; the client sees CANCELLED.
+TEST(ServerErrorsTest, ClientThatStopsReadingIsStoppedByTheWriteStallWatchdog) {
+  const std::string model = MakeLactModelDir();
+  ServerProcess server(model, Window{}, {"--write_stall_timeout_s=2"});
+  ASSERT_TRUE(server.ok()) << server.log();
+  const int metrics = server.metrics_port();
+
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 1024);
+  auto stub = pb::StreamingAsr::NewStub(
+      grpc::CreateCustomChannel(server.address(), grpc::InsecureChannelCredentials(), args));
+  grpc::ClientContext context;
+  const absl::Duration client_deadline = absl::Seconds(240);
+  context.set_deadline(absl::ToChronoTime(absl::Now() + client_deadline));
+  // 10 s at 8 kHz with word times: about 30 interim responses of 100 to 200 bytes each, several
+  // times the 1 KiB window (a run at the time of writing: the writer blocked after 5 of them).
+  pb::RecognitionConfig config = MakeConfig(pb::FLOAT32, 8000);
+  config.set_enable_word_time_offsets(true);
+  const auto messages =
+      ConfigThenAudio(config, /*interim=*/true, SplitBytes(ToFloat32(SyntheticAudio(10.0, 8000, 91)), 3200));
+  auto stream = stub->StreamingRecognize(&context);
+  size_t written = 0;
+  for (const auto& m : messages) {
+    if (!stream->Write(m)) break;  // the server may already have ended the call
+    ++written;
+    absl::SleepFor(absl::Milliseconds(20));  // 100 ms of audio per 20 ms
+  }
+  const absl::Time last_write = absl::Now();
+  // Now the client only waits: no read, no write, no half-close.
+
+  // The server's own end line, without a single read or write by the client.
+  std::string end_line;
+  while (end_line.empty() && absl::Now() < last_write + absl::Seconds(120)) {
+    for (absl::string_view line : absl::StrSplit(server.log(), '\n')) {
+      if (line.find(" end: status=") != absl::string_view::npos) end_line = std::string(line);
+    }
+    if (end_line.empty()) absl::SleepFor(absl::Milliseconds(200));
+  }
+  const absl::Duration took = absl::Now() - last_write;
+  ASSERT_FALSE(end_line.empty()) << "the server did not end the stalled call by itself\n" << server.log();
+  EXPECT_NE(end_line.find("status=RESOURCE_EXHAUSTED (the client did not read its responses for 2 s"),
+            std::string::npos)
+      << end_line;
+  EXPECT_NE(server.log().find(": cancelling: the client did not read its responses"), std::string::npos)
+      << server.log();
+  EXPECT_LT(took, absl::Seconds(120));
+  EXPECT_EQ(WaitForMetric(metrics, "lact_active_streams", 0), 0);
+  EXPECT_EQ(WaitForMetric(metrics, "lact_fast_weight_state_bytes{device=\"cpu\"}", 0), 0);
+  EXPECT_EQ(MetricValue(HttpGet(metrics, "/metrics"), "lact_streams_total{code=\"RESOURCE_EXHAUSTED\"}")
+                .value_or(0),
+            1);
+
+  // The client: gRPC could not send the status through the full window; it sees the reset.
+  pb::StreamingRecognizeResponse response;
+  int responses = 0;
+  while (stream->Read(&response)) ++responses;
+  const grpc::Status status = stream->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::CANCELLED) << status.error_message();
+  std::printf("write stall: %zu of %zu messages written; the server ended the call %.2f s after the "
+              "client's last write; the client then read %d response(s); %s\n",
+              written, messages.size(), absl::ToDoubleSeconds(took), responses, end_line.c_str());
+
+  // The server still serves.
+  EXPECT_EQ(RunHealthProbe(server.address()), 0);
+  EXPECT_EQ(server.log().find("internal error"), std::string::npos) << server.log();
 }
 
 }  // namespace

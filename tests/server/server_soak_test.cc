@@ -12,9 +12,10 @@
 //   slow reader sends all its audio (interim results and word times on), half-closes and reads
 //               nothing for kSlowReaderStall: the server must end the call by itself within
 //               kSlowReaderEndBound of the half-close, with OK (every response fitted in the
-//               HTTP/2 flow-control window: what it buffers is bounded by that window) or
-//               CANCELLED "the client stopped reading" (its writer was blocked); the client then
-//               reads what is there: with OK, the right final transcript;
+//               HTTP/2 flow-control window: what it buffers is bounded by that window),
+//               CANCELLED "the client stopped reading" (its writer was blocked) or
+//               RESOURCE_EXHAUSTED "the client did not read its responses" (the write-stall
+//               watchdog); the client then reads what is there: with OK, the right final transcript;
 //   oversize    a message over --max_message_bytes, after some audio: RESOURCE_EXHAUSTED;
 //   burst       --max_streams + 2 calls at once, admitted ones held open until the server has
 //               refused at least one (RESOURCE_EXHAUSTED naming --max_streams); the admitted
@@ -381,6 +382,12 @@ class Soak {
       const int64_t ms = absl::ToInt64Milliseconds(ended - closed);
       counts_[kind + "end_ms_max"] = std::max(counts_[kind + "end_ms_max"], ms);
       counts_[kind + "response_bytes_max"] = std::max(counts_[kind + "response_bytes_max"], response_bytes);
+    }
+    // The write-stall watchdog (--write_stall_timeout_s, default 30 s) may stop a call whose
+    // writer stayed blocked that long before any other end (the client sees the reset).
+    if (end_code == "RESOURCE_EXHAUSTED" && end_message.find("did not read its responses") != std::string::npos &&
+        status.error_code() == grpc::StatusCode::CANCELLED) {
+      return Count(kind + "write_stall_by_server");
     }
     if (past_limit) {
       // The client cannot receive the OUT_OF_RANGE through its full window: it sees the reset.
