@@ -28,6 +28,20 @@ constexpr absl::Duration kPollInterval = absl::Milliseconds(200);
 // does not read its responses can block the writer in flow control).
 constexpr absl::Duration kWriterJoinTimeout = absl::Seconds(10);
 
+// After a Read that returned false: a real half-close, or a call gRPC failed (e.g. an oversize
+// message) or the client cancelled, which ServerContext::IsCancelled() may report only a moment
+// later. Waits up to kCancelSettle for that; true when the call turned out cancelled. Only used
+// when the half-close would end the call with an error, so a good stream never waits.
+constexpr absl::Duration kCancelSettle = absl::Milliseconds(250);
+bool CancelledAfterFailedRead(grpc::ServerContext* context) {
+  const absl::Time until = absl::Now() + kCancelSettle;
+  while (!context->IsCancelled()) {
+    if (absl::Now() >= until) return false;
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  return true;
+}
+
 void SetDuration(double seconds, google::protobuf::Duration* d) {
   if (seconds < 0) seconds = 0;
   const int64_t nanos_total = static_cast<int64_t>(seconds * 1e9 + 0.5);
@@ -318,7 +332,9 @@ grpc::Status AsrService::StreamingRecognize(
   // 1. The config.
   pb::StreamingRecognizeRequest request;
   if (!stream->Read(&request)) {
-    if (context->IsCancelled()) return guard.Finish(grpc::Status::CANCELLED);
+    if (context->IsCancelled() || CancelledAfterFailedRead(context)) {
+      return guard.Finish(grpc::Status::CANCELLED);
+    }
     return guard.Finish(ToGrpcStatus(handler.OnHalfClose(absl::Now())));  // "no config"
   }
   if (absl::Status s = handler.OnMessage(request, absl::Now()); !s.ok()) {
@@ -399,6 +415,10 @@ grpc::Status AsrService::StreamingRecognize(
         read_status = absl::CancelledError("cancelled by the client");
       } else {
         read_status = handler.OnHalfClose(absl::Now());
+        // E.g. "ends inside a sample frame" of a call that gRPC failed on an oversize message.
+        if (!read_status.ok() && CancelledAfterFailedRead(context)) {
+          read_status = absl::CancelledError("cancelled by the client");
+        }
       }
       break;
     }
