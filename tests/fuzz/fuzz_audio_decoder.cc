@@ -33,38 +33,6 @@ constexpr lact::server::AudioEncoding kEncodings[] = {
     lact::server::AudioEncoding::kFloat32, lact::server::AudioEncoding::kOggOpus,
     lact::server::AudioEncoding::kOpus};
 
-uint32_t OggCrc(const unsigned char* p, size_t n) {  // CRC-32, polynomial 0x04c11db7, no reflection
-  static const auto* table = [] {
-    static uint32_t t[256];
-    for (uint32_t i = 0; i < 256; ++i) {
-      uint32_t r = i << 24;
-      for (int k = 0; k < 8; ++k) r = (r & 0x80000000u) ? (r << 1) ^ 0x04c11db7u : (r << 1);
-      t[i] = r;
-    }
-    return t;
-  }();
-  uint32_t crc = 0;
-  for (size_t i = 0; i < n; ++i) crc = (crc << 8) ^ table[((crc >> 24) ^ p[i]) & 0xff];
-  return crc;
-}
-
-// Rewrites the CRC field of every complete Ogg page found in `s`.
-void RepairOggCrcs(std::string* s) {
-  size_t pos = 0;
-  while ((pos = s->find("OggS", pos)) != std::string::npos) {
-    auto* p = reinterpret_cast<unsigned char*>(s->data()) + pos;
-    const size_t avail = s->size() - pos;
-    if (avail < 27 || avail < 27 + size_t{p[26]}) break;
-    size_t len = 27 + size_t{p[26]};
-    for (size_t i = 0; i < p[26]; ++i) len += p[27 + i];
-    if (len > avail) break;
-    p[22] = p[23] = p[24] = p[25] = 0;
-    const uint32_t crc = OggCrc(p, len);
-    for (int i = 0; i < 4; ++i) p[22 + i] = static_cast<unsigned char>(crc >> (8 * i));
-    pos += len;
-  }
-}
-
 void CheckFinite(const std::vector<float>& samples, size_t from) {
   for (size_t i = from; i < samples.size(); ++i) LACT_FUZZ_CHECK(std::isfinite(samples[i]));
 }
@@ -96,7 +64,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     lengths.push_back(len);
     pos += len;
   }
-  if (repair_crcs && format.encoding == lact::server::AudioEncoding::kOggOpus) RepairOggCrcs(&audio);
+  if (repair_crcs && format.encoding == lact::server::AudioEncoding::kOggOpus) lact::fuzz::RepairOggCrcs(&audio);
   std::vector<float> out;
   size_t offset = 0;
   for (size_t len : lengths) {
