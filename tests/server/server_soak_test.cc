@@ -241,13 +241,20 @@ class Soak {
     spec.cancel = true;
     spec.cancel_after = absl::Milliseconds(std::uniform_int_distribution<int>(0, 400)(rng));
     spec.deadline = kCallDeadline;
+    RunExpectingCode(stub.get(), spec, grpc::StatusCode::CANCELLED, "cancel", "cancel_cancelled");
+  }
+
+  // Runs `spec`; the call must end with `code` (counted as `counter`) unless it was refused
+  // during a burst. `what` names the behaviour in a failure.
+  void RunExpectingCode(pb::StreamingAsr::Stub* stub, const StreamSpec& spec, grpc::StatusCode code,
+                        const char* what, const char* counter) {
     const int64_t token = BurstToken();
-    const StreamResult r = RunStream(stub.get(), spec);
+    const StreamResult r = RunStream(stub, spec);
     if (IsRefusal(r.status) && RefusalAllowed(token)) return Count("refused_during_burst");
-    if (r.status.error_code() != grpc::StatusCode::CANCELLED) {
-      return Fail(absl::StrCat("cancel: status ", r.status.error_code(), " '", r.status.error_message(), "'"));
+    if (r.status.error_code() != code) {
+      return Fail(absl::StrCat(what, ": status ", r.status.error_code(), " '", r.status.error_message(), "'"));
     }
-    Count("cancel_cancelled");
+    Count(counter);
   }
 
   void Disconnect(std::mt19937& rng) {
@@ -422,13 +429,8 @@ class Soak {
     big.set_audio_content(std::string(kMaxMessageBytes + 1 + rng() % 100000, '\0'));
     spec.messages.push_back(big);
     spec.deadline = kCallDeadline;
-    const int64_t token = BurstToken();
-    const StreamResult r = RunStream(stub.get(), spec);
-    if (IsRefusal(r.status) && RefusalAllowed(token)) return Count("refused_during_burst");
-    if (r.status.error_code() != grpc::StatusCode::RESOURCE_EXHAUSTED) {
-      return Fail(absl::StrCat("oversize: status ", r.status.error_code(), " '", r.status.error_message(), "'"));
-    }
-    Count("oversize_resource_exhausted");
+    RunExpectingCode(stub.get(), spec, grpc::StatusCode::RESOURCE_EXHAUSTED, "oversize",
+                     "oversize_resource_exhausted");
   }
 
   void Burst(std::mt19937& rng) {
