@@ -99,6 +99,17 @@ struct AsrService::Call {
     cancelled_by_server.store(true);
     context->TryCancel();
   }
+  // Ends the call's stream with `status` (its state is freed now, a reader waiting on
+  // backpressure wakes); the first reason given is the one the call keeps.
+  void Abort(const absl::Status& status) {
+    std::shared_ptr<StreamSession> s;
+    {
+      absl::MutexLock lock(&mu);
+      if (abort_status.ok()) abort_status = status;
+      s = session;
+    }
+    if (s != nullptr) s->Abort(status);
+  }
 };
 
 // Ends a call: unregisters it, counts it by status code, logs its end line.
@@ -206,14 +217,8 @@ void AsrService::CancelStalledWrites() {
         "the client did not read its responses for %g s: the server stopped the stream "
         "(--write_stall_timeout_s)",
         absl::ToDoubleSeconds(options_.write_stall_timeout)));
-    std::shared_ptr<StreamSession> session;
-    {
-      absl::MutexLock lock(&call->mu);
-      if (call->abort_status.ok()) call->abort_status = status;
-      session = call->session;
-    }
     Log("stream ", call->id, ": cancelling: ", status.message());
-    if (session != nullptr) session->Abort(status);  // frees its state now, wakes a waiting reader
+    call->Abort(status);
     call->CancelByServer();  // unblocks the writer's Write and the reader's Read
   }
 }
@@ -240,15 +245,7 @@ void AsrService::AbortAll(const absl::Status& status, absl::Duration grace) {
     absl::MutexLock lock(&mu_);
     for (const auto& [id, call] : calls_) calls.push_back(call);
   }
-  for (const auto& call : calls) {
-    std::shared_ptr<StreamSession> session;
-    {
-      absl::MutexLock lock(&call->mu);
-      if (call->abort_status.ok()) call->abort_status = status;
-      session = call->session;
-    }
-    if (session != nullptr) session->Abort(status);
-  }
+  for (const auto& call : calls) call->Abort(status);
   if (WaitUntilIdle(absl::Now() + grace)) return;
   // Readers still blocked in Read(): their clients are silent. Cancel those calls.
   absl::MutexLock lock(&mu_);
