@@ -1,5 +1,6 @@
 // lact_server: the gRPC streaming speech recognition service. See --help and docs/server.md.
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -90,9 +91,13 @@ ABSL_FLAG(int32_t, feed_ms, 0, "Audio is handed to the recognizer in pieces of t
 namespace lact::server {
 namespace {
 
-// SIGTERM / SIGINT: the handler (any thread may run it; threads started by libraries before
-// main() do not inherit a blocked mask, so sigwait alone is not enough) only writes a byte to a
-// pipe; a watcher thread turns that into a count the main thread waits on.
+// SIGTERM / SIGINT: main() blocks both before any thread exists, so every thread it or a library
+// starts inherits the blocked mask; only the watcher thread unblocks them. The handler then runs
+// on the watcher, which sits in read() on a pipe, and writes a byte to that pipe; the watcher
+// turns it into a count the main thread waits on. (The handler alone was not enough: under
+// ThreadSanitizer a handler is deferred until its thread enters an intercepted call, and a
+// thread parked in absl's raw futex wait never does, so the drain never started. The handler is
+// still installed for threads started before main(), which may not block the signals.)
 int g_signal_pipe[2] = {-1, -1};
 
 extern "C" void OnSignal(int sig) {
@@ -100,8 +105,22 @@ extern "C" void OnSignal(int sig) {
   (void)!write(g_signal_pipe[1], &byte, 1);
 }
 
+sigset_t DrainSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  return set;
+}
+
 class SignalWatcher {
  public:
+  // Call first thing in main(), before any thread is started.
+  static void BlockInThisThread() {
+    const sigset_t set = DrainSignals();
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  }
+
   void Start() {
     if (pipe2(g_signal_pipe, O_CLOEXEC) != 0) return;
     struct sigaction action {};
@@ -111,6 +130,8 @@ class SignalWatcher {
     sigaction(SIGTERM, &action, nullptr);
     sigaction(SIGINT, &action, nullptr);
     std::thread([this] {
+      const sigset_t set = DrainSignals();
+      pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
       while (true) {
         unsigned char byte = 0;
         const ssize_t n = read(g_signal_pipe[0], &byte, 1);
@@ -338,6 +359,7 @@ int Run(int argc, char** argv, SignalWatcher& signals) {
 }  // namespace lact::server
 
 int main(int argc, char** argv) {
+  lact::server::SignalWatcher::BlockInThisThread();
   lact::server::SignalWatcher signals;
   signals.Start();
   try {
