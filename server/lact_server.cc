@@ -1,7 +1,9 @@
 // lact_server: the gRPC streaming speech recognition service. See --help and docs/server.md.
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,6 +12,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -92,12 +95,12 @@ namespace lact::server {
 namespace {
 
 // SIGTERM / SIGINT: main() blocks both before any thread exists, so every thread it or a library
-// starts inherits the blocked mask; only the watcher thread unblocks them. The handler then runs
-// on the watcher, which sits in read() on a pipe, and writes a byte to that pipe; the watcher
-// turns it into a count the main thread waits on. (The handler alone was not enough: under
-// ThreadSanitizer a handler is deferred until its thread enters an intercepted call, and a
-// thread parked in absl's raw futex wait never does, so the drain never started. The handler is
-// still installed for threads started before main(), which may not block the signals.)
+// starts inherits the blocked mask and the signals stay pending for the process; a watcher thread
+// reads them from a signalfd and turns them into a count the main thread waits on. No thread runs
+// a handler for them, which matters under ThreadSanitizer: it defers a handler until its thread
+// enters an intercepted blocking call, and threads parked in absl's raw futex wait (or in read())
+// never do, so a handler-based drain never started. A handler that writes to a pipe the watcher
+// also polls remains for threads started before main(), which may not have the signals blocked.
 int g_signal_pipe[2] = {-1, -1};
 
 extern "C" void OnSignal(int sig) {
@@ -122,23 +125,40 @@ class SignalWatcher {
   }
 
   void Start() {
-    if (pipe2(g_signal_pipe, O_CLOEXEC) != 0) return;
+    const sigset_t set = DrainSignals();
+    const int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+    if (sfd < 0 || pipe2(g_signal_pipe, O_CLOEXEC) != 0) {
+      Log("warning: cannot watch SIGTERM/SIGINT (", std::strerror(errno), "); they end the server without a drain");
+      const sigset_t unblock = DrainSignals();
+      pthread_sigmask(SIG_UNBLOCK, &unblock, nullptr);
+      return;
+    }
     struct sigaction action {};
     action.sa_handler = OnSignal;
     sigemptyset(&action.sa_mask);
     action.sa_flags = SA_RESTART;
     sigaction(SIGTERM, &action, nullptr);
     sigaction(SIGINT, &action, nullptr);
-    std::thread([this] {
-      const sigset_t set = DrainSignals();
-      pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+    std::thread([this, sfd] {
+      pollfd fds[2] = {{sfd, POLLIN, 0}, {g_signal_pipe[0], POLLIN, 0}};
       while (true) {
-        unsigned char byte = 0;
-        const ssize_t n = read(g_signal_pipe[0], &byte, 1);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return;
+        if (poll(fds, 2, -1) < 0) {
+          if (errno == EINTR) continue;
+          return;
+        }
+        int sig = 0;
+        if (fds[0].revents & POLLIN) {
+          signalfd_siginfo info{};
+          if (read(sfd, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) sig = static_cast<int>(info.ssi_signo);
+        } else if (fds[1].revents & POLLIN) {
+          unsigned char byte = 0;
+          if (read(g_signal_pipe[0], &byte, 1) == 1) sig = byte;
+        } else {
+          return;  // POLLERR / POLLHUP: nothing more will come
+        }
+        if (sig == 0) continue;
         absl::MutexLock lock(&mu_);
-        last_signal_ = byte;
+        last_signal_ = sig;
         ++count_;
       }
     }).detach();
