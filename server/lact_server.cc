@@ -334,13 +334,14 @@ int Run(int argc, char** argv, SignalWatcher& signals) {
     return 1;
   }
   server->GetHealthCheckService()->SetServingStatus(true);
+  metrics.SetServing(true);
   if (!config.ready_file.empty() && !WriteReadyFile(config.ready_file, port, metrics_port)) {
     Log("cannot write --ready_file ", config.ready_file);
     return 1;
   }
   Log("serving lact.asr.v1.StreamingAsr on ", HostPort(config.host, port),
       config.tls_cert.empty() ? " (plaintext)" : config.tls_client_ca.empty() ? " (TLS)" : " (mutual TLS)",
-      metrics_port >= 0 ? absl::StrCat(", metrics on http://", HostPort(config.effective_metrics_host(), metrics_port), "/metrics")
+      metrics_port >= 0 ? absl::StrCat(", metrics on http://", HostPort(config.effective_metrics_host(), metrics_port), "/metrics and /healthz")
                         : std::string(", metrics off"));
 
   // Graceful shutdown: stop accepting, let open streams finish within --drain_seconds.
@@ -349,6 +350,7 @@ int Run(int argc, char** argv, SignalWatcher& signals) {
   Log(signals.last_signal() == SIGTERM ? "SIGTERM" : "SIGINT", ": draining ", open,
       " open stream(s) for up to ", config.drain_seconds, " s");
   server->GetHealthCheckService()->SetServingStatus(false);
+  metrics.SetServing(false);
   service.StartDrain();
   const absl::Time drain_deadline = absl::Now() + absl::Seconds(config.drain_seconds);
   bool idle = false;

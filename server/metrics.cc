@@ -115,7 +115,8 @@ ServerMetrics::ServerMetrics(const std::string& device)
 ServerMetrics::~ServerMetrics() { http_.reset(); }
 
 absl::StatusOr<int> ServerMetrics::StartHttpServer(const std::string& host, int port) {
-  auto http = MetricsHttpServer::Start(host, port, [this] { return Render(); });
+  auto http = MetricsHttpServer::Start(host, port, [this] { return Render(); },
+                                       [this] { return serving_.load(); });
   if (!http.ok()) return http.status();
   http_ = std::move(*http);
   return http_->port();

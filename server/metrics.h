@@ -16,6 +16,7 @@
 //   lact_final_latency_seconds                   histogram client half-close -> final result sent
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -37,8 +38,12 @@ class ServerMetrics {
   explicit ServerMetrics(const std::string& device);
   ~ServerMetrics();
 
-  // Serves GET /metrics on host:port (port 0: a free port). Returns the bound port.
+  // Serves GET /metrics and /healthz on host:port (port 0: a free port). Returns the bound port.
   absl::StatusOr<int> StartHttpServer(const std::string& host, int port);
+
+  // What /healthz answers: SERVING (200) once the model is loaded, NOT_SERVING (503) before that
+  // and while draining; kept equal to the gRPC health service's status by lact_server.
+  void SetServing(bool serving) { serving_.store(serving); }
 
   // The Prometheus text exposition of every metric (what /metrics returns).
   std::string Render();
@@ -66,6 +71,7 @@ class ServerMetrics {
   std::shared_ptr<ScrapeHook> hook_;
   std::unique_ptr<MetricsHttpServer> http_;
   std::mutex refresh_mu_;
+  std::atomic<bool> serving_{false};
 
   prometheus::Gauge* memory_allocated_;
   prometheus::Gauge* memory_reserved_;

@@ -38,7 +38,7 @@ std::string Response(const char* status, const char* content_type, const std::st
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
-    const std::string& host, int port, std::function<std::string()> render) {
+    const std::string& host, int port, std::function<std::string()> render, std::function<bool()> serving) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -71,11 +71,12 @@ absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
   const int bound_port = ntohs(bound.ss_family == AF_INET6
                                    ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
                                    : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
-  return std::unique_ptr<MetricsHttpServer>(new MetricsHttpServer(fd, bound_port, std::move(render)));
+  return std::unique_ptr<MetricsHttpServer>(new MetricsHttpServer(fd, bound_port, std::move(render), std::move(serving)));
 }
 
-MetricsHttpServer::MetricsHttpServer(int listen_fd, int port, std::function<std::string()> render)
-    : listen_fd_(listen_fd), port_(port), render_(std::move(render)) {
+MetricsHttpServer::MetricsHttpServer(int listen_fd, int port, std::function<std::string()> render,
+                                     std::function<bool()> serving)
+    : listen_fd_(listen_fd), port_(port), render_(std::move(render)), serving_(std::move(serving)) {
   if (pipe2(wake_pipe_, O_CLOEXEC) != 0) wake_pipe_[0] = wake_pipe_[1] = -1;
   thread_ = std::thread([this] { Loop(); });
 }
@@ -130,16 +131,24 @@ void MetricsHttpServer::Serve(int fd) {
   const size_t path_end = line.find(' ', path_start);
   std::string path = line.substr(path_start, path_end == std::string::npos ? std::string::npos : path_end - path_start);
   path = path.substr(0, path.find('?'));
+  std::string response;
+  size_t body_size = 0;
   if ((get || head) && (path == "/metrics" || path == "/metrics/")) {
     const std::string body = render_();
-    std::string response = Response("200 OK", "text/plain; version=0.0.4; charset=utf-8", body);
-    if (head) response.resize(response.size() - body.size());
-    SendAll(fd, response);
+    body_size = body.size();
+    response = Response("200 OK", "text/plain; version=0.0.4; charset=utf-8", body);
+  } else if ((get || head) && path == "/healthz") {
+    const bool serving = serving_ && serving_();
+    const std::string body = serving ? "SERVING\n" : "NOT_SERVING\n";
+    body_size = body.size();
+    response = Response(serving ? "200 OK" : "503 Service Unavailable", "text/plain", body);
   } else if (get || head) {
-    SendAll(fd, Response("404 Not Found", "text/plain", "not found: try /metrics\n"));
+    response = Response("404 Not Found", "text/plain", "not found: try /metrics or /healthz\n");
   } else {
-    SendAll(fd, Response("405 Method Not Allowed", "text/plain", "GET /metrics\n"));
+    response = Response("405 Method Not Allowed", "text/plain", "GET /metrics or /healthz\n");
   }
+  if (head) response.resize(response.size() - body_size);
+  SendAll(fd, response);
 }
 
 }  // namespace lact::server

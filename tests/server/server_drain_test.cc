@@ -1,7 +1,8 @@
 // Graceful shutdown: SIGTERM while streams are open. New calls are refused (UNAVAILABLE) and
-// health turns NOT_SERVING; a stream that half-closes within --drain_seconds gets its final; one
-// still sending after it gets UNAVAILABLE; a silent one is cancelled; the process exits 0 with no
-// stream session left alive (the server checks and says so in its log, else it exits 3).
+// health (gRPC and the metrics port's /healthz) turns NOT_SERVING; a stream that half-closes
+// within --drain_seconds gets its final; one still sending after it gets UNAVAILABLE; a silent one
+// is cancelled; the process exits 0 with no stream session left alive (the server checks and says
+// so in its log, else it exits 3).
 #include <signal.h>
 
 #include <future>
@@ -71,12 +72,17 @@ TEST(ServerDrainTest, SigtermDrainsThenExitsZero) {
     absl::SleepFor(absl::Milliseconds(50));
   }
   absl::SleepFor(absl::Milliseconds(300));
+  const std::string http_probe = "--http_address=127.0.0.1:" + std::to_string(server.metrics_port());
+  EXPECT_EQ(HttpGet(server.metrics_port(), "/healthz"), "SERVING\n");
+  EXPECT_EQ(RunHealthProbe(server.address(), {http_probe}), 0);
   const absl::Time sigterm = absl::Now();
   server.Signal(SIGTERM);
   absl::SleepFor(absl::Milliseconds(300));
 
   // Draining: health is NOT_SERVING, new calls are refused.
   EXPECT_EQ(RunHealthProbe(server.address()), 1);
+  EXPECT_EQ(HttpGet(server.metrics_port(), "/healthz"), "NOT_SERVING\n");
+  EXPECT_EQ(RunHealthProbe(server.address(), {http_probe}), 1);
   {
     auto stub = server.stub();
     StreamSpec spec;

@@ -286,6 +286,11 @@ TEST_F(SecurityTest, HealthChecksNeedTlsButNoToken) {
   EXPECT_EQ(RunHealthProbe(server_->address(), {"--ssl_root_cert=" + File("ca.pem")}), 1);  // no client cert
   EXPECT_EQ(RunHealthProbe(server_->address()), 1);                                          // plaintext
   EXPECT_EQ(RunHealthProbe(server_->address(), {"--ssl_cert=" + File("client.pem")}), 2);    // no key
+
+  // The metrics listener's plain-HTTP /healthz needs no certificate (the container HEALTHCHECK).
+  EXPECT_EQ(RunHealthProbe(server_->address(), {"--http_address=127.0.0.1:" + std::to_string(server_->metrics_port())}), 0);
+  EXPECT_EQ(RunHealthProbe(server_->address(), {"--http_address=127.0.0.1:1"}), 1);  // nothing listens
+  EXPECT_EQ(RunHealthProbe(server_->address(), {"--http_address=nonsense"}), 2);
 }
 
 TEST_F(SecurityTest, EvalClientSpeaksMutualTlsAndTokens) {
