@@ -17,9 +17,19 @@
 #                  --build-arg LACT_MODEL=/models/wav2vec2-base-960h) and FLAGS_<flag> for the flags
 #                  listed in --tryfromenv below (abseil's standard mechanism), e.g.
 #                  docker run -e FLAGS_max_batch=16 -e FLAGS_drain_seconds=20 lact-asr:cpu
-#     Flags given on the command line win over FLAGS_* variables. Change the gRPC port with
-#     FLAGS_port (not --port): the HEALTHCHECK probes ${FLAGS_port}.
-# Ports: 50051 gRPC (lact.asr.v1.StreamingAsr, grpc.health.v1, reflection), 9400 /metrics.
+#     Flags given on the command line win over FLAGS_* variables. Change the metrics port with
+#     FLAGS_metrics_port (not --metrics_port): the HEALTHCHECK probes ${FLAGS_metrics_port}.
+#   - TLS / tokens: mount the files read-only and set FLAGS_tls_cert, FLAGS_tls_key
+#     [FLAGS_tls_client_ca] and/or FLAGS_auth_tokens_file (or the same flags after the image name);
+#     the HEALTHCHECK keeps working (it asks the plain-HTTP /healthz, not the gRPC port).
+# Ports: 50051 gRPC (lact.asr.v1.StreamingAsr, grpc.health.v1, reflection), 9400 /metrics and
+# /healthz (plain HTTP).
+#
+# HEALTHCHECK: `lact_health_probe --http_address` GETs /healthz on the metrics listener (200 SERVING
+# once the model is loaded, 503 NOT_SERVING while draining: the gRPC health service's state), so it
+# works whether or not the gRPC port requires (mutual) TLS. It needs that listener on (not
+# --metrics_port=-1) and reachable on 127.0.0.1 inside the container (--metrics_host unset,
+# 0.0.0.0 or 127.0.0.1); otherwise override it (docker run --health-cmd / --no-healthcheck).
 
 ARG DEBIAN_IMAGE=debian:bookworm-slim
 
@@ -59,11 +69,11 @@ ENV LACT_MODEL=${LACT_MODEL} \
 USER 10001:10001
 WORKDIR /tmp
 EXPOSE 50051 9400
-# The gRPC health service says SERVING once the model is loaded, NOT_SERVING while draining.
+# GET /healthz on the metrics port (see the top of this file): TLS on the gRPC port does not matter.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=120s --retries=3 \
-  CMD lact_health_probe --address=127.0.0.1:${FLAGS_port:-50051} --timeout_ms=3000 || exit 1
+  CMD lact_health_probe --http_address=127.0.0.1:${FLAGS_metrics_port:-9400} --timeout_ms=3000 || exit 1
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["lact_server", "--tryfromenv=device,dtype,lact,threads,host,port,metrics_port,max_batch,max_queue_delay_ms,max_streams,max_stream_seconds,max_message_bytes,drain_seconds,step_ms,left_context_ms,lookahead_ms,feed_ms"]
+ENTRYPOINT ["lact_server", "--tryfromenv=device,dtype,lact,threads,host,port,metrics_host,metrics_port,tls_cert,tls_key,tls_client_ca,auth_tokens_file,reflection,max_batch,max_queue_delay_ms,max_streams,max_stream_seconds,max_message_bytes,drain_seconds,write_stall_timeout_s,step_ms,left_context_ms,lookahead_ms,feed_ms"]
 CMD []
 
 # ---------------------------------------------------------------------------------------------
@@ -129,9 +139,9 @@ USER 10001:10001
 WORKDIR /tmp
 EXPOSE 50051 9400
 HEALTHCHECK --interval=10s --timeout=5s --start-period=180s --retries=3 \
-  CMD lact_health_probe --address=127.0.0.1:${FLAGS_port:-50051} --timeout_ms=3000 || exit 1
+  CMD lact_health_probe --http_address=127.0.0.1:${FLAGS_metrics_port:-9400} --timeout_ms=3000 || exit 1
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["lact_server", "--tryfromenv=device,dtype,lact,threads,host,port,metrics_port,max_batch,max_queue_delay_ms,max_streams,max_stream_seconds,max_message_bytes,drain_seconds,step_ms,left_context_ms,lookahead_ms,feed_ms"]
+ENTRYPOINT ["lact_server", "--tryfromenv=device,dtype,lact,threads,host,port,metrics_host,metrics_port,tls_cert,tls_key,tls_client_ca,auth_tokens_file,reflection,max_batch,max_queue_delay_ms,max_streams,max_stream_seconds,max_message_bytes,drain_seconds,write_stall_timeout_s,step_ms,left_context_ms,lookahead_ms,feed_ms"]
 CMD []
 
 # `docker build .` without --target builds the last stage: keep the CPU runtime the default.

@@ -7,20 +7,31 @@ and checks each name against the built programs instead of a list kept by hand:
 
   static   every flag / FLAGS_* variable is a flag of `lact_server --helpfull` (or of
            lact_eval_client for the eval service) and is read from the environment where it is
-           set there; ports agree across EXPOSE, compose ports, container ports, probes, Services,
-           scrape targets and annotations; the HEALTHCHECK binary is one the build produces and
-           the Dockerfile copies; the build stage runs deploy/install-deps.sh and the same CMake
+           set there; every lact_server flag but a few (NOT_FROM_ENV) is in the images'
+           --tryfromenv; ports agree across EXPOSE, compose ports, container ports, probes,
+           Services, scrape targets and annotations; the Dockerfile HEALTHCHECK and the compose
+           healthcheck run a binary the build produces and the Dockerfile copies, with flags of
+           that binary, and ask GET /healthz on the metrics port
+           (`--http_address=127.0.0.1:${FLAGS_metrics_port:-M}`, compose `127.0.0.1:M`: plain
+           HTTP, so they work when the gRPC port requires TLS); the k8s probes are grpc probes on
+           the gRPC port; the build stage runs deploy/install-deps.sh and the same CMake
            configure as .ci/run; every shared library of the binaries comes from a package that
            `install-deps.sh --runtime` installs (or one of its dependencies); graceful-termination
            times exceed --drain_seconds; selectors, HPA, PDB and ServiceMonitor match the pods.
   live     lact_server is started with exactly the flags and environment of each configuration
            (Dockerfile runtime stages, compose services, the k8s Deployment), replacing only the
            model folder (a copy of tests/fixtures/tiny_group + LaCT files), the ports (free
-           loopback ports), the host (127.0.0.1) and --device (cpu: no GPU here); the Dockerfile
-           HEALTHCHECK command itself must report SERVING; lact_eval_client sends short streams
-           (LaCT on and off); /metrics must hold every metric the Grafana dashboard, the alert
-           rules, the HPA and the prometheus-adapter rules query, with the labels they use; then
-           SIGTERM must end the server with exit code 0.
+           loopback ports), the host (127.0.0.1) and --device (cpu: no GPU here); the health
+           check itself (the Dockerfile HEALTHCHECK through `sh -c`; for compose, its healthcheck
+           with the literal ports moved) must report SERVING; lact_eval_client sends short
+           streams (LaCT on and off); /metrics must hold every metric the Grafana dashboard, the
+           alert rules, the HPA and the prometheus-adapter rules query, with the labels they use;
+           then SIGTERM must end the server with exit code 0. One more configuration, the
+           Dockerfile runtime stage with TLS turned on through the environment (FLAGS_tls_cert,
+           FLAGS_tls_key: a self-signed certificate made with the `openssl` command), must have
+           its HEALTHCHECK report SERVING while the plaintext gRPC probe
+           (`lact_health_probe --address`) fails with exit code 1 and the TLS one
+           (`--ssl_root_cert`) succeeds; its streams are sent over TLS.
 
 Usage: check_deploy.py --src REPO --bin name=PATH ... [--bin-dir BUILD_DIR] [--static-only]
 """
@@ -62,6 +73,28 @@ def program_flags(binary):
     out = subprocess.run([binary, "--helpfull"], capture_output=True, text=True, timeout=60)
     text = out.stdout + out.stderr
     return set(re.findall(r"^\s+--([A-Za-z0-9_]+) \(", text, re.M)), text
+
+
+def own_flags(help_text):
+    """The program's own flags: those of --helpfull sections not from abseil's sources."""
+    names = set()
+    own = False
+    for line in help_text.splitlines():
+        m = re.match(r"\s+Flags from (\S+):", line)
+        if m:
+            own = "absl/" not in m.group(1)
+            continue
+        m = re.match(r"^\s+--([A-Za-z0-9_]+) \(", line)
+        if m and own:
+            names.add(m.group(1))
+    return names
+
+
+# lact_server flags the images do not read from FLAGS_* variables, and why.
+NOT_FROM_ENV = {
+    "model": "the images use LACT_MODEL (lact_server's own variable) for the model folder",
+    "ready_file": "for scripts and tests that start lact_server with port 0",
+}
 
 
 def parse_flag_args(args):
@@ -386,15 +419,31 @@ class Substitution:
         return out
 
 
-def run_health(healthcheck_cmd, env, bin_dir, timeout_s, proc):
-    """Runs the Dockerfile HEALTHCHECK command line (sh -c) until it succeeds, the server exits or
-    time runs out."""
+def health_argv(health, literal_ports, sub):
+    """The health check as an argv: ('shell', 'cmd') runs through `sh -c` (Docker's HEALTHCHECK CMD
+    and compose's CMD-SHELL), ('exec', [...]) as is (compose's CMD). Literal ports of the
+    configuration (compose spells them out) are moved to the test's ports, as in Substitution."""
+    kind, cmd = health
+    moves = {f"127.0.0.1:{literal_ports[k]}": f"127.0.0.1:{new}" for k, new in
+             (("port", sub.port), ("metrics_port", sub.metrics_port)) if k in literal_ports}
+
+    def move(text):
+        for old, new in moves.items():
+            text = re.sub(re.escape(old) + r"(?![0-9])", new, text)
+        return text
+    if kind == "shell":
+        return ["sh", "-c", move(cmd)]
+    return [move(a) for a in cmd]
+
+
+def run_health(argv, env, bin_dir, timeout_s, proc):
+    """Runs the health check command until it succeeds, the server exits or time runs out."""
     deadline = time.time() + timeout_s
     r = None
     while time.time() < deadline:
         if proc.poll() is not None:
             return False, f"lact_server exited with code {proc.returncode} before serving"
-        r = subprocess.run(["sh", "-c", healthcheck_cmd], env=dict(env, PATH=bin_dir + ":" + os.environ["PATH"]),
+        r = subprocess.run(argv, env=dict(env, PATH=bin_dir + ":" + os.environ["PATH"]),
                            capture_output=True, text=True, timeout=30)
         if r.returncode == 0:
             return True, r.stdout.strip()
@@ -434,19 +483,41 @@ def scrape(port):
         return r.read().decode()
 
 
-def send_streams(eval_bin, port, workdir, wav):
+def send_streams(eval_bin, port, workdir, wav, extra_args=()):
     manifest = os.path.join(workdir, "manifest.tsv")
     with open(manifest, "w") as f:
         f.write(f"{wav}\tunused reference\n")
     out_dir = os.path.join(workdir, "eval_out")
     r = subprocess.run([eval_bin, f"--server=127.0.0.1:{port}", f"--manifest={manifest}", "--lact=both",
                         "--num_parallel_requests=1", f"--output_dir={out_dir}", "--noprogress",
-                        "--connect_timeout_s=30", "--timeout_s=60"],
+                        "--connect_timeout_s=30", "--timeout_s=60"] + list(extra_args),
                        capture_output=True, text=True, timeout=180)
     return r.returncode, (r.stdout + r.stderr)[-2000:]
 
 
 # ----------------------------------------------------------------------------------------------
+
+def self_signed_cert(workdir):
+    """A throwaway certificate and key for localhost / 127.0.0.1 (the `openssl` command), or None."""
+    if shutil.which("openssl") is None:
+        note("skip: no openssl command, the TLS configuration is not run")
+        return None
+    d = os.path.join(workdir, "tls")
+    os.makedirs(d)
+    cert, key = os.path.join(d, "server.pem"), os.path.join(d, "server.key")
+    r = subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                        "-nodes", "-days", "2", "-subj", "/CN=localhost",
+                        "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                        "-keyout", key, "-out", cert], capture_output=True, text=True, timeout=60)
+    if not check(r.returncode == 0, f"openssl req -x509 failed ({r.returncode}): {r.stderr[-1000:]}"):
+        return None
+    return cert, key
+
+
+def probe_rc(probe_bin, args):
+    r = subprocess.run([probe_bin] + args, capture_output=True, text=True, timeout=30)
+    return r.returncode, (r.stdout + r.stderr).strip()
+
 
 def main():
     ap = argparse.ArgumentParser()
@@ -523,6 +594,9 @@ def main():
         tryfromenv[sname] = names
         for n in sorted(names):
             check(n in server_flags, f"Dockerfile {sname}: --tryfromenv names '{n}', not a lact_server flag")
+        for n in sorted(own_flags(server_help) - names - set(NOT_FROM_ENV)):
+            check(False, f"Dockerfile {sname}: lact_server flag --{n} is not in --tryfromenv, so FLAGS_{n} "
+                  f"cannot set it (add it there, or to NOT_FROM_ENV in {os.path.basename(__file__)} with a reason)")
         for k in st["env"]:
             if k.startswith("FLAGS_"):
                 check(k[6:] in names, f"Dockerfile {sname}: ENV {k} is not in --tryfromenv, lact_server ignores it")
@@ -538,11 +612,15 @@ def main():
         hc_bin = hc.split()[0] if hc else ""
         check(hc_bin in copied and hc_bin in bins, f"Dockerfile {sname}: HEALTHCHECK runs '{hc_bin}', "
               f"which the build does not produce and copy")
+        hc_flags = parse_flag_args(shlex.split(hc.split("||")[0])[1:]) if hc else []
         if hc_bin in bins:
-            probe_flags = program_flags(bins[hc_bin])[0]
-            check_flag_names(f"Dockerfile {sname} HEALTHCHECK", parse_flag_args(shlex.split(hc.split("||")[0])[1:]),
-                             probe_flags)
-        check(f"${{FLAGS_port:-{port}}}" in hc, f"Dockerfile {sname}: HEALTHCHECK does not probe port {port}")
+            check_flag_names(f"Dockerfile {sname} HEALTHCHECK", hc_flags, program_flags(bins[hc_bin])[0])
+        # GET /healthz on the metrics listener: plain HTTP, so it works with TLS on the gRPC port
+        check(mport > 0, f"Dockerfile {sname}: FLAGS_metrics_port={mport}: the HEALTHCHECK needs the metrics "
+              f"listener on a fixed port")
+        want = f"127.0.0.1:${{FLAGS_metrics_port:-{mport}}}"
+        check(dict(hc_flags).get("http_address") == want, f"Dockerfile {sname}: HEALTHCHECK `{hc}` does not ask "
+              f"GET /healthz on the metrics port (--http_address={want})")
 
     built = {k: v for k, v in bins.items() if k in copied}
     check_runtime_libraries(built, runtime_pkgs)
@@ -574,11 +652,26 @@ def main():
         cports = {int(p.split(":")[-1].split("/")[0]) for p in service["ports"]}
         check(cports == {port, mport}, f"{label}: ports {sorted(cports)} but server ports {port}, {mport}")
         hc = service["healthcheck"]["test"]
-        check(hc[1] in bins and f"127.0.0.1:{port}" in " ".join(hc), f"{label}: healthcheck {hc}")
+        if hc[:1] == ["CMD"]:
+            health = ("exec", list(hc[1:]))
+            hc_argv = hc[1:]
+        elif hc[:1] == ["CMD-SHELL"]:
+            health = ("shell", hc[1])
+            hc_argv = shlex.split(hc[1].split("||")[0])
+        else:
+            check(False, f"{label}: healthcheck test {hc} is neither CMD nor CMD-SHELL")
+            health, hc_argv = None, []
+        if check(hc_argv[:1] and hc_argv[0] in bins and hc_argv[0] in copied,
+                 f"{label}: healthcheck {hc} does not run a program the image holds"):
+            hc_flags = parse_flag_args(hc_argv[1:])
+            check_flag_names(f"{label} healthcheck", hc_flags, program_flags(bins[hc_argv[0]])[0])
+            check(dict(hc_flags).get("http_address") == f"127.0.0.1:{mport}",
+                  f"{label}: healthcheck {hc} does not ask GET /healthz on the metrics port "
+                  f"(--http_address=127.0.0.1:{mport})")
         grace = float(str(service["stop_grace_period"]).rstrip("s"))
         check(grace > float(full_env.get("FLAGS_drain_seconds", "30")) + 2,
               f"{label}: stop_grace_period {grace}s not above --drain_seconds")
-        compose_cfgs[label] = (stage, full_env, args)
+        compose_cfgs[label] = (stage, full_env, args, (health, {"port": port, "metrics_port": mport}))
     prom_cfg = yaml.safe_load(open(os.path.join(src, "deploy/prometheus/prometheus.yml")))
     targets = [t for j in prom_cfg["scrape_configs"] if j["job_name"] == "lact-server"
                for sc in j["static_configs"] for t in sc["targets"]]
@@ -702,18 +795,34 @@ def main():
         for name, path in bins.items():
             os.symlink(os.path.abspath(path), os.path.join(bin_dir, name))
 
+        # (label, stage, env, argv, (health check, its literal ports), TLS certificate or None)
         configs = []
+
+        def image_argv(st):
+            return (st["entrypoint"] or [])[1:] + (st["cmd"] or [])
         for sname in runtime_stages:
             st = stages[sname]
-            configs.append((f"Dockerfile:{sname}", st, dict(st["env"]), (st["entrypoint"] or [])[1:] + (st["cmd"] or [])))
-        for label, (stage, env, args) in compose_cfgs.items():
+            configs.append((f"Dockerfile:{sname}", st, dict(st["env"]), image_argv(st),
+                            (("shell", st["healthcheck"]), {}), None))
+        for label, (stage, env, args, health) in compose_cfgs.items():
             st = stages[stage]
-            configs.append((label, st, env, st["entrypoint"][1:] + list(args)))
+            configs.append((label, st, env, st["entrypoint"][1:] + list(args), health, None))
         configs.append(("k8s", stages["runtime-cuda"], {**stages["runtime-cuda"]["env"], **k_env},
-                        stages["runtime-cuda"]["entrypoint"][1:] + list(k_args)))
+                        stages["runtime-cuda"]["entrypoint"][1:] + list(k_args),
+                        (("shell", stages["runtime-cuda"]["healthcheck"]), {}), None))
+        # TLS on the gRPC port, turned on the way an operator would: FLAGS_* variables of the image
+        st = stages["runtime"]
+        for n in ("tls_cert", "tls_key"):
+            check(n in tryfromenv["runtime"],
+                  f"Dockerfile runtime: --tryfromenv lacks {n}: FLAGS_{n} cannot turn TLS on")
+        tls = self_signed_cert(work)
+        if tls:
+            configs.append(("Dockerfile:runtime+TLS", st,
+                            {**st["env"], "FLAGS_tls_cert": tls[0], "FLAGS_tls_key": tls[1]},
+                            image_argv(st), (("shell", st["healthcheck"]), {}), tls[0]))
 
         streamed = False
-        for label, st, env, argv in configs:
+        for label, st, env, argv, (health, literal_ports), tls_cert in configs:
             sub = Substitution(model)
             env = {k: v for k, v in env.items() if k.startswith("FLAGS_") or k == "LACT_MODEL"}
             env = sub.env(env)
@@ -724,17 +833,34 @@ def main():
             check(eff.get("port") == str(sub.port) and eff.get("metrics_port") == str(sub.metrics_port),
                   f"[{label}] ports are not set by flags or FLAGS_* (the test cannot move them)")
             drain_s = float(eff.get("drain_seconds", 30))
+            if not check(health is not None, f"[{label}] no health check"):
+                continue
+            health_cmd = health_argv(health, literal_ports, sub)
             proc, log = start_server(label, server_bin, argv, env, sub, work)
+            note(f"[{label}] health check: {shlex.join(health_cmd)}")
             try:
-                ok, msg = run_health(st["healthcheck"], env, bin_dir, 90, proc)
-                if not check(ok, f"[{label}] HEALTHCHECK `{st['healthcheck']}` never succeeded: {msg}"):
+                ok, msg = run_health(health_cmd, env, bin_dir, 90, proc)
+                if not check(ok, f"[{label}] health check `{shlex.join(health_cmd)}` never succeeded: {msg}"):
                     continue
                 check(msg == "SERVING", f"[{label}] health probe printed {msg!r}")
+                tls_args = []
+                if tls_cert:
+                    # the gRPC port really speaks TLS: plaintext health fails, TLS health works
+                    probe = bins["lact_health_probe"]
+                    grpc_addr = f"--address=127.0.0.1:{sub.port}"
+                    rc, out = probe_rc(probe, [grpc_addr, "--timeout_ms=3000"])
+                    check(rc == 1, f"[{label}] plaintext `lact_health_probe {grpc_addr}` exit code {rc} ({out!r}), "
+                          f"expected 1 against the TLS port")
+                    tls_args = [f"--ssl_root_cert={tls_cert}"]
+                    rc, out = probe_rc(probe, [grpc_addr, "--timeout_ms=3000"] + tls_args)
+                    check(rc == 0 and out == "SERVING", f"[{label}] `lact_health_probe {grpc_addr} {tls_args[0]}` "
+                          f"exit code {rc} ({out!r}), expected 0 and SERVING")
+                    note(f"[{label}] HEALTHCHECK: SERVING; gRPC health over plaintext: exit code 1, over TLS: {out}")
                 text = scrape(sub.metrics_port)
-                if "lact_eval_client" in bins and not streamed:
-                    rc, out = send_streams(bins["lact_eval_client"], sub.port, work, wav)
-                    check(rc == 0, f"[{label}] lact_eval_client failed ({rc}): {out}")
-                    streamed = rc == 0
+                if "lact_eval_client" in bins and (not streamed or tls_cert):
+                    rc, out = send_streams(bins["lact_eval_client"], sub.port, work, wav, tls_args)
+                    check(rc == 0, f"[{label}] lact_eval_client {' '.join(tls_args)} failed ({rc}): {out}")
+                    streamed = streamed or rc == 0
                     text = scrape(sub.metrics_port)
                     ok_streams = sample_value(text, "lact_streams_total", '{code="OK"}')
                     check(ok_streams is not None and ok_streams >= 2, f"[{label}] lact_streams_total{{code=\"OK\"}} "
