@@ -19,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
@@ -99,8 +100,10 @@ namespace {
 // reads them from a signalfd and turns them into a count the main thread waits on. No thread runs
 // a handler for them, which matters under ThreadSanitizer: it defers a handler until its thread
 // enters an intercepted blocking call, and threads parked in absl's raw futex wait (or in read())
-// never do, so a handler-based drain never started. A handler that writes to a pipe the watcher
-// also polls remains for threads started before main(), which may not have the signals blocked.
+// never do, so a handler-based drain never started. Threads started before main() do not have the
+// signals blocked (OpenBLAS starts its pool from a library constructor), and the kernel delivers
+// a signal to such a thread when there is one: for those, a handler writes the signal number to a
+// pipe that the watcher polls as well.
 int g_signal_pipe[2] = {-1, -1};
 
 extern "C" void OnSignal(int sig) {
@@ -126,8 +129,11 @@ class SignalWatcher {
 
   void Start() {
     const sigset_t set = DrainSignals();
-    const int sfd = signalfd(-1, &set, SFD_CLOEXEC);
-    if (sfd < 0 || pipe2(g_signal_pipe, O_CLOEXEC) != 0) {
+    // Both non-blocking: a signal can make the signalfd readable and then be taken by the handler
+    // on a thread that does not block it (OpenBLAS starts its threads before main()); a blocking
+    // read of the signalfd would then wait forever with the pipe's byte unread.
+    const int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (sfd < 0 || pipe2(g_signal_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
       Log("warning: cannot watch SIGTERM/SIGINT (", std::strerror(errno), "); they end the server without a drain");
       const sigset_t unblock = DrainSignals();
       pthread_sigmask(SIG_UNBLOCK, &unblock, nullptr);
@@ -146,20 +152,18 @@ class SignalWatcher {
           if (errno == EINTR) continue;
           return;
         }
-        int sig = 0;
-        if (fds[0].revents & POLLIN) {
-          signalfd_siginfo info{};
-          if (read(sfd, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) sig = static_cast<int>(info.ssi_signo);
-        } else if (fds[1].revents & POLLIN) {
-          unsigned char byte = 0;
-          if (read(g_signal_pipe[0], &byte, 1) == 1) sig = byte;
-        } else {
-          return;  // POLLERR / POLLHUP: nothing more will come
+        if (((fds[0].revents | fds[1].revents) & (POLLERR | POLLHUP | POLLNVAL)) != 0) return;
+        std::vector<int> received;
+        signalfd_siginfo info{};
+        while (read(sfd, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+          received.push_back(static_cast<int>(info.ssi_signo));
         }
-        if (sig == 0) continue;
+        unsigned char byte = 0;
+        while (read(g_signal_pipe[0], &byte, 1) == 1) received.push_back(byte);
+        if (received.empty()) continue;
         absl::MutexLock lock(&mu_);
-        last_signal_ = sig;
-        ++count_;
+        last_signal_ = received.back();
+        count_ += static_cast<int>(received.size());
       }
     }).detach();
   }
