@@ -77,3 +77,10 @@ assert c_off <= bound, f"offline CER {c_off:.2f}% > {bound}%"
 assert abs(c_str - c_off) <= 2.0, f"streaming CER {c_str:.2f}% is not within 2 points of offline {c_off:.2f}%"
 print(f"ok   demo model: offline CER <= {bound}%, streaming CER within 2 points of offline")
 PY
+
+# A sanitizer build of the server (ctest --preset asan/tsan) reports into its log and, under
+# TSan, keeps going: such a report fails the test as one in lact_transcribe would.
+if grep -qE 'WARNING: ThreadSanitizer|ERROR: (Address|Leak)Sanitizer|: runtime error: ' "$tmp/server.log"; then
+  grep -m1 -A40 -E 'WARNING: ThreadSanitizer|ERROR: (Address|Leak)Sanitizer|: runtime error: ' "$tmp/server.log"
+  fail "sanitizer report in the server log"
+fi

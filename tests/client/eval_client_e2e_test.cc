@@ -20,6 +20,7 @@
 
 #include "client/scoring.h"
 #include "csv_test_util.h"
+#include "tests/sanitizer_report.h"
 
 namespace lact::eval {
 namespace {
@@ -107,6 +108,9 @@ class Server {
     if (pid_ > 0) {
       kill(pid_, SIGKILL);
       waitpid(pid_, nullptr, 0);
+    }
+    if (const std::string report = lact::testing::SanitizerReport(log()); !report.empty()) {
+      ADD_FAILURE() << "sanitizer report in the server log " << (dir_ / "server.log").string() << ":\n" << report;
     }
   }
   bool ok() const { return pid_ > 0 && port_ > 0; }

@@ -102,9 +102,16 @@ TEST_F(ServerE2eTest, ConcurrentPcmAndOpusStreamsMatchLactTranscribe) {
       return RunStream(stub.get(), spec);
     }));
   }
-  // While they run: fast weights are held.
-  absl::SleepFor(absl::Milliseconds(400));
-  const std::string during = HttpGet(server_->metrics_port(), "/metrics");
+  // While they run: fast weights are held. (Polled, not one fixed sleep: under TSan the streams
+  // take longer to start.)
+  std::string during;
+  const absl::Time poll_until = absl::Now() + absl::Seconds(10);
+  do {
+    absl::SleepFor(absl::Milliseconds(50));
+    during = HttpGet(server_->metrics_port(), "/metrics");
+  } while (absl::Now() < poll_until &&
+           (MetricValue(during, "lact_active_streams").value_or(0) <= 0 ||
+            MetricValue(during, "lact_fast_weight_state_bytes{device=\"cpu\"}").value_or(0) <= 0));
   std::vector<StreamResult> results;
   for (auto& r : runs) results.push_back(r.get());
   const std::map<std::string, std::string> expected = reference.get();

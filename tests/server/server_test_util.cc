@@ -24,10 +24,13 @@
 #include <stdexcept>
 #include <thread>
 
+#include <gtest/gtest.h>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "tests/sanitizer_report.h"
 
 namespace lact::server::testing {
 
@@ -285,6 +288,9 @@ ServerProcess::~ServerProcess() {
     kill(pid_, SIGKILL);
     int status = 0;
     waitpid(pid_, &status, 0);
+  }
+  if (const std::string report = lact::testing::SanitizerReport(log()); !report.empty()) {
+    ADD_FAILURE() << "sanitizer report in the server log " << log_path_ << ":\n" << report;
   }
 }
 
