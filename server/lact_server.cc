@@ -59,7 +59,8 @@ ABSL_FLAG(int32_t, metrics_port, 9400, "Prometheus /metrics port (0: a free port
 ABSL_FLAG(std::string, metrics_host, "", "Address the metrics listener binds (empty: --host); e.g. "
           "127.0.0.1 to keep /metrics off the network while gRPC listens on 0.0.0.0");
 ABSL_FLAG(std::string, tls_cert, "", "PEM certificate (chain) of the server: the gRPC port speaks "
-          "TLS (needs --tls_key). Health checks then need TLS too (docs/server.md, Security)");
+          "TLS (needs --tls_key). gRPC health checks then need TLS too; the metrics port's plain-HTTP "
+          "/healthz does not (docs/server.md, Health)");
 ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert (unencrypted)");
 ABSL_FLAG(std::string, tls_client_ca, "", "PEM CA certificate(s): mutual TLS, every client must "
           "present a certificate signed by one of them (needs --tls_cert)");
