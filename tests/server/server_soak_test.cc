@@ -224,7 +224,15 @@ class Soak {
       case kHealthy: Healthy(rng, "healthy_ok"); break;
       case kCancel: Cancel(rng); break;
       case kDisconnect: Disconnect(rng); break;
-      case kSlowReader: SlowReader(rng); break;
+      case kSlowReader:
+        // A slow reader refused because a burst held --max_streams is tried again (up to 3
+        // times), so that a short soak on a slow build (TSan) still runs one to its end.
+        for (int attempt = 0; attempt < 3; ++attempt) {
+          bool refused = false;
+          SlowReader(rng, &refused);
+          if (!refused) break;
+        }
+        break;
       case kOversize: Oversize(rng); break;
       case kBurst: Burst(rng); break;
       default: break;
@@ -292,7 +300,8 @@ class Soak {
     Count("disconnect_killed");
   }
 
-  void SlowReader(std::mt19937& rng) {
+  // Sets *refused when the call was refused during a burst (counted as refused_during_burst).
+  void SlowReader(std::mt19937& rng, bool* refused) {
     std::unique_lock<std::mutex> one_at_a_time(slow_mu_, std::try_to_lock);
     if (!one_at_a_time.owns_lock()) return void(Healthy(rng, "healthy_ok"));
     // Three kinds: gRPC's default HTTP/2 window; a small window (1 KiB, no BDP probing), so that
@@ -378,7 +387,10 @@ class Soak {
       }
     }
     const grpc::Status status = stream->Finish();
-    if (IsRefusal(status) && RefusalAllowed(token)) return Count("refused_during_burst");
+    if (IsRefusal(status) && RefusalAllowed(token)) {
+      *refused = true;
+      return Count("refused_during_burst");
+    }
     if (id.empty() || end_code.empty()) {
       return Fail(absl::StrCat("slow reader: the server did not end the call within ",
                                absl::FormatDuration(kSlowReaderEndBound), " of the half-close (id '", id,
