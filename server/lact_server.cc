@@ -98,8 +98,8 @@ namespace {
 
 // SIGTERM / SIGINT: main() blocks both before any thread exists, so every thread it or a library
 // starts inherits the blocked mask and the signals stay pending for the process; a watcher thread
-// reads them from a signalfd and turns them into a count the main thread waits on. No thread runs
-// a handler for them, which matters under ThreadSanitizer: it defers a handler until its thread
+// reads them from a signalfd and turns them into a count the main thread waits on. None of those
+// threads runs a handler for them, which matters under ThreadSanitizer: it defers a handler until its thread
 // enters an intercepted blocking call, and threads parked in absl's raw futex wait (or in read())
 // never do, so a handler-based drain never started. Threads started before main() do not have the
 // signals blocked (OpenBLAS starts its pool from a library constructor), and the kernel delivers
@@ -136,8 +136,7 @@ class SignalWatcher {
     const int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
     if (sfd < 0 || pipe2(g_signal_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
       Log("warning: cannot watch SIGTERM/SIGINT (", std::strerror(errno), "); they end the server without a drain");
-      const sigset_t unblock = DrainSignals();
-      pthread_sigmask(SIG_UNBLOCK, &unblock, nullptr);
+      pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
       return;
     }
     struct sigaction action {};
@@ -338,8 +337,12 @@ int Run(int argc, char** argv, SignalWatcher& signals) {
     Log("cannot listen on ", HostPort(config.host, config.port));
     return 1;
   }
-  server->GetHealthCheckService()->SetServingStatus(true);
-  metrics.SetServing(true);
+  // Health, both views (gRPC health service, the metrics port's /healthz), set together.
+  auto set_serving = [&](bool serving) {
+    server->GetHealthCheckService()->SetServingStatus(serving);
+    metrics.SetServing(serving);
+  };
+  set_serving(true);
   if (!config.ready_file.empty() && !WriteReadyFile(config.ready_file, port, metrics_port)) {
     Log("cannot write --ready_file ", config.ready_file);
     return 1;
@@ -354,8 +357,7 @@ int Run(int argc, char** argv, SignalWatcher& signals) {
   const int open = service.open_calls();
   Log(signals.last_signal() == SIGTERM ? "SIGTERM" : "SIGINT", ": draining ", open,
       " open stream(s) for up to ", config.drain_seconds, " s");
-  server->GetHealthCheckService()->SetServingStatus(false);
-  metrics.SetServing(false);
+  set_serving(false);
   service.StartDrain();
   const absl::Time drain_deadline = absl::Now() + absl::Seconds(config.drain_seconds);
   bool idle = false;
