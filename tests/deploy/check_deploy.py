@@ -129,6 +129,21 @@ def check_flag_names(where, flags, known, allow_bool_no=True):
         check(ok, f"{where}: --{name} is not a flag of the program (see --helpfull)")
 
 
+def check_health_command(where, argv, bins, copied, want_address):
+    """A container health check (Dockerfile HEALTHCHECK, compose healthcheck) as an argv: it runs a
+    program the build produces and the image holds, with flags of that program, and asks GET
+    /healthz on the metrics port (--http_address=want_address: plain HTTP, so it works when the
+    gRPC port requires TLS)."""
+    shown = " ".join(argv)
+    if not check(argv[:1] and argv[0] in bins and argv[0] in copied,
+                 f"{where}: `{shown}` does not run a program the build produces and the image holds"):
+        return
+    flags = parse_flag_args(argv[1:])
+    check_flag_names(where, flags, program_flags(bins[argv[0]])[0])
+    check(dict(flags).get("http_address") == want_address,
+          f"{where}: `{shown}` does not ask GET /healthz on the metrics port (--http_address={want_address})")
+
+
 # ----------------------------------------------------------------------------------------------
 # Dockerfile
 
@@ -609,18 +624,10 @@ def main():
         check(sorted(st["expose"]) == sorted([port, mport]), f"Dockerfile {sname}: EXPOSE {st['expose']} "
               f"but ports {port} and {mport}")
         hc = st["healthcheck"] or ""
-        hc_bin = hc.split()[0] if hc else ""
-        check(hc_bin in copied and hc_bin in bins, f"Dockerfile {sname}: HEALTHCHECK runs '{hc_bin}', "
-              f"which the build does not produce and copy")
-        hc_flags = parse_flag_args(shlex.split(hc.split("||")[0])[1:]) if hc else []
-        if hc_bin in bins:
-            check_flag_names(f"Dockerfile {sname} HEALTHCHECK", hc_flags, program_flags(bins[hc_bin])[0])
-        # GET /healthz on the metrics listener: plain HTTP, so it works with TLS on the gRPC port
         check(mport > 0, f"Dockerfile {sname}: FLAGS_metrics_port={mport}: the HEALTHCHECK needs the metrics "
               f"listener on a fixed port")
-        want = f"127.0.0.1:${{FLAGS_metrics_port:-{mport}}}"
-        check(dict(hc_flags).get("http_address") == want, f"Dockerfile {sname}: HEALTHCHECK `{hc}` does not ask "
-              f"GET /healthz on the metrics port (--http_address={want})")
+        check_health_command(f"Dockerfile {sname} HEALTHCHECK", shlex.split(hc.split("||")[0]), bins, copied,
+                             f"127.0.0.1:${{FLAGS_metrics_port:-{mport}}}")
 
     built = {k: v for k, v in bins.items() if k in copied}
     check_runtime_libraries(built, runtime_pkgs)
@@ -661,13 +668,7 @@ def main():
         else:
             check(False, f"{label}: healthcheck test {hc} is neither CMD nor CMD-SHELL")
             health, hc_argv = None, []
-        if check(hc_argv[:1] and hc_argv[0] in bins and hc_argv[0] in copied,
-                 f"{label}: healthcheck {hc} does not run a program the image holds"):
-            hc_flags = parse_flag_args(hc_argv[1:])
-            check_flag_names(f"{label} healthcheck", hc_flags, program_flags(bins[hc_argv[0]])[0])
-            check(dict(hc_flags).get("http_address") == f"127.0.0.1:{mport}",
-                  f"{label}: healthcheck {hc} does not ask GET /healthz on the metrics port "
-                  f"(--http_address=127.0.0.1:{mport})")
+        check_health_command(f"{label} healthcheck", hc_argv, bins, copied, f"127.0.0.1:{mport}")
         grace = float(str(service["stop_grace_period"]).rstrip("s"))
         check(grace > float(full_env.get("FLAGS_drain_seconds", "30")) + 2,
               f"{label}: stop_grace_period {grace}s not above --drain_seconds")
