@@ -242,12 +242,7 @@ int main(int argc, char** argv) {
       "latency and throughput, with and without LaCT.\n"
       "  lact_eval_client --server localhost:50051 --librispeech DIR [--split test-clean] "
       "[--lact both] [--num_parallel_requests 8] [--simulate_realtime] [--output_dir DIR]");
-  std::vector<std::string> arg_storage;
-  std::vector<char*> args = lact::NormalizeFlagNames(argc, argv, &arg_storage);
-  std::vector<char*> rest = absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
-  if (rest.size() > 1) {
-    return Fail(absl::InvalidArgumentError(absl::StrCat("unexpected argument '", rest[1], "'")));
-  }
+  if (!lact::ParseFlagsOnly(argc, argv, "lact_eval_client")) return 2;
 
   lact::eval::CorpusOptions corpus_options;
   corpus_options.librispeech_dir = absl::GetFlag(FLAGS_librispeech);

@@ -113,13 +113,7 @@ int main(int argc, char** argv) {
                                "[--ssl_cert C.pem --ssl_key K.pem]]\n"
                                "   or: lact_health_probe --http_address HOST:METRICS_PORT (GET /healthz)\n"
                                "Exit 0 when SERVING.");
-  std::vector<std::string> storage;
-  std::vector<char*> args = lact::NormalizeFlagNames(argc, argv, &storage);
-  std::vector<char*> rest = absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
-  if (rest.size() > 1) {
-    std::cerr << "lact_health_probe: unexpected argument '" << rest[1] << "'\n";
-    return 2;
-  }
+  if (!lact::ParseFlagsOnly(argc, argv, "lact_health_probe")) return 2;
   if (!absl::GetFlag(FLAGS_http_address).empty()) {
     return ProbeHttp(absl::GetFlag(FLAGS_http_address), absl::GetFlag(FLAGS_timeout_ms));
   }

@@ -240,13 +240,7 @@ int Run(int argc, char** argv, SignalWatcher& signals) {
       "       [--metrics_port 9400] [--max_batch 8] [--max_streams 64] [--step_ms 640] ...\n"
       "       [--tls_cert CERT.pem --tls_key KEY.pem [--tls_client_ca CA.pem]] [--auth_tokens_file F]\n"
       "Flags may be spelled with dashes or underscores (--max-batch, --max_batch).");
-  std::vector<std::string> storage;
-  std::vector<char*> args = NormalizeFlagNames(argc, argv, &storage);
-  std::vector<char*> positional = absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
-  if (positional.size() > 1) {
-    std::cerr << "lact_server: unexpected argument '" << positional[1] << "' (see --help)\n";
-    return 2;
-  }
+  if (!ParseFlagsOnly(argc, argv, "lact_server")) return 2;
   const ServerConfig config = ConfigFromFlags();
   if (absl::Status s = config.Validate(); !s.ok()) {
     std::cerr << "lact_server: " << s.message() << "\n";

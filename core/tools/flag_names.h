@@ -1,10 +1,17 @@
-// Lets the command-line tools accept both spellings of a flag, `--dump-logits` and
-// `--dump_logits`: abseil flag names cannot contain '-', so dashes in the name part of a
-// `--flag[=value]` argument are turned into underscores before parsing.
+// Command-line parsing shared by every binary:
+// - both spellings of a flag are accepted, `--dump-logits` and `--dump_logits` (abseil flag
+//   names cannot contain '-', so dashes in the name part of a `--flag[=value]` argument become
+//   underscores before parsing);
+// - ParseFlags returns the positional arguments; ParseFlagsOnly is for the tools that take none
+//   and rejects a stray argument (a forgotten `--`, a value given twice) instead of ignoring it.
 #pragma once
 
+#include <iostream>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "absl/flags/parse.h"
 
 namespace lact {
 
@@ -24,6 +31,24 @@ inline std::vector<char*> NormalizeFlagNames(int argc, char** argv, std::vector<
   std::vector<char*> out;
   for (auto& s : *storage) out.push_back(s.data());
   return out;
+}
+
+// Parses the flags (abseil exits on an unknown flag, a bad value or --help) and returns the
+// positional arguments, argv[0] excluded.
+inline std::vector<std::string> ParseFlags(int argc, char** argv) {
+  std::vector<std::string> storage;
+  std::vector<char*> args = NormalizeFlagNames(argc, argv, &storage);
+  std::vector<char*> rest = absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
+  return std::vector<std::string>(rest.begin() + 1, rest.end());
+}
+
+// ParseFlags for a tool without positional arguments: false (after one line on stderr) when
+// there is one; the caller exits with status 2.
+inline bool ParseFlagsOnly(int argc, char** argv, std::string_view program) {
+  const std::vector<std::string> rest = ParseFlags(argc, argv);
+  if (rest.empty()) return true;
+  std::cerr << program << ": unexpected argument '" << rest[0] << "' (flags only; see --help)\n";
+  return false;
 }
 
 }  // namespace lact

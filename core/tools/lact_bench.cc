@@ -207,9 +207,7 @@ int Run(int argc, char** argv) {
       "Benchmarks the recognizer: offline RTFX by batch size, S concurrent real-time streams,\n"
       "LaCT on vs off, memory per stream. Usage: lact_bench [--model DIR | --random base|tiny]\n"
       "[--device cpu|cuda] [--batch-sizes 1,2,4] [--streams S] [--json OUT.json]");
-  std::vector<std::string> storage;
-  std::vector<char*> args = lact::NormalizeFlagNames(argc, argv, &storage);
-  absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
+  if (!lact::ParseFlagsOnly(argc, argv, "lact_bench")) return 2;
   const int threads = absl::GetFlag(FLAGS_threads);
   torch::set_num_threads(threads > 0 ? threads : std::max(1u, std::thread::hardware_concurrency()));
 

@@ -91,10 +91,7 @@ int Run(int argc, char** argv) {
       "       [--step-ms N --left-context-ms N --lookahead-ms N] [--dump-logits OUT.npy]\n"
       "       [--dump-hidden OUT.npy] [--dump-lact OUT.npy] AUDIO...\n"
       "Prints <path>\\t<transcript> per file.");
-  std::vector<std::string> storage;
-  std::vector<char*> args = lact::NormalizeFlagNames(argc, argv, &storage);
-  std::vector<char*> positional = absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
-  std::vector<std::string> files(positional.begin() + 1, positional.end());
+  const std::vector<std::string> files = lact::ParseFlags(argc, argv);
   if (files.empty()) {
     std::cerr << "lact_transcribe: no audio files given (see --help)\n";
     return 2;

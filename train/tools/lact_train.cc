@@ -118,9 +118,7 @@ int main(int argc, char** argv) {
       "  lact_train --mode lact --base_model models/demo --lact_config CFG --data DIR "
       "--utterances_per_example 8 --out models/demo-lact\n"
       "Flags accept dashes or underscores (--max-steps = --max_steps).");
-  std::vector<std::string> storage;
-  std::vector<char*> args = lact::NormalizeFlagNames(argc, argv, &storage);
-  absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
+  if (!lact::ParseFlagsOnly(argc, argv, "lact_train")) return 2;
 
   absl::StatusOr<lact::train::TrainOptions> options = OptionsFromFlags();
   if (!options.ok()) {
