@@ -232,23 +232,15 @@ std::string RenderHtmlReport(const EvalSummary& summary,
   row("audio (s)", [](const VariantSummary& v) { return Fixed(v.audio_s, 1); });
   row("wall time (s)", [](const VariantSummary& v) { return Fixed(v.wall_s, 2); });
   row("throughput (RTFX)", [](const VariantSummary& v) { return Fixed(v.rtfx, 2); });
-  for (const auto& [label, field] :
-       std::vector<std::pair<std::string, double LatencyStats::*>>{{"p50", &LatencyStats::p50},
-                                                                   {"p90", &LatencyStats::p90},
-                                                                   {"p95", &LatencyStats::p95},
-                                                                   {"p99", &LatencyStats::p99}}) {
-    const auto f = field;
-    row("interim latency " + label + " (ms)",
-        [f](const VariantSummary& v) { return LatencyCell(v.interim, f); });
-  }
-  for (const auto& [label, field] :
-       std::vector<std::pair<std::string, double LatencyStats::*>>{{"p50", &LatencyStats::p50},
-                                                                   {"p90", &LatencyStats::p90},
-                                                                   {"p95", &LatencyStats::p95},
-                                                                   {"p99", &LatencyStats::p99}}) {
-    const auto f = field;
-    row("final latency " + label + " (ms)",
-        [f](const VariantSummary& v) { return LatencyCell(v.final, f); });
+  // interim p50 ... p99, then final p50 ... p99.
+  for (LatencyStats VariantSummary::*stats : {&VariantSummary::interim, &VariantSummary::final}) {
+    const std::string kind = stats == &VariantSummary::interim ? "interim" : "final";
+    for (const auto& [label, field] : std::vector<std::pair<std::string, double LatencyStats::*>>{
+             {"p50", &LatencyStats::p50}, {"p90", &LatencyStats::p90},
+             {"p95", &LatencyStats::p95}, {"p99", &LatencyStats::p99}}) {
+      row(kind + " latency " + label + " (ms)",
+          [stats, f = field](const VariantSummary& v) { return LatencyCell(v.*stats, f); });
+    }
   }
   row("time to first interim p50 (ms)",
       [](const VariantSummary& v) { return LatencyCell(v.first_interim, &LatencyStats::p50); });

@@ -93,6 +93,16 @@ TEST(HtmlReport, SelfContainedWithChartsAndBothSeries) {
   EXPECT_EQ(html.find("https://"), std::string::npos);
   // Transcripts are escaped.
   EXPECT_NE(html.find("STUFF, IT &quot;INTO&quot; YOU"), std::string::npos);
+  // The summary table has the latency percentiles in order: interim p50..p99, then final.
+  size_t at = 0;
+  for (const char* kind : {"interim", "final"}) {
+    for (const char* p : {"p50", "p90", "p95", "p99"}) {
+      const std::string label = std::string(kind) + " latency " + p + " (ms)";
+      const size_t next = html.find(label, at);
+      ASSERT_NE(next, std::string::npos) << label << " missing or out of order";
+      at = next;
+    }
+  }
 }
 
 TEST(HtmlReport, SingleSettingHasOneSeries) {
