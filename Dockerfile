@@ -49,15 +49,15 @@ RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release \
  && if [ -d models ]; then cp -a models/. /out/models/; fi
 
 # ---------------------------------------------------------------------------------------------
-# CPU runtime (the default target).
-FROM ${DEBIAN_IMAGE} AS runtime
+# What the CPU and GPU images share: the runtime libraries, the unprivileged user, the server's
+# flags from the environment, the health check and the entrypoint. The two runtime stages below
+# add their binaries (and the GPU one its CUDA libraries) on top.
+FROM ${DEBIAN_IMAGE} AS runtime-base
 COPY deploy/install-deps.sh /tmp/install-deps.sh
 RUN bash /tmp/install-deps.sh --runtime && rm -rf /var/lib/apt/lists/* /tmp/install-deps.sh \
  && groupadd --system --gid 10001 lact \
  && useradd --system --uid 10001 --gid lact --home-dir /nonexistent --no-create-home \
       --shell /usr/sbin/nologin lact
-COPY --from=build /out/bin/ /usr/local/bin/
-COPY --from=build /out/models/ /models/
 # LACT_MODEL is read by lact_server when --model is not given. The FLAGS_* defaults below are the
 # server's own defaults, spelled out so that `docker run -e FLAGS_port=...` is discoverable.
 ARG LACT_MODEL=/models/demo
@@ -70,11 +70,18 @@ USER 10001:10001
 WORKDIR /tmp
 EXPOSE 50051 9400
 # GET /healthz on the metrics port (see the top of this file): TLS on the gRPC port does not matter.
-HEALTHCHECK --interval=10s --timeout=5s --start-period=120s --retries=3 \
+# The start period covers loading a base-sized model on a CPU or warming up a GPU.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=180s --retries=3 \
   CMD lact_health_probe --http_address=127.0.0.1:${FLAGS_metrics_port:-9400} --timeout_ms=3000 || exit 1
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["lact_server", "--tryfromenv=device,dtype,lact,threads,host,port,metrics_host,metrics_port,tls_cert,tls_key,tls_client_ca,auth_tokens_file,reflection,max_batch,max_queue_delay_ms,max_streams,max_stream_seconds,max_message_bytes,drain_seconds,write_stall_timeout_s,step_ms,left_context_ms,lookahead_ms,feed_ms"]
 CMD []
+
+# ---------------------------------------------------------------------------------------------
+# CPU runtime (the default target).
+FROM runtime-base AS runtime
+COPY --from=build /out/bin/ /usr/local/bin/
+COPY --from=build /out/models/ /models/
 
 # ---------------------------------------------------------------------------------------------
 # GPU build: the same Debian 12 base and install script, plus NVIDIA's CUDA toolkit for Debian 12
@@ -112,14 +119,8 @@ RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DLACT_USE_CUDA=ON \
 # ---------------------------------------------------------------------------------------------
 # GPU runtime: needs the NVIDIA driver on the host and the NVIDIA container toolkit
 # (docker run --gpus all ..., or nvidia.com/gpu on Kubernetes).
-FROM ${DEBIAN_IMAGE} AS runtime-cuda
+FROM runtime-base AS runtime-cuda
 ARG PYTHON_SITE=/opt/torch-venv/lib/python3.11/site-packages
-ARG LACT_MODEL=/models/demo
-COPY deploy/install-deps.sh /tmp/install-deps.sh
-RUN bash /tmp/install-deps.sh --runtime && rm -rf /var/lib/apt/lists/* /tmp/install-deps.sh \
- && groupadd --system --gid 10001 lact \
- && useradd --system --uid 10001 --gid lact --home-dir /nonexistent --no-create-home \
-      --shell /usr/sbin/nologin lact
 # The binaries' RUNPATH points at the wheel's torch/lib; torch's libraries find the nvidia-* wheels
 # (cuBLAS, cuDNN, ...) relative to themselves, so both keep their build-stage paths.
 COPY --from=build-cuda ${PYTHON_SITE}/torch/lib ${PYTHON_SITE}/torch/lib
@@ -129,20 +130,7 @@ COPY --from=build-cuda /out/models/ /models/
 ENV LD_LIBRARY_PATH=${PYTHON_SITE}/nvidia/cuda_runtime/lib \
     NVIDIA_VISIBLE_DEVICES=all \
     NVIDIA_DRIVER_CAPABILITIES=compute,utility \
-    LACT_MODEL=${LACT_MODEL} \
-    FLAGS_device=cuda \
-    FLAGS_host=0.0.0.0 \
-    FLAGS_port=50051 \
-    FLAGS_metrics_port=9400 \
-    FLAGS_drain_seconds=30
-USER 10001:10001
-WORKDIR /tmp
-EXPOSE 50051 9400
-HEALTHCHECK --interval=10s --timeout=5s --start-period=180s --retries=3 \
-  CMD lact_health_probe --http_address=127.0.0.1:${FLAGS_metrics_port:-9400} --timeout_ms=3000 || exit 1
-STOPSIGNAL SIGTERM
-ENTRYPOINT ["lact_server", "--tryfromenv=device,dtype,lact,threads,host,port,metrics_host,metrics_port,tls_cert,tls_key,tls_client_ca,auth_tokens_file,reflection,max_batch,max_queue_delay_ms,max_streams,max_stream_seconds,max_message_bytes,drain_seconds,write_stall_timeout_s,step_ms,left_context_ms,lookahead_ms,feed_ms"]
-CMD []
+    FLAGS_device=cuda
 
 # `docker build .` without --target builds the last stage: keep the CPU runtime the default.
 FROM runtime AS default

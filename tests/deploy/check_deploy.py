@@ -189,7 +189,8 @@ def parse_dockerfile(path):
                     cur[k] = dict(parent[k])
                 for k in ("entrypoint", "cmd", "healthcheck", "user"):
                     cur[k] = parent[k]
-                cur["expose"] = list(parent["expose"])
+                for k in ("expose", "run", "copy"):  # a derived image holds its base's layers
+                    cur[k] = list(parent[k])
             stages[name] = cur
             continue
         if cur is None:
