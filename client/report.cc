@@ -233,13 +233,13 @@ std::string RenderHtmlReport(const EvalSummary& summary,
   row("wall time (s)", [](const VariantSummary& v) { return Fixed(v.wall_s, 2); });
   row("throughput (RTFX)", [](const VariantSummary& v) { return Fixed(v.rtfx, 2); });
   // interim p50 ... p99, then final p50 ... p99.
-  for (LatencyStats VariantSummary::*stats : {&VariantSummary::interim, &VariantSummary::final}) {
-    const std::string kind = stats == &VariantSummary::interim ? "interim" : "final";
+  for (const auto& [kind, stats] : std::vector<std::pair<std::string, LatencyStats VariantSummary::*>>{
+           {"interim", &VariantSummary::interim}, {"final", &VariantSummary::final}}) {
     for (const auto& [label, field] : std::vector<std::pair<std::string, double LatencyStats::*>>{
              {"p50", &LatencyStats::p50}, {"p90", &LatencyStats::p90},
              {"p95", &LatencyStats::p95}, {"p99", &LatencyStats::p99}}) {
       row(kind + " latency " + label + " (ms)",
-          [stats, f = field](const VariantSummary& v) { return LatencyCell(v.*stats, f); });
+          [s = stats, f = field](const VariantSummary& v) { return LatencyCell(v.*s, f); });
     }
   }
   row("time to first interim p50 (ms)",
