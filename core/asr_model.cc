@@ -15,6 +15,10 @@ absl::Status AsrModelOptions::Validate() const {
     return absl::InvalidArgumentError(
         absl::StrCat("dtype must be float32, float16 or bfloat16, got '", dtype, "'"));
   }
+  if (!(warmup_seconds >= 0 && warmup_seconds <= 60)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("warmup_seconds must be in [0, 60], got ", warmup_seconds));
+  }
   return ParseDevice(device).status();
 }
 
@@ -84,7 +88,20 @@ absl::StatusOr<std::shared_ptr<const AsrModel>> AsrModel::Load(const std::string
                           LactStack::Load(dir, model->encoder_.config().hidden_size, device));
     model->lact_.emplace(std::move(stack));
   }
+  if (device.is_cuda() && options.warmup_seconds > 0) model->WarmUp(options.warmup_seconds);
   return std::shared_ptr<const AsrModel>(std::move(model));
+}
+
+void AsrModel::WarmUp(double seconds) const {
+  torch::InferenceMode guard;
+  const int64_t n = static_cast<int64_t>(seconds * sample_rate());
+  torch::Tensor hidden = encoder_.Encode(torch::zeros({1, n}));  // [1, T, D]
+  if (lact_) {
+    LactState state = lact_->NewState();
+    std::vector<LactState*> states = {&state};
+    (void)lact_->Forward(states, {hidden[0]});
+  }
+  (void)encoder_.Logits(hidden).argmax(-1).to(torch::kCPU);  // waits for the device
 }
 
 }  // namespace lact

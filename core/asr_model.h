@@ -27,6 +27,9 @@ struct AsrModelOptions {
   std::string device = "cpu";     // "cpu", "cuda", "cuda:N"
   std::string dtype = "float32";  // encoder precision: float32, float16, bfloat16 (GPU)
   bool load_lact = true;          // build the LaCT stack (identity when no weights are present)
+  // CUDA only: one forward pass (encoder, LaCT, lm_head) over this much silence at load, so the
+  // first stream does not pay for cuBLAS handles and kernel loading. 0 disables; ignored on CPU.
+  double warmup_seconds = 1.0;
 
   absl::Status Validate() const;
 };
@@ -54,6 +57,7 @@ class AsrModel {
 
  private:
   AsrModel(Wav2Vec2Model encoder, Vocab vocab) : encoder_(std::move(encoder)), vocab_(std::move(vocab)) {}
+  void WarmUp(double seconds) const;
 
   std::string dir_;
   Wav2Vec2Model encoder_;

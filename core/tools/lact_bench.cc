@@ -27,6 +27,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "core/asr_model.h"
+#include "core/device_memory.h"
 #include "core/lact_config.h"
 #include "core/online_recognizer.h"
 #include "core/random_model.h"
@@ -145,6 +146,15 @@ nlohmann::json Streaming(const lact::OnlineRecognizer& rec, bool use_lact, int S
   }
   std::vector<double> latencies, batch_sizes;
   int64_t peak_buffer_bytes = 0;
+  // (d) Device memory: LibTorch's allocated bytes on CUDA (live tensors), resident set on the
+  // CPU. `steady` is read after the first step in which every stream has been decoded at least
+  // once and none has finished: model + all streams' state, no activations in flight.
+  const std::string device_name = rec.model().device().str();
+  Sync(rec.model().device());
+  const int64_t memory_before = lact::QueryDeviceMemory(device_name).allocated_bytes;
+  int64_t memory_peak = memory_before, memory_steady = -1;
+  std::vector<bool> decoded_once(S, false);
+  int decoded_streams = 0;
   const auto start = Clock::now();
   size_t finals = 0;
   while (finals < streams.size()) {
@@ -176,9 +186,14 @@ nlohmann::json Streaming(const lact::OnlineRecognizer& rec, bool use_lact, int S
       latencies.push_back(done - ready_since[s]);
       ready_since[s] = -1;
       peak_buffer_bytes = std::max(peak_buffer_bytes, streams[s]->buffered_audio_bytes());
+      if (!decoded_once[s]) decoded_once[s] = true, ++decoded_streams;
       if (streams[s]->is_final()) ++finals;
     }
+    const int64_t memory_now = lact::QueryDeviceMemory(device_name).allocated_bytes;
+    memory_peak = std::max(memory_peak, memory_now);
+    if (memory_steady < 0 && decoded_streams == S && finals == 0) memory_steady = memory_now;
   }
+  if (memory_steady < 0) memory_steady = memory_peak;  // streams ended before all had started
   const double wall = Seconds(Clock::now() - start);
   const double step_s = rec.config().step_ms / 1000.0;
   const double p95 = Percentile(latencies, 95);
@@ -193,12 +208,22 @@ nlohmann::json Streaming(const lact::OnlineRecognizer& rec, bool use_lact, int S
                         {"max_batch_seen", batch_sizes.empty() ? 0 : *std::max_element(batch_sizes.begin(), batch_sizes.end())},
                         {"real_time_held", held},
                         {"lact_state_bytes_per_stream", streams[0]->lact_state_bytes()},
-                        {"peak_audio_buffer_bytes_per_stream", peak_buffer_bytes}};
+                        {"peak_audio_buffer_bytes_per_stream", peak_buffer_bytes},
+                        {"memory_kind", rec.model().device().is_cuda() ? "cuda_allocated" : "cpu_rss"},
+                        {"memory_before_bytes", memory_before},
+                        {"memory_steady_bytes", memory_steady},
+                        {"memory_peak_bytes", memory_peak},
+                        {"memory_per_stream_bytes", static_cast<double>(memory_steady - memory_before) / S}};
   std::printf("stream   lact=%-3s streams=%-4d wall=%7.2fs (audio %.1fs) steps=%zu p50=%7.1fms "
               "p95=%7.1fms p99=%7.1fms mean batch=%.2f real-time %s\n",
               use_lact ? "on" : "off", S, wall, seconds, latencies.size(),
               row["p50_ms"].get<double>(), row["p95_ms"].get<double>(), row["p99_ms"].get<double>(),
               row["mean_batch"].get<double>(), held ? "HELD" : "NOT held");
+  std::printf("memory   lact=%-3s %s: %.1f MiB before, %.1f MiB with all streams open "
+              "(%.3f MiB per stream), peak %.1f MiB\n",
+              use_lact ? "on" : "off", rec.model().device().is_cuda() ? "CUDA allocated" : "CPU RSS",
+              memory_before / 1048576.0, memory_steady / 1048576.0,
+              (memory_steady - memory_before) / 1048576.0 / S, memory_peak / 1048576.0);
   return row;
 }
 

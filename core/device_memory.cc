@@ -1,4 +1,4 @@
-#include "server/device_memory.h"
+#include "core/device_memory.h"
 
 #include <unistd.h>
 
@@ -10,7 +10,7 @@
 #include <cuda_runtime_api.h>
 #endif
 
-namespace lact::server {
+namespace lact {
 namespace {
 
 int64_t MachineMemoryBytes() {
@@ -69,4 +69,4 @@ DeviceMemory QueryDeviceMemory(const std::string& device) {
   return m;
 }
 
-}  // namespace lact::server
+}  // namespace lact

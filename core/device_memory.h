@@ -1,4 +1,4 @@
-// Memory of the device the model runs on, for the lact_device_memory_* metrics.
+// Memory of the device the model runs on (the server's lact_device_memory_* metrics, lact_bench).
 //   CUDA (a CUDA LibTorch, built with LACT_USE_CUDA): allocated / reserved bytes of LibTorch's
 //     caching allocator, total from cudaMemGetInfo.
 //   CPU: allocated = reserved = the process's resident memory (/proc/self/statm), total = the
@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <string>
 
-namespace lact::server {
+namespace lact {
 
 struct DeviceMemory {
   int64_t allocated_bytes = 0;
@@ -22,4 +22,4 @@ DeviceMemory QueryDeviceMemory(const std::string& device);
 // Resident set size of this process in bytes (0 where /proc is unavailable).
 int64_t ProcessResidentBytes();
 
-}  // namespace lact::server
+}  // namespace lact
