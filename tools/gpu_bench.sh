@@ -71,6 +71,12 @@ if [ -n "$DEPS" ]; then
                "-DCMAKE_EXE_LINKER_FLAGS=-Wl,--no-as-needed -Wl,-rpath-link,$DEPLIB")
 fi
 command -v ninja > /dev/null && CMAKE_ARGS+=(-G Ninja)
+# CMake 4 refuses policy versions below 3.5, which the Debian abseil/json target files name.
+export CMAKE_POLICY_VERSION_MINIMUM=3.5
+# Skip LibTorch's GPU-architecture probe (we compile no CUDA code): name this host's GPU.
+if [ -z "${TORCH_CUDA_ARCH_LIST:-}" ] && command -v nvidia-smi > /dev/null; then
+  TORCH_CUDA_ARCH_LIST=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -1) && export TORCH_CUDA_ARCH_LIST
+fi
 if [ -z "${SKIP_BUILD:-}" ] && ! command -v nvcc > /dev/null && [ -x /usr/local/cuda/bin/nvcc ]; then
   export PATH=/usr/local/cuda/bin:$PATH
 fi
