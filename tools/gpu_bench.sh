@@ -162,6 +162,16 @@ elif [ $QUICK -eq 1 ]; then
 else
   BATCHES=1,8,32,64,128,256; STREAMS=1000; SWEEP="1500 2000"
 fi
+# A first short run: a crash here is reported with its stack (and under cuda-gdb where present).
+smoke=(--random tiny --device "$DEVICE" --batch-sizes 1,4 --audio-seconds 2 --repeats 1 --streams 4 --stream-seconds 3)
+stamp "lact_bench smoke: ${smoke[*]}"
+if ! timeout 120 "$BENCH" "${smoke[@]}" > "$OUT/smoke.txt" 2>&1; then
+  tail -40 "$OUT/smoke.txt" | tee -a "$SUMMARY"
+  if command -v cuda-gdb > /dev/null; then
+    timeout 180 cuda-gdb -batch -ex run -ex bt -ex "info threads" --args "$BENCH" "${smoke[@]}" > "$OUT/smoke_gdb.txt" 2>&1
+    grep -A40 "signal SIGSEGV\|Program received" "$OUT/smoke_gdb.txt" | head -60 | tee -a "$SUMMARY"
+  fi
+fi
 run_bench() {  # run_bench NAME TIMEOUT_S flags...
   local name=$1 limit=$2; shift 2
   stamp "lact_bench $name: $*"
@@ -171,7 +181,8 @@ run_bench() {  # run_bench NAME TIMEOUT_S flags...
 }
 run_bench fp16 240 --dtype "${HALF:-float32}" --batch-sizes "$BATCHES" --audio-seconds 10 --repeats 5 \
   --streams "$STREAMS" --stream-seconds 20 --max-batch 256
-run_bench bf16_offline 90 --dtype "${HALF:+bfloat16}${HALF:-float32}" --batch-sizes "$BATCHES" --audio-seconds 10 --repeats 5 --streams 0
+BF16=bfloat16; [ -z "$HALF" ] && BF16=float32
+run_bench bf16_offline 90 --dtype "$BF16" --batch-sizes "$BATCHES" --audio-seconds 10 --repeats 5 --streams 0
 run_bench fp32_offline 90 --dtype float32 --batch-sizes 1,32,128 --audio-seconds 10 --repeats 3 --streams 0
 for s in $SWEEP; do
   run_bench "fp16_streams$s" 120 --dtype float16 --lact on --batch-sizes "" --streams "$s" \

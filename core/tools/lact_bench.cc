@@ -20,6 +20,8 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "absl/debugging/failure_signal_handler.h"
+#include "absl/debugging/symbolize.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
@@ -347,6 +349,11 @@ int Run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A crash prints its stack (benchmarks run unattended on remote machines); rows appear as
+  // they are measured even when stdout is a file.
+  absl::InitializeSymbolizer(argv[0]);
+  absl::InstallFailureSignalHandler(absl::FailureSignalHandlerOptions());
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   try {
     return Run(argc, argv);
   } catch (const c10::Error& e) {
