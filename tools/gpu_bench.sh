@@ -154,9 +154,11 @@ fi
 [ $fail -eq 0 ] && stamp "CUDA matches CPU" || stamp "CUDA DOES NOT MATCH CPU (see above)"
 
 # --- the measurement ------------------------------------------------------------------------
-SIZE=base
+# The random base-sized model (+ 2 LaCT layers) written above; tiny for the CPU dry run.
+MODEL=$WORK/base
 if [ "$DEVICE" = cpu ]; then
-  BATCHES=1; STREAMS=2; SWEEP=""; SIZE=tiny
+  BATCHES=1; STREAMS=2; SWEEP=""; MODEL=$WORK/tiny
+  "$BENCH" --random tiny --save_random_model "$MODEL" > /dev/null 2>&1
 elif [ $QUICK -eq 1 ]; then
   BATCHES=1,16,64; STREAMS=200; SWEEP=""
 else
@@ -168,14 +170,16 @@ stamp "lact_bench smoke: ${smoke[*]}"
 if ! timeout 120 "$BENCH" "${smoke[@]}" > "$OUT/smoke.txt" 2>&1; then
   tail -40 "$OUT/smoke.txt" | tee -a "$SUMMARY"
   if command -v cuda-gdb > /dev/null; then
-    timeout 180 cuda-gdb -batch -ex run -ex bt -ex "info threads" --args "$BENCH" "${smoke[@]}" > "$OUT/smoke_gdb.txt" 2>&1
+    # After a call through a null pointer the caller's return address is at the stack top.
+    timeout 180 cuda-gdb -batch -ex run -ex bt -ex 'x/6gx $sp' -ex 'info symbol *(void**)$sp' \
+      -ex 'info symbol *(void**)($sp+8)' -ex 'info symbol *(void**)($sp+16)' -ex "info threads" --args "$BENCH" "${smoke[@]}" > "$OUT/smoke_gdb.txt" 2>&1
     grep -A40 "signal SIGSEGV\|Program received" "$OUT/smoke_gdb.txt" | head -60 | tee -a "$SUMMARY"
   fi
 fi
 run_bench() {  # run_bench NAME TIMEOUT_S flags...
   local name=$1 limit=$2; shift 2
   stamp "lact_bench $name: $*"
-  timeout "$limit" "$BENCH" --random "$SIZE" --lact_layers 2 --device "$DEVICE" "$@" --json "$OUT/$name.json" \
+  timeout "$limit" "$BENCH" --model "$MODEL" --device "$DEVICE" "$@" --json "$OUT/$name.json" \
     > "$OUT/$name.txt" 2>&1 || say "lact_bench $name exited $? (see $name.txt)"
   grep -E "^(offline|stream|memory|LaCT state)" "$OUT/$name.txt" >> "$SUMMARY"
 }

@@ -235,8 +235,10 @@ int Run(int argc, char** argv) {
       "LaCT on vs off, memory per stream. Usage: lact_bench [--model DIR | --random base|tiny]\n"
       "[--device cpu|cuda] [--batch-sizes 1,2,4] [--streams S] [--json OUT.json]");
   if (!lact::ParseFlagsOnly(argc, argv, "lact_bench")) return 2;
-  const int threads = absl::GetFlag(FLAGS_threads);
-  torch::set_num_threads(threads > 0 ? threads : std::max(1u, std::thread::hardware_concurrency()));
+  const int flag_threads = absl::GetFlag(FLAGS_threads);
+  const int threads =
+      flag_threads > 0 ? flag_threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  torch::set_num_threads(threads);
 
   std::vector<int> batch_sizes;
   for (absl::string_view part : absl::StrSplit(absl::GetFlag(FLAGS_batch_sizes), ',', absl::SkipEmpty())) {
@@ -285,8 +287,11 @@ int Run(int argc, char** argv) {
   options.device = absl::GetFlag(FLAGS_device);
   options.dtype = absl::GetFlag(FLAGS_dtype);
   options.load_lact = true;
+  std::cerr << "lact_bench: loading " << dir << " on " << options.device << " (" << options.dtype
+            << ", warm-up included)\n";
   auto model = lact::AsrModel::Load(dir, options);
   if (!temp_dir.empty()) std::filesystem::remove_all(temp_dir);
+  std::cerr << "lact_bench: model loaded\n";
   if (!model.ok()) {
     std::cerr << "lact_bench: " << model.status().message() << "\n";
     return 1;
@@ -300,12 +305,13 @@ int Run(int argc, char** argv) {
     std::cerr << "lact_bench: " << rec.status().message() << "\n";
     return 2;
   }
+  std::cerr << "lact_bench: recognizer ready\n";
   const auto& cfg = (*model)->encoder().config();
   std::printf("model: %s\ndevice: %s, dtype %s, %d threads, LibTorch %s\nstreaming: %s\n",
               cfg.ToString().c_str(), options.device.c_str(), options.dtype.c_str(),
-              torch::get_num_threads(), TORCH_VERSION, sc.ToString().c_str());
+              threads, TORCH_VERSION, sc.ToString().c_str());
   nlohmann::json out = {{"model", cfg.ToString()}, {"device", options.device},
-                        {"dtype", options.dtype}, {"threads", torch::get_num_threads()},
+                        {"dtype", options.dtype}, {"threads", threads},
                         {"libtorch", TORCH_VERSION}, {"streaming_config", sc.ToString()},
                         {"encoder_parameter_bytes", (*model)->encoder().ParameterBytes()}};
   if ((*model)->lact() != nullptr) {
