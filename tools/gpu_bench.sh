@@ -10,6 +10,9 @@
 #   --lact-stack DIR  lact_config.json + lact.safetensors trained for models/demo: adds the check
 #                     of a trained LaCT stack (offline and streaming) on --audio
 #   --quick           smaller measurement (fewer batch sizes and streams)
+#   --no-check        skip the CUDA-vs-CPU check
+#   --streams-only "S:STEP_MS ..."  only the smoke run and these streaming runs (LaCT on and off;
+#                     S streams at a STEP_MS step), e.g. --streams-only "500:640 1000:1280"
 # Env: TORCH_PYTHON (a python whose torch has CUDA; default python3), BUILD_DIR (default
 # build-cuda), JOBS (default nproc). A dry run of the script on a CPU machine:
 #   SKIP_BUILD=1 BUILD_DIR=build DEVICE=cpu tools/gpu_bench.sh OUT --quick
@@ -22,13 +25,15 @@ usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; }
 [ $# -ge 1 ] || { usage; exit 2; }
 case "$1" in -h|--help) usage; exit 0 ;; esac
 OUT=$1; shift
-DEPS=""; AUDIO=""; STACK=""; QUICK=0
+DEPS=""; AUDIO=""; STACK=""; QUICK=0; CHECK=1; ONLY=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --deps) DEPS=$(cd "$2" && pwd); shift 2 ;;
     --audio) AUDIO=$(realpath "$2"); shift 2 ;;
     --lact-stack) STACK=$(cd "$2" && pwd); shift 2 ;;
     --quick) QUICK=1; shift ;;
+    --no-check) CHECK=0; shift ;;
+    --streams-only) ONLY=$2; shift 2 ;;
     *) echo "gpu_bench: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
   esac
 done
@@ -139,11 +144,11 @@ check() {  # check NAME MODEL DTYPE TOL MIN_AGREEMENT [lact_transcribe flags...]
     say "$out; $same"; fail=1
   fi
 }
-stamp "CUDA vs CPU"
 HALF=float16; [ "$DEVICE" = cpu ] && HALF=""  # the dry run: LibTorch's CPU kernels lack float16
-check base "$WORK/base" float32 1e-2 0.995 --lact on
-[ -n "$HALF" ] && check base "$WORK/base" $HALF 5e-2 0.99 --lact on
-if [ -n "$STACK" ]; then
+[ $CHECK -eq 1 ] && stamp "CUDA vs CPU"
+[ $CHECK -eq 1 ] && check base "$WORK/base" float32 1e-2 0.995 --lact on
+[ $CHECK -eq 1 ] && [ -n "$HALF" ] && check base "$WORK/base" $HALF 5e-2 0.99 --lact on
+if [ $CHECK -eq 1 ] && [ -n "$STACK" ]; then
   mkdir -p "$WORK/demo_lact"
   cp "$SRC"/models/demo/*.json "$SRC"/models/demo/*.safetensors "$WORK/demo_lact/"
   cp "$STACK/lact_config.json" "$STACK/lact.safetensors" "$WORK/demo_lact/"
@@ -151,7 +156,9 @@ if [ -n "$STACK" ]; then
   [ -n "$HALF" ] && check demo_lact "$WORK/demo_lact" $HALF 5e-2 0.99 --lact on
   check demo_lact_streaming "$WORK/demo_lact" float32 1e-2 0.995 --lact on --streaming
 fi
-[ $fail -eq 0 ] && stamp "CUDA matches CPU" || stamp "CUDA DOES NOT MATCH CPU (see above)"
+if [ $CHECK -eq 1 ]; then
+  [ $fail -eq 0 ] && stamp "CUDA matches CPU" || stamp "CUDA DOES NOT MATCH CPU (see above)"
+fi
 
 # --- the measurement ------------------------------------------------------------------------
 # The random base-sized model (+ 2 LaCT layers) written above; tiny for the CPU dry run.
@@ -183,6 +190,13 @@ run_bench() {  # run_bench NAME TIMEOUT_S flags...
     > "$OUT/$name.txt" 2>&1 || say "lact_bench $name exited $? (see $name.txt)"
   grep -E "^(offline|stream|memory|LaCT state)" "$OUT/$name.txt" >> "$SUMMARY"
 }
+if [ -n "$ONLY" ]; then
+  for entry in $ONLY; do
+    run_bench "fp16_s${entry%%:*}_step${entry##*:}" 150 --dtype "${HALF:-float32}" --batch-sizes "" \
+      --streams "${entry%%:*}" --step_ms "${entry##*:}" --stream-seconds 20 --max-batch 512
+  done
+  rm -rf "$WORK"; stamp "done"; exit $fail
+fi
 run_bench fp16 240 --dtype "${HALF:-float32}" --batch-sizes "$BATCHES" --audio-seconds 10 --repeats 5 \
   --streams "$STREAMS" --stream-seconds 20 --max-batch 256
 BF16=bfloat16; [ -z "$HALF" ] && BF16=float32

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "client/scoring.h"
+#include "core/remove_tree.h"
 #include "core/ctc_decoder.h"
 #include "core/lact_stack.h"
 #include "core/random_model.h"
@@ -194,7 +195,7 @@ absl::Status Trainer::SaveCheckpoint() const {
   const fs::path final_dir = fs::path(options_.out_dir) / "checkpoint";
   const fs::path tmp = fs::path(options_.out_dir) / "checkpoint.tmp";
   std::error_code ec;
-  fs::remove_all(tmp, ec);
+  LACT_RETURN_IF_ERROR(RemoveTree(tmp.string()));
   LACT_RETURN_IF_ERROR(SaveModel(tmp.string()));
   try {
     torch::save(*optimizer_, (tmp / "optimizer.pt").string());
@@ -205,7 +206,7 @@ absl::Status Trainer::SaveCheckpoint() const {
                           {"seed", options_.seed}, {"options", options_.ToString()}};
   std::ofstream(tmp / "trainer_state.json") << state.dump(2) << "\n";
   // Replace the previous checkpoint only once the new one is complete.
-  fs::remove_all(final_dir, ec);
+  LACT_RETURN_IF_ERROR(RemoveTree(final_dir.string()));
   fs::rename(tmp, final_dir, ec);
   if (ec) return absl::InternalError(absl::StrCat("cannot move the checkpoint into place: ", ec.message()));
   return absl::OkStatus();

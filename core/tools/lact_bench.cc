@@ -33,6 +33,7 @@
 #include "core/lact_config.h"
 #include "core/online_recognizer.h"
 #include "core/random_model.h"
+#include "core/remove_tree.h"
 #include "core/tools/flag_names.h"
 
 ABSL_FLAG(std::string, model, "", "Model folder; empty: a random model of --random's size");
@@ -139,6 +140,13 @@ nlohmann::json Streaming(const lact::OnlineRecognizer& rec, bool use_lact, int S
   std::vector<float> audio = TestAudio(n, 2);
   lact::StreamOptions options;
   options.enable_lact = use_lact;
+  // (d) Device memory: LibTorch's allocated bytes on CUDA (live tensors), resident set on the
+  // CPU. `before`: the model alone, read before any stream exists; `steady` is read after the
+  // first step in which every stream has been decoded at least once and none has finished:
+  // model + all streams' state, no activations in flight.
+  const std::string device_name = rec.model().device().str();
+  Sync(rec.model().device());
+  const int64_t memory_before = lact::QueryDeviceMemory(device_name).allocated_bytes;
   std::vector<std::unique_ptr<lact::OnlineStream>> streams;
   std::vector<int64_t> fed(S, 0);
   std::vector<double> offset(S), ready_since(S, -1);
@@ -148,12 +156,6 @@ nlohmann::json Streaming(const lact::OnlineRecognizer& rec, bool use_lact, int S
   }
   std::vector<double> latencies, batch_sizes;
   int64_t peak_buffer_bytes = 0;
-  // (d) Device memory: LibTorch's allocated bytes on CUDA (live tensors), resident set on the
-  // CPU. `steady` is read after the first step in which every stream has been decoded at least
-  // once and none has finished: model + all streams' state, no activations in flight.
-  const std::string device_name = rec.model().device().str();
-  Sync(rec.model().device());
-  const int64_t memory_before = lact::QueryDeviceMemory(device_name).allocated_bytes;
   int64_t memory_peak = memory_before, memory_steady = -1;
   std::vector<bool> decoded_once(S, false);
   int decoded_streams = 0;
@@ -290,7 +292,9 @@ int Run(int argc, char** argv) {
   std::cerr << "lact_bench: loading " << dir << " on " << options.device << " (" << options.dtype
             << ", warm-up included)\n";
   auto model = lact::AsrModel::Load(dir, options);
-  if (!temp_dir.empty()) std::filesystem::remove_all(temp_dir);
+  if (!temp_dir.empty()) {
+    if (auto s = lact::RemoveTree(temp_dir); !s.ok()) std::cerr << "lact_bench: " << s.message() << "\n";
+  }
   std::cerr << "lact_bench: model loaded\n";
   if (!model.ok()) {
     std::cerr << "lact_bench: " << model.status().message() << "\n";
