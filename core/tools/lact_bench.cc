@@ -217,17 +217,19 @@ nlohmann::json Streaming(const lact::OnlineRecognizer& rec, bool use_lact, int S
                         {"memory_before_bytes", memory_before},
                         {"memory_steady_bytes", memory_steady},
                         {"memory_peak_bytes", memory_peak},
-                        {"memory_per_stream_bytes", static_cast<double>(memory_steady - memory_before) / S}};
+                        {"memory_per_stream_bytes", static_cast<double>(memory_steady - memory_before) / S},
+                        {"memory_peak_per_stream_bytes", static_cast<double>(memory_peak - memory_before) / S}};
   std::printf("stream   lact=%-3s streams=%-4d wall=%7.2fs (audio %.1fs) steps=%zu p50=%7.1fms "
               "p95=%7.1fms p99=%7.1fms mean batch=%.2f real-time %s\n",
               use_lact ? "on" : "off", S, wall, seconds, latencies.size(),
               row["p50_ms"].get<double>(), row["p95_ms"].get<double>(), row["p99_ms"].get<double>(),
               row["mean_batch"].get<double>(), held ? "HELD" : "NOT held");
   std::printf("memory   lact=%-3s %s: %.1f MiB before, %.1f MiB with all streams open "
-              "(%.3f MiB per stream), peak %.1f MiB\n",
+              "(%.3f MiB per stream), peak %.1f MiB (%.3f MiB per stream)\n",
               use_lact ? "on" : "off", rec.model().device().is_cuda() ? "CUDA allocated" : "CPU RSS",
               memory_before / 1048576.0, memory_steady / 1048576.0,
-              (memory_steady - memory_before) / 1048576.0 / S, memory_peak / 1048576.0);
+              (memory_steady - memory_before) / 1048576.0 / S, memory_peak / 1048576.0,
+              (memory_peak - memory_before) / 1048576.0 / S);
   return row;
 }
 
@@ -295,11 +297,11 @@ int Run(int argc, char** argv) {
   if (!temp_dir.empty()) {
     if (auto s = lact::RemoveTree(temp_dir); !s.ok()) std::cerr << "lact_bench: " << s.message() << "\n";
   }
-  std::cerr << "lact_bench: model loaded\n";
   if (!model.ok()) {
     std::cerr << "lact_bench: " << model.status().message() << "\n";
     return 1;
   }
+  std::cerr << "lact_bench: model loaded\n";
   lact::StreamingConfig sc;
   sc.step_ms = absl::GetFlag(FLAGS_step_ms);
   sc.left_context_ms = absl::GetFlag(FLAGS_left_context_ms);

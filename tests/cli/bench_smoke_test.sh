@@ -21,6 +21,12 @@ for s in st:
     assert s["streams"] == 2 and s["steps"] >= 2 * 4, s   # 2 s of audio in 0.32 s steps: >= 4 steps each
     assert 0 < s["p50_ms"] <= s["p95_ms"] <= s["p99_ms"], s
     assert 1 <= s["mean_batch"] <= s["max_batch_seen"] <= 2, s
+    # (d) on the CPU: resident set size, read before the streams exist, after all started, at peak
+    assert s["memory_kind"] == "cpu_rss", s
+    assert s["memory_before_bytes"] > 10 * 2**20, s  # LibTorch alone is more: the reading works
+    assert s["memory_before_bytes"] <= s["memory_peak_bytes"], s
+    assert s["memory_steady_bytes"] <= s["memory_peak_bytes"], s
+    assert s["memory_peak_per_stream_bytes"] >= s["memory_per_stream_bytes"], s
 # tiny LaCT state: L=2, H=4, m=d=8: 2*4*6*8*8*4 bytes
 assert r["lact_state_bytes_per_stream"] == 2 * 4 * 6 * 8 * 8 * 4, r["lact_state_bytes_per_stream"]
 print("ok   lact_bench JSON:", len(off), "offline rows,", len(st), "streaming rows")
