@@ -88,20 +88,28 @@ absl::StatusOr<std::shared_ptr<const AsrModel>> AsrModel::Load(const std::string
                           LactStack::Load(dir, model->encoder_.config().hidden_size, device));
     model->lact_.emplace(std::move(stack));
   }
-  if (device.is_cuda() && options.warmup_seconds > 0) model->WarmUp(options.warmup_seconds);
+  if (device.is_cuda() && options.warmup_seconds > 0) {
+    LACT_RETURN_IF_ERROR(model->WarmUp(options.warmup_seconds));
+  }
   return std::shared_ptr<const AsrModel>(std::move(model));
 }
 
-void AsrModel::WarmUp(double seconds) const {
+absl::Status AsrModel::WarmUp(double seconds) const {
   torch::InferenceMode guard;
-  const int64_t n = static_cast<int64_t>(seconds * sample_rate());
-  torch::Tensor hidden = encoder_.Encode(torch::zeros({1, n}));  // [1, T, D]
-  if (lact_) {
-    LactState state = lact_->NewState();
-    std::vector<LactState*> states = {&state};
-    (void)lact_->Forward(states, {hidden[0]});
+  try {
+    const int64_t n = static_cast<int64_t>(seconds * sample_rate());
+    torch::Tensor hidden = encoder_.Encode(torch::zeros({1, n}));  // [1, T, D]
+    if (lact_) {
+      LactState state = lact_->NewState();
+      std::vector<LactState*> states = {&state};
+      LACT_RETURN_IF_ERROR(lact_->Forward(states, {hidden[0]}).status());
+    }
+    (void)encoder_.Logits(hidden).argmax(-1).to(torch::kCPU);  // waits for the device
+  } catch (const c10::Error& e) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("warm-up pass on ", encoder_.device().str(), " failed: ", e.what_without_backtrace()));
   }
-  (void)encoder_.Logits(hidden).argmax(-1).to(torch::kCPU);  // waits for the device
+  return absl::OkStatus();
 }
 
 }  // namespace lact

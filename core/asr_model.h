@@ -57,7 +57,8 @@ class AsrModel {
 
  private:
   AsrModel(Wav2Vec2Model encoder, Vocab vocab) : encoder_(std::move(encoder)), vocab_(std::move(vocab)) {}
-  void WarmUp(double seconds) const;
+  // The warm-up pass of AsrModelOptions::warmup_seconds; a device error becomes a Status.
+  absl::Status WarmUp(double seconds) const;
 
   std::string dir_;
   Wav2Vec2Model encoder_;

@@ -10,10 +10,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "client/scoring.h"
-#include "core/remove_tree.h"
 #include "core/ctc_decoder.h"
 #include "core/lact_stack.h"
 #include "core/random_model.h"
+#include "core/remove_tree.h"
 #include "core/safetensors.h"
 #include "core/status_macros.h"
 
