@@ -88,6 +88,9 @@ absl::StatusOr<std::shared_ptr<const AsrModel>> AsrModel::Load(const std::string
                           LactStack::Load(dir, model->encoder_.config().hidden_size, device));
     model->lact_.emplace(std::move(stack));
   }
+  if (options.load_language_model && LanguageModel::Present(dir)) {
+    LACT_ASSIGN_OR_RETURN(model->language_model_, LanguageModel::Load(dir, model->vocab_));
+  }
   if (device.is_cuda() && options.warmup_seconds > 0) {
     LACT_RETURN_IF_ERROR(model->WarmUp(options.warmup_seconds));
   }

@@ -7,6 +7,7 @@
 //   DIR/preprocessor_config.json do_normalize, sampling_rate         (optional)
 //   DIR/lact_config.json         LaCT settings                       (optional)
 //   DIR/lact.safetensors         LaCT weights                        (optional; absent = identity)
+//   DIR/language_model/          word n-gram LM for beam search      (optional; core/language_model.h)
 #pragma once
 
 #include <memory>
@@ -17,6 +18,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/lact_stack.h"
+#include "core/language_model.h"
 #include "core/vocab.h"
 #include "core/wav2vec2_config.h"
 #include "core/wav2vec2_model.h"
@@ -27,6 +29,7 @@ struct AsrModelOptions {
   std::string device = "cpu";     // "cpu", "cuda", "cuda:N"
   std::string dtype = "float32";  // encoder precision: float32, float16, bfloat16 (GPU)
   bool load_lact = true;          // build the LaCT stack (identity when no weights are present)
+  bool load_language_model = true;  // load DIR/language_model/ when present
   // CUDA only: one forward pass (encoder, LaCT, lm_head) over this much silence at load, so the
   // first stream does not pay for cuBLAS handles and kernel loading. 0 disables; ignored on CPU.
   double warmup_seconds = 1.0;
@@ -50,6 +53,8 @@ class AsrModel {
   // True when the folder has LaCT files (lact_config.json or lact.safetensors).
   bool has_lact_files() const { return has_lact_files_; }
   static bool HasLactFiles(const std::string& dir);
+  // The folder's language model (DIR/language_model/), or nullptr.
+  std::shared_ptr<const LanguageModel> language_model() const { return language_model_; }
   int sample_rate() const { return preprocessor_.sampling_rate; }
   double frame_seconds() const { return encoder_.FrameSeconds(preprocessor_.sampling_rate); }
   torch::Device device() const { return encoder_.device(); }
@@ -66,6 +71,7 @@ class AsrModel {
   Wav2Vec2PreprocessorConfig preprocessor_;
   std::optional<LactStack> lact_;
   bool has_lact_files_ = false;
+  std::shared_ptr<const LanguageModel> language_model_;
 };
 
 }  // namespace lact

@@ -9,8 +9,9 @@
 namespace lact {
 
 OnlineRecognizer::OnlineRecognizer(std::shared_ptr<const AsrModel> model,
-                                   const StreamingConfig& config)
-    : model_(std::move(model)), config_(config) {
+                                   const StreamingConfig& config,
+                                   std::optional<CtcBeamSearchOptions> beam)
+    : model_(std::move(model)), config_(config), beam_(std::move(beam)) {
   samples_per_frame_ = model_->encoder().config().SamplesPerFrame();
   const double frame_ms = model_->frame_seconds() * 1000.0;
   step_frames_ = config_.step_frames(frame_ms);
@@ -19,14 +20,17 @@ OnlineRecognizer::OnlineRecognizer(std::shared_ptr<const AsrModel> model,
 }
 
 absl::StatusOr<std::unique_ptr<OnlineRecognizer>> OnlineRecognizer::Create(
-    std::shared_ptr<const AsrModel> model, const StreamingConfig& config) {
+    std::shared_ptr<const AsrModel> model, const StreamingConfig& config,
+    const DecodingConfig& decoding) {
   if (model == nullptr) return absl::InvalidArgumentError("no model");
   LACT_RETURN_IF_ERROR(config.Validate());
-  return std::unique_ptr<OnlineRecognizer>(new OnlineRecognizer(std::move(model), config));
+  LACT_ASSIGN_OR_RETURN(std::optional<CtcBeamSearchOptions> beam, decoding.Resolve(*model));
+  return std::unique_ptr<OnlineRecognizer>(
+      new OnlineRecognizer(std::move(model), config, std::move(beam)));
 }
 
 std::unique_ptr<OnlineStream> OnlineRecognizer::CreateStream(const StreamOptions& options) const {
-  return std::unique_ptr<OnlineStream>(new OnlineStream(model_, options));
+  return std::unique_ptr<OnlineStream>(new OnlineStream(model_, options, beam_));
 }
 
 StepPlan OnlineRecognizer::PlanStep(const OnlineStream& stream) const {
@@ -163,22 +167,41 @@ absl::Status OnlineRecognizer::DecodeStreams(const std::vector<OnlineStream*>& s
       all.push_back(provisional_out[i]);
     }
     torch::Tensor logits = model_->encoder().Logits(torch::cat(all, 0).unsqueeze(0))[0];  // [N, V]
-    torch::Tensor ids = logits.argmax(-1).to(torch::kCPU);                               // [N]
+    // Greedy streams need the argmax ids, beam-search streams the logits (on the CPU).
+    torch::Tensor ids = beam_ ? torch::Tensor() : logits.argmax(-1).to(torch::kCPU);  // [N]
+    torch::Tensor cpu_logits = beam_ ? logits.to(torch::kCPU) : torch::Tensor();     // [N, V]
     int64_t at = 0;
     for (size_t i = 0; i < work.size(); ++i) {
       Work& w = work[i];
       OnlineStream& s = *w.stream;
       const int64_t nc = committed_out[i].size(0), np = provisional_out[i].size(0);
-      s.decoder_.Accept(ids.narrow(0, at, nc));
       if (s.options_.capture && nc > 0) {
         s.captured_hidden_.push_back(committed[i].to(torch::kCPU).clone());
         s.captured_lact_.push_back(committed_out[i].to(torch::kCPU).clone());
         s.captured_logits_.push_back(logits.narrow(0, at, nc).to(torch::kCPU).clone());
       }
-      CtcResult with_prov = s.decoder_.WithProvisional(ids.narrow(0, at + nc, np));
-      at += nc + np;
       s.committed_frames_ = w.plan.commit_end_frame;
-      CtcResult committed_result = s.decoder_.Committed();
+      bool is_final;
+      {
+        absl::MutexLock lock(&s.mu_);
+        is_final = w.finished && s.committed_frames_ >= cfg.NumFrames(s.total_samples_);
+      }
+      CtcResult with_prov, committed_result;
+      if (s.beam_decoder_) {
+        s.beam_decoder_->Accept(cpu_logits.narrow(0, at, nc));
+        if (is_final) {
+          committed_result = s.beam_decoder_->Final();
+          with_prov = committed_result;
+        } else {
+          with_prov = s.beam_decoder_->WithProvisional(cpu_logits.narrow(0, at + nc, np));
+          committed_result = s.beam_decoder_->Stable();
+        }
+      } else {
+        s.decoder_.Accept(ids.narrow(0, at, nc));
+        with_prov = s.decoder_.WithProvisional(ids.narrow(0, at + nc, np));
+        committed_result = s.decoder_.Committed();
+      }
+      at += nc + np;
       RecognitionResult& r = s.result_;
       r.committed_text = committed_result.text;
       r.committed_words = committed_result.words;
@@ -188,8 +211,7 @@ absl::Status OnlineRecognizer::DecodeStreams(const std::vector<OnlineStream*>& s
       {
         absl::MutexLock lock(&s.mu_);
         r.audio_seconds = static_cast<double>(s.total_samples_) / model_->sample_rate();
-        const int64_t available = cfg.NumFrames(s.total_samples_);
-        r.is_final = w.finished && s.committed_frames_ >= available;
+        r.is_final = is_final;
         // Drop audio no future window needs: the next window starts left_frames_ before the
         // committed frames.
         const int64_t keep_from =
@@ -231,11 +253,25 @@ absl::StatusOr<OfflineResult> OnlineRecognizer::DecodeOffline(const std::vector<
   } catch (const c10::Error& e) {
     return absl::ResourceExhaustedError(absl::StrCat("model step failed: ", e.what_without_backtrace()));
   }
-  out.ctc = GreedyDecode(out.logits, model_->vocab(), model_->frame_seconds());
+  LACT_ASSIGN_OR_RETURN(out.ctc, DecodeLogits(out.logits));
   out.hidden = out.hidden.to(torch::kCPU);
   out.lact = out.lact.to(torch::kCPU);
   out.logits = out.logits.to(torch::kCPU);
   return out;
+}
+
+absl::StatusOr<CtcResult> OnlineRecognizer::DecodeLogits(const torch::Tensor& logits) const {
+  if (logits.dim() != 2 || logits.size(1) != model_->vocab().size() ||
+      !logits.is_floating_point()) {
+    return absl::InvalidArgumentError(absl::StrCat("logits must be float [frames, ",
+                                                   model_->vocab().size(), "], got ",
+                                                   c10::str(logits.sizes()), " ",
+                                                   c10::toString(logits.scalar_type())));
+  }
+  torch::InferenceMode guard;
+  return beam_ ? BeamSearchDecode(logits, model_->language_model(), model_->vocab(),
+                                  model_->frame_seconds(), *beam_)
+               : GreedyDecode(logits, model_->vocab(), model_->frame_seconds());
 }
 
 }  // namespace lact

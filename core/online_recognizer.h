@@ -10,12 +10,14 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include <torch/torch.h>
 
 #include "absl/status/statusor.h"
 #include "core/asr_model.h"
+#include "core/decoding_config.h"
 #include "core/online_stream.h"
 #include "core/streaming_config.h"
 
@@ -38,8 +40,11 @@ struct StepPlan {
 
 class OnlineRecognizer {
  public:
+  // `decoding` picks greedy or beam search (default "auto": beam search when the model folder
+  // has a language model); an error when it asks for beam search and the model has none.
   static absl::StatusOr<std::unique_ptr<OnlineRecognizer>> Create(
-      std::shared_ptr<const AsrModel> model, const StreamingConfig& config);
+      std::shared_ptr<const AsrModel> model, const StreamingConfig& config,
+      const DecodingConfig& decoding = {});
 
   std::unique_ptr<OnlineStream> CreateStream(const StreamOptions& options = {}) const;
 
@@ -58,16 +63,24 @@ class OnlineRecognizer {
   absl::StatusOr<OfflineResult> DecodeOffline(const std::vector<float>& samples,
                                               bool enable_lact) const;
 
+  // Decodes whole-utterance CTC logits [T, V] with this recognizer's decoder (greedy or beam
+  // search). InvalidArgument for another shape or a non-float tensor.
+  absl::StatusOr<CtcResult> DecodeLogits(const torch::Tensor& logits) const;
+
   const AsrModel& model() const { return *model_; }
   const StreamingConfig& config() const { return config_; }
+  // The beam-search options in use, or nullopt when decoding greedily.
+  const std::optional<CtcBeamSearchOptions>& beam_search() const { return beam_; }
   // The plan of the next decode of `stream` (exposed for tests and benchmarks).
   StepPlan PlanStep(const OnlineStream& stream) const;
 
  private:
-  OnlineRecognizer(std::shared_ptr<const AsrModel> model, const StreamingConfig& config);
+  OnlineRecognizer(std::shared_ptr<const AsrModel> model, const StreamingConfig& config,
+                   std::optional<CtcBeamSearchOptions> beam);
 
   std::shared_ptr<const AsrModel> model_;
   StreamingConfig config_;
+  std::optional<CtcBeamSearchOptions> beam_;
   int64_t samples_per_frame_;
   int64_t step_frames_, left_frames_, lookahead_frames_;
 };

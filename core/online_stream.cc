@@ -5,10 +5,14 @@
 
 namespace lact {
 
-OnlineStream::OnlineStream(std::shared_ptr<const AsrModel> model, const StreamOptions& options)
+OnlineStream::OnlineStream(std::shared_ptr<const AsrModel> model, const StreamOptions& options,
+                           const std::optional<CtcBeamSearchOptions>& beam)
     : model_(std::move(model)),
       options_(options),
       decoder_(model_->vocab(), model_->frame_seconds()) {
+  if (beam) {
+    beam_decoder_.emplace(model_->language_model(), model_->vocab(), model_->frame_seconds(), *beam);
+  }
   if (options_.enable_lact && model_->lact() != nullptr) lact_state_ = model_->lact()->NewState();
 }
 
@@ -92,6 +96,7 @@ void OnlineStream::Reset() {
   committed_frames_ = 0;
   if (lact_state_ && !options_.keep_lact_state) lact_state_->Reset();
   decoder_.Reset();
+  if (beam_decoder_) beam_decoder_->Reset();
   result_ = RecognitionResult{};
   captured_hidden_.clear();
   captured_lact_.clear();

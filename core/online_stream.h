@@ -18,6 +18,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "core/ctc_beam_search.h"
 #include "core/ctc_decoder.h"
 #include "core/lact_stack.h"
 #include "core/resampler.h"
@@ -28,7 +29,8 @@ namespace lact {
 class AsrModel;
 
 struct RecognitionResult {
-  std::string committed_text;            // final part: only grows while the stream runs
+  std::string committed_text;            // final part: only grows while the stream runs (beam
+                                         // search: the words no hypothesis can change)
   std::string text;                      // committed + provisional (what an interim shows)
   std::vector<WordInfo> committed_words;  // words of committed_text, with times
   std::vector<WordInfo> words;            // words of text (the last ones may still change)
@@ -77,7 +79,8 @@ class OnlineStream {
 
  private:
   friend class OnlineRecognizer;
-  OnlineStream(std::shared_ptr<const AsrModel> model, const StreamOptions& options);
+  OnlineStream(std::shared_ptr<const AsrModel> model, const StreamOptions& options,
+               const std::optional<CtcBeamSearchOptions>& beam);
 
   std::shared_ptr<const AsrModel> model_;
   StreamOptions options_;
@@ -94,7 +97,8 @@ class OnlineStream {
   // Touched only by the decoding thread.
   int64_t committed_frames_ = 0;
   std::optional<LactState> lact_state_;
-  CtcGreedyDecoder decoder_;
+  CtcGreedyDecoder decoder_;                          // when decoding greedily
+  std::optional<CtcBeamSearchDecoder> beam_decoder_;  // when decoding with beam search
   RecognitionResult result_;
   std::vector<torch::Tensor> captured_hidden_, captured_lact_, captured_logits_;
 };

@@ -93,6 +93,18 @@ ABSL_FLAG(int32_t, feed_ms, 0, "Audio is handed to the recognizer in pieces of t
           "(0: --step_ms, which makes transcripts equal `lact_transcribe --streaming` whatever the "
           "network timing; smaller pieces lower latency)");
 
+ABSL_FLAG(std::string, decoder, lact::DecodingConfig{}.method,
+          "auto|greedy|beam: CTC decoding (auto: lexicon beam search with the model folder's "
+          "language_model/ when it has one, else greedy; docs/language_model.md)");
+ABSL_FLAG(int32_t, beam_size, lact::DecodingConfig{}.beam_size,
+          "Beam search: hypotheses kept per frame (CPU time per stream grows with it)");
+ABSL_FLAG(double, lm_weight, lact::DecodingConfig{}.lm_weight,
+          "Beam search: LM weight alpha (nan: the model's language_model/attrs.json)");
+ABSL_FLAG(double, word_score, lact::DecodingConfig{}.word_score,
+          "Beam search: word insertion bonus beta (nan: the model's language_model/attrs.json)");
+ABSL_FLAG(double, token_threshold, lact::DecodingConfig{}.token_threshold,
+          "Beam search: tokens more than this (natural log) below a frame's best are not tried");
+
 namespace lact::server {
 namespace {
 
@@ -214,6 +226,11 @@ ServerConfig ConfigFromFlags() {
   c.streaming.left_context_ms = absl::GetFlag(FLAGS_left_context_ms);
   c.streaming.lookahead_ms = absl::GetFlag(FLAGS_lookahead_ms);
   c.feed_ms = absl::GetFlag(FLAGS_feed_ms);
+  c.decoding.method = absl::GetFlag(FLAGS_decoder);
+  c.decoding.beam_size = absl::GetFlag(FLAGS_beam_size);
+  c.decoding.lm_weight = absl::GetFlag(FLAGS_lm_weight);
+  c.decoding.word_score = absl::GetFlag(FLAGS_word_score);
+  c.decoding.token_threshold = absl::GetFlag(FLAGS_token_threshold);
   return c;
 }
 
@@ -277,10 +294,17 @@ int Run(int argc, char** argv, SignalWatcher& signals) {
     Log("cannot load the model: ", model.status().ToString());
     return 1;
   }
-  auto recognizer = OnlineRecognizer::Create(*model, config.streaming);
+  auto recognizer = OnlineRecognizer::Create(*model, config.streaming, config.decoding);
   if (!recognizer.ok()) {
-    Log("bad streaming settings: ", recognizer.status().ToString());
+    Log("bad streaming or decoding settings: ", recognizer.status().ToString());
     return 2;
+  }
+  if ((*recognizer)->beam_search()) {
+    const CtcBeamSearchOptions& b = *(*recognizer)->beam_search();
+    Log("decoder: beam search (beam ", b.beam_size, ", lm_weight ", b.lm_weight, ", word_score ",
+        b.word_score, ") with ", (*model)->language_model()->Describe());
+  } else {
+    Log("decoder: greedy", (*model)->language_model() ? " (the model's language model is not used)" : "");
   }
   const bool model_has_lact = (*model)->has_lact_files() && (*model)->lact() != nullptr;
   Log("model loaded from ", config.model_dir, " on ", (*model)->device().str(),

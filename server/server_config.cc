@@ -62,6 +62,7 @@ absl::Status ServerConfig::Validate() const {
   }
   if (feed_ms < 0 || feed_ms > 60000) return bad("--feed_ms must be in [0, 60000], got ", feed_ms);
   if (absl::Status s = streaming.Validate(); !s.ok()) return s;
+  if (absl::Status s = decoding.Validate(); !s.ok()) return s;
   return absl::OkStatus();
 }
 
@@ -75,7 +76,7 @@ std::string ServerConfig::ToString() const {
                       " max_stream_seconds=", max_stream_seconds,
                       " max_message_bytes=", max_message_bytes, " drain_seconds=", drain_seconds,
                       " write_stall_timeout_s=", write_stall_timeout_s,
-                      " ", streaming.ToString(), " feed_ms=", effective_feed_ms());
+                      " ", streaming.ToString(), " feed_ms=", effective_feed_ms(), " ", decoding.ToString());
 }
 
 }  // namespace lact::server

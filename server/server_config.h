@@ -5,6 +5,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "core/decoding_config.h"
 #include "core/streaming_config.h"
 
 namespace lact::server {
@@ -48,6 +49,8 @@ struct ServerConfig {
   // transcript equals `lact_transcribe --streaming` on the same audio, whatever the network
   // timing (see docs/server.md, "Determinism").
   int feed_ms = 0;
+  // CTC decoding: greedy, or beam search with the model folder's language model.
+  DecodingConfig decoding;
 
   absl::Status Validate() const;
   std::string ToString() const;

@@ -934,7 +934,8 @@ def parse_args(argv):
         description="Synthetic LibriSpeech-layout corpus: espeak-ng voices reading public-domain "
                     "sentences (Jane Austen), with sox/numpy perturbations. "
                     "See docs/synthetic_corpus.md.")
-    p.add_argument("--out", required=True, help="output folder (holds <split>/ folders)")
+    p.add_argument("--out", default=None,
+                   help="output folder (holds <split>/ folders); required unless --text_out")
     p.add_argument("--splits", default=None,
                    help="comma-separated splits to write (default: train,dev,test; "
                         "with --long_form: test)")
@@ -982,7 +983,15 @@ def parse_args(argv):
     p.add_argument("--dry_run", action="store_true",
                    help="plan and print counts, write nothing")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.add_argument("--text_out", default=None,
+                   help="write the transcripts of ALL sentences of --splits (default: train) to "
+                        "this file, one per line, and exit without audio: the text of a language "
+                        "model that shares no sentence with dev/test (tools/build_ngram_lm.py)")
     args = p.parse_args(argv)
+    if args.text_out and args.splits is None:
+        args.splits = "train"
+    if not args.out and not args.text_out:
+        p.error("--out is required")
 
     args.splits = [s.strip() for s in (args.splits or ("test" if args.long_form else
                                                         "train,dev,test")).split(",") if s.strip()]
@@ -1005,7 +1014,7 @@ def parse_args(argv):
     args.chapters = chapters
     if min(args.speakers.values()) < 1 or min(args.chapters.values()) < 1:
         p.error("--speakers and --chapters must be >= 1")
-    if not args.long_form:
+    if not args.long_form and not args.text_out:
         for s in args.splits:
             if (args.num_utterances or args.hours)[s] is None:
                 p.error("no size given for split %s" % s)
@@ -1021,10 +1030,10 @@ def parse_args(argv):
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     for tool in ("espeak-ng", "sox"):
-        if not args.dry_run and shutil.which(tool) is None:
+        if not args.dry_run and not args.text_out and shutil.which(tool) is None:
             raise SystemExit("error: %s not found (apt-get install espeak-ng sox)" % tool)
 
-    if not args.dry_run and not args.overwrite:
+    if not args.dry_run and not args.overwrite and not args.text_out:
         for split in args.splits:
             split_dir = os.path.join(args.out, split)
             if os.path.isdir(split_dir) and os.listdir(split_dir):
@@ -1054,6 +1063,17 @@ def main(argv=None):
                                          counts["test"], time.monotonic() - t0,
                                          len(pool["train"]), len(pool["dev"]), len(pool["test"])),
           file=sys.stderr, flush=True)
+
+    if args.text_out:
+        with open(args.text_out, "w", encoding="utf-8") as f:
+            n = 0
+            for (_, transcript), split in zip(sentences, split_of):
+                if split in args.splits:
+                    f.write(transcript + "\n")
+                    n += 1
+        print("wrote %d sentences of %s to %s" % (n, ",".join(args.splits), args.text_out),
+              file=sys.stderr, flush=True)
+        return 0
 
     plans = {}
     for split in args.splits:

@@ -39,6 +39,18 @@ ABSL_FLAG(std::string, dump_hidden, "", "Write the encoder's last hidden state [
 ABSL_FLAG(std::string, dump_lact, "", "Write the LaCT stack output [frames, hidden] of the "
           "committed frames as .npy");
 ABSL_FLAG(bool, words, false, "Also print word times: <path>\\t<word>\\t<start_s>\\t<end_s> lines");
+ABSL_FLAG(std::string, decoder, lact::DecodingConfig{}.method,
+          "auto|greedy|beam: CTC decoding (auto: lexicon beam search with the model folder's "
+          "language_model/ when it has one, else greedy; docs/language_model.md)");
+ABSL_FLAG(int32_t, beam_size, lact::DecodingConfig{}.beam_size, "Beam search: hypotheses kept");
+ABSL_FLAG(double, lm_weight, lact::DecodingConfig{}.lm_weight,
+          "Beam search: LM weight alpha (nan: the model's language_model/attrs.json)");
+ABSL_FLAG(double, word_score, lact::DecodingConfig{}.word_score,
+          "Beam search: word insertion bonus beta (nan: the model's language_model/attrs.json)");
+ABSL_FLAG(double, token_threshold, lact::DecodingConfig{}.token_threshold,
+          "Beam search: tokens more than this (natural log) below a frame's best are not tried");
+ABSL_FLAG(bool, from_logits, false, "The inputs are CTC logits [frames, vocab] as .npy (e.g. from "
+          "--dump-logits): decode them with the model's vocabulary and decoder, no audio model run");
 ABSL_FLAG(int32_t, threads, 0, "CPU threads for LibTorch (0: all cores)");
 
 namespace {
@@ -89,7 +101,8 @@ int Run(int argc, char** argv) {
       "Transcribes audio files (WAV/FLAC, any rate; mixed to mono, resampled to 16 kHz).\n"
       "Usage: lact_transcribe --model DIR [--device cpu|cuda] [--lact on|off] [--streaming]\n"
       "       [--step-ms N --left-context-ms N --lookahead-ms N] [--dump-logits OUT.npy]\n"
-      "       [--dump-hidden OUT.npy] [--dump-lact OUT.npy] AUDIO...\n"
+      "       [--dump-hidden OUT.npy] [--dump-lact OUT.npy] [--decoder auto|greedy|beam] AUDIO...\n"
+      "       lact_transcribe --model DIR --from-logits LOGITS.npy...\n"
       "Prints <path>\\t<transcript> per file.");
   const std::vector<std::string> files = lact::ParseFlags(argc, argv);
   if (files.empty()) {
@@ -101,6 +114,11 @@ int Run(int argc, char** argv) {
                        !absl::GetFlag(FLAGS_dump_lact).empty();
   if (dumping && files.size() != 1) {
     std::cerr << "lact_transcribe: --dump-* needs exactly one input file, got " << files.size() << "\n";
+    return 2;
+  }
+  if (absl::GetFlag(FLAGS_from_logits) && (dumping || absl::GetFlag(FLAGS_streaming))) {
+    std::cerr << "lact_transcribe: --from-logits decodes logits files; it cannot be combined with "
+                 "--streaming or --dump-*\n";
     return 2;
   }
   const std::string lact_flag = absl::GetFlag(FLAGS_lact);
@@ -135,14 +153,38 @@ int Run(int argc, char** argv) {
   streaming.step_ms = absl::GetFlag(FLAGS_step_ms);
   streaming.left_context_ms = absl::GetFlag(FLAGS_left_context_ms);
   streaming.lookahead_ms = absl::GetFlag(FLAGS_lookahead_ms);
-  auto rec = lact::OnlineRecognizer::Create(*model, streaming);
+  lact::DecodingConfig decoding;
+  decoding.method = absl::GetFlag(FLAGS_decoder);
+  decoding.beam_size = absl::GetFlag(FLAGS_beam_size);
+  decoding.lm_weight = absl::GetFlag(FLAGS_lm_weight);
+  decoding.word_score = absl::GetFlag(FLAGS_word_score);
+  decoding.token_threshold = absl::GetFlag(FLAGS_token_threshold);
+  auto rec = lact::OnlineRecognizer::Create(*model, streaming, decoding);
   if (!rec.ok()) {
     std::cerr << "lact_transcribe: " << rec.status().message() << "\n";
     return 2;
   }
 
   int failures = 0;
+  const bool from_logits = absl::GetFlag(FLAGS_from_logits);
   for (const std::string& path : files) {
+    if (from_logits) {
+      auto logits = lact::ReadNpy(path);
+      auto ctc = logits.ok() ? (*rec)->DecodeLogits(*logits) : absl::StatusOr<lact::CtcResult>(logits.status());
+      if (!ctc.ok()) {
+        std::cerr << "lact_transcribe: " << path << ": " << ctc.status().message() << "\n";
+        ++failures;
+        continue;
+      }
+      std::cout << path << "\t" << ctc->text << "\n";
+      if (absl::GetFlag(FLAGS_words)) {
+        for (const auto& w : ctc->words) {
+          std::cout << path << "\t" << w.word << "\t" << w.start_s << "\t" << w.end_s << "\n";
+        }
+      }
+      std::cout.flush();
+      continue;
+    }
     auto audio = lact::ReadAudioFile(path, (*model)->sample_rate());
     if (!audio.ok()) {
       std::cerr << "lact_transcribe: " << audio.status().message() << "\n";

@@ -51,6 +51,18 @@ expect_error "too short audio" "too short" --model "$FIX/tiny_group" "$tmp/short
 expect_error "bad --lact" "--lact" --model "$FIX/tiny_group" --lact maybe "$WAV"
 expect_error "bad --device" "device" --model "$FIX/tiny_group" --device tpu "$WAV"
 expect_error "no audio" "no audio" --model "$FIX/tiny_group"
+# Decoding (docs/language_model.md): bad settings, a missing or broken language model, logits input.
+expect_error "bad --decoder" "decoder must be auto, greedy or beam" --model "$FIX/tiny_group" --decoder viterbi "$WAV"
+expect_error "bad --beam_size" "beam_size" --model "$FIX/tiny_group" --beam-size 0 "$WAV"
+expect_error "beam without LM" "needs a language model" --model "$FIX/tiny_group" --decoder beam "$WAV"
+model; mkdir "$tmp/m/language_model"
+expect_error "empty language_model/" "exactly one \*.arpa" --model "$tmp/m" "$WAV"
+printf '\\data\\\nngram 1=2\n\\1-grams:\n-1 A\n' > "$tmp/m/language_model/lm.arpa"
+expect_error "truncated ARPA" "lm.arpa: no \\\\end" --model "$tmp/m" "$WAV"
+expect_error "logits of the wrong width" "logits must be float \[frames" --model "$FIX/tiny_group" \
+  --from-logits "$FIX/npy/f4_2x3.npy"
+expect_error "--from-logits with --streaming" "cannot be combined" --model "$FIX/tiny_group" \
+  --from-logits --streaming "$FIX/npy/f4_2x3.npy"
 
 # One bad file among good ones: the good ones are still transcribed, exit status 1.
 "$BIN" --model "$FIX/tiny_group" "$WAV" "$tmp/bad.wav" "$WAV" > "$tmp/out" 2> "$tmp/err"; rc=$?
