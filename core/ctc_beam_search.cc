@@ -95,6 +95,18 @@ double CtcBeamSearchDecoder::WordLmScore(const WordLink* words, int32_t word) co
   return lm_->lm().Score(hist.data(), static_cast<int>(hist.size()), word);
 }
 
+std::shared_ptr<const CtcBeamSearchDecoder::WordLink> CtcBeamSearchDecoder::CompleteWord(
+    const Hyp& h, int32_t lm_id) {
+  auto link = std::make_shared<WordLink>();
+  link->node = h.node;
+  link->lm_id = lm_id;
+  link->start = h.partial_start;
+  link->end = h.last_end;
+  link->count = (h.words ? h.words->count : 0) + 1;
+  link->prev = h.words;
+  return link;
+}
+
 void CtcBeamSearchDecoder::Accept(const torch::Tensor& logits) {
   TORCH_CHECK(logits.dim() == 2 && logits.size(1) == vocab_->size(),
               "beam search wants logits [T, ", vocab_->size(), "], got ", logits.sizes());
@@ -170,14 +182,7 @@ void CtcBeamSearchDecoder::AcceptLogProbs(const double* log_probs, int64_t frame
             const int32_t lm_id = lex.WordAt(h.node);
             m.lm = h.lm + options_.lm_weight * WordLmScore(h.words.get(), lm_id) +
                    options_.word_score;
-            auto link = std::make_shared<WordLink>();
-            link->node = h.node;
-            link->lm_id = lm_id;
-            link->start = h.partial_start;
-            link->end = h.last_end;
-            link->count = (h.words ? h.words->count : 0) + 1;
-            link->prev = h.words;
-            m.words = std::move(link);
+            m.words = CompleteWord(h, lm_id);
             m.hash = HashWord(h.hash, h.node);
             m.node = Lexicon::kRoot;
             add(m, kNegInf, total + p);
@@ -281,14 +286,7 @@ CtcResult CtcBeamSearchDecoder::Final() const {
       const int32_t lm_id = lex.WordAt(h.node);
       if (lm_id == Lexicon::kNoWord) continue;
       s += options_.lm_weight * WordLmScore(words.get(), lm_id) + options_.word_score;
-      auto link = std::make_shared<WordLink>();
-      link->node = h.node;
-      link->lm_id = lm_id;
-      link->start = h.partial_start;
-      link->end = h.last_end;
-      link->count = (words ? words->count : 0) + 1;
-      link->prev = words;
-      words = std::move(link);
+      words = CompleteWord(h, lm_id);
     }
     if (lm.eos_id() >= 0) s += options_.lm_weight * WordLmScore(words.get(), lm.eos_id());
     if (s > best) {

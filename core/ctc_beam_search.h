@@ -90,6 +90,8 @@ class CtcBeamSearchDecoder {
   static bool SameWords(const WordLink* a, const WordLink* b);
   void History(const WordLink* words, std::vector<int32_t>* out) const;
   double WordLmScore(const WordLink* words, int32_t word) const;
+  // The word list of `h` with its partial word (ending at h.node, LM id `lm_id`) completed.
+  static std::shared_ptr<const WordLink> CompleteWord(const Hyp& h, int32_t lm_id);
   CtcResult ToResult(const WordLink* words, const std::string& partial, int32_t partial_start,
                      int32_t last_end) const;
 
