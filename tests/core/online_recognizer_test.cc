@@ -4,6 +4,9 @@
 
 #include <filesystem>
 #include <random>
+#include <string>
+
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -17,7 +20,9 @@ const std::string kFixtures = LACT_TEST_FIXTURES;
 
 // tiny_group + the lact_momentum adapter (chunk 16) in one model folder.
 std::string LactModelDir() {
-  const std::string dir = ::testing::TempDir() + "/online_recognizer_model";
+  // One folder per process: ctest -j runs these tests in parallel processes, which used to
+  // overwrite each other's copy mid-read (a DATA_LOSS flake in CI).
+  const std::string dir = ::testing::TempDir() + "/online_recognizer_model_" + std::to_string(::getpid());
   fs::create_directories(dir);
   for (const char* f : {"config.json", "model.safetensors", "vocab.json", "preprocessor_config.json"}) {
     fs::copy_file(kFixtures + "/tiny_group/" + f, dir + "/" + f, fs::copy_options::overwrite_existing);
