@@ -23,6 +23,7 @@ runtime_pkgs=(
   libgrpc++1.51 libprotobuf32 libabsl20220623
   libprometheus-cpp-pull1.0
   libopus0 libogg0 libopusenc0 libsndfile1 libsoxr0
+  libmicrohttpd12                        # the metrics port (/metrics, /healthz)
   libssl3                                # libcrypto: bearer-token SHA-256, TLS file checks
   ca-certificates
 )
@@ -32,6 +33,7 @@ build_pkgs=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libabsl-dev
   prometheus-cpp-dev
   libopus-dev libopusenc-dev libogg-dev libsndfile1-dev libsoxr-dev
+  libmicrohttpd-dev
   libssl-dev openssl                     # libcrypto (server/auth, TLS checks); openssl: test certificates
   nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev               # libFuzzer + ASan/UBSan (tests/fuzz/run_fuzzers.sh)

@@ -84,9 +84,14 @@ struct AsrService::Call {
   std::shared_ptr<StreamSession> session ABSL_GUARDED_BY(mu);
   absl::Status abort_status ABSL_GUARDED_BY(mu);  // set by AbortAll and by the watchdog
   std::string description ABSL_GUARDED_BY(mu);
+  std::string peer_key;  // for --max_streams_per_peer
   // When the writer's current Write began (absl::GetCurrentTimeNanos()); 0 while not writing.
   // Read by the watchdog.
   std::atomic<int64_t> write_started_ns{0};
+  // When the reader began waiting for the next message; 0 while it is not waiting (decoding,
+  // held back by backpressure, after the half-close). Read by the watchdog.
+  std::atomic<int64_t> read_started_ns{0};
+  std::atomic<bool> config_received{false};
   // Set just before the server itself cancels the call (the watchdog, the shutdown, a writer
   // stuck after the reader ended): the cancellation is then not the client's.
   std::atomic<bool> cancelled_by_server{false};
@@ -190,14 +195,43 @@ AsrService::~AsrService() {
 
 void AsrService::WatchdogLoop() {
   // About every second (more often for a timeout under 2 s, as in tests).
-  const absl::Duration period =
-      std::clamp(options_.write_stall_timeout / 2, absl::Milliseconds(10), absl::Seconds(1));
+  absl::Duration shortest = options_.write_stall_timeout;
+  if (options_.stream_idle_timeout > absl::ZeroDuration()) {
+    shortest = std::min(shortest, options_.stream_idle_timeout);
+  }
+  const absl::Duration period = std::clamp(shortest / 4, absl::Milliseconds(10), absl::Seconds(1));
   while (true) {
     {
       absl::MutexLock lock(&watchdog_mu_);
       if (watchdog_mu_.AwaitWithTimeout(absl::Condition(&watchdog_stop_), period)) return;
     }
     CancelStalledWrites();
+    if (options_.stream_idle_timeout > absl::ZeroDuration()) CancelIdleReads();
+  }
+}
+
+void AsrService::CancelIdleReads() {
+  const int64_t now = absl::GetCurrentTimeNanos();
+  const int64_t limit = absl::ToInt64Nanoseconds(options_.stream_idle_timeout);
+  std::vector<std::shared_ptr<Call>> idle;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [id, call] : calls_) {
+      const int64_t began = call->read_started_ns.load();
+      if (began != 0 && now - began > limit && !call->cancelled_by_server.load()) idle.push_back(call);
+    }
+  }
+  for (const auto& call : idle) {
+    const double seconds = absl::ToDoubleSeconds(options_.stream_idle_timeout);
+    const absl::Status status = absl::DeadlineExceededError(
+        call->config_received.load()
+            ? absl::StrFormat("no message from the client for %g s: the server stopped the stream "
+                              "(--stream_idle_timeout_s)", seconds)
+            : absl::StrFormat("no config from the client within %g s: the server stopped the stream "
+                              "(--stream_idle_timeout_s)", seconds));
+    Log("stream ", call->id, ": cancelling: ", status.message());
+    call->Abort(status);
+    call->CancelByServer();  // unblocks the reader's Read
   }
 }
 
@@ -268,25 +302,48 @@ absl::StatusOr<std::shared_ptr<AsrService::Call>> AsrService::Admit(grpc::Server
       return refuse(s);
     }
   }
+  std::string peer_key = PeerKey(*context);
   absl::MutexLock lock(&mu_);
   if (draining_) return refuse(absl::UnavailableError("the server is shutting down"));
   if (static_cast<int>(calls_.size()) >= options_.max_streams) {
     return refuse(absl::ResourceExhaustedError(absl::StrCat(
         "too many open streams: the server takes at most ", options_.max_streams, " (--max_streams)")));
   }
+  if (options_.max_streams_per_peer > 0 && calls_per_peer_[peer_key] >= options_.max_streams_per_peer) {
+    return refuse(absl::ResourceExhaustedError(absl::StrCat(
+        "too many open streams from this client: at most ", options_.max_streams_per_peer, " per ",
+        options_.authenticator != nullptr ? "bearer token" : "connection", " (--max_streams_per_peer)")));
+  }
   auto call = std::make_shared<Call>();
   call->id = next_id_++;
   call->method = method;
   call->context = context;
   call->start = absl::Now();
+  call->peer_key = std::move(peer_key);
+  ++calls_per_peer_[call->peer_key];
   calls_[call->id] = call;
   if (metrics_ != nullptr) metrics_->active_streams().Increment();
+  // Every call is logged from its admission, whether or not it ever sends a message ("start"
+  // follows once its config is read).
+  Log("stream ", call->id, " open: ", method, " peer=", context->peer());
   return call;
+}
+
+std::string AsrService::PeerKey(const grpc::ServerContext& context) const {
+  if (options_.authenticator != nullptr) {
+    // Authenticated before this: exactly one authorization entry, an accepted token.
+    const auto& metadata = context.client_metadata();
+    auto it = metadata.find("authorization");
+    if (it != metadata.end()) return "token " + std::string(it->second.data(), it->second.size());
+  }
+  return "connection " + context.peer();  // e.g. ipv4:10.0.0.7:53412: one per HTTP/2 connection
 }
 
 void AsrService::Unregister(const Call& call) {
   absl::MutexLock lock(&mu_);
   calls_.erase(call.id);
+  auto it = calls_per_peer_.find(call.peer_key);
+  if (it != calls_per_peer_.end() && --it->second <= 0) calls_per_peer_.erase(it);
 }
 
 absl::StatusOr<std::shared_ptr<StreamSession>> AsrService::StartSession(
@@ -326,14 +383,24 @@ grpc::Status AsrService::StreamingRecognize(
         return std::make_unique<SessionSink>(session);
       });
 
+  // Reads the next message; the watchdog stops the call if the client sends none for
+  // --stream_idle_timeout_s.
+  auto read = [&](pb::StreamingRecognizeRequest* request) {
+    call->read_started_ns.store(std::max<int64_t>(1, absl::GetCurrentTimeNanos()));
+    const bool got = stream->Read(request);
+    call->read_started_ns.store(0);
+    return got;
+  };
+
   // 1. The config.
   pb::StreamingRecognizeRequest request;
-  if (!stream->Read(&request)) {
+  if (!read(&request)) {
     if (context->IsCancelled() || CancelledAfterFailedRead(context)) {
       return guard.Finish(grpc::Status::CANCELLED);
     }
     return guard.Finish(ToGrpcStatus(handler.OnHalfClose(absl::Now())));  // "no config"
   }
+  call->config_received.store(true);
   if (absl::Status s = handler.OnMessage(request, absl::Now()); !s.ok()) {
     return guard.Finish(ToGrpcStatus(s));
   }
@@ -407,7 +474,7 @@ grpc::Status AsrService::StreamingRecognize(
       read_status = a;
       break;
     }
-    if (!stream->Read(&request)) {
+    if (!read(&request)) {
       if (context->IsCancelled()) {
         read_status = absl::CancelledError("cancelled by the client");
       } else {
@@ -465,21 +532,27 @@ grpc::Status AsrService::Recognize(grpc::ServerContext* context, const pb::Recog
   }
   auto decoder = CreateAudioDecoder(*format, options_.model_sample_rate);
   if (!decoder.ok()) return guard.Finish(ToGrpcStatus(decoder.status()));
-  std::vector<float> samples;
-  // An Ogg Opus clip can decode to thousands of samples per byte: stop once it is certainly past
-  // --max_stream_seconds (the session would refuse it) instead of decoding all of it first.
-  (*decoder)->set_max_samples_per_decode(
-      SampleAllowance(options_.max_stream_seconds, (*decoder)->sample_rate(), 0));
-  absl::Status s = (*decoder)->Decode(request->audio_content(), &samples);
-  if (s.code() == absl::StatusCode::kOutOfRange) s = StreamDurationError(options_.max_stream_seconds);
-  if (s.ok()) s = (*decoder)->Finish(&samples);
-  if (!s.ok()) return guard.Finish(ToGrpcStatus(s));
   auto started = StartSession(*call, request->config());
   if (!started.ok()) return guard.Finish(ToGrpcStatus(started.status()));
   std::shared_ptr<StreamSession> session = *started;
   Log("stream ", call->id, " start: Recognize peer=", context->peer(), " ", format->ToString());
-  if (!samples.empty()) s = session->AddAudio((*decoder)->sample_rate(), samples, absl::Now());
-  if (!s.ok()) return guard.Finish(ToGrpcStatus(s));
+  // The clip goes to the session a piece at a time while it is decoded (the session's
+  // backpressure holds the decoding back), so a long clip never sits in memory decoded whole;
+  // an Ogg Opus clip that decodes past --max_stream_seconds stops at the first packet past it.
+  const int rate = (*decoder)->sample_rate();
+  (*decoder)->set_max_samples_per_decode(SampleAllowance(options_.max_stream_seconds, rate, 0));
+  (*decoder)->set_piece_sink(StreamRequestSettings().piece_samples, [&](std::vector<float>* piece) {
+    return session->AddAudio(rate, *piece, absl::Now());
+  });
+  std::vector<float> samples;
+  absl::Status s = (*decoder)->Decode(request->audio_content(), &samples);
+  if (s.ok()) s = (*decoder)->Finish(&samples);
+  if (s.ok() && !samples.empty()) s = session->AddAudio(rate, samples, absl::Now());
+  if (s.code() == absl::StatusCode::kOutOfRange) s = StreamDurationError(options_.max_stream_seconds);
+  if (!s.ok()) {
+    session->Abort(s);
+    return guard.Finish(ToGrpcStatus(s));
+  }
   session->FinishInput(absl::Now());
   ResultSnapshot r;
   uint64_t version = 0;

@@ -8,18 +8,29 @@
 //                            (each message and the half-close: StreamRequestHandler)
 //   writer (its own thread):  waits for new results -> interim responses -> the final response
 //
-// Write-stall watchdog: one service-wide thread (started with the service, joined by its
-// destructor) wakes about every second and cancels every call whose writer has been blocked in
-// one Write for longer than AsrServiceOptions::write_stall_timeout (--write_stall_timeout_s):
+// Watchdog: one service-wide thread (started with the service, joined by its destructor) wakes
+// about every second (more often for short timeouts). It stops every StreamingRecognize call
+// whose reader has waited for a message longer than AsrServiceOptions::stream_idle_timeout
+// (--stream_idle_timeout_s: no config yet, or no message since the last; counted and logged as
+// DEADLINE_EXCEEDED), so a silent client cannot hold a --max_streams slot and two threads. It
+// also cancels every call whose writer has been blocked in one Write for longer than
+// AsrServiceOptions::write_stall_timeout (--write_stall_timeout_s):
 // a client that stops reading its responses (its HTTP/2 window is full) then no longer holds a
 // --max_streams slot, two threads and its stream state until its own deadline. The server counts
 // and logs such a call as RESOURCE_EXHAUSTED ("the client did not read its responses ..."); the
-// client itself sees CANCELLED (gRPC cannot send a status through a full window).
+// client itself sees CANCELLED (gRPC cannot send a status through a full window). Both are
+// cancellations by the server: the sync API cannot end a call while its reader waits in Read,
+// so an idle client sees CANCELLED too.
+//
+// Admission: at most max_streams calls in all and max_streams_per_peer per peer (the bearer
+// token when tokens are required, else the HTTP/2 connection: ServerContext::peer() names the
+// client's address and port, one per connection); past either, RESOURCE_EXHAUSTED.
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <string>
 #include <thread>
 
 #include <grpcpp/grpcpp.h>
@@ -57,6 +68,12 @@ struct AsrServiceOptions {
   // --write_stall_timeout_s: a call whose writer has been blocked in one Write (the client does
   // not read its responses) for longer than this is cancelled by the watchdog. > 0.
   absl::Duration write_stall_timeout = absl::Seconds(30);
+  // --stream_idle_timeout_s: a StreamingRecognize call whose reader has waited this long for a
+  // message (the config, or the next one after it) is stopped by the watchdog.
+  // ZeroDuration: off.
+  absl::Duration stream_idle_timeout = absl::Seconds(30);
+  // --max_streams_per_peer: open calls per peer (bearer token, else HTTP/2 connection); 0: off.
+  int max_streams_per_peer = 0;
 };
 
 class AsrService final : public lact::asr::v1::StreamingAsr::Service {
@@ -93,6 +110,9 @@ class AsrService final : public lact::asr::v1::StreamingAsr::Service {
   // The watchdog thread: every period, CancelStalledWrites() until the destructor stops it.
   void WatchdogLoop();
   void CancelStalledWrites();
+  void CancelIdleReads();
+  // The key --max_streams_per_peer counts calls by.
+  std::string PeerKey(const grpc::ServerContext& context) const;
   absl::StatusOr<std::shared_ptr<StreamSession>> StartSession(Call& call,
                                                                const lact::asr::v1::RecognitionConfig& config);
 
@@ -105,6 +125,7 @@ class AsrService final : public lact::asr::v1::StreamingAsr::Service {
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
   std::map<uint64_t, std::shared_ptr<Call>> calls_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, int> calls_per_peer_ ABSL_GUARDED_BY(mu_);
 
   absl::Mutex watchdog_mu_;
   bool watchdog_stop_ ABSL_GUARDED_BY(watchdog_mu_) = false;

@@ -81,6 +81,20 @@ absl::StatusOr<std::unique_ptr<AudioDecoder>> CreateAudioDecoder(const AudioForm
   return absl::InvalidArgumentError("unsupported encoding");
 }
 
+absl::Status AudioDecoder::Appended(int64_t added, std::vector<float>* out) {
+  appended_in_decode_ += added;
+  if (appended_in_decode_ > max_samples_per_decode_) {
+    return absl::OutOfRangeError(absl::StrCat("the audio decodes to more than ", max_samples_per_decode_,
+                                              " samples in one message"));
+  }
+  if (piece_sink_ && !out->empty() && out->size() >= piece_samples_) {
+    absl::Status s = piece_sink_(out);
+    out->clear();
+    return s;
+  }
+  return absl::OkStatus();
+}
+
 void AppendMono(const float* interleaved, size_t frames, int channels, std::vector<float>* out) {
   if (channels == 1) {
     out->insert(out->end(), interleaved, interleaved + frames);

@@ -84,6 +84,15 @@ ABSL_FLAG(double, drain_seconds, 30, "On SIGTERM/SIGINT: how long open streams m
 ABSL_FLAG(double, write_stall_timeout_s, 30, "A stream whose response the client has not read for "
           "this long (s; the server's Write blocked by HTTP/2 flow control) is stopped by the "
           "server: RESOURCE_EXHAUSTED in its log and lact_streams_total, CANCELLED for the client");
+ABSL_FLAG(double, stream_idle_timeout_s, 30, "A StreamingRecognize call that sends no config "
+          "within this long, or no message for this long after its config (s; messages count, not "
+          "speech: silence and Opus DTX packets keep a stream open), is stopped by the server and "
+          "frees its --max_streams slot: DEADLINE_EXCEEDED in its log and lact_streams_total, "
+          "CANCELLED for the client. 0: off");
+ABSL_FLAG(int32_t, max_streams_per_peer, 0, "Most open calls one peer may hold: its bearer token "
+          "with --auth_tokens_file, else its HTTP/2 connection (not its IP address: behind a proxy "
+          "every call comes from one address); more get RESOURCE_EXHAUSTED. 0: no cap but "
+          "--max_streams");
 ABSL_FLAG(int32_t, step_ms, lact::StreamingConfig{}.step_ms, "Streaming step: new audio committed "
           "per model call and the interim cadence (ms)");
 ABSL_FLAG(int32_t, left_context_ms, lact::StreamingConfig{}.left_context_ms,
@@ -222,6 +231,8 @@ ServerConfig ConfigFromFlags() {
   c.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   c.drain_seconds = absl::GetFlag(FLAGS_drain_seconds);
   c.write_stall_timeout_s = absl::GetFlag(FLAGS_write_stall_timeout_s);
+  c.stream_idle_timeout_s = absl::GetFlag(FLAGS_stream_idle_timeout_s);
+  c.max_streams_per_peer = absl::GetFlag(FLAGS_max_streams_per_peer);
   c.streaming.step_ms = absl::GetFlag(FLAGS_step_ms);
   c.streaming.left_context_ms = absl::GetFlag(FLAGS_left_context_ms);
   c.streaming.lookahead_ms = absl::GetFlag(FLAGS_lookahead_ms);
@@ -337,6 +348,8 @@ int Run(int argc, char** argv, SignalWatcher& signals) {
   service_options.model_sample_rate = (*model)->sample_rate();
   service_options.authenticator = authenticator.has_value() ? &*authenticator : nullptr;
   service_options.write_stall_timeout = absl::Seconds(config.write_stall_timeout_s);
+  service_options.stream_idle_timeout = absl::Seconds(config.stream_idle_timeout_s);
+  service_options.max_streams_per_peer = config.max_streams_per_peer;
   AsrService service(**recognizer, &scheduler, &metrics, service_options);
 
   grpc::EnableDefaultHealthCheckService(true);

@@ -1,44 +1,38 @@
 #include "server/metrics_http_server.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
+#include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <cmath>
+#include <cstdarg>
+#include <cstdio>
 #include <cstring>
+#include <thread>
+#include <unordered_map>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "server/log.h"
 
 namespace lact::server {
 namespace {
 
-void SendAll(int fd, const std::string& data) {
-  size_t at = 0;
-  while (at < data.size()) {
-    const ssize_t n = send(fd, data.data() + at, data.size() - at, MSG_NOSIGNAL);
-    if (n <= 0) {
-      if (n < 0 && errno == EINTR) continue;
-      return;
-    }
-    at += static_cast<size_t>(n);
-  }
-}
+// Memory libmicrohttpd may use per connection (request head and read buffer); a request head
+// that does not fit gets 431 and the connection is closed.
+constexpr size_t kConnectionMemoryBytes = 16 << 10;
 
-std::string Response(const char* status, const char* content_type, const std::string& body) {
-  return absl::StrCat("HTTP/1.1 ", status, "\r\nContent-Type: ", content_type,
-                      "\r\nContent-Length: ", body.size(), "\r\nConnection: close\r\n\r\n", body);
-}
-
-}  // namespace
-
-absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
-    const std::string& host, int port, std::function<std::string()> render, std::function<bool()> serving) {
+// Binds a listening TCP socket on host:port; the fd, or why not.
+absl::StatusOr<int> Listen(const std::string& host, int port) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -55,7 +49,7 @@ absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
     if (fd < 0) continue;
     const int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(fd, a->ai_addr, a->ai_addrlen) != 0 || listen(fd, 64) != 0) {
+    if (bind(fd, a->ai_addr, a->ai_addrlen) != 0 || listen(fd, 512) != 0) {
       error = std::strerror(errno);
       close(fd);
       fd = -1;
@@ -65,90 +59,173 @@ absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
   if (fd < 0) {
     return absl::UnavailableError(absl::StrCat("cannot serve metrics on ", host, ":", port, ": ", error));
   }
+  return fd;
+}
+
+int BoundPort(int fd) {
   sockaddr_storage bound{};
   socklen_t len = sizeof bound;
   getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
-  const int bound_port = ntohs(bound.ss_family == AF_INET6
-                                   ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
-                                   : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
-  return std::unique_ptr<MetricsHttpServer>(new MetricsHttpServer(fd, bound_port, std::move(render), std::move(serving)));
+  return ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                           : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
 }
 
-MetricsHttpServer::MetricsHttpServer(int listen_fd, int port, std::function<std::string()> render,
-                                     std::function<bool()> serving)
-    : listen_fd_(listen_fd), port_(port), render_(std::move(render)), serving_(std::move(serving)) {
-  if (pipe2(wake_pipe_, O_CLOEXEC) != 0) wake_pipe_[0] = wake_pipe_[1] = -1;
-  thread_ = std::thread([this] { Loop(); });
+MHD_Result Reply(MHD_Connection* connection, unsigned int code, const char* content_type,
+                 const std::string& body) {
+  MHD_Response* response =
+      MHD_create_response_from_buffer(body.size(), const_cast<char*>(body.data()), MHD_RESPMEM_MUST_COPY);
+  if (response == nullptr) return MHD_NO;
+  MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+  const MHD_Result r = MHD_queue_response(connection, code, response);
+  MHD_destroy_response(response);
+  return r;
 }
 
-MetricsHttpServer::~MetricsHttpServer() {
-  if (wake_pipe_[1] >= 0) {
-    const char c = 'x';
-    (void)!write(wake_pipe_[1], &c, 1);
+// libmicrohttpd's messages while it starts (why it could not); once it serves they are dropped:
+// it reports every connection a peer abandons, which a hostile peer could turn into a log flood.
+void LogFromLibrary(void* started, const char* format, va_list args) {
+  if (static_cast<std::atomic<bool>*>(started)->load()) return;
+  char line[512];
+  vsnprintf(line, sizeof line, format, args);
+  std::string text(line);
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  Log("metrics listener: ", text);
+}
+
+}  // namespace
+
+absl::Status MetricsHttpOptions::Validate() const {
+  if (request_timeout < absl::Milliseconds(100)) {
+    return absl::InvalidArgumentError("metrics request timeout must be >= 100 ms");
   }
-  if (thread_.joinable()) thread_.join();
-  close(listen_fd_);
-  if (wake_pipe_[0] >= 0) close(wake_pipe_[0]);
-  if (wake_pipe_[1] >= 0) close(wake_pipe_[1]);
+  if (max_connections < 1) return absl::InvalidArgumentError("metrics max_connections must be >= 1");
+  return absl::OkStatus();
 }
 
-void MetricsHttpServer::Loop() {
-  while (true) {
-    pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {wake_pipe_[0], POLLIN, 0}};
-    const int n = poll(fds, wake_pipe_[0] >= 0 ? 2 : 1, -1);
-    if (n < 0) {
-      if (errno == EINTR) continue;
+struct MetricsHttpServer::Impl {
+  std::function<std::string()> render;
+  std::function<bool()> serving;
+  MetricsHttpOptions options;
+  MHD_Daemon* daemon = nullptr;
+  std::atomic<bool> started{false};  // mutes libmicrohttpd's log (LogFromLibrary)
+
+  // Open connections: their socket and the time by which the current request must be answered.
+  // An entry exists from libmicrohttpd's STARTED notification to its CLOSED one, which comes
+  // before the library closes the socket: holding `mu` while shutting a socket down therefore
+  // never touches a descriptor that was closed and reused.
+  struct Connection {
+    int fd = -1;
+    absl::Time deadline;
+  };
+  absl::Mutex mu;
+  std::unordered_map<MHD_Connection*, Connection> connections ABSL_GUARDED_BY(mu);
+  bool stop ABSL_GUARDED_BY(mu) = false;
+  std::thread deadline_thread;
+
+  // The deadline thread: shuts down (both directions) every connection past its deadline;
+  // libmicrohttpd then sees the end of the connection and closes it.
+  void EnforceDeadlines() {
+    const absl::Duration period = std::clamp(options.request_timeout / 4, absl::Milliseconds(20),
+                                             absl::Milliseconds(250));
+    absl::MutexLock lock(&mu);
+    while (!mu.AwaitWithTimeout(absl::Condition(&stop), period)) {
+      const absl::Time now = absl::Now();
+      for (auto& [connection, c] : connections) {
+        if (c.deadline > now) continue;
+        shutdown(c.fd, SHUT_RDWR);
+        c.deadline = absl::InfiniteFuture();  // once
+      }
+    }
+  }
+
+  static void OnConnection(void* cls, MHD_Connection* connection, void**, MHD_ConnectionNotificationCode code) {
+    auto* self = static_cast<Impl*>(cls);
+    absl::MutexLock lock(&self->mu);
+    if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+      self->connections.erase(connection);
       return;
     }
-    if (fds[1].revents != 0) return;  // stop
-    if ((fds[0].revents & POLLIN) == 0) continue;
-    const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) continue;
-    Serve(fd);
-    close(fd);
+    const MHD_ConnectionInfo* info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (info == nullptr) return;
+    self->connections[connection] = {info->connect_fd, absl::Now() + self->options.request_timeout};
   }
+
+  // A request was answered (or abandoned): the next one on this keep-alive connection gets a
+  // fresh deadline.
+  static void OnCompleted(void* cls, MHD_Connection* connection, void**, MHD_RequestTerminationCode) {
+    auto* self = static_cast<Impl*>(cls);
+    absl::MutexLock lock(&self->mu);
+    auto it = self->connections.find(connection);
+    if (it != self->connections.end() && it->second.deadline != absl::InfiniteFuture()) {
+      it->second.deadline = absl::Now() + self->options.request_timeout;
+    }
+  }
+
+  static MHD_Result OnRequest(void* cls, MHD_Connection* connection, const char* url, const char* method,
+                              const char*, const char*, size_t*, void**) {
+    auto* self = static_cast<Impl*>(cls);
+    const absl::string_view m(method);
+    if (m != MHD_HTTP_METHOD_GET && m != MHD_HTTP_METHOD_HEAD) {
+      return Reply(connection, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", "GET /metrics or /healthz\n");
+    }
+    const absl::string_view path(url);  // without the query string
+    if (path == "/metrics" || path == "/metrics/") {
+      return Reply(connection, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", self->render());
+    }
+    if (path == "/healthz") {
+      const bool serving = self->serving && self->serving();
+      return Reply(connection, serving ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain",
+                   serving ? "SERVING\n" : "NOT_SERVING\n");
+    }
+    return Reply(connection, MHD_HTTP_NOT_FOUND, "text/plain", "not found: try /metrics or /healthz\n");
+  }
+};
+
+absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
+    const std::string& host, int port, std::function<std::string()> render, std::function<bool()> serving,
+    const MetricsHttpOptions& options) {
+  if (absl::Status s = options.Validate(); !s.ok()) return s;
+  auto fd = Listen(host, port);
+  if (!fd.ok()) return fd.status();
+  const int bound_port = BoundPort(*fd);
+  auto impl = std::make_unique<Impl>();
+  impl->render = std::move(render);
+  impl->serving = std::move(serving);
+  impl->options = options;
+  // libmicrohttpd's own timeout (inactivity, whole seconds) backs up the deadline thread.
+  const auto idle_seconds =
+      static_cast<unsigned int>(std::ceil(absl::ToDoubleSeconds(options.request_timeout)));
+  impl->daemon = MHD_start_daemon(
+      MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0, nullptr, nullptr,
+      &Impl::OnRequest, impl.get(),
+      MHD_OPTION_EXTERNAL_LOGGER, &LogFromLibrary, &impl->started,  // first, as the library asks
+      MHD_OPTION_LISTEN_SOCKET, static_cast<MHD_socket>(*fd),
+      MHD_OPTION_CONNECTION_LIMIT, static_cast<unsigned int>(options.max_connections),
+      MHD_OPTION_CONNECTION_TIMEOUT, idle_seconds,
+      MHD_OPTION_CONNECTION_MEMORY_LIMIT, kConnectionMemoryBytes,
+      MHD_OPTION_NOTIFY_CONNECTION, &Impl::OnConnection, impl.get(),
+      MHD_OPTION_NOTIFY_COMPLETED, &Impl::OnCompleted, impl.get(),
+      MHD_OPTION_END);
+  if (impl->daemon == nullptr) {
+    close(*fd);
+    return absl::UnavailableError(absl::StrCat("cannot serve metrics on ", host, ":", port,
+                                               ": libmicrohttpd did not start"));
+  }
+  impl->started.store(true);
+  Impl* raw = impl.get();
+  impl->deadline_thread = std::thread([raw] { raw->EnforceDeadlines(); });
+  return std::unique_ptr<MetricsHttpServer>(new MetricsHttpServer(std::move(impl), bound_port));
 }
 
-void MetricsHttpServer::Serve(int fd) {
-  timeval timeout{2, 0};  // a client that sends nothing does not hold the server
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
-  std::string request;
-  char buf[2048];
-  while (request.find("\r\n\r\n") == std::string::npos && request.size() < 16384) {
-    const ssize_t n = recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) {
-      if (n < 0 && errno == EINTR) continue;
-      break;
-    }
-    request.append(buf, static_cast<size_t>(n));
+MetricsHttpServer::MetricsHttpServer(std::unique_ptr<Impl> impl, int port) : impl_(std::move(impl)), port_(port) {}
+
+MetricsHttpServer::~MetricsHttpServer() {
+  {
+    absl::MutexLock lock(&impl_->mu);
+    impl_->stop = true;
   }
-  const size_t line_end = request.find("\r\n");
-  const std::string line = request.substr(0, line_end);  // "GET /metrics HTTP/1.1"
-  const bool get = absl::StartsWith(line, "GET ");
-  const bool head = absl::StartsWith(line, "HEAD ");
-  const size_t path_start = line.find(' ') + 1;
-  const size_t path_end = line.find(' ', path_start);
-  std::string path = line.substr(path_start, path_end == std::string::npos ? std::string::npos : path_end - path_start);
-  path = path.substr(0, path.find('?'));
-  std::string response;
-  size_t body_size = 0;
-  if ((get || head) && (path == "/metrics" || path == "/metrics/")) {
-    const std::string body = render_();
-    body_size = body.size();
-    response = Response("200 OK", "text/plain; version=0.0.4; charset=utf-8", body);
-  } else if ((get || head) && path == "/healthz") {
-    const bool serving = serving_ && serving_();
-    const std::string body = serving ? "SERVING\n" : "NOT_SERVING\n";
-    body_size = body.size();
-    response = Response(serving ? "200 OK" : "503 Service Unavailable", "text/plain", body);
-  } else if (get || head) {
-    response = Response("404 Not Found", "text/plain", "not found: try /metrics or /healthz\n");
-  } else {
-    response = Response("405 Method Not Allowed", "text/plain", "GET /metrics or /healthz\n");
-  }
-  if (head) response.resize(response.size() - body_size);
-  SendAll(fd, response);
+  impl_->deadline_thread.join();
+  MHD_stop_daemon(impl_->daemon);  // closes the connections and the listening socket
 }
 
 }  // namespace lact::server

@@ -39,6 +39,7 @@ OggOpusDecoder::OggOpusDecoder(int output_rate, int expected_channels)
 OggOpusDecoder::~OggOpusDecoder() = default;
 
 absl::Status OggOpusDecoder::Decode(std::string_view bytes, std::vector<float>* out) {
+  BeginDecode();
   if (bytes.empty()) return absl::OkStatus();
   if (prefix_.size() < 4) {  // an Ogg stream starts with the capture pattern "OggS"
     prefix_.append(bytes.substr(0, 4 - prefix_.size()));
@@ -47,13 +48,23 @@ absl::Status OggOpusDecoder::Decode(std::string_view bytes, std::vector<float>* 
           "not an Ogg Opus stream: it does not start with an Ogg page ('OggS')");
     }
   }
-  bytes_in_ += static_cast<int64_t>(bytes.size());
-  char* buffer = ogg_sync_buffer(&ogg_->sync, static_cast<long>(bytes.size()));
-  if (buffer == nullptr) return absl::InternalError("ogg_sync_buffer failed");
-  std::memcpy(buffer, bytes.data(), bytes.size());
-  ogg_sync_wrote(&ogg_->sync, static_cast<long>(bytes.size()));
+  // libogg copies what it is given into its sync buffer: hand it at most about a page at a
+  // time, taking the pages out in between, so that buffer never holds more than two pages
+  // whatever the message size.
+  while (!bytes.empty()) {
+    const std::string_view slice = bytes.substr(0, static_cast<size_t>(kMaxOggPageBytes));
+    bytes.remove_prefix(slice.size());
+    bytes_in_ += static_cast<int64_t>(slice.size());
+    char* buffer = ogg_sync_buffer(&ogg_->sync, static_cast<long>(slice.size()));
+    if (buffer == nullptr) return absl::InternalError("ogg_sync_buffer failed");
+    std::memcpy(buffer, slice.data(), slice.size());
+    ogg_sync_wrote(&ogg_->sync, static_cast<long>(slice.size()));
+    if (absl::Status s = TakePages(static_cast<int64_t>(slice.size()), out); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
 
-  const size_t out_start = out->size();
+absl::Status OggOpusDecoder::TakePages(int64_t slice_bytes, std::vector<float>* out) {
   ogg_page page;
   while (true) {
     const int r = ogg_sync_pageout(&ogg_->sync, &page);
@@ -62,8 +73,9 @@ absl::Status OggOpusDecoder::Decode(std::string_view bytes, std::vector<float>* 
       return absl::InvalidArgumentError(
           ogg_->page_seen
               ? absl::StrCat("corrupt Ogg Opus stream: bad page (capture pattern or CRC) after byte ",
-                             bytes_in_ - static_cast<int64_t>(bytes.size()))
-              : std::string("not an Ogg Opus stream: it does not start with an Ogg page ('OggS')"));
+                             bytes_in_ - slice_bytes)
+              : std::string("not an Ogg Opus stream: its first bytes are not a valid Ogg page "
+                            "(capture pattern 'OggS' followed by a bad header or CRC)"));
     }
     ogg_->page_seen = true;
     if (!ogg_->stream_init) {
@@ -82,15 +94,23 @@ absl::Status OggOpusDecoder::Decode(std::string_view bytes, std::vector<float>* 
       const int p = ogg_stream_packetout(&ogg_->stream, &packet);
       if (p == 0) break;
       if (p < 0) return absl::InvalidArgumentError("corrupt Ogg Opus stream: a page is missing");
+      const size_t before = out->size();
       absl::Status s = HandlePacket(packet.packet, static_cast<size_t>(packet.bytes), packet.e_o_s != 0,
                                     packet.granulepos, out);
+      // The caller's bounds, per packet: a message of many tiny 120 ms packets stops at the
+      // duration limit instead of growing `out` by up to ~1,850 samples per byte, and its audio
+      // goes to the piece sink as it is decoded.
+      if (s.ok()) s = Appended(static_cast<int64_t>(out->size()) - static_cast<int64_t>(before), out);
       if (!s.ok()) return s;
-      // The caller's bound (set_max_samples_per_decode): checked per packet, so a message of many
-      // tiny 120 ms packets stops here instead of growing `out` by up to ~1,850 samples per byte.
-      if (static_cast<int64_t>(out->size() - out_start) > max_samples_per_decode_) {
-        return absl::OutOfRangeError(absl::StrCat("Ogg Opus audio decodes to more than ",
-                                                  max_samples_per_decode_, " samples in one message"));
-      }
+    }
+    // What is left in the stream is the start of a packet that continues on a later page. A
+    // packet longer than any valid one is refused here, before libogg buffers more of it.
+    const int64_t open_packet = ogg_->stream.body_fill - ogg_->stream.body_returned;
+    const int64_t limit = headers_seen_ < 2 ? kMaxOggHeaderPacketBytes : static_cast<int64_t>(kMaxOpusPacketBytes);
+    if (open_packet > limit) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "Ogg Opus ", headers_seen_ == 0 ? "OpusHead" : headers_seen_ == 1 ? "OpusTags" : "audio",
+          " packet longer than ", limit, " bytes (", open_packet, " bytes so far)"));
     }
   }
   const int64_t unconsumed = ogg_->sync.fill - ogg_->sync.returned;

@@ -2,6 +2,11 @@
 // arriving split across messages at any byte. Pages are reassembled with libogg
 // (ogg_sync / ogg_stream), packets decoded with libopus at the output rate; the header's
 // pre-skip is dropped, its output gain applied, and the end trimmed to the last granule position.
+//
+// Memory bounds (docs/reliability.md, "Decoder buffers"): libogg's sync buffer is fed a page at
+// a time (it holds at most ~2 pages, 130 KB); a packet still open at the end of a page may be
+// at most kMaxOggHeaderPacketBytes (OpusHead, OpusTags) or kMaxOpusPacketBytes (audio) long, or
+// the stream is INVALID_ARGUMENT; decoded audio goes to the piece sink packet by packet.
 #pragma once
 
 #include <memory>
@@ -12,6 +17,11 @@
 #include "server/opus_decoder.h"
 
 namespace lact::server {
+
+// The longest OpusHead or OpusTags packet accepted. An OpusTags packet holds the encoder's name
+// and comments (a few hundred bytes from opusenc, ffmpeg or a browser); 1 MiB leaves room for
+// embedded cover art while bounding what one stream can make the server buffer.
+inline constexpr int64_t kMaxOggHeaderPacketBytes = 1 << 20;
 
 class OggOpusDecoder final : public AudioDecoder {
  public:
@@ -26,6 +36,9 @@ class OggOpusDecoder final : public AudioDecoder {
 
  private:
   struct OggState;  // libogg's sync and stream state
+  // Takes the complete pages out of the sync buffer (after `slice_bytes` more were written) and
+  // decodes their packets.
+  absl::Status TakePages(int64_t slice_bytes, std::vector<float>* out);
   absl::Status HandlePacket(const unsigned char* data, size_t size, bool eos, int64_t granulepos,
                             std::vector<float>* out);
   absl::Status ParseHead(const unsigned char* data, size_t size);

@@ -59,7 +59,7 @@ absl::Status OpusPacketDecoder::SetGain(int q78_db) {
 
 absl::StatusOr<int> OpusPacketDecoder::DecodePacket(const unsigned char* data, size_t size,
                                                     int64_t packet_index, std::vector<float>* out) {
-  if (size > 1275 * 6 + 7) {  // the largest legal packet (RFC 6716, 3.4)
+  if (size > kMaxOpusPacketBytes) {
     return absl::InvalidArgumentError(absl::StrCat("undecodable Opus packet ", packet_index, ": ",
                                                    size, " bytes is longer than any Opus packet"));
   }
@@ -75,10 +75,12 @@ absl::StatusOr<int> OpusPacketDecoder::DecodePacket(const unsigned char* data, s
 }
 
 absl::Status RawOpusDecoder::Decode(std::string_view bytes, std::vector<float>* out) {
+  BeginDecode();
   if (bytes.empty()) return absl::OkStatus();
   auto n = decoder_.DecodePacket(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
                                  packets_++, out);
-  return n.status();
+  if (!n.ok()) return n.status();
+  return Appended(*n, out);
 }
 
 }  // namespace lact::server

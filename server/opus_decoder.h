@@ -11,6 +11,10 @@ struct OpusDecoder;  // libopus
 
 namespace lact::server {
 
+// The largest Opus packet accepted: six 20 ms frames of at most 1275 bytes plus the code-3
+// header (RFC 6716, 3.2 and 3.4). Longer packets are refused, in Ogg before they are buffered.
+inline constexpr size_t kMaxOpusPacketBytes = 1275 * 6 + 7;
+
 // A libopus decoder with its output mixed down to mono. Shared by the raw and the Ogg decoders.
 class OpusPacketDecoder {
  public:

@@ -1,5 +1,6 @@
 #include "server/pcm_decoder.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -24,28 +25,45 @@ inline float Float32At(const unsigned char* p) {
 
 }  // namespace
 
-absl::Status PcmDecoder::Decode(std::string_view bytes, std::vector<float>* out) {
-  const size_t fb = frame_bytes();
+absl::Status PcmDecoder::Convert(const unsigned char* p, size_t frames, std::vector<float>* out) {
   const size_t sample_bytes = float32_ ? 4 : 2;
-  std::string joined;
-  if (!carry_.empty()) {
-    joined = carry_;
-    joined.append(bytes.data(), bytes.size());
-    bytes = joined;
-  }
-  const size_t frames = bytes.size() / fb;
-  const size_t used = frames * fb;
   tmp_.resize(frames * static_cast<size_t>(channels_));
-  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
   for (size_t i = 0; i < tmp_.size(); ++i) {
     const float v = float32_ ? Float32At(p + i * sample_bytes) : Int16At(p + i * sample_bytes);
     if (float32_ && !std::isfinite(v)) {
       return absl::InvalidArgumentError("FLOAT32 audio holds a NaN or infinite sample");
     }
+    if (float32_ && std::fabs(v) > kMaxFloat32Magnitude) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "FLOAT32 audio holds the sample ", v, ": FLOAT32 samples are in [-1, 1] (int16 values "
+          "sent as floats? divide by 32768, or send LINEAR16)"));
+    }
     tmp_[i] = v;
   }
   AppendMono(tmp_.data(), frames, channels_, out);
-  carry_.assign(bytes.data() + used, bytes.size() - used);
+  return Appended(static_cast<int64_t>(frames), out);
+}
+
+absl::Status PcmDecoder::Decode(std::string_view bytes, std::vector<float>* out) {
+  BeginDecode();
+  const size_t fb = frame_bytes();
+  if (!carry_.empty()) {  // complete the frame the previous message ended inside
+    const size_t take = std::min(fb - carry_.size(), bytes.size());
+    carry_.append(bytes.data(), take);
+    bytes.remove_prefix(take);
+    if (carry_.size() < fb) return absl::OkStatus();
+    if (absl::Status s = Convert(reinterpret_cast<const unsigned char*>(carry_.data()), 1, out); !s.ok()) {
+      return s;
+    }
+    carry_.clear();
+  }
+  const size_t frames = bytes.size() / fb;
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  for (size_t at = 0; at < frames; at += kBlockFrames) {
+    const size_t n = std::min(kBlockFrames, frames - at);
+    if (absl::Status s = Convert(p + at * fb, n, out); !s.ok()) return s;
+  }
+  carry_.assign(bytes.data() + frames * fb, bytes.size() - frames * fb);
   return absl::OkStatus();
 }
 

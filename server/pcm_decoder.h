@@ -1,5 +1,7 @@
-// LINEAR16 (little-endian int16, value / 32768) and FLOAT32 (little-endian IEEE float) PCM with
-// interleaved channels. A sample frame may be split across messages: the partial bytes are kept
+// LINEAR16 (little-endian int16, value / 32768) and FLOAT32 (little-endian IEEE float, nominally
+// in [-1, 1]) PCM with interleaved channels. A FLOAT32 sample that is not finite or whose
+// magnitude exceeds kMaxFloat32Magnitude is INVALID_ARGUMENT: such audio is not in the declared
+// scale (typically int16 values sent as floats), and the model would transcribe it silently. A sample frame may be split across messages: the partial bytes are kept
 // until the next message.
 #pragma once
 
@@ -8,6 +10,9 @@
 #include "server/audio_decoder.h"
 
 namespace lact::server {
+
+// 4.0 = 12 dB above full scale: room for the overshoot of resampled or filtered audio.
+inline constexpr float kMaxFloat32Magnitude = 4.0f;
 
 class PcmDecoder final : public AudioDecoder {
  public:
@@ -19,13 +24,18 @@ class PcmDecoder final : public AudioDecoder {
   int sample_rate() const override { return sample_rate_; }
 
  private:
+  // Frames converted at a time, so the scratch buffer stays small whatever the message size.
+  static constexpr size_t kBlockFrames = 8192;
+
   size_t frame_bytes() const { return (float32_ ? 4 : 2) * static_cast<size_t>(channels_); }
+  // Converts `frames` whole frames at `p`, mixes them to mono onto `out` (then Appended).
+  absl::Status Convert(const unsigned char* p, size_t frames, std::vector<float>* out);
 
   bool float32_;
   int sample_rate_;
   int channels_;
   std::string carry_;      // bytes of an incomplete sample frame
-  std::vector<float> tmp_;  // interleaved samples of the current message
+  std::vector<float> tmp_;  // interleaved samples of the current block
 };
 
 }  // namespace lact::server

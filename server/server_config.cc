@@ -60,6 +60,12 @@ absl::Status ServerConfig::Validate() const {
   if (!(write_stall_timeout_s > 0)) {
     return bad("--write_stall_timeout_s must be > 0, got ", write_stall_timeout_s);
   }
+  if (!(stream_idle_timeout_s >= 0)) {
+    return bad("--stream_idle_timeout_s must be >= 0 (0: off), got ", stream_idle_timeout_s);
+  }
+  if (max_streams_per_peer < 0) {
+    return bad("--max_streams_per_peer must be >= 0 (0: no per-peer cap), got ", max_streams_per_peer);
+  }
   if (feed_ms < 0 || feed_ms > 60000) return bad("--feed_ms must be in [0, 60000], got ", feed_ms);
   if (absl::Status s = streaming.Validate(); !s.ok()) return s;
   if (absl::Status s = decoding.Validate(); !s.ok()) return s;
@@ -76,6 +82,8 @@ std::string ServerConfig::ToString() const {
                       " max_stream_seconds=", max_stream_seconds,
                       " max_message_bytes=", max_message_bytes, " drain_seconds=", drain_seconds,
                       " write_stall_timeout_s=", write_stall_timeout_s,
+                      " stream_idle_timeout_s=", stream_idle_timeout_s,
+                      " max_streams_per_peer=", max_streams_per_peer,
                       " ", streaming.ToString(), " feed_ms=", effective_feed_ms(), " ", decoding.ToString());
 }
 

@@ -42,6 +42,12 @@ struct ServerConfig {
   int max_message_bytes = 4 << 20;    // one request message (RESOURCE_EXHAUSTED past it)
   double drain_seconds = 30;          // SIGTERM: how long open streams may still run
   double write_stall_timeout_s = 30;  // a Write blocked this long (client not reading): cancelled
+  // A StreamingRecognize call that sends no config within this long, or no message for this long
+  // after it, is stopped and frees its slot (docs/server.md, "Limits"). 0: off.
+  double stream_idle_timeout_s = 30;
+  // Open calls per peer (its bearer token under --auth_tokens_file, else its HTTP/2
+  // connection); 0: no cap but max_streams.
+  int max_streams_per_peer = 0;
 
   // Streaming window (the recognizer's), and how audio is handed to it.
   StreamingConfig streaming;

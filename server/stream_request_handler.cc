@@ -85,6 +85,10 @@ absl::Status StreamRequestHandler::OnConfig(const pb::StreamingRecognizeRequest&
   if (*sink == nullptr) return Fail(absl::InternalError("the session factory returned no session"));
   decoder_ = std::move(*decoder);
   sink_ = std::move(*sink);
+  // Long messages reach the sink while they are decoded, a piece at a time: one message's
+  // memory is then a piece, and the sink's backpressure holds the decoding back.
+  decoder_->set_piece_sink(settings_.piece_samples,
+                           [this](std::vector<float>* samples) { return Deliver(*samples, arrival_); });
   return absl::OkStatus();
 }
 
@@ -101,17 +105,19 @@ absl::Status StreamRequestHandler::OnAudio(const pb::StreamingRecognizeRequest& 
   decoder_->set_max_samples_per_decode(
       SampleAllowance(settings_.max_stream_seconds, decoder_->sample_rate(), accepted_samples_));
   samples_.clear();
+  arrival_ = arrival;
   absl::Status s = decoder_->Decode(request.audio_content(), &samples_);
+  if (s.ok()) s = Deliver(samples_, arrival);
   if (s.code() == absl::StatusCode::kOutOfRange) return Fail(StreamDurationError(settings_.max_stream_seconds));
   if (!s.ok()) return Fail(std::move(s));
-  return Deliver(arrival);
+  return absl::OkStatus();
 }
 
-absl::Status StreamRequestHandler::Deliver(absl::Time arrival) {
-  if (samples_.empty()) return absl::OkStatus();
-  absl::Status s = sink_->AddAudio(decoder_->sample_rate(), samples_, arrival);
-  if (!s.ok()) return Fail(std::move(s));
-  accepted_samples_ += static_cast<int64_t>(samples_.size());
+absl::Status StreamRequestHandler::Deliver(const std::vector<float>& samples, absl::Time arrival) {
+  if (samples.empty()) return absl::OkStatus();
+  absl::Status s = sink_->AddAudio(decoder_->sample_rate(), samples, arrival);
+  if (!s.ok()) return s;
+  accepted_samples_ += static_cast<int64_t>(samples.size());
   return absl::OkStatus();
 }
 
@@ -124,7 +130,7 @@ absl::Status StreamRequestHandler::OnHalfClose(absl::Time when) {
   }
   samples_.clear();
   if (absl::Status s = decoder_->Finish(&samples_); !s.ok()) return Fail(std::move(s));
-  if (absl::Status s = Deliver(when); !s.ok()) return s;
+  if (absl::Status s = Deliver(samples_, when); !s.ok()) return Fail(std::move(s));
   half_closed_ = true;
   sink_->FinishInput(when);
   return absl::OkStatus();

@@ -1,5 +1,6 @@
 // The request sequence of one StreamingRecognize call, without gRPC: what the RPC's reader does
-// with each StreamingRecognizeRequest and with the client's half-close. AsrService feeds it from
+// with each StreamingRecognizeRequest and with the client's half-close. An audio message is
+// decoded and delivered in pieces (StreamRequestSettings::piece_samples). AsrService feeds it from
 // the gRPC stream; tests/fuzz/fuzz_stream_requests.cc feeds it fuzzed messages.
 //
 //   first message:  streaming_config (with config) -> validated -> AudioFormat -> decoder ->
@@ -54,6 +55,9 @@ struct StreamRequestSettings {
   // --max_stream_seconds. The sink enforces it (OUT_OF_RANGE); the handler uses it to bound
   // what one message may decode to before the sink sees it (see OnMessage).
   double max_stream_seconds = 600;
+  // Decoded audio is handed to the sink in pieces of about this many samples while a message is
+  // decoded (AudioDecoder::set_piece_sink), so no message is ever held decoded whole.
+  size_t piece_samples = 16384;
 };
 
 // RecognitionConfig -> AudioFormat (validated): InvalidArgument naming the bad field.
@@ -99,8 +103,8 @@ class StreamRequestHandler {
  private:
   absl::Status OnConfig(const lact::asr::v1::StreamingRecognizeRequest& request);
   absl::Status OnAudio(const lact::asr::v1::StreamingRecognizeRequest& request, absl::Time arrival);
-  // Hands decoded samples to the sink (none: nothing to do).
-  absl::Status Deliver(absl::Time arrival);
+  // Hands decoded samples to the sink (none: nothing to do); the sink's error, not yet Fail()ed.
+  absl::Status Deliver(const std::vector<float>& samples, absl::Time arrival);
   absl::Status Fail(absl::Status status);
 
   const StreamRequestSettings settings_;
@@ -112,7 +116,8 @@ class StreamRequestHandler {
   std::unique_ptr<AudioDecoder> decoder_;
   std::unique_ptr<AudioSink> sink_;
   int64_t accepted_samples_ = 0;
-  std::vector<float> samples_;  // one message's decoded audio (reused)
+  std::vector<float> samples_;  // one message's decoded audio not yet delivered (reused)
+  absl::Time arrival_;          // of the message being decoded (for the piece sink)
 };
 
 }  // namespace lact::server

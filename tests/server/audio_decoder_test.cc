@@ -2,6 +2,7 @@
 // split at any byte, and the errors for bad audio.
 #include "server/audio_decoder.h"
 
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 
@@ -169,6 +170,150 @@ TEST(OggOpusDecoderTest, ErrorsForBadStreams) {
     absl::Status s = d->Decode(ogg, &out);
     EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
   }
+}
+
+// --- Memory bounds (issue 24) ------------------------------------------------------------------
+
+// Collects what a piece sink receives.
+struct Pieces {
+  std::vector<float> all;
+  size_t count = 0;
+  size_t largest = 0;
+  AudioDecoder::PieceSink Sink() {
+    return [this](std::vector<float>* samples) {
+      ++count;
+      largest = std::max(largest, samples->size());
+      all.insert(all.end(), samples->begin(), samples->end());
+      return absl::OkStatus();
+    };
+  }
+};
+
+TEST(AudioDecoderPiecesTest, OneOggMessageOfConcealmentIsDeliveredInPieces) {
+  // 19 pages of 255 two-byte packets, 120 ms each: 581.4 s of audio from 15,048 bytes.
+  testing::OggWriter ogg;
+  std::string message = ogg.Headers();
+  for (int i = 0; i < 19; ++i) message += ogg.ConcealmentPage();
+  auto d = Make(AudioEncoding::kOggOpus, 0);
+  Pieces pieces;
+  d->set_piece_sink(16384, pieces.Sink());
+  std::vector<float> rest;
+  ASSERT_TRUE(d->Decode(message, &rest).ok());
+  ASSERT_TRUE(d->Finish(&rest).ok());
+  // Every sample arrives (120 ms = 1920 samples at 16 kHz per packet, less the 312/3 pre-skip),
+  // in pieces of at most one piece plus one packet.
+  EXPECT_EQ(pieces.all.size() + rest.size(), 19u * 255u * 1920u - 104u);
+  EXPECT_LE(pieces.largest, 16384u + 1920u);
+  EXPECT_LT(rest.size(), 16384u);
+  EXPECT_GT(pieces.count, 500u);
+}
+
+TEST(AudioDecoderPiecesTest, ASinkErrorStopsTheDecoding) {
+  testing::OggWriter ogg;
+  std::string message = ogg.Headers();
+  for (int i = 0; i < 19; ++i) message += ogg.ConcealmentPage();
+  auto d = Make(AudioEncoding::kOggOpus, 0);
+  int calls = 0;
+  d->set_piece_sink(16384, [&](std::vector<float>*) {
+    return ++calls == 3 ? absl::OutOfRangeError("full") : absl::OkStatus();
+  });
+  std::vector<float> out;
+  const absl::Status s = d->Decode(message, &out);
+  EXPECT_EQ(s.code(), absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(s.message(), "full");
+  EXPECT_EQ(calls, 3);
+}
+
+TEST(AudioDecoderPiecesTest, PcmInPiecesEqualsTheWhole) {
+  const std::vector<float> audio = SyntheticAudio(10.0, 16000, 9);
+  // Odd split: a frame across messages, pieces across blocks.
+  const std::string bytes = ToLinear16(audio);
+  auto d = Make(AudioEncoding::kLinear16, 16000);
+  Pieces pieces;
+  d->set_piece_sink(16384, pieces.Sink());
+  std::vector<float> rest;
+  ASSERT_TRUE(d->Decode(bytes.substr(0, 100001), &rest).ok());
+  ASSERT_TRUE(d->Decode(bytes.substr(100001), &rest).ok());
+  ASSERT_TRUE(d->Finish(&rest).ok());
+  pieces.all.insert(pieces.all.end(), rest.begin(), rest.end());
+  EXPECT_EQ(pieces.all, audio);
+  EXPECT_LE(pieces.largest, 16384u + 8192u);
+  EXPECT_GE(pieces.count, 8u);
+}
+
+TEST(OggOpusDecoderTest, AnAudioPacketThatNeverEndsIsRefusedAtTheFirstPage) {
+  testing::OggWriter ogg;
+  auto d = Make(AudioEncoding::kOggOpus, 0);
+  std::vector<float> out;
+  ASSERT_TRUE(d->Decode(ogg.Headers(), &out).ok());
+  std::string message;
+  for (int i = 0; i < 48; ++i) message += ogg.EndlessPacketPage("\x1b\x02");  // 3.1 MB
+  const absl::Status s = d->Decode(message, &out);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(std::string(s.message()).find("audio packet longer than 7657 bytes"), std::string::npos) << s;
+}
+
+TEST(OggOpusDecoderTest, AnOpusTagsPacketThatNeverEndsIsRefusedAtItsBound) {
+  testing::OggWriter ogg;
+  auto d = Make(AudioEncoding::kOggOpus, 0);
+  std::vector<float> out;
+  ASSERT_TRUE(d->Decode(ogg.HeadPage(), &out).ok());
+  absl::Status s;
+  int64_t sent = 0;
+  while (s.ok() && sent < 8 * kMaxOggHeaderPacketBytes) {
+    const std::string page = ogg.EndlessPacketPage("OpusTags");
+    sent += static_cast<int64_t>(page.size());
+    s = d->Decode(page, &out);
+  }
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(std::string(s.message()).find("OpusTags packet longer than 1048576 bytes"), std::string::npos) << s;
+  EXPECT_LT(sent, kMaxOggHeaderPacketBytes + 2 * 65536);  // refused within a page of the bound
+}
+
+TEST(OggOpusDecoderTest, ALargeButCompleteOpusTagsIsAccepted) {
+  // 300 KB of comments (cover art, say) over several pages, then real audio.
+  std::string tags("OpusTags\x04\x00\x00\x00test\x01\x00\x00\x00", 20);
+  const std::string comment = "METADATA_BLOCK_PICTURE=" + std::string(300000, 'A');
+  const uint32_t n = static_cast<uint32_t>(comment.size());
+  tags += std::string({static_cast<char>(n & 0xff), static_cast<char>((n >> 8) & 0xff),
+                       static_cast<char>((n >> 16) & 0xff), static_cast<char>(n >> 24)});
+  tags += comment;
+  testing::OggWriter ogg;
+  std::string stream = ogg.HeadPage();
+  // The tags packet over full pages, the last page ending it.
+  size_t at = 0;
+  bool continued = false;
+  while (tags.size() - at >= 255 * 255) {
+    stream += ogg.Page(std::vector<uint8_t>(255, 255), tags.substr(at, 255 * 255), false, continued, -1);
+    at += 255 * 255;
+    continued = true;
+  }
+  const std::string last = tags.substr(at);
+  std::vector<uint8_t> lacing(last.size() / 255, 255);
+  lacing.push_back(static_cast<uint8_t>(last.size() % 255));
+  stream += ogg.Page(lacing, last, false, continued, 0);
+  for (int i = 0; i < 2; ++i) stream += ogg.ConcealmentPage();
+  auto d = Make(AudioEncoding::kOggOpus, 0);
+  auto out = DecodeAll(*d, SplitBytes(stream, 100000));
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(out->size(), 2u * 255u * 1920u - 104u);
+}
+
+TEST(OggOpusDecoderTest, OggSFollowedByGarbageSaysSo) {
+  auto d = Make(AudioEncoding::kOggOpus, 0);
+  std::vector<float> out;
+  const absl::Status s = d->Decode("OggS" + std::string(200, '\x01'), &out);  // a 29-byte page, bad CRC
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(std::string(s.message()).find("not a valid Ogg page"), std::string::npos) << s;
+}
+
+TEST(PcmDecoderTest, Float32FarOutsideFullScaleIsRefused) {
+  auto f = Make(AudioEncoding::kFloat32, 16000);
+  std::vector<float> out;
+  EXPECT_TRUE(f->Decode(ToFloat32({0.5f, -1.0f, 1.5f, -3.9f}), &out).ok());  // overshoot is fine
+  const absl::Status s = f->Decode(ToFloat32({0.1f, 12000.0f}), &out);  // int16 values as floats
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(std::string(s.message()).find("[-1, 1]"), std::string::npos) << s;
 }
 
 }  // namespace

@@ -2,7 +2,9 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <netinet/in.h>
+#include <ogg/ogg.h>
 #include <opus/opus.h>
 #include <opus/opusenc.h>
 #include <signal.h>
@@ -16,6 +18,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -26,6 +29,7 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -165,6 +169,61 @@ std::string EncodeOggOpus(const std::vector<float>& samples, int rate) {
   ope_encoder_destroy(enc);
   ope_comments_destroy(comments);
   return bytes;
+}
+
+std::string OggWriter::Page(const std::vector<uint8_t>& lacing, const std::string& body, bool bos, bool continued,
+                            int64_t granule) {
+  std::string header(27 + lacing.size(), '\0');
+  std::memcpy(header.data(), "OggS", 4);
+  header[5] = static_cast<char>((continued ? 1 : 0) | (bos ? 2 : 0));
+  for (int i = 0; i < 8; ++i) header[6 + i] = static_cast<char>((static_cast<uint64_t>(granule) >> (8 * i)) & 0xff);
+  for (int i = 0; i < 4; ++i) header[14 + i] = static_cast<char>((kSerial >> (8 * i)) & 0xff);
+  for (int i = 0; i < 4; ++i) header[18 + i] = static_cast<char>((sequence_ >> (8 * i)) & 0xff);
+  header[26] = static_cast<char>(lacing.size());
+  for (size_t i = 0; i < lacing.size(); ++i) header[27 + i] = static_cast<char>(lacing[i]);
+  ++sequence_;
+  std::string body_copy = body;
+  ogg_page page;
+  page.header = reinterpret_cast<unsigned char*>(header.data());
+  page.header_len = static_cast<long>(header.size());
+  page.body = reinterpret_cast<unsigned char*>(body_copy.data());
+  page.body_len = static_cast<long>(body_copy.size());
+  ogg_page_checksum_set(&page);
+  return header + body_copy;
+}
+
+std::string OggWriter::PacketPage(const std::string& packet, bool bos) {
+  std::vector<uint8_t> lacing(packet.size() / 255, 255);
+  lacing.push_back(static_cast<uint8_t>(packet.size() % 255));
+  return Page(lacing, packet, bos, false, 0);
+}
+
+std::string OggWriter::HeadPage() {
+  return PacketPage(std::string("OpusHead\x01\x01\x38\x01\x80\x3e\x00\x00\x00\x00\x00", 19), true);
+}
+
+std::string OggWriter::TagsPage() {
+  return PacketPage(std::string("OpusTags\x04\x00\x00\x00test\x00\x00\x00\x00", 20), false);
+}
+
+std::string OggWriter::Headers() {
+  std::string pages = HeadPage();  // in this order: pages are numbered as they are made
+  return pages + TagsPage();
+}
+
+std::string OggWriter::EndlessPacketPage(const std::string& prefix) {
+  std::string body(255 * 255, 'x');
+  const bool first = !packet_open_;
+  if (first) body.replace(0, prefix.size(), prefix);
+  packet_open_ = true;
+  return Page(std::vector<uint8_t>(255, 255), body, false, !first, -1);
+}
+
+std::string OggWriter::ConcealmentPage() {
+  std::string body;
+  for (int i = 0; i < 255; ++i) body += std::string("\x1b\x02", 2);
+  granule_ += 255 * 5760;
+  return Page(std::vector<uint8_t>(255, 2), body, false, false, granule_);
 }
 
 std::vector<std::string> SplitBytes(const std::string& bytes, size_t size) {
@@ -408,6 +467,116 @@ std::string HttpGet(int port, const std::string& path) {
   const std::string cmd = absl::StrCat("curl -s -m 10 -o ", out_path, " 'http://127.0.0.1:", port, path, "'");
   if (std::system(cmd.c_str()) != 0) return "";
   return ReadFile(out_path);
+}
+
+namespace {
+
+int ConnectLoopback(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Reads from fd until `done(buffer)` or the deadline; false on timeout, EOF or error first.
+bool ReadUntil(int fd, absl::Time deadline, std::string* buffer,
+               const std::function<bool(const std::string&)>& done) {
+  char chunk[4096];
+  while (!done(*buffer)) {
+    const int64_t ms = absl::ToInt64Milliseconds(deadline - absl::Now());
+    if (ms <= 0) return false;
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, static_cast<int>(ms)) <= 0) continue;
+    const ssize_t n = recv(fd, chunk, sizeof chunk, 0);
+    if (n <= 0) return done(*buffer);
+    buffer->append(chunk, static_cast<size_t>(n));
+  }
+  return true;
+}
+
+}  // namespace
+
+RawHttpReply RawHttpRequest(int port, const std::string& request, absl::Duration timeout) {
+  RawHttpReply reply;
+  const absl::Time start = absl::Now();
+  const absl::Time deadline = start + timeout;
+  const int fd = ConnectLoopback(port);
+  if (fd < 0) return reply;
+  size_t sent = 0;
+  while (sent < request.size()) {
+    const ssize_t n = send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) break;
+    sent += static_cast<size_t>(n);
+  }
+  std::string buffer;
+  size_t body_start = std::string::npos;
+  size_t length = 0;
+  const bool whole = ReadUntil(fd, deadline, &buffer, [&](const std::string& b) {
+    if (body_start == std::string::npos) {
+      const size_t end = b.find("\r\n\r\n");
+      if (end == std::string::npos) return false;
+      body_start = end + 4;
+      const std::string head = absl::AsciiStrToLower(b.substr(0, end));
+      const size_t at = head.find("content-length:");
+      if (at == std::string::npos) return true;
+      length = std::strtoul(head.c_str() + at + 15, nullptr, 10);
+    }
+    return b.size() >= body_start + length;
+  });
+  close(fd);
+  reply.elapsed = absl::Now() - start;
+  if (!whole || body_start == std::string::npos || buffer.compare(0, 9, "HTTP/1.1 ") != 0) return reply;
+  reply.ok = true;
+  reply.status = std::atoi(buffer.c_str() + 9);
+  reply.body = buffer.substr(body_start, length);
+  return reply;
+}
+
+RawHttpReply RawHttpGet(int port, const std::string& path, absl::Duration timeout) {
+  return RawHttpRequest(port, "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+                        timeout);
+}
+
+SlowHttpClient::SlowHttpClient(int port, bool trickle) : fd_(ConnectLoopback(port)), trickle_(trickle) {}
+
+SlowHttpClient::~SlowHttpClient() {
+  if (fd_ >= 0) close(fd_);
+}
+
+bool SlowHttpClient::TrickleByte() {
+  if (fd_ < 0 || !trickle_) return false;
+  // A request head that never ends: the request line, then one endless header line.
+  static const std::string kHead = "GET /healthz HTTP/1.1\r\nX-Slow: ";
+  const char c = sent_ < kHead.size() ? kHead[sent_] : 'a';
+  ++sent_;
+  return send(fd_, &c, 1, MSG_NOSIGNAL) == 1;
+}
+
+bool SlowHttpClient::Send(const std::string& bytes) {
+  if (fd_ < 0) return false;
+  return send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size());
+}
+
+bool SlowHttpClient::ClosedByServer(absl::Duration wait) {
+  if (fd_ < 0) return true;
+  const absl::Time deadline = absl::Now() + wait;
+  char chunk[4096];
+  while (absl::Now() < deadline) {
+    pollfd p{fd_, POLLIN, 0};
+    const int r = poll(&p, 1, static_cast<int>(std::max<int64_t>(1, absl::ToInt64Milliseconds(deadline - absl::Now()))));
+    if (r <= 0) continue;
+    const ssize_t n = recv(fd_, chunk, sizeof chunk, 0);
+    if (n <= 0) return true;  // EOF or reset
+    received_ += n;
+  }
+  return false;
 }
 
 std::optional<double> MetricValue(const std::string& exposition, const std::string& series) {

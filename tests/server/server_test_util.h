@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -49,6 +50,34 @@ std::vector<std::string> EncodeOpusPackets(const std::vector<float>& samples, in
                                            int frame_ms = 20);
 std::vector<float> DecodeOpusPackets(const std::vector<std::string>& packets, int rate);
 std::string EncodeOggOpus(const std::vector<float>& samples, int rate);
+// Ogg pages built by hand (libogg's ogg_stream cannot write a packet that never ends), one
+// logical stream, pages numbered in the order they are made.
+class OggWriter {
+ public:
+  // One page: `lacing` values, `body` bytes; `continued`: its first packet began earlier.
+  std::string Page(const std::vector<uint8_t>& lacing, const std::string& body, bool bos, bool continued,
+                   int64_t granule);
+  // A complete packet (< 255 * 255 bytes) alone on a page.
+  std::string PacketPage(const std::string& packet, bool bos);
+  // OpusHead: version 1, mono, pre-skip 312, input rate 16 kHz, gain 0, mapping family 0.
+  std::string HeadPage();
+  // OpusTags: vendor "test", no comments.
+  std::string TagsPage();
+  std::string Headers();  // HeadPage() then TagsPage()
+  // A full page (255 segments of 255 bytes) of a packet that goes on: its first page starts
+  // with `prefix`, the rest are continuations.
+  std::string EndlessPacketPage(const std::string& prefix);
+  // 255 Opus packets of 2 bytes: TOC config 3 (SILK NB 60 ms), code 3, then a count byte of two
+  // CBR frames, both empty: each packet decodes to 120 ms of packet-loss concealment.
+  std::string ConcealmentPage();
+
+ private:
+  static constexpr uint32_t kSerial = 0x1a2b3c4d;
+  uint32_t sequence_ = 0;
+  bool packet_open_ = false;
+  int64_t granule_ = 0;
+};
+
 // Splits bytes into pieces of `size` bytes (the last may be shorter).
 std::vector<std::string> SplitBytes(const std::string& bytes, size_t size);
 
@@ -132,6 +161,40 @@ StreamResult RunStream(pb::StreamingAsr::Stub* stub, const StreamSpec& spec);
 
 // GET http://127.0.0.1:port/path with curl; the body ("" on failure).
 std::string HttpGet(int port, const std::string& path);
+// Plain-socket HTTP on 127.0.0.1:port, for the metrics listener's attack tests.
+struct RawHttpReply {
+  bool ok = false;      // a whole response (status line, headers, Content-Length body) arrived
+  int status = 0;       // e.g. 200
+  std::string body;
+  absl::Duration elapsed;  // connect -> the whole response
+};
+// Sends `request` on a new connection and reads one response, for at most `timeout`.
+RawHttpReply RawHttpRequest(int port, const std::string& request, absl::Duration timeout);
+// GET `path` (HTTP/1.1, Connection: close).
+RawHttpReply RawHttpGet(int port, const std::string& path, absl::Duration timeout);
+// A connection that never completes its request: `trickle` sends the head of a request one
+// byte at a time (TrickleByte) the way a slowloris client does; otherwise it sends nothing.
+class SlowHttpClient {
+ public:
+  SlowHttpClient(int port, bool trickle);
+  ~SlowHttpClient();
+  bool connected() const { return fd_ >= 0; }
+  // Sends the next byte (a trickling client); false once the server has closed the connection.
+  bool TrickleByte();
+  // Sends `bytes` as they are; false on error.
+  bool Send(const std::string& bytes);
+  // True when the server has closed the connection (reads end of file or an error) within `wait`.
+  // What arrived before is read and counted in received().
+  bool ClosedByServer(absl::Duration wait);
+  int64_t received() const { return received_; }
+
+ private:
+  int fd_ = -1;
+  bool trickle_ = false;
+  size_t sent_ = 0;
+  int64_t received_ = 0;
+};
+
 // The value of the sample `series` (e.g. `lact_streams_total{code="OK"}`) in a Prometheus text
 // exposition; nullopt when absent.
 std::optional<double> MetricValue(const std::string& exposition, const std::string& series);

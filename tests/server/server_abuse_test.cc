@@ -1,0 +1,228 @@
+// Hostile clients against a running lact_server (issue 24): the attacks the hardening review
+// found, each of which must end with its stated gRPC code while the server's memory stays
+// bounded and its metrics port keeps answering.
+//   - the metrics port under 20 trickling + 20 silent connections (acceptance 1, against the
+//     real server process, which links LibTorch);
+//   - an Ogg audio packet that never ends, an OpusTags packet that never ends, and Ogg pages of
+//     2-byte Opus packets that decode to 120 ms of concealment each (581 s of audio from one
+//     15 KB message), 8 streams of each at once: INVALID_ARGUMENT / OUT_OF_RANGE, and the
+//     server's RSS rises by less than 64 MB (acceptance 2).
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <functional>
+#include <cstdint>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "tests/server/server_test_util.h"
+
+namespace lact::server::testing {
+namespace {
+
+// The process's resident set (VmRSS), bytes; 0 when unreadable.
+int64_t RssBytes(pid_t pid) {
+  std::ifstream f(absl::StrCat("/proc/", pid, "/status"));
+  std::string line;
+  while (std::getline(f, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) {
+      std::istringstream in(line.substr(6));
+      int64_t kb = 0;
+      in >> kb;
+      return kb * 1024;
+    }
+  }
+  return 0;
+}
+
+// Samples a process's RSS every 20 ms on its own thread and keeps the largest.
+class RssPeak {
+ public:
+  explicit RssPeak(pid_t pid) : pid_(pid), thread_([this] {
+    while (!stop_.load()) {
+      peak_.store(std::max(peak_.load(), RssBytes(pid_)));
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+  }) {}
+  ~RssPeak() { Stop(); }
+  int64_t Stop() {
+    stop_.store(true);
+    if (thread_.joinable()) thread_.join();
+    return peak_.load();
+  }
+
+ private:
+  pid_t pid_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int64_t> peak_{0};
+  std::thread thread_;
+};
+
+struct AttackResult {
+  grpc::Status status;
+  int messages_sent = 0;
+};
+
+// One attacking stream: OGG_OPUS config, the headers, then `next_message()` until the server
+// ends the call (a Write fails) or `max_messages` were sent.
+AttackResult Attack(pb::StreamingAsr::Stub* stub, const std::function<std::string(OggWriter&)>& next_message,
+                    int max_messages, bool endless_tags = false) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
+  auto stream = stub->StreamingRecognize(&context);
+  AttackResult result;
+  pb::StreamingRecognizeRequest request;
+  *request.mutable_streaming_config()->mutable_config() = MakeConfig(pb::OGG_OPUS, 16000);
+  OggWriter ogg;
+  if (stream->Write(request)) {
+    request.Clear();
+    request.set_audio_content(endless_tags ? ogg.HeadPage() : ogg.Headers());
+    bool open = stream->Write(request);
+    while (open && result.messages_sent < max_messages) {
+      request.set_audio_content(next_message(ogg));
+      open = stream->Write(request);
+      if (open) ++result.messages_sent;
+    }
+  }
+  stream->WritesDone();
+  pb::StreamingRecognizeResponse response;
+  while (stream->Read(&response)) {
+  }
+  result.status = stream->Finish();
+  return result;
+}
+
+// Runs `streams` attacks at once; their results.
+std::vector<AttackResult> AttackTogether(const ServerProcess& server, int streams,
+                                         const std::function<std::string(OggWriter&)>& next_message,
+                                         int max_messages, bool endless_tags = false) {
+  std::vector<AttackResult> results(streams);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < streams; ++i) {
+    threads.emplace_back([&, i] {
+      auto stub = server.stub();
+      results[i] = Attack(stub.get(), next_message, max_messages, endless_tags);
+    });
+  }
+  for (auto& t : threads) t.join();
+  return results;
+}
+
+class ServerAbuseTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { model_ = new std::string(MakeLactModelDir()); }
+  static std::string* model_;
+};
+std::string* ServerAbuseTest::model_ = nullptr;
+
+TEST_F(ServerAbuseTest, MetricsPortAnswersUnderSlowAndSilentConnections) {
+  ServerProcess server(*model_, Window{});
+  ASSERT_TRUE(server.ok()) << server.log();
+  const int port = server.metrics_port();
+  std::vector<std::unique_ptr<SlowHttpClient>> trickling, silent;
+  for (int i = 0; i < 20; ++i) {
+    trickling.push_back(std::make_unique<SlowHttpClient>(port, /*trickle=*/true));
+    silent.push_back(std::make_unique<SlowHttpClient>(port, /*trickle=*/false));
+  }
+  std::atomic<bool> stop{false};
+  std::thread trickler([&] {
+    while (!stop.load()) {
+      for (auto& c : trickling) c->TrickleByte();
+      absl::SleepFor(absl::Milliseconds(300));
+    }
+  });
+  for (int round = 0; round < 10; ++round) {
+    const auto health = RawHttpGet(port, "/healthz", absl::Seconds(1));
+    ASSERT_TRUE(health.ok) << "round " << round << ": /healthz did not answer within 1 s";
+    EXPECT_EQ(health.body, "SERVING\n");
+    const auto metrics = RawHttpGet(port, "/metrics", absl::Seconds(1));
+    ASSERT_TRUE(metrics.ok) << "round " << round << ": /metrics did not answer within 1 s";
+    EXPECT_TRUE(MetricValue(metrics.body, "lact_active_streams").has_value());
+  }
+  // The Docker HEALTHCHECK's probe as well.
+  EXPECT_EQ(RunHealthProbe(server.address(), {absl::StrCat("--http_address=127.0.0.1:", port)}), 0);
+  stop.store(true);
+  trickler.join();
+}
+
+// Runs one attack, 8 streams at once, on a fresh server (--max_stream_seconds 120: a
+// concealment stream reaches it a fifth into its first message): every stream must end with
+// `code` (its message containing `message_part`), the server's RSS must rise by less than
+// 64 MB, and the server must still serve a normal stream afterwards.
+void ExpectRefusedInBoundedMemory(const std::string& model, const char* attack,
+                                  const std::function<std::string(OggWriter&)>& next_message,
+                                  bool endless_tags, grpc::StatusCode code, const std::string& message_part) {
+  ServerProcess server(model, Window{}, {"--max_streams=32", "--max_stream_seconds=120"});
+  ASSERT_TRUE(server.ok()) << server.log();
+  // Warm up first with 8 normal streams at once, sent faster than real time so that the model
+  // runs full batches of 8: the first-use allocations of the model at batch 8 (its activations
+  // are tens of MB), of the gRPC stack and of 16 RPC threads are not the attack's.
+  const std::vector<float> warm = SyntheticAudio(20.0, 16000, 5);
+  StreamSpec spec;
+  spec.messages = ConfigThenAudio(MakeConfig(pb::LINEAR16, 16000), false, SplitBytes(ToLinear16(warm), 160000));
+  spec.interval = absl::ZeroDuration();
+  auto stub = server.stub();
+  {
+    std::vector<std::thread> warmers;
+    for (int i = 0; i < 8; ++i) {
+      warmers.emplace_back([&] {
+        auto own = server.stub();
+        EXPECT_TRUE(RunStream(own.get(), spec).status.ok());
+      });
+    }
+    for (auto& t : warmers) t.join();
+  }
+  absl::SleepFor(absl::Milliseconds(300));
+  const int64_t base = RssBytes(server.pid());
+  ASSERT_GT(base, 0);
+  RssPeak peak(server.pid());
+  const std::vector<AttackResult> results = AttackTogether(server, 8, next_message, 40, endless_tags);
+  const int64_t rise = peak.Stop() - base;
+  std::printf("%s, 8 streams: server RSS %.1f MB before, peak rise %.1f MB; streams sent %d messages\n", attack,
+              base / 1e6, rise / 1e6, results[0].messages_sent);
+  for (const AttackResult& r : results) {
+    EXPECT_EQ(r.status.error_code(), code) << r.status.error_message();
+    EXPECT_NE(r.status.error_message().find(message_part), std::string::npos) << r.status.error_message();
+  }
+  EXPECT_LT(rise, 64 << 20) << attack << ": RSS rose by " << rise / 1e6 << " MB";
+  EXPECT_EQ(HttpGet(server.metrics_port(), "/healthz"), "SERVING\n");
+  EXPECT_TRUE(RunStream(stub.get(), spec).status.ok());
+}
+
+// An audio packet that never ends: messages of 48 full continued pages, 3.1 MB each.
+TEST_F(ServerAbuseTest, EndlessOggAudioPacket) {
+  ExpectRefusedInBoundedMemory(*model_, "endless Ogg audio packet", [](OggWriter& ogg) {
+    std::string message;
+    for (int i = 0; i < 48; ++i) message += ogg.EndlessPacketPage("\x1b\x02");
+    return message;
+  }, false, grpc::StatusCode::INVALID_ARGUMENT, "audio packet longer than");
+}
+
+// An OpusTags packet that never ends (refused at 1 MiB).
+TEST_F(ServerAbuseTest, EndlessOpusTagsPacket) {
+  ExpectRefusedInBoundedMemory(*model_, "endless OpusTags packet", [](OggWriter& ogg) {
+    std::string message;
+    for (int i = 0; i < 48; ++i) message += ogg.EndlessPacketPage("OpusTags");
+    return message;
+  }, true, grpc::StatusCode::INVALID_ARGUMENT, "OpusTags packet longer than");
+}
+
+// Concealment: 19 pages of 255 2-byte packets per message (15,048 bytes, 581 s of audio).
+TEST_F(ServerAbuseTest, OpusConcealmentFlood) {
+  ExpectRefusedInBoundedMemory(*model_, "Opus concealment flood", [](OggWriter& ogg) {
+    std::string message;
+    for (int i = 0; i < 19; ++i) message += ogg.ConcealmentPage();
+    return message;
+  }, false, grpc::StatusCode::OUT_OF_RANGE, "--max_stream_seconds");
+}
+
+}  // namespace
+}  // namespace lact::server::testing

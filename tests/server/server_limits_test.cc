@@ -1,0 +1,136 @@
+// Streams that hold slots without working (issue 24, acceptance 3): a stream that sends only its
+// config, or no message at all, is stopped after --stream_idle_timeout_s and its --max_streams
+// slot reused; a stream that keeps sending (even slowly) is not; --max_streams_per_peer caps the
+// calls one HTTP/2 connection may hold while another connection is still served.
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "tests/server/server_test_util.h"
+
+namespace lact::server::testing {
+namespace {
+
+// A channel with its own HTTP/2 connection (gRPC shares connections between channels with
+// identical arguments).
+std::shared_ptr<grpc::Channel> OwnConnection(const ServerProcess& server, int id) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  args.SetString("lact.test.connection", std::to_string(id));
+  return grpc::CreateCustomChannel(server.address(), grpc::InsecureChannelCredentials(), args);
+}
+
+// A call held open by the test: it sends the config (or nothing) and then waits.
+struct HeldCall {
+  grpc::ClientContext context;
+  std::unique_ptr<grpc::ClientReaderWriter<pb::StreamingRecognizeRequest, pb::StreamingRecognizeResponse>> stream;
+
+  HeldCall(pb::StreamingAsr::Stub* stub, bool send_config) {
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    stream = stub->StreamingRecognize(&context);
+    if (send_config) {
+      pb::StreamingRecognizeRequest request;
+      *request.mutable_streaming_config()->mutable_config() = MakeConfig(pb::LINEAR16, 16000);
+      stream->Write(request);
+    }
+  }
+  // Waits for the server to end the call; its status.
+  grpc::Status Wait() {
+    pb::StreamingRecognizeResponse response;
+    while (stream->Read(&response)) {
+    }
+    return stream->Finish();
+  }
+};
+
+// A normal 1 s stream on `stub`: its status.
+grpc::Status NormalStream(pb::StreamingAsr::Stub* stub) {
+  StreamSpec spec;
+  spec.messages = ConfigThenAudio(MakeConfig(pb::LINEAR16, 16000), false,
+                                  SplitBytes(ToLinear16(SyntheticAudio(1.0, 16000, 3)), 6400));
+  return RunStream(stub, spec).status;
+}
+
+TEST(ServerLimitsTest, IdleStreamsAreStoppedAndTheirSlotsReused) {
+  ServerProcess server(MakeLactModelDir(), Window{}, {"--max_streams=2", "--stream_idle_timeout_s=1"});
+  ASSERT_TRUE(server.ok()) << server.log();
+  auto stub = server.stub();
+
+  const absl::Time start = absl::Now();
+  HeldCall config_only(stub.get(), /*send_config=*/true);
+  HeldCall no_message(stub.get(), /*send_config=*/false);
+  absl::SleepFor(absl::Milliseconds(300));
+  // Both slots are taken.
+  EXPECT_EQ(NormalStream(stub.get()).error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+
+  // The server ends both within the timeout (plus the watchdog's period and some slack); the
+  // client sees CANCELLED (the sync API cannot send a status while its reader waits).
+  const grpc::Status a = config_only.Wait();
+  const grpc::Status b = no_message.Wait();
+  const absl::Duration took = absl::Now() - start;
+  EXPECT_EQ(a.error_code(), grpc::StatusCode::CANCELLED) << a.error_message();
+  EXPECT_EQ(b.error_code(), grpc::StatusCode::CANCELLED) << b.error_message();
+  EXPECT_LT(took, absl::Seconds(3)) << "idle streams were not stopped within the timeout";
+  EXPECT_GE(took, absl::Seconds(1));
+
+  // Their slots are free again.
+  EXPECT_TRUE(NormalStream(stub.get()).ok());
+  // The server counted and logged both, each with its reason, and logged them from the start.
+  const std::string exposition = HttpGet(server.metrics_port(), "/metrics");
+  EXPECT_EQ(MetricValue(exposition, "lact_streams_total{code=\"DEADLINE_EXCEEDED\"}").value_or(-1), 2) << exposition;
+  const std::string log = server.log();
+  EXPECT_TRUE(absl::StrContains(log, "no config from the client within 1 s")) << log;
+  EXPECT_TRUE(absl::StrContains(log, "no message from the client for 1 s")) << log;
+  EXPECT_TRUE(absl::StrContains(log, "stream 2 open: StreamingRecognize")) << log;
+}
+
+TEST(ServerLimitsTest, AStreamThatKeepsSendingIsNotIdle) {
+  ServerProcess server(MakeLactModelDir(), Window{}, {"--stream_idle_timeout_s=1"});
+  ASSERT_TRUE(server.ok()) << server.log();
+  auto stub = server.stub();
+  // 2 s of audio in 250 ms messages, one every 600 ms: 4.8 s in all, never 1 s without a message.
+  StreamSpec spec;
+  spec.messages = ConfigThenAudio(MakeConfig(pb::LINEAR16, 16000), true,
+                                  SplitBytes(ToLinear16(SyntheticAudio(2.0, 16000, 4)), 8000));
+  spec.interval = absl::Milliseconds(600);
+  const StreamResult r = RunStream(stub.get(), spec);
+  EXPECT_TRUE(r.status.ok()) << r.status.error_message();
+  EXPECT_TRUE(r.got_final);
+}
+
+TEST(ServerLimitsTest, MaxStreamsPerPeerCapsOneConnection) {
+  ServerProcess server(MakeLactModelDir(), Window{}, {"--max_streams=8", "--max_streams_per_peer=2"});
+  ASSERT_TRUE(server.ok()) << server.log();
+  auto first = pb::StreamingAsr::NewStub(OwnConnection(server, 1));
+  auto second = pb::StreamingAsr::NewStub(OwnConnection(server, 2));
+  HeldCall a(first.get(), true);
+  HeldCall b(first.get(), true);
+  absl::SleepFor(absl::Milliseconds(300));
+  // A third call on the same connection is refused, naming the flag...
+  grpc::ClientContext context;
+  pb::RecognizeRequest request;
+  *request.mutable_config() = MakeConfig(pb::LINEAR16, 16000);
+  request.set_audio_content(ToLinear16(SyntheticAudio(0.5, 16000, 2)));
+  pb::RecognizeResponse response;
+  const grpc::Status refused = first->Recognize(&context, request, &response);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_TRUE(absl::StrContains(refused.error_message(), "--max_streams_per_peer")) << refused.error_message();
+  // ...while another connection is served.
+  EXPECT_TRUE(NormalStream(second.get()).ok());
+  // Once the first connection's calls end, it may open calls again.
+  a.context.TryCancel();
+  b.context.TryCancel();
+  a.Wait();
+  b.Wait();
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_TRUE(NormalStream(first.get()).ok());
+}
+
+}  // namespace
+}  // namespace lact::server::testing
