@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "client/scoring.h"
+#include "core/corpus/scoring.h"
 
 namespace lact::eval {
 

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "absl/synchronization/mutex.h"
-#include "client/scoring.h"
+#include "core/corpus/scoring.h"
 
 namespace lact::eval {
 

@@ -63,7 +63,7 @@ TORCH_PREFIX=$("$PY" -c 'import torch; print(torch.utils.cmake_prefix_path)')
 TORCH_LIB=$("$PY" -c 'import torch, os; print(os.path.join(os.path.dirname(torch.__file__), "lib"))')
 export LD_LIBRARY_PATH=$TORCH_LIB${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 CMAKE_ARGS=(-DCMAKE_BUILD_TYPE=Release -DLACT_USE_CUDA=ON -DLACT_BUILD_SERVER=OFF
-            -DLACT_BUILD_TESTS=OFF -DLACT_BUILD_BENCH=OFF -DCMAKE_CUDA_ARCHITECTURES=native
+            -DLACT_BUILD_TESTS=OFF -DCMAKE_CUDA_ARCHITECTURES=native
             # Keep libtorch_cuda linked although no symbol of it is named (Ubuntu's --as-needed).
             "-DCMAKE_EXE_LINKER_FLAGS=-Wl,--no-as-needed")
 PREFIX=$TORCH_PREFIX

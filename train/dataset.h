@@ -1,4 +1,4 @@
-// Training data for lact_train: a LibriSpeech-layout split or a manifest (client/librispeech's
+// Training data for lact_train: a LibriSpeech-layout split or a manifest (core/corpus/librispeech's
 // corpus listing), turned into examples (one utterance, or for LaCT training several consecutive
 // utterances of one speaker joined into one long input), batched by length and read ahead by
 // worker threads.
@@ -17,7 +17,7 @@
 #include <torch/torch.h>
 
 #include "absl/status/statusor.h"
-#include "client/librispeech.h"
+#include "core/corpus/librispeech.h"
 #include "core/vocab.h"
 
 namespace lact::train {

@@ -9,7 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "client/scoring.h"
+#include "core/corpus/scoring.h"
 #include "core/ctc_decoder.h"
 #include "core/lact_stack.h"
 #include "core/random_model.h"

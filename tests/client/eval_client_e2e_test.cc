@@ -1,7 +1,7 @@
 // lact_eval_client end to end: a real lact_server on a loopback port (a tiny LaCT model built
 // from tests/fixtures), the real LibriSpeech sample, --lact both with 8 parallel real-time
 // streams; checks the three output files, that summary.json's corpus WER/CER equal a
-// recomputation from the CSV's references and hypotheses (with client/scoring and with the
+// recomputation from the CSV's references and hypotheses (with core/corpus/scoring and with the
 // independent tests/client/score_reference.py), that latency percentiles are reported, and the
 // exit status for an unreachable server and for failed streams. Skipped without lact_server.
 #include <signal.h>
@@ -18,7 +18,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "client/scoring.h"
+#include "core/corpus/scoring.h"
 #include "csv_test_util.h"
 #include "tests/sanitizer_report.h"
 

@@ -1,6 +1,6 @@
-// client/librispeech: the real LibriSpeech sample (../shared/data/librispeech-sample), folder
+// core/corpus/librispeech: the real LibriSpeech sample (../shared/data/librispeech-sample), folder
 // spellings, manifests, long-form grouping and error cases on temporary folders.
-#include "client/librispeech.h"
+#include "core/corpus/librispeech.h"
 
 #include <filesystem>
 #include <fstream>

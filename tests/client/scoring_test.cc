@@ -1,6 +1,6 @@
-// client/scoring: hand-checkable cases, and equality with the independent Python reference
+// core/corpus/scoring: hand-checkable cases, and equality with the independent Python reference
 // (tests/client/score_reference.py -> tests/client/fixtures/score_reference.json).
-#include "client/scoring.h"
+#include "core/corpus/scoring.h"
 
 #include <fstream>
 #include <sstream>

@@ -33,7 +33,7 @@ if ! grep -q '^LACT_BUILD_FUZZERS:BOOL=ON' "$build/CMakeCache.txt" 2>/dev/null; 
   gen=(); command -v ninja >/dev/null && gen=(-G Ninja)
   nice -n 15 cmake -S "$src" -B "$build" "${gen[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_CXX_COMPILER="$cxx" -DLACT_BUILD_FUZZERS=ON -DLACT_BUILD_SERVER=OFF \
-    -DLACT_BUILD_BENCH=OFF >"$build.configure.log" 2>&1 \
+    >"$build.configure.log" 2>&1 \
     || { echo "run_fuzzers.sh: configure failed, see $build.configure.log" >&2; tail -20 "$build.configure.log" >&2; exit 1; }
 fi
 jobs=$(nproc 2>/dev/null || echo 2)

@@ -1,4 +1,4 @@
-#include "client/librispeech.h"
+#include "core/corpus/librispeech.h"
 
 #include <algorithm>
 #include <filesystem>

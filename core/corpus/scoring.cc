@@ -1,4 +1,4 @@
-#include "client/scoring.h"
+#include "core/corpus/scoring.h"
 
 #include <algorithm>
 
