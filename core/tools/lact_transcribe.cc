@@ -16,6 +16,7 @@
 #include "core/asr_model.h"
 #include "core/audio_io.h"
 #include "core/npy.h"
+#include "core/online_stream.h"
 #include "core/online_recognizer.h"
 #include "core/tools/flag_names.h"
 
@@ -52,6 +53,11 @@ ABSL_FLAG(double, token_threshold, lact::DecodingConfig{}.token_threshold,
 ABSL_FLAG(bool, from_logits, false, "The inputs are CTC logits [frames, vocab] as .npy (e.g. from "
           "--dump-logits): decode them with the model's vocabulary and decoder, no audio model run");
 ABSL_FLAG(int32_t, threads, 0, "CPU threads for LibTorch (0: all cores)");
+ABSL_FLAG(double, max_offline_seconds, 60, "Offline decoding attends over the whole input, so its "
+          "memory grows with the square of the length: a longer input (or one whose header does not "
+          "say its length) is decoded through the streaming window instead, read a block at a time "
+          "(flat memory; LaCT sees each frame once, in order; the transcript is --streaming's). "
+          "--dump-* is refused for such inputs");
 
 namespace {
 
@@ -60,40 +66,105 @@ struct Decoded {
   torch::Tensor hidden, lact_out, logits;
 };
 
-absl::StatusOr<Decoded> Transcribe(const lact::OnlineRecognizer& rec, const std::vector<float>& audio,
-                                   bool use_lact, bool streaming) {
+// Offline: the whole clip at once (its attention spans all of it: memory grows with the square
+// of the length, hence --max_offline_seconds).
+absl::StatusOr<Decoded> TranscribeOffline(const lact::OnlineRecognizer& rec, const std::vector<float>& audio,
+                                          bool use_lact) {
+  auto r = rec.DecodeOffline(audio, use_lact);
+  if (!r.ok()) return r.status();
   Decoded d;
-  if (!streaming) {
-    auto r = rec.DecodeOffline(audio, use_lact);
-    if (!r.ok()) return r.status();
-    d.ctc = r->ctc;
-    d.hidden = r->hidden, d.lact_out = r->lact, d.logits = r->logits;
+  d.ctc = r->ctc;
+  d.hidden = r->hidden, d.lact_out = r->lact, d.logits = r->logits;
+  return d;
+}
+
+// Streaming: the audio in pieces of --step-ms through the streaming window (the server's code),
+// read from the file a block at a time: memory stays flat however long the file is.
+class StreamingTranscription {
+ public:
+  StreamingTranscription(const lact::OnlineRecognizer& rec, bool use_lact, bool capture) : rec_(rec) {
+    lact::StreamOptions options;
+    options.enable_lact = use_lact;
+    options.capture = capture;
+    stream_ = rec.CreateStream(options);
+    piece_ = static_cast<size_t>(rec.model().sample_rate()) * rec.config().step_ms / 1000;
+  }
+  // Feeds whole pieces of `audio` (at the model's rate), keeping the rest for the next call.
+  absl::Status Feed(const std::vector<float>& audio) {
+    pending_.insert(pending_.end(), audio.begin(), audio.end());
+    size_t at = 0;
+    for (; pending_.size() - at >= piece_; at += piece_) {
+      if (auto s = FeedPiece(pending_.data() + at, piece_); !s.ok()) return s;
+    }
+    pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(at));
+    return absl::OkStatus();
+  }
+  absl::StatusOr<Decoded> Finish() {
+    if (!pending_.empty()) {
+      if (auto s = FeedPiece(pending_.data(), pending_.size()); !s.ok()) return s;
+    }
+    stream_->InputFinished();
+    while (!stream_->is_final()) {
+      if (auto s = rec_.DecodeStreams({stream_.get()}); !s.ok()) return s;
+    }
+    const auto& result = stream_->result();
+    Decoded d;
+    d.ctc.text = result.committed_text;
+    d.ctc.words = result.committed_words;
+    d.hidden = stream_->captured_hidden();
+    d.lact_out = stream_->captured_lact();
+    d.logits = stream_->captured_logits();
     return d;
   }
-  lact::StreamOptions options;
-  options.enable_lact = use_lact;
-  options.capture = true;
-  auto stream = rec.CreateStream(options);
-  const int rate = rec.model().sample_rate();
-  const size_t piece = static_cast<size_t>(rate) * rec.config().step_ms / 1000;
-  for (size_t at = 0; at < audio.size(); at += piece) {
-    const size_t n = std::min(piece, audio.size() - at);
-    if (auto s = stream->AcceptWaveform(rate, audio.data() + at, n); !s.ok()) return s;
-    while (rec.IsReady(*stream)) {
-      if (auto s = rec.DecodeStreams({stream.get()}); !s.ok()) return s;
+
+ private:
+  absl::Status FeedPiece(const float* samples, size_t n) {
+    const int rate = rec_.model().sample_rate();
+    if (auto s = stream_->AcceptWaveform(rate, samples, n); !s.ok()) return s;
+    while (rec_.IsReady(*stream_)) {
+      if (auto s = rec_.DecodeStreams({stream_.get()}); !s.ok()) return s;
     }
+    return absl::OkStatus();
   }
-  stream->InputFinished();
-  while (!stream->is_final()) {
-    if (auto s = rec.DecodeStreams({stream.get()}); !s.ok()) return s;
+
+  const lact::OnlineRecognizer& rec_;
+  std::unique_ptr<lact::OnlineStream> stream_;
+  size_t piece_ = 0;
+  std::vector<float> pending_;  // audio not yet fed (less than a piece)
+};
+
+// One file. Offline (not --streaming) when the header says it is at most `max_offline_seconds`
+// long, read whole as before; otherwise (--streaming, a longer file, or a header that does not
+// say) through the streaming window, read a block at a time. --dump-* only for files within the
+// bound (`dumping`): the dumps would grow with the file.
+absl::StatusOr<Decoded> TranscribeFile(const lact::OnlineRecognizer& rec, const std::string& path, bool use_lact,
+                                       bool streaming, double max_offline_seconds, bool dumping) {
+  const int rate = rec.model().sample_rate();
+  auto reader = lact::AudioFileReader::Open(path, rate);
+  if (!reader.ok()) return reader.status();
+  const double declared = (*reader)->declared_seconds();
+  const bool within_bound = declared >= 0 && declared <= max_offline_seconds;
+  if (!streaming && within_bound) {
+    auto audio = lact::ReadAudioFile(path, rate);
+    if (!audio.ok()) return audio.status();
+    return TranscribeOffline(rec, *audio, use_lact);
   }
-  const auto& result = stream->result();
-  d.ctc.text = result.committed_text;
-  d.ctc.words = result.committed_words;
-  d.hidden = stream->captured_hidden();
-  d.lact_out = stream->captured_lact();
-  d.logits = stream->captured_logits();
-  return d;
+  if (dumping && !within_bound) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--dump-* writes inputs of at most --max_offline_seconds (", max_offline_seconds, " s); this one is ",
+        declared < 0 ? std::string("of unknown length") : absl::StrCat(declared, " s"),
+        " (cut it, or raise --max_offline_seconds)"));
+  }
+  StreamingTranscription transcription(rec, use_lact, /*capture=*/dumping);
+  std::vector<float> block;
+  while (true) {
+    block.clear();
+    auto more = (*reader)->Read(rate, &block);  // ~1 s of the file at a time
+    if (!more.ok()) return more.status();
+    if (auto s = transcription.Feed(block); !s.ok()) return s;
+    if (!*more) break;
+  }
+  return transcription.Finish();
 }
 
 int Run(int argc, char** argv) {
@@ -119,6 +190,11 @@ int Run(int argc, char** argv) {
   if (absl::GetFlag(FLAGS_from_logits) && (dumping || absl::GetFlag(FLAGS_streaming))) {
     std::cerr << "lact_transcribe: --from-logits decodes logits files; it cannot be combined with "
                  "--streaming or --dump-*\n";
+    return 2;
+  }
+  if (!(absl::GetFlag(FLAGS_max_offline_seconds) > 0)) {
+    std::cerr << "lact_transcribe: --max_offline_seconds must be > 0, got "
+              << absl::GetFlag(FLAGS_max_offline_seconds) << "\n";
     return 2;
   }
   const std::string lact_flag = absl::GetFlag(FLAGS_lact);
@@ -185,15 +261,13 @@ int Run(int argc, char** argv) {
       std::cout.flush();
       continue;
     }
-    auto audio = lact::ReadAudioFile(path, (*model)->sample_rate());
-    if (!audio.ok()) {
-      std::cerr << "lact_transcribe: " << audio.status().message() << "\n";
-      ++failures;
-      continue;
-    }
-    auto decoded = Transcribe(**rec, *audio, use_lact, absl::GetFlag(FLAGS_streaming));
+    auto decoded = TranscribeFile(**rec, path, use_lact, absl::GetFlag(FLAGS_streaming),
+                                  absl::GetFlag(FLAGS_max_offline_seconds), dumping);
     if (!decoded.ok()) {
-      std::cerr << "lact_transcribe: " << path << ": " << decoded.status().message() << "\n";
+      // Audio errors name the file already.
+      const std::string message(decoded.status().message());
+      std::cerr << "lact_transcribe: "
+                << (message.find(path) == std::string::npos ? path + ": " : std::string()) << message << "\n";
       ++failures;
       continue;
     }

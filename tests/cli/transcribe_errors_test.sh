@@ -64,6 +64,30 @@ expect_error "logits of the wrong width" "logits must be float \[frames" --model
 expect_error "--from-logits with --streaming" "cannot be combined" --model "$FIX/tiny_group" \
   --from-logits --streaming "$FIX/npy/f4_2x3.npy"
 
+# Files that lie or were cut short (issue 24): a truncated FLAC that declares its length, a
+# header claiming 1 Hz (2 KB of samples would be half an hour), and a long input with --dump-*.
+sox -n -r 16000 -c 1 -b 16 "$tmp/whole.flac" synth 3 pinknoise vol 0.3 2>/dev/null
+head -c $(( $(stat -c %s "$tmp/whole.flac") / 2 )) "$tmp/whole.flac" > "$tmp/half.flac"
+expect_error "truncated FLAC" "is truncated: its FLAC header declares 48000 samples" --model "$FIX/tiny_group" "$tmp/half.flac"
+expect_error "truncated FLAC, --streaming" "is truncated" --model "$FIX/tiny_group" --streaming "$tmp/half.flac"
+librispeech=$(find "${LACT_SRC}/../shared/data/librispeech-sample" -name "*.flac" 2>/dev/null | sort | head -n 1)
+if [ -n "$librispeech" ]; then
+  head -c $(( $(stat -c %s "$librispeech") / 2 )) "$librispeech" > "$tmp/librispeech-half.flac"
+  expect_error "truncated LibriSpeech FLAC" "is truncated" --model "$FIX/tiny_group" "$tmp/librispeech-half.flac"
+fi
+/usr/bin/python3 - "$tmp/one-hz.wav" <<'PY'
+import sys, wave
+with wave.open(sys.argv[1], "wb") as w:
+    w.setnchannels(1); w.setsampwidth(2); w.setframerate(1); w.writeframes(b"\x01\x00" * 1000)
+PY
+expect_error "1 Hz header" "says 1 Hz, outside" --model "$FIX/tiny_group" "$tmp/one-hz.wav"
+sox -n -r 16000 -c 1 -b 16 "$tmp/long.wav" synth 61 pinknoise vol 0.3 2>/dev/null
+expect_error "--dump-logits of a long input" "at most --max_offline_seconds (60 s); this one is 61 s" \
+  --model "$FIX/tiny_group" --dump-logits "$tmp/long.npy" "$tmp/long.wav"
+[ ! -e "$tmp/long.npy" ] && echo "ok   no dump written" || { echo "FAIL a dump was written"; fail=1; }
+expect_error "bad --max_offline_seconds" "max_offline_seconds must be > 0" --model "$FIX/tiny_group" \
+  --max-offline-seconds 0 "$WAV"
+
 # One bad file among good ones: the good ones are still transcribed, exit status 1.
 "$BIN" --model "$FIX/tiny_group" "$WAV" "$tmp/bad.wav" "$WAV" > "$tmp/out" 2> "$tmp/err"; rc=$?
 if [ $rc -ne 1 ] || [ "$(wc -l < "$tmp/out")" -ne 2 ]; then

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -205,6 +207,77 @@ TEST(AudioIoTest, EmptyAudioIsAnError) {
 TEST(AudioIoTest, NegativeTargetRateIsInvalidArgument) {
   EXPECT_EQ(ReadAudioFile(Fixture("tone1k_44k.flac"), -16000).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+// --- AudioFileReader (block-wise reading, issue 24) ---------------------------------------------
+
+// Everything a reader yields, in blocks of `block_frames`.
+absl::StatusOr<std::vector<float>> ReadAllInBlocks(const std::string& path, int rate, int64_t block_frames) {
+  auto reader = AudioFileReader::Open(path, rate);
+  if (!reader.ok()) return reader.status();
+  std::vector<float> out;
+  while (true) {
+    absl::StatusOr<bool> more = (*reader)->Read(block_frames, &out);
+    if (!more.ok()) return more.status();
+    if (!*more) return out;
+  }
+}
+
+TEST(AudioFileReaderTest, NativeRateEqualsReadAudioFile) {
+  for (const char* name : {"tone1k_44k.flac", "tone440_8k_stereo.wav"}) {
+    SCOPED_TRACE(name);
+    absl::StatusOr<std::vector<float>> whole = ReadAudioFile(Fixture(name), kNativeSampleRate);
+    ASSERT_TRUE(whole.ok()) << whole.status();
+    absl::StatusOr<std::vector<float>> blocks = ReadAllInBlocks(Fixture(name), kNativeSampleRate, 1000);
+    ASSERT_TRUE(blocks.ok()) << blocks.status();
+    EXPECT_EQ(*blocks, *whole);
+  }
+}
+
+TEST(AudioFileReaderTest, ResampledEqualsReadAudioFileToFloatRounding) {
+  absl::StatusOr<std::vector<float>> whole = ReadAudioFile(Fixture("tone1k_44k.flac"), 16000);
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  absl::StatusOr<std::vector<float>> blocks = ReadAllInBlocks(Fixture("tone1k_44k.flac"), 16000, 777);
+  ASSERT_TRUE(blocks.ok()) << blocks.status();
+  ASSERT_NEAR(static_cast<double>(blocks->size()), static_cast<double>(whole->size()), 1.0);
+  double worst = 0;
+  for (size_t i = 0; i < std::min(blocks->size(), whole->size()); ++i) {
+    worst = std::max(worst, std::fabs(static_cast<double>((*blocks)[i]) - (*whole)[i]));
+  }
+  EXPECT_LT(worst, 1e-4);
+  auto reader = AudioFileReader::Open(Fixture("tone1k_44k.flac"), 16000);
+  ASSERT_TRUE(reader.ok());
+  EXPECT_EQ((*reader)->sample_rate(), 16000);
+  EXPECT_NEAR((*reader)->declared_seconds(), (*reader)->info().frames / 44100.0, 1e-9);
+}
+
+TEST(AudioFileReaderTest, TruncatedFlacIsAnErrorBothWays) {
+  // A FLAC cut in half still opens (its header declares the whole length) but ends early.
+  const std::string whole = Fixture("tone1k_44k.flac");
+  const std::string half = TempPath("half.flac");
+  {
+    std::ifstream in(whole, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::ofstream out(half, std::ios::binary);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size() / 2));
+  }
+  absl::StatusOr<std::vector<float>> read = ReadAudioFile(half, 16000);
+  EXPECT_EQ(read.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(read.status().message().find("is truncated"), std::string::npos) << read.status();
+  absl::StatusOr<std::vector<float>> blocks = ReadAllInBlocks(half, 16000, 4096);
+  EXPECT_EQ(blocks.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(blocks.status().message().find("is truncated"), std::string::npos) << blocks.status();
+}
+
+TEST(AudioFileReaderTest, AnAbsurdSampleRateIsRefusedBeforeReading) {
+  // A 16-bit WAV header at 1 Hz.
+  const std::string path = TempPath("one_hz.wav");
+  ASSERT_TRUE(WriteWav16(path, std::vector<float>(1000, 0.1f), 1).ok());
+  for (const absl::Status& s : {ReadAudioFile(path).status(), ProbeAudioFile(path).status(),
+                                AudioFileReader::Open(path).status()}) {
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(s.message().find("says 1 Hz"), std::string::npos) << s;
+  }
 }
 
 }  // namespace
