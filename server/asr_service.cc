@@ -210,50 +210,43 @@ void AsrService::WatchdogLoop() {
   }
 }
 
-void AsrService::CancelIdleReads() {
+std::vector<std::shared_ptr<AsrService::Call>> AsrService::CallsWaitingLongerThan(
+    std::atomic<int64_t> Call::*since, absl::Duration limit) const {
   const int64_t now = absl::GetCurrentTimeNanos();
-  const int64_t limit = absl::ToInt64Nanoseconds(options_.stream_idle_timeout);
-  std::vector<std::shared_ptr<Call>> idle;
-  {
-    absl::MutexLock lock(&mu_);
-    for (const auto& [id, call] : calls_) {
-      const int64_t began = call->read_started_ns.load();
-      if (began != 0 && now - began > limit && !call->cancelled_by_server.load()) idle.push_back(call);
-    }
+  const int64_t limit_ns = absl::ToInt64Nanoseconds(limit);
+  std::vector<std::shared_ptr<Call>> found;
+  absl::MutexLock lock(&mu_);
+  for (const auto& [id, call] : calls_) {
+    const int64_t began = ((*call).*since).load();
+    if (began != 0 && now - began > limit_ns && !call->cancelled_by_server.load()) found.push_back(call);
   }
-  for (const auto& call : idle) {
-    const double seconds = absl::ToDoubleSeconds(options_.stream_idle_timeout);
-    const absl::Status status = absl::DeadlineExceededError(
-        call->config_received.load()
-            ? absl::StrFormat("no message from the client for %g s: the server stopped the stream "
-                              "(--stream_idle_timeout_s)", seconds)
-            : absl::StrFormat("no config from the client within %g s: the server stopped the stream "
-                              "(--stream_idle_timeout_s)", seconds));
-    Log("stream ", call->id, ": cancelling: ", status.message());
-    call->Abort(status);
-    call->CancelByServer();  // unblocks the reader's Read
+  return found;
+}
+
+void AsrService::StopByServer(Call& call, const absl::Status& status) {
+  Log("stream ", call.id, ": cancelling: ", status.message());
+  call.Abort(status);
+  call.CancelByServer();  // unblocks the writer's Write and the reader's Read
+}
+
+void AsrService::CancelIdleReads() {
+  const double seconds = absl::ToDoubleSeconds(options_.stream_idle_timeout);
+  for (const auto& call : CallsWaitingLongerThan(&Call::read_started_ns, options_.stream_idle_timeout)) {
+    StopByServer(*call, absl::DeadlineExceededError(
+                            call->config_received.load()
+                                ? absl::StrFormat("no message from the client for %g s: the server "
+                                                  "stopped the stream (--stream_idle_timeout_s)", seconds)
+                                : absl::StrFormat("no config from the client within %g s: the server "
+                                                  "stopped the stream (--stream_idle_timeout_s)", seconds)));
   }
 }
 
 void AsrService::CancelStalledWrites() {
-  const int64_t now = absl::GetCurrentTimeNanos();
-  const int64_t limit = absl::ToInt64Nanoseconds(options_.write_stall_timeout);
-  std::vector<std::shared_ptr<Call>> stalled;
-  {
-    absl::MutexLock lock(&mu_);
-    for (const auto& [id, call] : calls_) {
-      const int64_t began = call->write_started_ns.load();
-      if (began != 0 && now - began > limit && !call->cancelled_by_server.load()) stalled.push_back(call);
-    }
-  }
-  for (const auto& call : stalled) {
-    const absl::Status status = absl::ResourceExhaustedError(absl::StrFormat(
-        "the client did not read its responses for %g s: the server stopped the stream "
-        "(--write_stall_timeout_s)",
-        absl::ToDoubleSeconds(options_.write_stall_timeout)));
-    Log("stream ", call->id, ": cancelling: ", status.message());
-    call->Abort(status);
-    call->CancelByServer();  // unblocks the writer's Write and the reader's Read
+  for (const auto& call : CallsWaitingLongerThan(&Call::write_started_ns, options_.write_stall_timeout)) {
+    StopByServer(*call, absl::ResourceExhaustedError(absl::StrFormat(
+                            "the client did not read its responses for %g s: the server stopped the "
+                            "stream (--write_stall_timeout_s)",
+                            absl::ToDoubleSeconds(options_.write_stall_timeout))));
   }
 }
 

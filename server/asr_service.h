@@ -27,11 +27,13 @@
 // client's address and port, one per connection); past either, RESOURCE_EXHAUSTED.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <grpcpp/grpcpp.h>
 
@@ -111,6 +113,12 @@ class AsrService final : public lact::asr::v1::StreamingAsr::Service {
   void WatchdogLoop();
   void CancelStalledWrites();
   void CancelIdleReads();
+  // Open calls whose `since` (Call::write_started_ns or read_started_ns: when the current Write
+  // or Read began, 0 while none is pending) is older than `limit`, not yet stopped by the server.
+  std::vector<std::shared_ptr<Call>> CallsWaitingLongerThan(std::atomic<int64_t> Call::*since,
+                                                           absl::Duration limit) const;
+  // The watchdog's verdict: logs `status`, frees the call's stream and cancels the call.
+  static void StopByServer(Call& call, const absl::Status& status);
   // The key --max_streams_per_peer counts calls by.
   std::string PeerKey(const grpc::ServerContext& context) const;
   absl::StatusOr<std::shared_ptr<StreamSession>> StartSession(Call& call,

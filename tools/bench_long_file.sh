@@ -3,8 +3,9 @@
 # offline"): one long-form chapter of synthetic speech (tools/make_synthetic_corpus.py
 # --long_form, one speaker, drifting perturbations) joined into a single WAV of about MINUTES
 # minutes, transcribed offline (the default path: past --max_offline_seconds it runs through the
-# streaming window, read a block at a time) and with --streaming; prints peak RSS, wall time and
-# WER/CER of each against the chapter's transcripts, and writes them to OUT/summary.txt.
+# streaming window, read a block at a time) and with --streaming, both with the model's default
+# decoder, and offline with --decoder greedy; prints peak RSS, wall time and WER/CER of each
+# against the chapter's transcripts, and writes them to OUT/summary.txt.
 #
 #   tools/bench_long_file.sh BUILD_DIR MODEL_DIR OUT_DIR [MINUTES]     (default 20)
 set -euo pipefail
@@ -85,4 +86,5 @@ PY
   printf 'path\tpeak_rss_mb\twall_s\tWER\tCER\n'
   run offline
   run streaming --streaming
+  run offline-greedy --decoder greedy
 } | tee "$OUT/summary.txt"

@@ -45,21 +45,11 @@ TEST(MetricsHttpTest, AnswersWhileSlowAndSilentConnectionsAreOpen) {
   ASSERT_NE(server, nullptr);
   const int port = server->port();
 
-  std::vector<std::unique_ptr<SlowHttpClient>> trickling, silent;
-  for (int i = 0; i < 20; ++i) {
-    trickling.push_back(std::make_unique<SlowHttpClient>(port, /*trickle=*/true));
-    silent.push_back(std::make_unique<SlowHttpClient>(port, /*trickle=*/false));
-    ASSERT_TRUE(trickling.back()->connected() && silent.back()->connected());
-  }
-  // The trickling peers send a byte each every 300 ms the whole time (the attack used
-  // 1.5-1.9 s against a 2 s per-read timeout; faster is harsher on an inactivity timeout).
-  std::atomic<bool> stop{false};
-  std::thread trickler([&] {
-    while (!stop.load()) {
-      for (auto& c : trickling) c->TrickleByte();
-      absl::SleepFor(absl::Milliseconds(300));
-    }
-  });
+  // 20 peers trickle a request head a byte every 300 ms the whole time (the attack used
+  // 1.5-1.9 s against a 2 s per-read timeout; faster is harsher on an inactivity timeout), 20
+  // send nothing.
+  testing::SlowConnectionCrowd crowd(port, 20, 20);
+  ASSERT_TRUE(crowd.all_connected());
   for (int round = 0; round < 10; ++round) {
     const auto health = RawHttpGet(port, "/healthz", absl::Seconds(1));
     ASSERT_TRUE(health.ok) << "round " << round << ": /healthz did not answer within 1 s";
@@ -76,8 +66,6 @@ TEST(MetricsHttpTest, AnswersWhileSlowAndSilentConnectionsAreOpen) {
   ASSERT_TRUE(not_serving.ok);
   EXPECT_EQ(not_serving.status, 503);
   EXPECT_EQ(not_serving.body, "NOT_SERVING\n");
-  stop.store(true);
-  trickler.join();
 }
 
 TEST(MetricsHttpTest, ARequestMustBeCompleteWithinTheDeadline) {

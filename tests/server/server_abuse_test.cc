@@ -127,18 +127,8 @@ TEST_F(ServerAbuseTest, MetricsPortAnswersUnderSlowAndSilentConnections) {
   ServerProcess server(*model_, Window{});
   ASSERT_TRUE(server.ok()) << server.log();
   const int port = server.metrics_port();
-  std::vector<std::unique_ptr<SlowHttpClient>> trickling, silent;
-  for (int i = 0; i < 20; ++i) {
-    trickling.push_back(std::make_unique<SlowHttpClient>(port, /*trickle=*/true));
-    silent.push_back(std::make_unique<SlowHttpClient>(port, /*trickle=*/false));
-  }
-  std::atomic<bool> stop{false};
-  std::thread trickler([&] {
-    while (!stop.load()) {
-      for (auto& c : trickling) c->TrickleByte();
-      absl::SleepFor(absl::Milliseconds(300));
-    }
-  });
+  SlowConnectionCrowd crowd(port, 20, 20);  // 20 trickling a byte every 300 ms, 20 silent
+  ASSERT_TRUE(crowd.all_connected());
   for (int round = 0; round < 10; ++round) {
     const auto health = RawHttpGet(port, "/healthz", absl::Seconds(1));
     ASSERT_TRUE(health.ok) << "round " << round << ": /healthz did not answer within 1 s";
@@ -149,8 +139,6 @@ TEST_F(ServerAbuseTest, MetricsPortAnswersUnderSlowAndSilentConnections) {
   }
   // The Docker HEALTHCHECK's probe as well.
   EXPECT_EQ(RunHealthProbe(server.address(), {absl::StrCat("--http_address=127.0.0.1:", port)}), 0);
-  stop.store(true);
-  trickler.join();
 }
 
 // Runs one attack, 8 streams at once, on a fresh server (--max_stream_seconds 120: a

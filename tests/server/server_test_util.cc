@@ -579,6 +579,31 @@ bool SlowHttpClient::ClosedByServer(absl::Duration wait) {
   return false;
 }
 
+SlowConnectionCrowd::SlowConnectionCrowd(int port, int trickling, int silent, absl::Duration period) {
+  for (int i = 0; i < trickling; ++i) trickling_.push_back(std::make_unique<SlowHttpClient>(port, true));
+  for (int i = 0; i < silent; ++i) silent_.push_back(std::make_unique<SlowHttpClient>(port, false));
+  thread_ = std::thread([this, period] {
+    while (!stop_.load()) {
+      for (auto& c : trickling_) c->TrickleByte();
+      absl::SleepFor(period);
+    }
+  });
+}
+
+SlowConnectionCrowd::~SlowConnectionCrowd() {
+  stop_.store(true);
+  thread_.join();
+}
+
+bool SlowConnectionCrowd::all_connected() const {
+  for (const auto* group : {&trickling_, &silent_}) {
+    for (const auto& c : *group) {
+      if (!c->connected()) return false;
+    }
+  }
+  return true;
+}
+
 std::optional<double> MetricValue(const std::string& exposition, const std::string& series) {
   for (absl::string_view line : absl::StrSplit(exposition, '\n', absl::SkipEmpty())) {
     if (line.empty() || line[0] == '#') continue;

@@ -9,11 +9,13 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -193,6 +195,20 @@ class SlowHttpClient {
   bool trickle_ = false;
   size_t sent_ = 0;
   int64_t received_ = 0;
+};
+
+// A crowd of hostile HTTP peers on 127.0.0.1:port until destroyed: `trickling` connections that
+// each send a byte of an endless request head every `period`, and `silent` ones that send nothing.
+class SlowConnectionCrowd {
+ public:
+  SlowConnectionCrowd(int port, int trickling, int silent, absl::Duration period = absl::Milliseconds(300));
+  ~SlowConnectionCrowd();
+  bool all_connected() const;
+
+ private:
+  std::vector<std::unique_ptr<SlowHttpClient>> trickling_, silent_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
 };
 
 // The value of the sample `series` (e.g. `lact_streams_total{code="OK"}`) in a Prometheus text
