@@ -9,6 +9,7 @@ OnlineStream::OnlineStream(std::shared_ptr<const AsrModel> model, const StreamOp
                            const std::optional<CtcBeamSearchOptions>& beam)
     : model_(std::move(model)),
       options_(options),
+      normalizer_(kWaveformNormEpsilon, int64_t{kNormalizerHistorySeconds} * model_->sample_rate()),
       decoder_(model_->vocab(), model_->frame_seconds()) {
   if (beam) {
     beam_decoder_.emplace(model_->language_model(), model_->vocab(), model_->frame_seconds(), *beam);

@@ -39,6 +39,12 @@ struct RecognitionResult {
   double audio_seconds = 0;              // audio received so far
 };
 
+// Waveform normalisation (models with do_normalize) uses the statistics of the stream's last
+// 60 s (RunningNormalizer's history): a long stream follows its changes of level, and an
+// utterance up to 60 s long (every LibriSpeech one) is normalised exactly as before, so it still
+// matches offline decoding once it has been heard whole.
+inline constexpr int kNormalizerHistorySeconds = 60;
+
 struct StreamOptions {
   bool enable_lact = true;      // run the LaCT stack (when the recognizer has one)
   bool keep_lact_state = false;  // session mode: Reset() keeps the fast weights

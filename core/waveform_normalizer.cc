@@ -72,6 +72,25 @@ void NormalizeWaveform(std::vector<float>& x, double epsilon) {
   NormalizeWaveform(x.data(), x.size(), epsilon);
 }
 
+void RunningNormalizer::Accumulate(const float* x, size_t n) {
+  if (max_history_ <= 0) {
+    stats_.Add(x, n);
+    return;
+  }
+  WaveformStats block;
+  block.Add(x, n);
+  stats_.count += block.count;
+  stats_.sum += block.sum;
+  stats_.sum_squares += block.sum_squares;
+  blocks_.push_back(block);
+  while (blocks_.size() > 1 && stats_.count - blocks_.front().count >= max_history_) {
+    stats_.count -= blocks_.front().count;
+    stats_.sum -= blocks_.front().sum;
+    stats_.sum_squares -= blocks_.front().sum_squares;
+    blocks_.pop_front();
+  }
+}
+
 void RunningNormalizer::Normalize(const float* in, size_t n, float* out) const {
   if (stats_.count == 0) {
     if (in != out) std::copy(in, in + n, out);

@@ -2,6 +2,7 @@
 // y = (x - mean) / sqrt(var + 1e-7) (population variance), recomputed here in double.
 #include "core/waveform_normalizer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -110,6 +111,46 @@ TEST(WaveformNormalizerTest, RunningUsesTheStatisticsSeenSoFar) {
   running.Reset();
   EXPECT_EQ(running.count(), 0);
   EXPECT_EQ(running.mean(), 0.0);
+}
+
+TEST(WaveformNormalizerTest, HistoryKeepsOnlyTheRecentBlocks) {
+  // Three blocks of 1000 samples at very different levels; a history of 1500 samples keeps the
+  // newest two blocks (dropping a block must leave at least 1500), then only the last ones.
+  std::vector<float> loud = TestSignal(1000, 3), quiet = TestSignal(1000, 4), mid = TestSignal(1000, 5);
+  for (float& v : loud) v *= 8.0f;
+  for (float& v : mid) v *= 0.5f;
+  RunningNormalizer windowed(kWaveformNormEpsilon, 1500);
+  RunningNormalizer whole;
+  for (const auto* block : {&loud, &quiet, &mid}) {
+    windowed.Accumulate(*block);
+    whole.Accumulate(*block);
+  }
+  std::vector<float> recent(quiet);
+  recent.insert(recent.end(), mid.begin(), mid.end());
+  const WaveformStats expected = ComputeWaveformStats(recent.data(), recent.size());
+  EXPECT_EQ(windowed.count(), 2000);
+  EXPECT_NEAR(windowed.mean(), expected.mean(), 1e-9);
+  EXPECT_NEAR(windowed.variance(), expected.variance(), 1e-9);
+  EXPECT_EQ(whole.count(), 3000);
+  EXPECT_GT(whole.variance(), 10 * windowed.variance());  // the loud block dominates the whole
+  windowed.Reset();
+  EXPECT_EQ(windowed.count(), 0);
+  windowed.Accumulate(mid);
+  EXPECT_EQ(windowed.count(), 1000);
+}
+
+TEST(WaveformNormalizerTest, HistoryLongerThanTheStreamChangesNothing) {
+  const std::vector<float> x = TestSignal(8000, 21);
+  RunningNormalizer windowed(kWaveformNormEpsilon, 8000);
+  RunningNormalizer whole;
+  for (size_t at = 0; at < x.size(); at += 700) {
+    const size_t n = std::min<size_t>(700, x.size() - at);
+    windowed.Accumulate(x.data() + at, n);
+    whole.Accumulate(x.data() + at, n);
+    // Bit for bit: the same sums in the same order.
+    ASSERT_EQ(windowed.mean(), whole.mean());
+    ASSERT_EQ(windowed.variance(), whole.variance());
+  }
 }
 
 TEST(WaveformNormalizerTest, RunningBeforeAnySampleIsIdentity) {
