@@ -128,34 +128,34 @@ absl::StatusOr<std::vector<float>> ReadAudioFile(const std::string& path, int ta
                                                    "': target sample rate must be >= 0, got ",
                                                    target_sample_rate));
   }
-  SF_INFO sf;
-  LACT_ASSIGN_OR_RETURN(SndfilePtr file, OpenForRead(path, &sf));
-  // Default normalisation (SFC_SET_NORM_FLOAT on): integer PCM is scaled by 1 / 2^(bits-1).
-  const int channels = sf.channels;
-
-  // Read in blocks until EOF rather than trusting sf.frames (unknown for some streams).
-  constexpr sf_count_t kBlockFrames = 1 << 15;
-  std::vector<float> block(static_cast<size_t>(kBlockFrames) * channels);
+  // The file at its own rate through AudioFileReader (blocks, mix-down, the completeness and
+  // truncation checks), then resampled in one go.
+  LACT_ASSIGN_OR_RETURN(std::unique_ptr<AudioFileReader> reader, AudioFileReader::Open(path, kNativeSampleRate));
+  const int rate = reader->sample_rate();
   std::vector<float> mono;
   // The header's frame count is only a hint: a 1 KiB FLAC file can claim 2^33 frames, and
   // reserving that threw std::bad_alloc (32 GiB; regression input in
   // tests/fuzz/corpus/fuzz_audio_file). Reserve at most 2^24 frames; the vector grows past it.
   constexpr int64_t kMaxReserveFrames = int64_t{1} << 24;
-  if (sf.frames > 0) mono.reserve(static_cast<size_t>(std::min<int64_t>(sf.frames, kMaxReserveFrames)));
-  while (true) {
-    const sf_count_t got = sf_readf_float(file.get(), block.data(), kBlockFrames);
-    if (got <= 0) break;
-    AppendMonoFrames(block.data(), got, channels, &mono);
+  const double declared = reader->declared_seconds();
+  if (declared > 0) {
+    mono.reserve(static_cast<size_t>(std::min<int64_t>(reader->info().frames, kMaxReserveFrames)));
   }
-  LACT_RETURN_IF_ERROR(CheckComplete(path, file.get(), sf, static_cast<int64_t>(mono.size())));
-  if (info != nullptr) *info = ToAudioInfo(sf, static_cast<int64_t>(mono.size()));
-  if (mono.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat("empty audio (0 samples): '", path, "'"));
+  constexpr int64_t kBlockFrames = 1 << 15;
+  while (true) {
+    absl::StatusOr<bool> more = reader->Read(kBlockFrames, &mono);
+    if (!more.ok()) return more.status();
+    if (!*more) break;
+  }
+  if (info != nullptr) {
+    *info = reader->info();
+    info->frames = static_cast<int64_t>(mono.size());
+    info->duration_s = static_cast<double>(mono.size()) / rate;
   }
 
-  const int target = target_sample_rate == kNativeSampleRate ? sf.samplerate : target_sample_rate;
-  if (target == sf.samplerate) return mono;
-  absl::StatusOr<std::vector<float>> resampled = ResampleAll(mono, sf.samplerate, target);
+  const int target = target_sample_rate == kNativeSampleRate ? rate : target_sample_rate;
+  if (target == rate) return mono;
+  absl::StatusOr<std::vector<float>> resampled = ResampleAll(mono, rate, target);
   if (!resampled.ok()) {
     return absl::Status(resampled.status().code(),
                         absl::StrCat("resampling '", path, "': ", resampled.status().message()));
