@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "core/model_errors.h"
 #include "core/status_macros.h"
 
 namespace lact {
@@ -108,9 +109,8 @@ absl::Status AsrModel::WarmUp(double seconds) const {
       LACT_RETURN_IF_ERROR(lact_->Forward(states, {hidden[0]}).status());
     }
     (void)encoder_.Logits(hidden).argmax(-1).to(torch::kCPU);  // waits for the device
-  } catch (const c10::Error& e) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("warm-up pass on ", encoder_.device().str(), " failed: ", e.what_without_backtrace()));
+  } catch (...) {
+    return ModelCallStatus(std::current_exception(), absl::StrCat("warm-up pass on ", encoder_.device().str(), " failed"));
   }
   return absl::OkStatus();
 }

@@ -7,58 +7,10 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
-#include "core/json_describe.h"
 #include "core/status_macros.h"
+#include "core/strict_json.h"
 
 namespace lact {
-namespace {
-
-absl::Status WrongType(const std::string& source, const char* key, const nlohmann::json& v,
-                       const char* want) {
-  return absl::InvalidArgumentError(absl::StrCat(source, ": key '", key, "' must be ", want,
-                                                 ", got ", DescribeJson(v)));
-}
-
-// Strict readers: a key that is absent (or null) keeps *out.
-absl::Status GetInt(const nlohmann::json& j, const std::string& src, const char* key,
-                    int64_t* out) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return absl::OkStatus();
-  if (it->is_number_integer()) {
-    *out = it->get<int64_t>();
-    return absl::OkStatus();
-  }
-  // 512.0 is accepted as 512 (some writers emit every number as a float).
-  if (it->is_number_float()) {
-    const double v = it->get<double>();
-    if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 9e15) {
-      *out = static_cast<int64_t>(v);
-      return absl::OkStatus();
-    }
-  }
-  return WrongType(src, key, *it, "an integer");
-}
-
-absl::Status GetDouble(const nlohmann::json& j, const std::string& src, const char* key,
-                       double* out) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return absl::OkStatus();
-  if (!it->is_number()) return WrongType(src, key, *it, "a number");
-  *out = it->get<double>();
-  return absl::OkStatus();
-}
-
-absl::Status GetBool(const nlohmann::json& j, const std::string& src, const char* key,
-                     bool* out) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return absl::OkStatus();
-  if (!it->is_boolean()) return WrongType(src, key, *it, "true or false");
-  *out = it->get<bool>();
-  return absl::OkStatus();
-}
-
-}  // namespace
-
 int64_t LactConfig::inner_dim() const {
   return static_cast<int64_t>(std::llround(static_cast<double>(head_dim()) * inter_multi));
 }
@@ -121,25 +73,22 @@ std::string LactConfig::ToJson() const {
 absl::StatusOr<LactConfig> LactConfig::FromJsonString(const std::string& text,
                                                       const std::string& source,
                                                       const LactConfig& defaults) {
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) {
-    return absl::InvalidArgumentError(absl::StrCat(source, ": not a JSON object"));
-  }
+  LACT_ASSIGN_OR_RETURN(nlohmann::json j, ParseJsonObject(text, source));
   LactConfig c = defaults;
-  LACT_RETURN_IF_ERROR(GetInt(j, source, "num_lact_layers", &c.num_lact_layers));
-  LACT_RETURN_IF_ERROR(GetInt(j, source, "hidden_size", &c.hidden_size));
-  LACT_RETURN_IF_ERROR(GetInt(j, source, "num_lact_heads", &c.num_lact_heads));
-  LACT_RETURN_IF_ERROR(GetDouble(j, source, "inter_multi", &c.inter_multi));
-  LACT_RETURN_IF_ERROR(GetInt(j, source, "chunk_size", &c.chunk_size));
-  LACT_RETURN_IF_ERROR(GetDouble(j, source, "lr_scale", &c.lr_scale));
-  LACT_RETURN_IF_ERROR(GetDouble(j, source, "base_lr", &c.base_lr));
-  LACT_RETURN_IF_ERROR(GetBool(j, source, "use_momentum", &c.use_momentum));
-  LACT_RETURN_IF_ERROR(GetDouble(j, source, "momentum", &c.momentum));
-  LACT_RETURN_IF_ERROR(GetBool(j, source, "use_muon", &c.use_muon));
-  LACT_RETURN_IF_ERROR(GetBool(j, source, "weight_norm", &c.weight_norm));
-  LACT_RETURN_IF_ERROR(GetDouble(j, source, "rms_norm_eps", &c.rms_norm_eps));
-  LACT_RETURN_IF_ERROR(GetDouble(j, source, "layer_norm_eps", &c.layer_norm_eps));
-  LACT_RETURN_IF_ERROR(GetInt(j, source, "seed", &c.seed));
+  LACT_RETURN_IF_ERROR(GetJsonField(j, source, "num_lact_layers", &c.num_lact_layers));
+  LACT_RETURN_IF_ERROR(GetJsonField(j, source, "hidden_size", &c.hidden_size));
+  LACT_RETURN_IF_ERROR(GetJsonField(j, source, "num_lact_heads", &c.num_lact_heads));
+  LACT_RETURN_IF_ERROR(GetJsonField(j, source, "inter_multi", &c.inter_multi));
+  LACT_RETURN_IF_ERROR(GetJsonField(j, source, "chunk_size", &c.chunk_size));
+  LACT_RETURN_IF_ERROR(GetJsonField(j, source, "lr_scale", &c.lr_scale));
+  LACT_RETURN_IF_ERROR(GetJsonField(j, source, "base_lr", &c.base_lr));
+  LACT_RETURN_IF_ERROR(GetJsonField(j, source, "use_momentum", &c.use_momentum));
+  LACT_RETURN_IF_ERROR(GetJsonField(j, source, "momentum", &c.momentum));
+  LACT_RETURN_IF_ERROR(GetJsonField(j, source, "use_muon", &c.use_muon));
+  LACT_RETURN_IF_ERROR(GetJsonField(j, source, "weight_norm", &c.weight_norm));
+  LACT_RETURN_IF_ERROR(GetJsonField(j, source, "rms_norm_eps", &c.rms_norm_eps));
+  LACT_RETURN_IF_ERROR(GetJsonField(j, source, "layer_norm_eps", &c.layer_norm_eps));
+  LACT_RETURN_IF_ERROR(GetJsonField(j, source, "seed", &c.seed));
   absl::Status valid = c.Validate();
   if (!valid.ok()) return absl::InvalidArgumentError(absl::StrCat(source, ": ", valid.message()));
   return c;

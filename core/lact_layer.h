@@ -1,5 +1,6 @@
-// One LaCT layer (LACT_SPEC.md "One layer"): its slow weights and the three batched pieces of
-// its computation that LactStack strings together:
+// One LaCT layer (LACT_SPEC.md "One layer") for streaming inference: its slow weights and the
+// three batched pieces of its computation that LactStack strings together (the maths itself is
+// core/lact_layer_math, shared with training):
 //   Project: x -> LayerNorm -> q (for the apply) and the per-frame "rows" (k, v, lr, beta) that
 //            the open chunk keeps until it is full;
 //   Output:  y = x + o_proj(RMSNorm(FastWeightApply(q)))  with a given fast-weight state;
@@ -14,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "core/fast_weight.h"
 #include "core/lact_config.h"
+#include "core/lact_layer_math.h"
 #include "core/safetensors.h"
 
 namespace lact {
@@ -58,18 +60,11 @@ class LactLayer {
   void Finish();  // derives the fused projection, initial_fast_ and the row norms
 
   LactConfig config_;
-  // Slow weights, as named in lact.safetensors (on the layer's device, float32).
-  torch::Tensor norm_w_, norm_b_;    // [D], [D]
-  torch::Tensor qkv_w_;              // [3D, D]
-  torch::Tensor lr_w_, lr_b_;        // [3H, D], [3H]
-  torch::Tensor mom_w_, mom_b_;      // [H, D], [H] (undefined when absent and unused)
-  torch::Tensor w0_, w1_, w2_;       // [H, m, d], [H, d, m], [H, m, d]
-  torch::Tensor out_norm_w_;         // [d]
-  torch::Tensor o_proj_w_;           // [D, D]
+  LactLayerWeights w_;               // slow weights (on the layer's device, float32)
   // Derived.
-  torch::Tensor proj_w_, proj_b_;    // [3D + 3H (+ H), D], [3D + 3H (+ H)]: qkv | lr | momentum
+  LactFusedProjection projection_;   // [3D + 3H (+ H), D], [3D + 3H (+ H)]: qkv | lr | momentum
   torch::Tensor initial_fast_;       // [3, H, m, d]
-  torch::Tensor r0_, r1_, r2_;       // [H, m], [H, d], [H, m]: initial row norms of W0, W1, W2
+  LactRowNorms row_norms_;           // [H, m], [H, d], [H, m]: initial row norms of W0, W1, W2
 };
 
 }  // namespace lact

@@ -10,8 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
-#include "core/json_describe.h"
 #include "core/status_macros.h"
+#include "core/strict_json.h"
 
 namespace lact {
 namespace {
@@ -24,20 +24,13 @@ absl::StatusOr<LanguageModelAttrs> ReadAttrs(const std::string& path) {
   if (!f) return attrs;  // optional
   std::stringstream text;
   text << f.rdbuf();
-  nlohmann::json j = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": not a JSON object"));
-  }
+  LACT_ASSIGN_OR_RETURN(nlohmann::json j, ParseJsonObject(text.str(), path));
   for (auto [key, out] : {std::pair<const char*, double*>{"alpha", &attrs.alpha},
                           std::pair<const char*, double*>{"beta", &attrs.beta}}) {
-    auto it = j.find(key);
-    if (it == j.end() || it->is_null()) continue;
-    if (!it->is_number() || !std::isfinite(it->get<double>())) {
-      return absl::InvalidArgumentError(absl::StrCat(path, ": key '", key,
-                                                     "' must be a finite number, got ",
-                                                     DescribeJson(*it)));
+    LACT_RETURN_IF_ERROR(GetJsonField(j, path, key, out));
+    if (!std::isfinite(*out)) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ": key '", key, "' must be a finite number"));
     }
-    *out = it->get<double>();
   }
   if (attrs.alpha < 0) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": alpha must be >= 0"));

@@ -1,9 +1,11 @@
 #include "core/online_recognizer.h"
 
 #include <algorithm>
+#include <exception>
 #include <map>
 
 #include "absl/strings/str_cat.h"
+#include "core/model_errors.h"
 #include "core/status_macros.h"
 
 namespace lact {
@@ -224,8 +226,8 @@ absl::Status OnlineRecognizer::DecodeStreams(const std::vector<OnlineStream*>& s
         }
       }
     }
-  } catch (const c10::Error& e) {
-    return absl::ResourceExhaustedError(absl::StrCat("model step failed: ", e.what_without_backtrace()));
+  } catch (...) {  // out of memory, or a kernel's error: a status, classified once
+    return ModelCallStatus(std::current_exception(), "model step failed");
   }
   return absl::OkStatus();
 }
@@ -250,8 +252,8 @@ absl::StatusOr<OfflineResult> OnlineRecognizer::DecodeOffline(const std::vector<
       LACT_ASSIGN_OR_RETURN(out.lact, model_->lact()->ForwardSequence(out.hidden));
     }
     out.logits = model_->encoder().Logits(out.lact.unsqueeze(0))[0];  // [T, V]
-  } catch (const c10::Error& e) {
-    return absl::ResourceExhaustedError(absl::StrCat("model step failed: ", e.what_without_backtrace()));
+  } catch (...) {  // out of memory, or a kernel's error: a status, classified once
+    return ModelCallStatus(std::current_exception(), "model step failed");
   }
   LACT_ASSIGN_OR_RETURN(out.ctc, DecodeLogits(out.logits));
   out.hidden = out.hidden.to(torch::kCPU);

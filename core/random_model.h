@@ -1,11 +1,10 @@
-// Random Wav2Vec2ForCTC checkpoints in the Hugging Face folder layout, for benchmarks and tests
-// that need a model of a given size (timing does not depend on the weight values).
+// Random Wav2Vec2ForCTC checkpoints (Hugging Face names; core/model_folder writes them as a
+// folder), for benchmarks and tests that need a model of a given size (timing does not depend on
+// the weight values).
 #pragma once
 
-#include <string>
-#include <vector>
+#include <cstdint>
 
-#include "absl/status/status.h"
 #include "core/safetensors.h"
 #include "core/wav2vec2_config.h"
 
@@ -19,14 +18,5 @@ Wav2Vec2Config TinyConfig();
 // Every tensor Wav2Vec2ForCTC inference reads, with Hugging Face names, drawn from N(0, std²)
 // (norm gains 1, weight_g positive) with a fixed seed.
 TensorMap RandomWav2Vec2Tensors(const Wav2Vec2Config& config, uint64_t seed, double std = 0.02);
-
-// The 32-token English character vocabulary of wav2vec2-base-960h, in id order
-// ("<pad>", "<s>", "</s>", "<unk>", "|", "E", "T", ...).
-const std::vector<std::string>& EnglishCharTokens();
-
-// Writes a model folder: config.json, model.safetensors, vocab.json (the 32-token English
-// character vocabulary of wav2vec2-base-960h), preprocessor_config.json. The folder is created.
-absl::Status WriteModelFolder(const std::string& dir, const Wav2Vec2Config& config,
-                              const TensorMap& tensors, bool do_normalize = false);
 
 }  // namespace lact

@@ -10,7 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
-#include "core/json_describe.h"
+#include "core/strict_json.h"
 #include "core/status_macros.h"
 
 namespace lact {

@@ -1,93 +1,16 @@
 #include "core/wav2vec2_config.h"
 
 #include <cmath>
-#include <fstream>
-#include <limits>
-#include <type_traits>
-#include <utility>
 
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
-#include "core/json_describe.h"
 #include "absl/strings/str_join.h"
 #include "core/status_macros.h"
+#include "core/strict_json.h"
 
 namespace lact {
 namespace {
-
-absl::StatusOr<nlohmann::json> ReadJson(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open file"));
-  nlohmann::json j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": not a JSON object"));
-  }
-  return j;
-}
-
-absl::Status WrongType(const std::string& path, const char* key, const nlohmann::json& v) {
-  return absl::InvalidArgumentError(
-      absl::StrCat(path, ": key '", key, "' has the wrong type (", DescribeJson(v), ")"));
-}
-
-// An integer of type T: a JSON integer in T's range, or a float with an integral value in it
-// (512.0; some writers emit every number as a float). nlohmann's get<T>() would convert 1e300
-// to an integer (undefined behaviour; tests/fuzz/corpus/fuzz_model_config/regress-*), wrap
-// 2^32 to 0 for an int and truncate 1.5 to 1: those are errors here.
-template <typename T>
-bool ToInteger(const nlohmann::json& v, T* out) {
-  static_assert(std::is_integral_v<T> && std::is_signed_v<T>);
-  constexpr int64_t kMin = std::numeric_limits<T>::min();
-  constexpr int64_t kMax = std::numeric_limits<T>::max();
-  if (v.is_number_unsigned()) {
-    const uint64_t u = v.get<uint64_t>();
-    if (u > static_cast<uint64_t>(kMax)) return false;
-    *out = static_cast<T>(u);
-    return true;
-  }
-  if (v.is_number_integer()) {
-    const int64_t i = v.get<int64_t>();
-    if (i < kMin || i > kMax) return false;
-    *out = static_cast<T>(i);
-    return true;
-  }
-  if (v.is_number_float()) {
-    const double d = v.get<double>();
-    if (!std::isfinite(d) || d != std::floor(d) || std::fabs(d) > 9e15 ||
-        d < static_cast<double>(kMin) || d > static_cast<double>(kMax)) {
-      return false;
-    }
-    *out = static_cast<T>(d);
-    return true;
-  }
-  return false;
-}
-
-// Reads j[key] into *out when present; a wrong type (or an integer out of range) is an error
-// naming the key.
-template <typename T>
-absl::Status Get(const nlohmann::json& j, const std::string& path, const char* key, T* out) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return absl::OkStatus();
-  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
-    if (!ToInteger(*it, out)) return WrongType(path, key, *it);
-  } else if constexpr (std::is_same_v<T, std::vector<int64_t>>) {
-    if (!it->is_array()) return WrongType(path, key, *it);
-    std::vector<int64_t> values(it->size());
-    for (size_t i = 0; i < it->size(); ++i) {
-      if (!ToInteger((*it)[i], &values[i])) return WrongType(path, key, *it);
-    }
-    *out = std::move(values);
-  } else {
-    try {
-      *out = it->get<T>();
-    } catch (const nlohmann::json::exception&) {
-      return WrongType(path, key, *it);
-    }
-  }
-  return absl::OkStatus();
-}
 
 // Bound on the conv stack's samples per frame and receptive field (the standard stack has 320
 // and 400): keeps SamplesPerFrame / ReceptiveField / NumFrames free of int64 overflow.
@@ -96,28 +19,28 @@ constexpr int64_t kMaxConvSpan = int64_t{1} << 24;
 }  // namespace
 
 absl::StatusOr<Wav2Vec2Config> Wav2Vec2Config::FromJsonFile(const std::string& path) {
-  LACT_ASSIGN_OR_RETURN(nlohmann::json j, ReadJson(path));
+  LACT_ASSIGN_OR_RETURN(nlohmann::json j, ReadJsonObjectFile(path));
   Wav2Vec2Config c;
-  LACT_RETURN_IF_ERROR(Get(j, path, "conv_dim", &c.conv_dim));
-  LACT_RETURN_IF_ERROR(Get(j, path, "conv_kernel", &c.conv_kernel));
-  LACT_RETURN_IF_ERROR(Get(j, path, "conv_stride", &c.conv_stride));
-  LACT_RETURN_IF_ERROR(Get(j, path, "conv_bias", &c.conv_bias));
-  LACT_RETURN_IF_ERROR(Get(j, path, "feat_extract_norm", &c.feat_extract_norm));
-  LACT_RETURN_IF_ERROR(Get(j, path, "feat_extract_activation", &c.feat_extract_activation));
-  LACT_RETURN_IF_ERROR(Get(j, path, "hidden_size", &c.hidden_size));
-  LACT_RETURN_IF_ERROR(Get(j, path, "num_hidden_layers", &c.num_hidden_layers));
-  LACT_RETURN_IF_ERROR(Get(j, path, "num_attention_heads", &c.num_attention_heads));
-  LACT_RETURN_IF_ERROR(Get(j, path, "intermediate_size", &c.intermediate_size));
-  LACT_RETURN_IF_ERROR(Get(j, path, "hidden_act", &c.hidden_act));
-  LACT_RETURN_IF_ERROR(Get(j, path, "layer_norm_eps", &c.layer_norm_eps));
-  LACT_RETURN_IF_ERROR(Get(j, path, "num_conv_pos_embeddings", &c.num_conv_pos_embeddings));
+  LACT_RETURN_IF_ERROR(GetJsonField(j, path, "conv_dim", &c.conv_dim));
+  LACT_RETURN_IF_ERROR(GetJsonField(j, path, "conv_kernel", &c.conv_kernel));
+  LACT_RETURN_IF_ERROR(GetJsonField(j, path, "conv_stride", &c.conv_stride));
+  LACT_RETURN_IF_ERROR(GetJsonField(j, path, "conv_bias", &c.conv_bias));
+  LACT_RETURN_IF_ERROR(GetJsonField(j, path, "feat_extract_norm", &c.feat_extract_norm));
+  LACT_RETURN_IF_ERROR(GetJsonField(j, path, "feat_extract_activation", &c.feat_extract_activation));
+  LACT_RETURN_IF_ERROR(GetJsonField(j, path, "hidden_size", &c.hidden_size));
+  LACT_RETURN_IF_ERROR(GetJsonField(j, path, "num_hidden_layers", &c.num_hidden_layers));
+  LACT_RETURN_IF_ERROR(GetJsonField(j, path, "num_attention_heads", &c.num_attention_heads));
+  LACT_RETURN_IF_ERROR(GetJsonField(j, path, "intermediate_size", &c.intermediate_size));
+  LACT_RETURN_IF_ERROR(GetJsonField(j, path, "hidden_act", &c.hidden_act));
+  LACT_RETURN_IF_ERROR(GetJsonField(j, path, "layer_norm_eps", &c.layer_norm_eps));
+  LACT_RETURN_IF_ERROR(GetJsonField(j, path, "num_conv_pos_embeddings", &c.num_conv_pos_embeddings));
   LACT_RETURN_IF_ERROR(
-      Get(j, path, "num_conv_pos_embedding_groups", &c.num_conv_pos_embedding_groups));
-  LACT_RETURN_IF_ERROR(Get(j, path, "do_stable_layer_norm", &c.do_stable_layer_norm));
-  LACT_RETURN_IF_ERROR(Get(j, path, "vocab_size", &c.vocab_size));
-  LACT_RETURN_IF_ERROR(Get(j, path, "pad_token_id", &c.pad_token_id));
+      GetJsonField(j, path, "num_conv_pos_embedding_groups", &c.num_conv_pos_embedding_groups));
+  LACT_RETURN_IF_ERROR(GetJsonField(j, path, "do_stable_layer_norm", &c.do_stable_layer_norm));
+  LACT_RETURN_IF_ERROR(GetJsonField(j, path, "vocab_size", &c.vocab_size));
+  LACT_RETURN_IF_ERROR(GetJsonField(j, path, "pad_token_id", &c.pad_token_id));
   bool add_adapter = false;
-  LACT_RETURN_IF_ERROR(Get(j, path, "add_adapter", &add_adapter));
+  LACT_RETURN_IF_ERROR(GetJsonField(j, path, "add_adapter", &add_adapter));
   if (add_adapter) {
     return absl::UnimplementedError(absl::StrCat(path, ": add_adapter=true is not supported"));
   }
@@ -225,10 +148,10 @@ int64_t Wav2Vec2Config::ReceptiveField() const {
 
 absl::StatusOr<Wav2Vec2PreprocessorConfig> Wav2Vec2PreprocessorConfig::FromJsonFile(
     const std::string& path) {
-  LACT_ASSIGN_OR_RETURN(nlohmann::json j, ReadJson(path));
+  LACT_ASSIGN_OR_RETURN(nlohmann::json j, ReadJsonObjectFile(path));
   Wav2Vec2PreprocessorConfig c;
-  LACT_RETURN_IF_ERROR(Get(j, path, "do_normalize", &c.do_normalize));
-  LACT_RETURN_IF_ERROR(Get(j, path, "sampling_rate", &c.sampling_rate));
+  LACT_RETURN_IF_ERROR(GetJsonField(j, path, "do_normalize", &c.do_normalize));
+  LACT_RETURN_IF_ERROR(GetJsonField(j, path, "sampling_rate", &c.sampling_rate));
   absl::Status valid = c.Validate();
   if (!valid.ok()) return absl::InvalidArgumentError(absl::StrCat(path, ": ", valid.message()));
   return c;

@@ -1,6 +1,5 @@
-// Native LibTorch implementation of Hugging Face's Wav2Vec2ForCTC inference:
-// conv feature encoder -> feature projection -> positional conv -> transformer -> lm_head.
-// Reads a Hugging Face model folder (config.json + model.safetensors) as it is.
+// Wav2Vec2ForCTC inference: loads a Hugging Face model folder (config.json + model.safetensors)
+// as it is, and runs the one forward pass (core/wav2vec2_forward) on it without gradients.
 #pragma once
 
 #include <string>
@@ -11,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "core/safetensors.h"
 #include "core/wav2vec2_config.h"
+#include "core/wav2vec2_weights.h"
 
 namespace lact {
 
@@ -44,42 +44,13 @@ class Wav2Vec2Model {
   int64_t ParameterBytes() const;
 
  private:
-  struct Linear {
-    torch::Tensor weight;  // [out, in]
-    torch::Tensor bias;    // [out]
-  };
-  struct Norm {
-    torch::Tensor weight;  // [C]
-    torch::Tensor bias;    // [C]
-  };
-  struct ConvLayer {
-    torch::Tensor weight;  // [C_out, C_in, K]
-    torch::Tensor bias;    // [C_out] or undefined (conv_bias=false)
-    Norm norm;             // GroupNorm (layer 0, "group") / LayerNorm (every layer, "layer") / none
-  };
-  struct EncoderLayer {
-    Linear q, k, v, out;
-    Norm attn_norm;   // "layer_norm"
-    Linear ff_in, ff_out;
-    Norm final_norm;  // "final_layer_norm"
-  };
-
   Wav2Vec2Model() = default;
-  torch::Tensor Activation(const torch::Tensor& x, const std::string& name) const;
-  torch::Tensor Attention(const EncoderLayer& layer, const torch::Tensor& x) const;
-  torch::Tensor FeedForward(const EncoderLayer& layer, const torch::Tensor& x) const;
 
   Wav2Vec2Config config_;
   torch::Device device_ = torch::kCPU;
   torch::ScalarType dtype_ = torch::kFloat32;
-  std::vector<ConvLayer> conv_layers_;
-  Norm projection_norm_;
-  Linear projection_;
-  torch::Tensor pos_conv_weight_;  // [D, D / groups, K], weight norm already folded in
-  torch::Tensor pos_conv_bias_;    // [D]
-  Norm encoder_norm_;
-  std::vector<EncoderLayer> layers_;
-  Linear lm_head_;  // float32 always
+  // On device_, in dtype_ (lm_head float32); the positional conv's weight norm folded.
+  Wav2Vec2Weights weights_;
 };
 
 }  // namespace lact

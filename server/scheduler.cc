@@ -2,17 +2,13 @@
 
 #include <algorithm>
 #include <exception>
-#include <new>
 #include <string>
 #include <vector>
 
-#include <c10/util/Exception.h>
-
-#include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
+#include "core/model_errors.h"
 #include "core/online_recognizer.h"
 #include "server/log.h"
 #include "server/metrics.h"
@@ -21,18 +17,9 @@
 namespace lact::server {
 namespace {
 
-bool MentionsOutOfMemory(absl::string_view text) {
-  return absl::StrContains(absl::AsciiStrToLower(text), "out of memory");
-}
-
-// The first line of an exception's text (LibTorch appends backtraces and hints).
-std::string FirstLine(absl::string_view text) {
-  return std::string(text.substr(0, text.find('\n')));
-}
-
 // The status of every stream of a batch whose model step ran out of memory.
 absl::Status OutOfMemoryStatus(size_t batch_size, absl::string_view what) {
-  return absl::ResourceExhaustedError(absl::StrCat(
+  return OutOfMemoryError(absl::StrCat(
       "out of memory: the model step of this stream's batch (", batch_size,
       " streams) ran out of memory and the stream cannot continue; other streams are not affected, "
       "retry later (", FirstLine(what), ")"));
@@ -137,31 +124,14 @@ void Scheduler::WorkerLoop() {
       batch_index = batches_;
     }
     absl::Status status;
-    bool out_of_memory = false;
     try {
       if (options_.before_decode) options_.before_decode(batch_index, ids);
-      status = recognizer_.DecodeStreams(streams);
-      // DecodeStreams reports a LibTorch error inside its model calls as a status.
-      if (!status.ok() && MentionsOutOfMemory(status.message())) {
-        out_of_memory = true;
-        status = OutOfMemoryStatus(streams.size(), status.message());
-      }
-    } catch (const c10::OutOfMemoryError& e) {  // CUDA / MPS allocator
-      out_of_memory = true;
-      status = OutOfMemoryStatus(streams.size(), e.what_without_backtrace());
-    } catch (const std::bad_alloc& e) {  // host memory
-      out_of_memory = true;
-      status = OutOfMemoryStatus(streams.size(), absl::StrCat("host allocation failed: ", e.what()));
-    } catch (const c10::Error& e) {  // a check outside the core's own try
-      const std::string what = e.what_without_backtrace();
-      out_of_memory = MentionsOutOfMemory(what);
-      status = out_of_memory ? OutOfMemoryStatus(streams.size(), what) : absl::InternalError(FirstLine(what));
-    } catch (const std::exception& e) {
-      out_of_memory = MentionsOutOfMemory(e.what());
-      status = out_of_memory ? OutOfMemoryStatus(streams.size(), e.what()) : absl::InternalError(e.what());
+      status = recognizer_.DecodeStreams(streams);  // reports its model calls' failures as a status
     } catch (...) {  // keep the worker (and the server) alive whatever was thrown
-      status = absl::InternalError("model step failed with an unknown exception");
+      status = ModelCallStatus(std::current_exception(), "model step failed");
     }
+    const bool out_of_memory = IsOutOfMemory(status);
+    if (out_of_memory) status = OutOfMemoryStatus(streams.size(), status.message());
     const absl::Time end = absl::Now();
     if (!status.ok()) {
       Log("model step failed for a batch of ", streams.size(), " (streams ", absl::StrJoin(ids, ","),

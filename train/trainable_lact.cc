@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/fast_weight.h"
+#include "core/lact_layer_math.h"
 #include "core/lact_stack.h"
 #include "core/status_macros.h"
 
@@ -23,49 +24,27 @@ absl::StatusOr<TrainableLact> TrainableLact::Untrained(const LactConfig& config)
   return FromTensors(config, stack.StateDict());
 }
 
-const torch::Tensor& TrainableLact::P(int64_t l, const char* name) const {
-  auto it = params_.find(absl::StrCat("layers.", l, ".", name));
-  TORCH_CHECK(it != params_.end(), "no LaCT parameter layers.", l, ".", name);
-  return it->second;
-}
-
 torch::Tensor TrainableLact::Layer(int64_t l, const torch::Tensor& x,
                                    const torch::Tensor& frame_lengths) const {
   const int64_t B = x.size(0), T = x.size(1);
-  const int64_t D = config_.hidden_size, H = config_.num_lact_heads, d = config_.head_dim();
+  const int64_t H = config_.num_lact_heads, d = config_.head_dim();
   const int64_t C = config_.chunk_size;
+  // The leaf tensors of layer l (Take checks nothing new: the names and shapes were checked at
+  // construction; float32 tensors already on their device are returned as they are).
+  const LactLayerWeights w = LactLayerWeights::Take(config_, params_, l, params_.begin()->second.device()).value();
   // Steps 1-5: projections of every frame.
-  torch::Tensor xhat = torch::layer_norm(x, {D}, P(l, "norm.weight"), P(l, "norm.bias"),
-                                         config_.layer_norm_eps);              // [B, T, D]
-  torch::Tensor qkv = torch::silu(torch::linear(xhat, P(l, "qkv.weight")));  // [B, T, 3D]
-  auto heads = [&](const torch::Tensor& u) {  // [B, T, D] -> [B, H, T, d]
-    return u.reshape({B, T, H, d}).transpose(1, 2);
-  };
-  auto l2n = [](const torch::Tensor& u) { return u / (u.norm(2, {-1}, true) + 1e-5); };
-  torch::Tensor q = l2n(heads(qkv.narrow(-1, 0, D)));      // [B, H, T, d]
-  torch::Tensor k = l2n(heads(qkv.narrow(-1, D, D)));      // [B, H, T, d]
-  torch::Tensor v = heads(qkv.narrow(-1, 2 * D, D));       // [B, H, T, d]
-  torch::Tensor lr = config_.lr_scale *
-                     torch::softplus(torch::linear(xhat, P(l, "lr_proj.weight"), P(l, "lr_proj.bias")));
-  lr = lr.reshape({B, T, 3, H}).permute({0, 2, 3, 1});    // [B, 3, H, T]
-  torch::Tensor beta;
-  if (config_.use_momentum) {
-    beta = torch::sigmoid(torch::linear(xhat, P(l, "momentum_proj.weight"),
-                                        P(l, "momentum_proj.bias")))
-               .transpose(1, 2);  // [B, H, T]
-  }
+  LactFeatures f = LactProject(config_, w, FuseLactProjection(config_, w), x);
+  torch::Tensor q = f.q.transpose(1, 2);                                        // [B, H, T, d]
+  torch::Tensor k = f.k.transpose(1, 2);                                        // [B, H, T, d]
+  torch::Tensor v = f.v.reshape({B, T, H, d}).transpose(1, 2);                  // [B, H, T, d]
+  torch::Tensor lr = f.lr.reshape({B, T, 3, H}).permute({0, 2, 3, 1});          // [B, 3, H, T]
+  torch::Tensor beta = config_.use_momentum ? f.beta.transpose(1, 2) : f.beta;  // [B, H, T]
   // Step 6: the stream's initial state.
-  const torch::Tensor& w0 = P(l, "w0");  // [H, m, d]
-  const torch::Tensor& w1 = P(l, "w1");  // [H, d, m]
-  const torch::Tensor& w2 = P(l, "w2");  // [H, m, d]
-  torch::Tensor fast = torch::stack({w0, w1.transpose(-1, -2), w2}, 0)
-                           .unsqueeze(0).expand({B, 3, H, w0.size(1), d});  // [B, 3, H, m, d]
+  torch::Tensor init = LactInitialFast(w);                                      // [3, H, m, d]
+  torch::Tensor fast = init.unsqueeze(0).expand({B, 3, H, init.size(2), d});    // [B, 3, H, m, d]
   torch::Tensor momentum = torch::zeros_like(fast);
-  torch::Tensor r0 = w0.norm(2, {-1}), r1 = w1.norm(2, {-1}), r2 = w2.norm(2, {-1});
-  FastWeightUpdateOptions options;
-  options.use_momentum = config_.use_momentum;
-  options.use_muon = config_.use_muon;
-  options.weight_norm = config_.weight_norm;
+  const LactRowNorms r = LactInitialRowNorms(w);
+  const FastWeightUpdateOptions options = LactUpdateOptions(config_);
   // Step 7: chunks in order: apply with the state before the chunk, then update if full.
   std::vector<torch::Tensor> outs;
   for (int64_t start = 0; start < T; start += C) {
@@ -75,17 +54,14 @@ torch::Tensor TrainableLact::Layer(int64_t l, const torch::Tensor& x,
     if (n < C || start + C >= T) continue;  // a partial chunk, or the last one: no update needed
     torch::Tensor full = (frame_lengths >= start + C).view({B, 1, 1, 1, 1});  // [B, 1, 1, 1, 1]
     torch::Tensor new_fast = fast, new_momentum = momentum;
-    FastWeightUpdate(options, k.narrow(2, start, C), v.narrow(2, start, C),
-                     lr.narrow(3, start, C), config_.use_momentum ? beta.narrow(2, start, C) : beta,
-                     r0, r1, r2, &new_fast, &new_momentum);
+    FastWeightUpdate(options, k.narrow(2, start, C), v.narrow(2, start, C), lr.narrow(3, start, C),
+                     config_.use_momentum ? beta.narrow(2, start, C) : beta, r.r0, r.r1, r.r2,
+                     &new_fast, &new_momentum);
     fast = torch::where(full, new_fast, fast);
     if (config_.use_momentum) momentum = torch::where(full, new_momentum, momentum);
   }
-  torch::Tensor o = torch::cat(outs, 2);  // [B, H, T, d]
   // Steps 8-9.
-  o = o * torch::rsqrt(o.square().mean(-1, true) + config_.rms_norm_eps) * P(l, "out_norm.weight");
-  o = o.transpose(1, 2).reshape({B, T, D});
-  return x + torch::linear(o, P(l, "o_proj.weight"));  // [B, T, D]
+  return LactOutput(config_, w, x, torch::cat(outs, 2));  // [B, T, D]
 }
 
 torch::Tensor TrainableLact::Forward(const torch::Tensor& x, const torch::Tensor& frame_lengths) const {

@@ -1,5 +1,5 @@
-// The LaCT stack (LACT_SPEC.md) for training: the same computation as core/lact_stack over whole
-// padded sequences, on autograd-tracked slow weights, with the test-time-training inner loop
+// The LaCT stack (LACT_SPEC.md) for training: the layer maths of core/lact_layer_math (the ones
+// core/lact_stack runs chunk by chunk) over whole padded sequences, on autograd-tracked slow weights, with the test-time-training inner loop
 // differentiable: each chunk's fast-weight update (core/fast_weight's FastWeightUpdate, which is
 // functional) stays in the graph, so the loss on later chunks trains the projections, the
 // learning-rate and momentum heads and the initial fast weights through the updates.
@@ -36,7 +36,6 @@ class TrainableLact {
 
  private:
   torch::Tensor Layer(int64_t l, const torch::Tensor& x, const torch::Tensor& frame_lengths) const;
-  const torch::Tensor& P(int64_t l, const char* name) const;
 
   LactConfig config_;
   TensorMap params_;

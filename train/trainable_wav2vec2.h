@@ -1,12 +1,7 @@
-// Wav2Vec2ForCTC for training: the same computation as core/wav2vec2_model (Hugging Face's
-// Wav2Vec2ForCTC), written on autograd-tracked parameters that carry their Hugging Face names,
-// with padding masks for batches of different lengths and dropout. ExportTensors() gives a
-// model.safetensors that core/ (and transformers) load as it is.
-//
-// Padding follows transformers for feat_extract_norm == "layer" models (which take an attention
-// mask): padded frames are zeroed before the positional convolution and masked out of attention.
-// "group" models (wav2vec2-base) normalise each conv channel over the whole input, padding
-// included, exactly as transformers does when it is given no attention mask.
+// Wav2Vec2ForCTC for training: autograd-tracked parameters under their Hugging Face names (the
+// table of core/wav2vec2_weights), run through the one forward pass (core/wav2vec2_forward) with
+// its padding mask and dropout. ExportTensors() gives a model.safetensors that core/ (and
+// transformers) load as it is.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "core/safetensors.h"
 #include "core/wav2vec2_config.h"
+#include "core/wav2vec2_weights.h"
 
 namespace lact::train {
 
@@ -57,14 +53,12 @@ class TrainableWav2Vec2 {
 
  private:
   TrainableWav2Vec2() = default;
-  const torch::Tensor& P(const std::string& name) const;
-  torch::Tensor Activation(const torch::Tensor& x, const std::string& name) const;
-  torch::Tensor Attention(const std::string& prefix, const torch::Tensor& x,
-                          const torch::Tensor& key_mask, bool training) const;
-  torch::Tensor FeedForward(const std::string& prefix, const torch::Tensor& x, bool training) const;
+  // Points weights_ at params_ (after they are created or moved).
+  absl::Status BindWeights();
 
   Wav2Vec2Config config_;
-  TensorMap params_;  // Hugging Face names -> leaf tensors
+  TensorMap params_;         // Hugging Face names -> leaf tensors
+  Wav2Vec2Weights weights_;  // the same tensors by role, for the forward pass
   double dropout_ = 0.1;
 };
 

@@ -12,7 +12,7 @@
 #include "core/corpus/scoring.h"
 #include "core/ctc_decoder.h"
 #include "core/lact_stack.h"
-#include "core/random_model.h"
+#include "core/model_folder.h"
 #include "core/remove_tree.h"
 #include "core/safetensors.h"
 #include "core/status_macros.h"

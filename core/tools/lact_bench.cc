@@ -31,6 +31,7 @@
 #include "core/asr_model.h"
 #include "core/device_memory.h"
 #include "core/lact_config.h"
+#include "core/model_folder.h"
 #include "core/online_recognizer.h"
 #include "core/random_model.h"
 #include "core/remove_tree.h"

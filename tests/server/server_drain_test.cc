@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/cleanup/cleanup.h"
 #include "tests/server/server_test_util.h"
 
 namespace lact::server::testing {
@@ -20,16 +21,8 @@ TEST(ServerDrainTest, SigtermDrainsThenExitsZero) {
   ASSERT_TRUE(server.ok()) << server.log();
   ASSERT_EQ(RunHealthProbe(server.address()), 0);
 
-  std::promise<void> signalled;
-  std::shared_future<void> after_signal = signalled.get_future().share();
-  struct Release {
-    std::promise<void>* p;
-    void Now() {
-      if (p != nullptr) p->set_value();
-      p = nullptr;
-    }
-    ~Release() { Now(); }
-  } release{&signalled};
+  Gate signalled;
+  std::shared_future<void> after_signal = signalled.waiter();
 
   // Finishes during the drain: 1 s of audio before SIGTERM, 1 s after, then half-close.
   const std::vector<float> finishing_audio = SyntheticAudio(2.0, 16000, 41);
@@ -64,6 +57,7 @@ TEST(ServerDrainTest, SigtermDrainsThenExitsZero) {
     spec.deadline = absl::Seconds(30);
     return RunStream(stub.get(), spec);
   });
+  absl::Cleanup open_on_exit = [&signalled] { signalled.Open(); };  // before the streams end
 
   // All three open, then SIGTERM.
   const absl::Time open_deadline = absl::Now() + absl::Seconds(10);
@@ -90,7 +84,7 @@ TEST(ServerDrainTest, SigtermDrainsThenExitsZero) {
     const StreamResult r = RunStream(stub.get(), spec);
     EXPECT_EQ(r.status.error_code(), grpc::StatusCode::UNAVAILABLE) << r.status.error_message();
   }
-  release.Now();
+  signalled.Open();
 
   const StreamResult f = finishing.get();
   EXPECT_TRUE(f.status.ok()) << f.status.error_code() << " " << f.status.error_message();

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "tests/server/server_test_util.h"
@@ -35,10 +36,11 @@ Requests WithConfig(const pb::RecognitionConfig& config, Requests audio) {
   return out;
 }
 
-// Polls /metrics until `series` == value (or 5 s pass); the last value seen.
-double WaitForMetric(int port, const std::string& series, double value) {
+// Polls /metrics until `series` == value (or `timeout` passes); the last value seen.
+double WaitForMetric(int port, const std::string& series, double value,
+                     absl::Duration timeout = absl::Seconds(5)) {
   double last = -1;
-  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  const absl::Time deadline = absl::Now() + timeout;
   while (absl::Now() < deadline) {
     last = MetricValue(HttpGet(port, "/metrics"), series).value_or(-1);
     if (last == value) break;
@@ -60,8 +62,8 @@ TEST(ServerErrorsTest, BadInputGetsItsCodeWhileAHealthyStreamFinishes) {
   const std::string wav = work + "/healthy.wav";
   WriteFloatWav(wav, audio, 16000);
   // It sends half its audio, waits until every bad call is done, then sends the rest.
-  std::promise<void> bad_calls_done;
-  std::shared_future<void> resume = bad_calls_done.get_future().share();
+  Gate bad_calls_done;
+  std::shared_future<void> resume = bad_calls_done.waiter();
   std::future<StreamResult> healthy = std::async(std::launch::async, [&server, &audio, resume] {
     auto stub = server.stub();
     StreamSpec spec;
@@ -74,15 +76,7 @@ TEST(ServerErrorsTest, BadInputGetsItsCodeWhileAHealthyStreamFinishes) {
     };
     return RunStream(stub.get(), spec);
   });
-  // Whatever happens below (a failed ASSERT included), let the healthy stream end.
-  struct Resume {
-    std::promise<void>* p;
-    void Now() {
-      if (p != nullptr) p->set_value();
-      p = nullptr;
-    }
-    ~Resume() { Now(); }
-  } resume_guard{&bad_calls_done};
+  absl::Cleanup resume_on_exit = [&bad_calls_done] { bad_calls_done.Open(); };  // before `healthy` ends
   // Make sure it is open (and decoding) before the bad calls start.
   ASSERT_EQ(WaitForMetric(metrics, "lact_active_streams", 1), 1);
   std::future<std::map<std::string, std::string>> reference =
@@ -146,19 +140,34 @@ TEST(ServerErrorsTest, BadInputGetsItsCodeWhileAHealthyStreamFinishes) {
     EXPECT_EQ(stub->Recognize(&context, request, &response).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   }
 
-  // --max_streams=4: the healthy stream + 3 idle ones fill the server; one more is refused.
+  // --max_streams=4: the healthy stream + 3 idle ones fill the server; one more is refused. The
+  // idle streams stay open until the refusal has been checked (a gate, not a timer: a loaded
+  // machine may take a while to admit them), then their clients cancel them.
+  Gate refusal_checked;
+  std::shared_future<void> release = refusal_checked.waiter();
   std::vector<std::future<StreamResult>> idle;
+  absl::Cleanup release_on_exit = [&refusal_checked] { refusal_checked.Open(); };  // before `idle` ends
   for (int i = 0; i < 3; ++i) {
-    idle.push_back(std::async(std::launch::async, [&] {
+    idle.push_back(std::async(std::launch::async, [&server, &pcm, release] {
       auto s = server.stub();
       StreamSpec spec;
-      spec.messages = ConfigThenAudio(MakeConfig(pb::LINEAR16, 16000), true, {pcm});
+      spec.messages = ConfigThenAudio(MakeConfig(pb::LINEAR16, 16000), true, {pcm, pcm});
+      spec.before_write = [release](size_t i) {
+        if (i == 2) release.wait();  // after the config and one audio message
+      };
       spec.cancel = true;
-      spec.cancel_after = absl::Milliseconds(1500);
       return RunStream(s.get(), spec);
     }));
   }
-  ASSERT_EQ(WaitForMetric(metrics, "lact_active_streams", 4), 4);
+  const double open = WaitForMetric(metrics, "lact_active_streams", 4, absl::Seconds(30));
+  if (open != 4) {
+    refusal_checked.Open();
+    for (auto& f : idle) {
+      const StreamResult r = f.get();
+      ADD_FAILURE() << "idle stream ended " << r.status.error_code() << ": " << r.status.error_message();
+    }
+    FAIL() << "lact_active_streams is " << open << ", not 4; server log:\n" << server.log();
+  }
   {
     StreamSpec spec;
     spec.messages = ConfigThenAudio(MakeConfig(pb::LINEAR16, 16000), true, {pcm});
@@ -167,6 +176,7 @@ TEST(ServerErrorsTest, BadInputGetsItsCodeWhileAHealthyStreamFinishes) {
     EXPECT_NE(r.status.error_message().find("max_streams"), std::string::npos);
   }
   // Cancelled by their clients: their state goes at once.
+  refusal_checked.Open();
   for (auto& f : idle) EXPECT_EQ(f.get().status.error_code(), grpc::StatusCode::CANCELLED);
   EXPECT_LE(WaitForMetric(metrics, "lact_active_streams", 1), 1);
 
@@ -181,7 +191,7 @@ TEST(ServerErrorsTest, BadInputGetsItsCodeWhileAHealthyStreamFinishes) {
   }
 
   // The healthy stream finishes correctly.
-  resume_guard.Now();
+  bad_calls_done.Open();
   const StreamResult ok = healthy.get();
   ASSERT_TRUE(ok.status.ok()) << ok.status.error_message();
   EXPECT_GT(ok.interims_before_close, 0);

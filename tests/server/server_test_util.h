@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <atomic>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <optional>
@@ -160,6 +161,27 @@ std::vector<pb::StreamingRecognizeRequest> ConfigThenAudio(const pb::Recognition
 pb::RecognitionConfig MakeConfig(pb::AudioEncoding encoding, int rate, int channels = 1);
 
 StreamResult RunStream(pb::StreamingAsr::Stub* stub, const StreamSpec& spec);
+
+// A one-shot signal that streams wait on (e.g. in StreamSpec::before_write) until the test has
+// checked something. So that a failed ASSERT never leaves a stream waiting (and the destructor of
+// its std::async future blocking), open it from an absl::Cleanup declared after those futures.
+class Gate {
+ public:
+  Gate() : waiter_(promise_.get_future().share()) {}
+  ~Gate() { Open(); }
+  Gate(const Gate&) = delete;
+  Gate& operator=(const Gate&) = delete;
+  void Open() {
+    if (!open_.exchange(true)) promise_.set_value();
+  }
+  // Copyable; wait() on it blocks until Open().
+  std::shared_future<void> waiter() const { return waiter_; }
+
+ private:
+  std::promise<void> promise_;
+  std::shared_future<void> waiter_;
+  std::atomic<bool> open_{false};
+};
 
 // GET http://127.0.0.1:port/path with curl; the body ("" on failure).
 std::string HttpGet(int port, const std::string& path);

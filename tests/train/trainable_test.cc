@@ -14,6 +14,7 @@
 #include "core/asr_model.h"
 #include "core/audio_io.h"
 #include "core/lact_stack.h"
+#include "core/model_folder.h"
 #include "core/npy.h"
 #include "core/random_model.h"
 #include "core/safetensors.h"

@@ -8,7 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "core/audio_io.h"
-#include "core/random_model.h"
+#include "core/model_folder.h"
 #include "core/vocab.h"
 #include "train/dataset.h"
 #include "train/train_options.h"
