@@ -44,7 +44,7 @@ ARG LACT_TARGETS="lact_server lact_health_probe lact_eval_client lact_transcribe
 RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release \
  && cmake --build build -j"$(nproc)" --target ${LACT_TARGETS} \
  && mkdir -p /out/bin /out/models \
- && cp build/server/lact_server build/server/lact_health_probe build/client/lact_eval_client \
+ && cp build/server/lact_server build/client/lact_health_probe build/client/lact_eval_client \
        build/core/lact_transcribe build/core/lact_bench /out/bin/ \
  && if [ -d models ]; then cp -a models/. /out/models/; fi
 
@@ -112,7 +112,7 @@ RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DLACT_USE_CUDA=ON \
       -DCMAKE_PREFIX_PATH="$(/opt/torch-venv/bin/python -c 'import torch.utils; print(torch.utils.cmake_prefix_path)')" \
  && cmake --build build -j"$(nproc)" --target ${LACT_TARGETS} \
  && mkdir -p /out/bin /out/models \
- && cp build/server/lact_server build/server/lact_health_probe build/client/lact_eval_client \
+ && cp build/server/lact_server build/client/lact_health_probe build/client/lact_eval_client \
        build/core/lact_transcribe build/core/lact_bench /out/bin/ \
  && if [ -d models ]; then cp -a models/. /out/models/; fi
 

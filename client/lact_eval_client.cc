@@ -34,8 +34,10 @@
 #include "client/report.h"
 #include "core/corpus/scoring.h"
 #include "client/stream_client.h"
-#include "core/audio_io.h"
-#include "core/tools/flag_names.h"
+#include "core/audio/audio_io.h"
+#include "client/connection_flags.h"
+#include "core/flags/flag_names.h"
+#include "core/flags/lact_flag.h"
 
 ABSL_FLAG(std::string, server, "localhost:50051", "lact_server address, HOST:PORT");
 ABSL_FLAG(std::string, librispeech, "",
@@ -58,9 +60,6 @@ ABSL_FLAG(int32_t, opus_bitrate, 32000, "Opus target bitrate (bits/s)");
 ABSL_FLAG(int32_t, sample_rate_hz, 16000,
           "Rate the audio is resampled to and sent at (Opus: 8000, 12000, 16000, 24000, 48000)");
 ABSL_FLAG(bool, interim_results, true, "Ask for interim results (needed for interim latency)");
-ABSL_FLAG(std::string, lact, "both",
-          "on | off | both (both: every utterance is streamed without LaCT, then with it, and "
-          "the pair is reported) | server (leave enable_lact unset: the server's default)");
 ABSL_FLAG(int32_t, limit, 0, "Evaluate only the first N items (0: all)");
 ABSL_FLAG(bool, long_form, false,
           "Join each chapter's utterances, in order, into one stream (LaCT adapts over minutes "
@@ -70,13 +69,6 @@ ABSL_FLAG(std::string, output_dir, "eval_out",
 ABSL_FLAG(double, timeout_s, 0,
           "Deadline of each stream in seconds; 0: 60 s plus 4x the audio length");
 ABSL_FLAG(double, connect_timeout_s, 10, "How long to wait for the server before giving up");
-ABSL_FLAG(bool, use_ssl, false, "Connect with TLS (system root certificates unless --ssl_root_cert)");
-ABSL_FLAG(std::string, ssl_root_cert, "", "PEM file of root certificates for TLS (implies --use_ssl)");
-ABSL_FLAG(std::string, ssl_cert, "", "PEM client certificate for a server with mutual TLS "
-          "(lact_server --tls_client_ca); needs --ssl_key, implies --use_ssl");
-ABSL_FLAG(std::string, ssl_key, "", "PEM private key of --ssl_cert");
-ABSL_FLAG(std::string, ssl_target_name, "", "Name the server certificate must carry when it is not "
-          "the host of --server (e.g. an IP address with a certificate for a DNS name)");
 ABSL_FLAG(std::string, auth_token, "", "Bearer token sent as 'authorization: Bearer <token>' on every "
           "stream (lact_server --auth_tokens_file). Visible in the process list: prefer "
           "--auth_token_file");
@@ -132,7 +124,7 @@ struct Settings {
   int parallel = 1;
 };
 
-// Streams every item once with `lact` ("on", "off" or "server") using `parallel` threads.
+// Streams every item once with `lact` ("on", "off" or "auto") using `parallel` threads.
 void RunPhase(const std::vector<CorpusItem>& items, const std::string& lact,
               const Settings& settings, const lact::eval::StreamClient& client,
               lact::eval::ProgressReporter* progress,
@@ -242,6 +234,7 @@ int main(int argc, char** argv) {
       "latency and throughput, with and without LaCT.\n"
       "  lact_eval_client --server localhost:50051 --librispeech DIR [--split test-clean] "
       "[--lact both] [--num_parallel_requests 8] [--simulate_realtime] [--output_dir DIR]");
+  lact::ShowFlagsOfThisProjectInHelp();
   if (!lact::ParseFlagsOnly(argc, argv, "lact_eval_client")) return 2;
 
   lact::eval::CorpusOptions corpus_options;
@@ -271,43 +264,24 @@ int main(int argc, char** argv) {
     return Fail(absl::InvalidArgumentError("--num_parallel_requests must be >= 1"));
   }
   if (settings.timeout_s < 0) return Fail(absl::InvalidArgumentError("--timeout_s must be >= 0"));
-  const std::string lact_mode = absl::GetFlag(FLAGS_lact);
+  auto lact_mode = lact::GetLactFlag(lact::LactMode::kBoth, {lact::LactMode::kOn, lact::LactMode::kOff,
+                                                             lact::LactMode::kBoth, lact::LactMode::kAuto});
+  if (!lact_mode.ok()) return Fail(lact_mode.status());
+  // Phases: "off", "on", or "auto" (enable_lact left unset: the server's default).
   std::vector<std::string> phases;
-  if (lact_mode == "both") {
+  if (*lact_mode == lact::LactMode::kBoth) {
     phases = {"off", "on"};
-  } else if (lact_mode == "on" || lact_mode == "off" || lact_mode == "server") {
-    phases = {lact_mode};
   } else {
-    return Fail(absl::InvalidArgumentError(
-        absl::StrCat("--lact must be on, off, both or server, got '", lact_mode, "'")));
+    phases = {lact::LactModeName(*lact_mode)};
   }
 
   auto items = lact::eval::LoadCorpus(corpus_options);
   if (!items.ok()) return Fail(items.status());
 
-  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
-  grpc::ChannelArguments channel_args;
-  const std::string ssl_root = absl::GetFlag(FLAGS_ssl_root_cert);
-  const std::string ssl_cert = absl::GetFlag(FLAGS_ssl_cert), ssl_key = absl::GetFlag(FLAGS_ssl_key);
-  if (ssl_cert.empty() != ssl_key.empty()) {
-    return Fail(absl::InvalidArgumentError("--ssl_cert and --ssl_key go together (mutual TLS)"));
-  }
-  if (absl::GetFlag(FLAGS_use_ssl) || !ssl_root.empty() || !ssl_cert.empty()) {
-    grpc::SslCredentialsOptions ssl;
-    for (const auto& [path, out] : {std::pair<const std::string&, std::string*>{ssl_root, &ssl.pem_root_certs},
-                                    {ssl_cert, &ssl.pem_cert_chain},
-                                    {ssl_key, &ssl.pem_private_key}}) {
-      if (path.empty()) continue;
-      auto pem = ReadFile(path);
-      if (!pem.ok()) return Fail(pem.status());
-      *out = *pem;
-    }
-    credentials = grpc::SslCredentials(ssl);
-    if (!absl::GetFlag(FLAGS_ssl_target_name).empty()) {
-      channel_args.SetSslTargetNameOverride(absl::GetFlag(FLAGS_ssl_target_name));
-    }
-  }
-  const bool tls = absl::GetFlag(FLAGS_use_ssl) || !ssl_root.empty() || !ssl_cert.empty();
+  auto connection = lact::eval::ClientConnectionFromFlags();
+  if (!connection.ok()) return Fail(connection.status());
+  const bool tls = connection->tls;
+  grpc::ChannelArguments& channel_args = connection->args;
   if (!absl::GetFlag(FLAGS_auth_token).empty() && !absl::GetFlag(FLAGS_auth_token_file).empty()) {
     return Fail(absl::InvalidArgumentError("give --auth_token or --auth_token_file, not both"));
   }
@@ -328,7 +302,7 @@ int main(int argc, char** argv) {
   channel_args.SetMaxReceiveMessageSize(64 << 20);
   // One connection per stream would measure connection set-up; all streams share one channel
   // (HTTP/2 multiplexes them), as in riva_streaming_asr_client.
-  auto channel = grpc::CreateCustomChannel(settings.server, credentials, channel_args);
+  auto channel = grpc::CreateCustomChannel(settings.server, connection->credentials, channel_args);
   if (auto s = lact::eval::WaitForServer(channel.get(), settings.server,
                                          absl::GetFlag(FLAGS_connect_timeout_s));
       !s.ok()) {
@@ -343,7 +317,7 @@ int main(int argc, char** argv) {
                                                   corpus_options.split)
                    : corpus_options.manifest;
   run.encoding = std::string(lact::eval::AudioEncodingName(settings.encoder.encoding));
-  run.lact_mode = lact_mode;
+  run.lact_mode = lact::LactModeName(*lact_mode);
   run.chunk_duration_ms = settings.encoder.chunk_duration_ms;
   run.num_parallel_requests = settings.parallel;
   run.simulate_realtime = settings.stream.send.simulate_realtime;
@@ -354,7 +328,7 @@ int main(int argc, char** argv) {
 
   std::fprintf(stderr, "[eval] %zu %s from %s, LaCT %s, %d parallel, %s%s\n", items->size(),
                corpus_options.long_form ? "chapters" : "utterances", run.corpus.c_str(),
-               lact_mode.c_str(), settings.parallel, run.encoding.c_str(),
+               run.lact_mode.c_str(), settings.parallel, run.encoding.c_str(),
                run.simulate_realtime ? ", real-time pace" : "");
   lact::eval::ProgressReporter progress(absl::GetFlag(FLAGS_progress) ? stderr : nullptr,
                                         static_cast<int64_t>(items->size() * phases.size()));

@@ -4,7 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "prometheus/collectable.h"
 #include "prometheus/text_serializer.h"
-#include "core/device_memory.h"
+#include "core/model/device_memory.h"
 #include "server/metrics_http_server.h"
 
 namespace lact::server {

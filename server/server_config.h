@@ -1,12 +1,12 @@
 // Everything lact_server is configured with, as one plain struct: filled from the command line
-// in main.cc, validated once there (Validate), then passed by const reference.
+// by server/server_flags, validated once by AsrServer::Create (Validate), then passed by const reference.
 #pragma once
 
 #include <string>
 
 #include "absl/status/status.h"
-#include "core/decoding_config.h"
-#include "core/streaming_config.h"
+#include "core/streaming/decoding_config.h"
+#include "core/streaming/streaming_config.h"
 
 namespace lact::server {
 
@@ -24,6 +24,7 @@ struct ServerConfig {
   int metrics_port = 9400;       // Prometheus /metrics (0: pick a free port; -1: off)
   std::string metrics_host;      // address the metrics listener binds (empty: `host`)
   std::string ready_file;        // when set: written with the bound ports once serving
+  bool reflection = true;        // gRPC server reflection (the public API's schema, for grpcurl)
 
   // Security (docs/server.md, "Security"). TLS on the gRPC port when tls_cert is set (with
   // tls_key); mutual TLS when tls_client_ca is set too. Bearer tokens when auth_tokens_file is set.

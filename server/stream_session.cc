@@ -4,8 +4,8 @@
 #include <atomic>
 
 #include "absl/strings/str_cat.h"
-#include "core/online_recognizer.h"
-#include "core/online_stream.h"
+#include "core/streaming/online_recognizer.h"
+#include "core/streaming/online_stream.h"
 #include "server/metrics.h"
 #include "server/scheduler.h"
 

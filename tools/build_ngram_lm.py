@@ -3,7 +3,7 @@
 
 Interpolated modified Kneser-Ney smoothing (Chen & Goodman 1998, as KenLM's lmplz), with
 sentence boundaries <s> and </s> and an <unk> entry, so the output can be read by lact-asr's
-CTC beam search decoder (core/ngram_lm.h), KenLM and any other ARPA reader.
+CTC beam search decoder (core/decoding/ngram_lm.h), KenLM and any other ARPA reader.
 
 Input: one sentence per line (case is folded to upper case, as in the wav2vec2 English vocab;
 whitespace splits words). Example, the training sentences of the synthetic corpus:

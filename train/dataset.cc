@@ -8,9 +8,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "core/audio_io.h"
-#include "core/status_macros.h"
-#include "core/waveform_normalizer.h"
+#include "core/audio/audio_io.h"
+#include "core/util/status_macros.h"
+#include "core/model/waveform_normalizer.h"
 
 namespace lact::train {
 

@@ -18,7 +18,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/corpus/librispeech.h"
-#include "core/vocab.h"
+#include "core/decoding/vocab.h"
 
 namespace lact::train {
 

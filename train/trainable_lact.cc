@@ -1,10 +1,10 @@
 #include "train/trainable_lact.h"
 
 #include "absl/strings/str_cat.h"
-#include "core/fast_weight.h"
-#include "core/lact_layer_math.h"
-#include "core/lact_stack.h"
-#include "core/status_macros.h"
+#include "core/lact/fast_weight.h"
+#include "core/lact/lact_layer_math.h"
+#include "core/lact/lact_stack.h"
+#include "core/util/status_macros.h"
 
 namespace lact::train {
 

@@ -1,6 +1,6 @@
-// The LaCT stack (LACT_SPEC.md) for training: the layer maths of core/lact_layer_math (the ones
-// core/lact_stack runs chunk by chunk) over whole padded sequences, on autograd-tracked slow weights, with the test-time-training inner loop
-// differentiable: each chunk's fast-weight update (core/fast_weight's FastWeightUpdate, which is
+// The LaCT stack (LACT_SPEC.md) for training: the layer maths of core/lact/lact_layer_math (the ones
+// core/lact/lact_stack runs chunk by chunk) over whole padded sequences, on autograd-tracked slow weights, with the test-time-training inner loop
+// differentiable: each chunk's fast-weight update (core/lact/fast_weight's FastWeightUpdate, which is
 // functional) stays in the graph, so the loss on later chunks trains the projections, the
 // learning-rate and momentum heads and the initial fast weights through the updates.
 #pragma once
@@ -11,8 +11,8 @@
 #include <torch/torch.h>
 
 #include "absl/status/statusor.h"
-#include "core/lact_config.h"
-#include "core/safetensors.h"
+#include "core/lact/lact_config.h"
+#include "core/model/safetensors.h"
 
 namespace lact::train {
 

@@ -3,9 +3,9 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
-#include "core/status_macros.h"
-#include "core/wav2vec2_forward.h"
-#include "core/wav2vec2_weights.h"
+#include "core/util/status_macros.h"
+#include "core/model/wav2vec2_forward.h"
+#include "core/model/wav2vec2_weights.h"
 
 namespace lact::train {
 

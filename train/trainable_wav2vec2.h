@@ -1,5 +1,5 @@
 // Wav2Vec2ForCTC for training: autograd-tracked parameters under their Hugging Face names (the
-// table of core/wav2vec2_weights), run through the one forward pass (core/wav2vec2_forward) with
+// table of core/model/wav2vec2_weights), run through the one forward pass (core/model/wav2vec2_forward) with
 // its padding mask and dropout. ExportTensors() gives a model.safetensors that core/ (and
 // transformers) load as it is.
 #pragma once
@@ -11,9 +11,9 @@
 #include <torch/torch.h>
 
 #include "absl/status/statusor.h"
-#include "core/safetensors.h"
-#include "core/wav2vec2_config.h"
-#include "core/wav2vec2_weights.h"
+#include "core/model/safetensors.h"
+#include "core/model/wav2vec2_config.h"
+#include "core/model/wav2vec2_weights.h"
 
 namespace lact::train {
 

@@ -10,12 +10,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/corpus/scoring.h"
-#include "core/ctc_decoder.h"
-#include "core/lact_stack.h"
-#include "core/model_folder.h"
-#include "core/remove_tree.h"
-#include "core/safetensors.h"
-#include "core/status_macros.h"
+#include "core/decoding/ctc_decoder.h"
+#include "core/lact/lact_stack.h"
+#include "core/model/model_folder.h"
+#include "core/util/remove_tree.h"
+#include "core/model/safetensors.h"
+#include "core/util/status_macros.h"
 
 namespace lact::train {
 namespace {

@@ -10,9 +10,9 @@
 #include <torch/torch.h>
 
 #include "absl/status/statusor.h"
-#include "core/lact_config.h"
-#include "core/vocab.h"
-#include "core/wav2vec2_config.h"
+#include "core/lact/lact_config.h"
+#include "core/decoding/vocab.h"
+#include "core/model/wav2vec2_config.h"
 #include "train/dataset.h"
 #include "train/train_options.h"
 #include "train/trainable_lact.h"

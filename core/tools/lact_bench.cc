@@ -28,31 +28,26 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "core/asr_model.h"
-#include "core/device_memory.h"
-#include "core/lact_config.h"
-#include "core/model_folder.h"
-#include "core/online_recognizer.h"
-#include "core/random_model.h"
-#include "core/remove_tree.h"
-#include "core/tools/flag_names.h"
+#include "core/streaming/asr_model.h"
+#include "core/model/device_memory.h"
+#include "core/lact/lact_config.h"
+#include "core/model/model_folder.h"
+#include "core/streaming/online_recognizer.h"
+#include "core/model/random_model.h"
+#include "core/util/remove_tree.h"
+#include "core/flags/flag_names.h"
+#include "core/flags/lact_flag.h"
+#include "core/flags/model_flags.h"
+#include "core/flags/streaming_flags.h"
+#include "core/flags/threads_flag.h"
 
-ABSL_FLAG(std::string, model, "", "Model folder; empty: a random model of --random's size");
 ABSL_FLAG(std::string, random, "base", "base|tiny: random model size when --model is empty");
 ABSL_FLAG(int32_t, lact_layers, 2, "LaCT layers added to a random model");
-ABSL_FLAG(std::string, device, "cpu", "cpu, cuda or cuda:N");
-ABSL_FLAG(std::string, dtype, "float32", "encoder precision: float32, float16, bfloat16");
-ABSL_FLAG(std::string, lact, "both", "on|off|both");
 ABSL_FLAG(double, audio_seconds, 10.0, "offline input length (s)");
 ABSL_FLAG(std::string, batch_sizes, "1,2,4", "offline batch sizes");
 ABSL_FLAG(int32_t, repeats, 3, "offline timed repeats per batch size (after one warm-up)");
 ABSL_FLAG(int32_t, streams, 4, "concurrent real-time streams for the streaming simulation (0: skip)");
 ABSL_FLAG(double, stream_seconds, 10.0, "audio per simulated stream (s)");
-ABSL_FLAG(int32_t, max_batch, 16, "streaming: most streams per DecodeStreams call");
-ABSL_FLAG(int32_t, step_ms, lact::StreamingConfig{}.step_ms, "streaming step (ms)");
-ABSL_FLAG(int32_t, left_context_ms, lact::StreamingConfig{}.left_context_ms, "left context (ms)");
-ABSL_FLAG(int32_t, lookahead_ms, lact::StreamingConfig{}.lookahead_ms, "lookahead (ms)");
-ABSL_FLAG(int32_t, threads, 0, "CPU threads (0: all cores)");
 ABSL_FLAG(std::string, json, "", "write the results as JSON here");
 ABSL_FLAG(std::string, save_random_model, "", "write the random model folder (with lact_config.json) "
           "here and exit, for other tools to load");
@@ -239,11 +234,9 @@ int Run(int argc, char** argv) {
       "Benchmarks the recognizer: offline RTFX by batch size, S concurrent real-time streams,\n"
       "LaCT on vs off, memory per stream. Usage: lact_bench [--model DIR | --random base|tiny]\n"
       "[--device cpu|cuda] [--batch-sizes 1,2,4] [--streams S] [--json OUT.json]");
+  lact::ShowFlagsOfThisProjectInHelp();
   if (!lact::ParseFlagsOnly(argc, argv, "lact_bench")) return 2;
-  const int flag_threads = absl::GetFlag(FLAGS_threads);
-  const int threads =
-      flag_threads > 0 ? flag_threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  torch::set_num_threads(threads);
+  const int threads = lact::SetTorchThreadsFromFlag();
 
   std::vector<int> batch_sizes;
   for (absl::string_view part : absl::StrSplit(absl::GetFlag(FLAGS_batch_sizes), ',', absl::SkipEmpty())) {
@@ -254,13 +247,14 @@ int Run(int argc, char** argv) {
     }
     batch_sizes.push_back(b);
   }
-  const std::string lact_mode = absl::GetFlag(FLAGS_lact);
-  if (lact_mode != "on" && lact_mode != "off" && lact_mode != "both") {
-    std::cerr << "lact_bench: --lact must be on, off or both\n";
+  auto lact_mode = lact::GetLactFlag(lact::LactMode::kBoth, {lact::LactMode::kOn, lact::LactMode::kOff, lact::LactMode::kBoth});
+  if (!lact_mode.ok()) {
+    std::cerr << "lact_bench: " << lact_mode.status().message() << "\n";
     return 2;
   }
+  const lact::ModelFlags model_flags = lact::GetModelFlags();
 
-  std::string dir = absl::GetFlag(FLAGS_model);
+  std::string dir = model_flags.model_dir;  // empty: a random model (not $LACT_MODEL)
   std::string temp_dir;
   if (dir.empty()) {
     const std::string size = absl::GetFlag(FLAGS_random);
@@ -289,8 +283,8 @@ int Run(int argc, char** argv) {
     }
   }
   lact::AsrModelOptions options;
-  options.device = absl::GetFlag(FLAGS_device);
-  options.dtype = absl::GetFlag(FLAGS_dtype);
+  options.device = model_flags.device;
+  options.dtype = model_flags.dtype;
   options.load_lact = true;
   std::cerr << "lact_bench: loading " << dir << " on " << options.device << " (" << options.dtype
             << ", warm-up included)\n";
@@ -303,10 +297,7 @@ int Run(int argc, char** argv) {
     return 1;
   }
   std::cerr << "lact_bench: model loaded\n";
-  lact::StreamingConfig sc;
-  sc.step_ms = absl::GetFlag(FLAGS_step_ms);
-  sc.left_context_ms = absl::GetFlag(FLAGS_left_context_ms);
-  sc.lookahead_ms = absl::GetFlag(FLAGS_lookahead_ms);
+  const lact::StreamingConfig sc = lact::GetStreamingFlags();
   auto rec = lact::OnlineRecognizer::Create(*model, sc);
   if (!rec.ok()) {
     std::cerr << "lact_bench: " << rec.status().message() << "\n";
@@ -330,8 +321,8 @@ int Run(int argc, char** argv) {
                 (*model)->lact()->NewState().ByteSize() / 1048576.0);
   }
   std::vector<bool> modes;
-  if (lact_mode != "off") modes.push_back(true);
-  if (lact_mode != "on") modes.push_back(false);
+  if (*lact_mode != lact::LactMode::kOff) modes.push_back(true);
+  if (*lact_mode != lact::LactMode::kOn) modes.push_back(false);
   out["offline"] = nlohmann::json::array();
   out["streaming"] = nlohmann::json::array();
   for (bool use_lact : modes) {
@@ -344,7 +335,7 @@ int Run(int argc, char** argv) {
     for (bool use_lact : modes) {
       out["streaming"].push_back(Streaming(**rec, use_lact, absl::GetFlag(FLAGS_streams),
                                            absl::GetFlag(FLAGS_stream_seconds),
-                                           absl::GetFlag(FLAGS_max_batch)));
+                                           lact::GetMaxBatchFlag()));
     }
   }
   const std::string json_path = absl::GetFlag(FLAGS_json);

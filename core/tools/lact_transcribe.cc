@@ -1,10 +1,8 @@
 // lact_transcribe: offline (or simulated streaming) transcription of audio files with a model
 // folder, printing "<path>\t<transcript>" per file. See --help.
 #include <cstdio>
-#include <filesystem>
 #include <iostream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <torch/torch.h>
@@ -13,26 +11,20 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
-#include "core/asr_model.h"
-#include "core/audio_io.h"
-#include "core/npy.h"
-#include "core/online_stream.h"
-#include "core/online_recognizer.h"
-#include "core/tools/flag_names.h"
+#include "core/flags/decoder_flags.h"
+#include "core/flags/flag_names.h"
+#include "core/flags/lact_flag.h"
+#include "core/flags/model_flags.h"
+#include "core/flags/streaming_flags.h"
+#include "core/flags/threads_flag.h"
+#include "core/streaming/asr_model.h"
+#include "core/audio/audio_io.h"
+#include "core/model/npy.h"
+#include "core/streaming/online_stream.h"
+#include "core/streaming/online_recognizer.h"
 
-ABSL_FLAG(std::string, model, "", "Model folder (Hugging Face Wav2Vec2ForCTC layout, plus optional "
-          "lact_config.json / lact.safetensors). Default: $LACT_MODEL, else models/demo of the source "
-          "tree (the bundled demo model, see models/demo/MODEL_CARD.md).");
-ABSL_FLAG(std::string, device, "cpu", "cpu, cuda or cuda:N");
-ABSL_FLAG(std::string, dtype, "float32", "Encoder precision: float32, float16, bfloat16 (GPU)");
-ABSL_FLAG(std::string, lact, "auto", "on|off|auto: run the LaCT layers (auto: on when the model "
-          "folder has LaCT files)");
 ABSL_FLAG(bool, streaming, false, "Simulate streaming: audio arrives in pieces of --step-ms and is "
           "decoded with the streaming window");
-ABSL_FLAG(int32_t, step_ms, lact::StreamingConfig{}.step_ms, "Streaming step (ms)");
-ABSL_FLAG(int32_t, left_context_ms, lact::StreamingConfig{}.left_context_ms,
-          "Streaming left context (ms)");
-ABSL_FLAG(int32_t, lookahead_ms, lact::StreamingConfig{}.lookahead_ms, "Streaming lookahead (ms)");
 ABSL_FLAG(std::string, dump_logits, "", "Write the CTC logits [frames, vocab] of the (single) input "
           "as float32 .npy");
 ABSL_FLAG(std::string, dump_hidden, "", "Write the encoder's last hidden state [frames, hidden] "
@@ -40,19 +32,8 @@ ABSL_FLAG(std::string, dump_hidden, "", "Write the encoder's last hidden state [
 ABSL_FLAG(std::string, dump_lact, "", "Write the LaCT stack output [frames, hidden] of the "
           "committed frames as .npy");
 ABSL_FLAG(bool, words, false, "Also print word times: <path>\\t<word>\\t<start_s>\\t<end_s> lines");
-ABSL_FLAG(std::string, decoder, lact::DecodingConfig{}.method,
-          "auto|greedy|beam: CTC decoding (auto: lexicon beam search with the model folder's "
-          "language_model/ when it has one, else greedy; docs/language_model.md)");
-ABSL_FLAG(int32_t, beam_size, lact::DecodingConfig{}.beam_size, "Beam search: hypotheses kept");
-ABSL_FLAG(double, lm_weight, lact::DecodingConfig{}.lm_weight,
-          "Beam search: LM weight alpha (nan: the model's language_model/attrs.json)");
-ABSL_FLAG(double, word_score, lact::DecodingConfig{}.word_score,
-          "Beam search: word insertion bonus beta (nan: the model's language_model/attrs.json)");
-ABSL_FLAG(double, token_threshold, lact::DecodingConfig{}.token_threshold,
-          "Beam search: tokens more than this (natural log) below a frame's best are not tried");
 ABSL_FLAG(bool, from_logits, false, "The inputs are CTC logits [frames, vocab] as .npy (e.g. from "
           "--dump-logits): decode them with the model's vocabulary and decoder, no audio model run");
-ABSL_FLAG(int32_t, threads, 0, "CPU threads for LibTorch (0: all cores)");
 ABSL_FLAG(double, max_offline_seconds, 60, "Offline decoding attends over the whole input, so its "
           "memory grows with the square of the length: a longer input (or one whose header does not "
           "say its length) is decoded through the streaming window instead, read a block at a time "
@@ -170,11 +151,12 @@ absl::StatusOr<Decoded> TranscribeFile(const lact::OnlineRecognizer& rec, const 
 int Run(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Transcribes audio files (WAV/FLAC, any rate; mixed to mono, resampled to 16 kHz).\n"
-      "Usage: lact_transcribe --model DIR [--device cpu|cuda] [--lact on|off] [--streaming]\n"
+      "Usage: lact_transcribe --model DIR [--device cpu|cuda] [--lact auto|on|off] [--streaming]\n"
       "       [--step-ms N --left-context-ms N --lookahead-ms N] [--dump-logits OUT.npy]\n"
       "       [--dump-hidden OUT.npy] [--dump-lact OUT.npy] [--decoder auto|greedy|beam] AUDIO...\n"
       "       lact_transcribe --model DIR --from-logits LOGITS.npy...\n"
       "Prints <path>\\t<transcript> per file.");
+  lact::ShowFlagsOfThisProjectInHelp();
   const std::vector<std::string> files = lact::ParseFlags(argc, argv);
   if (files.empty()) {
     std::cerr << "lact_transcribe: no audio files given (see --help)\n";
@@ -197,44 +179,33 @@ int Run(int argc, char** argv) {
               << absl::GetFlag(FLAGS_max_offline_seconds) << "\n";
     return 2;
   }
-  const std::string lact_flag = absl::GetFlag(FLAGS_lact);
-  if (lact_flag != "on" && lact_flag != "off" && lact_flag != "auto") {
-    std::cerr << "lact_transcribe: --lact must be on, off or auto, got '" << lact_flag << "'\n";
+  auto lact_mode = lact::GetLactFlag(lact::LactMode::kAuto, {lact::LactMode::kAuto, lact::LactMode::kOn, lact::LactMode::kOff});
+  if (!lact_mode.ok()) {
+    std::cerr << "lact_transcribe: " << lact_mode.status().message() << "\n";
     return 2;
   }
-  std::string model_dir = absl::GetFlag(FLAGS_model);
-  if (model_dir.empty() && std::getenv("LACT_MODEL") != nullptr) model_dir = std::getenv("LACT_MODEL");
-#ifdef LACT_DEFAULT_MODEL_DIR
-  if (model_dir.empty() && std::filesystem::exists(LACT_DEFAULT_MODEL_DIR)) model_dir = LACT_DEFAULT_MODEL_DIR;
-#endif
+  const lact::ModelFlags model_flags = lact::GetModelFlags();
+  const std::string model_dir = lact::ResolveModelDir(model_flags.model_dir);
   if (model_dir.empty()) {
     std::cerr << "lact_transcribe: no model: pass --model DIR (a Hugging Face Wav2Vec2ForCTC folder)\n";
     return 2;
   }
-  const int threads = absl::GetFlag(FLAGS_threads);
-  torch::set_num_threads(threads > 0 ? threads : std::max(1u, std::thread::hardware_concurrency()));
+  lact::SetTorchThreadsFromFlag();
 
   lact::AsrModelOptions options;
-  options.device = absl::GetFlag(FLAGS_device);
-  options.dtype = absl::GetFlag(FLAGS_dtype);
+  options.device = model_flags.device;
+  options.dtype = model_flags.dtype;
   // auto: LaCT only when the folder has LaCT files (otherwise it would be the identity anyway).
-  options.load_lact = lact_flag == "on" || (lact_flag == "auto" && lact::AsrModel::HasLactFiles(model_dir));
+  options.load_lact = *lact_mode == lact::LactMode::kOn ||
+                      (*lact_mode == lact::LactMode::kAuto && lact::AsrModel::HasLactFiles(model_dir));
   auto model = lact::AsrModel::Load(model_dir, options);
   if (!model.ok()) {
     std::cerr << "lact_transcribe: " << model.status().message() << "\n";
     return 1;
   }
   const bool use_lact = options.load_lact;
-  lact::StreamingConfig streaming;
-  streaming.step_ms = absl::GetFlag(FLAGS_step_ms);
-  streaming.left_context_ms = absl::GetFlag(FLAGS_left_context_ms);
-  streaming.lookahead_ms = absl::GetFlag(FLAGS_lookahead_ms);
-  lact::DecodingConfig decoding;
-  decoding.method = absl::GetFlag(FLAGS_decoder);
-  decoding.beam_size = absl::GetFlag(FLAGS_beam_size);
-  decoding.lm_weight = absl::GetFlag(FLAGS_lm_weight);
-  decoding.word_score = absl::GetFlag(FLAGS_word_score);
-  decoding.token_threshold = absl::GetFlag(FLAGS_token_threshold);
+  const lact::StreamingConfig streaming = lact::GetStreamingFlags();
+  const lact::DecodingConfig decoding = lact::GetDecoderFlags();
   auto rec = lact::OnlineRecognizer::Create(*model, streaming, decoding);
   if (!rec.ok()) {
     std::cerr << "lact_transcribe: " << rec.status().message() << "\n";

@@ -23,7 +23,7 @@ check() {
 }
 
 # Tools without positional arguments, and a word of their usage text.
-for entry in server/lact_server:lact_server server/lact_health_probe:SERVING \
+for entry in server/lact_server:lact_server client/lact_health_probe:SERVING \
              train/lact_train:lact_train core/lact_bench:lact_bench \
              client/lact_eval_client:lact_eval_client; do
   bin=$B/${entry%%:*} word=${entry#*:} name=$(basename "${entry%%:*}")
@@ -33,6 +33,54 @@ for entry in server/lact_server:lact_server server/lact_health_probe:SERVING \
   check "$name stray argument" 2 "$name: unexpected argument 'stray' (flags only" "$bin" stray
   check "$name unknown flag" nonzero "no_such_flag" "$bin" --no-such-flag=1
 done
+
+# --help lists every flag a binary takes, its shared flag groups' included (abseil shows only the
+# flags of files named like the program unless told otherwise), and no group it does not take.
+# has_flags BIN FLAG...: each --FLAG in BIN's --help.
+has_flags() {
+  local bin=$1; shift
+  [ -x "$B/$bin" ] || return 0
+  "$B/$bin" --help > "$tmp/help" 2>&1
+  for f in "$@"; do
+    if grep -q -- "--$f " "$tmp/help" || grep -q -- "--$f)" "$tmp/help"; then :; else
+      echo "FAIL $(basename "$bin") --help does not list --$f"; fail=1
+    fi
+  done
+}
+lacks_flags() {
+  local bin=$1; shift
+  [ -x "$B/$bin" ] || return 0
+  "$B/$bin" --help > "$tmp/help" 2>&1
+  for f in "$@"; do
+    if grep -q -- "--$f " "$tmp/help"; then echo "FAIL $(basename "$bin") --help lists --$f"; fail=1; fi
+  done
+}
+has_flags server/lact_server model device dtype lact threads step_ms left_context_ms lookahead_ms \
+  max_batch decoder beam_size lm_weight word_score token_threshold port max_streams
+has_flags core/lact_transcribe model device dtype lact threads step_ms decoder beam_size streaming
+has_flags core/lact_bench model device dtype lact threads step_ms max_batch streams
+has_flags train/lact_train threads mode
+lacks_flags train/lact_train model lact step_ms decoder
+has_flags client/lact_eval_client lact use_ssl ssl_root_cert ssl_cert ssl_key ssl_target_name auth_token
+lacks_flags client/lact_eval_client model threads decoder
+has_flags client/lact_health_probe use_ssl ssl_root_cert ssl_cert ssl_key ssl_target_name address
+lacks_flags client/lact_health_probe lact model
+
+# --lact: one vocabulary; a value a binary does not take is refused with the values it does.
+if [ -x "$B/server/lact_server" ]; then
+  check "lact_server --lact both" 2 "lact must be auto, on, off here" "$B/server/lact_server" --lact both --port 0
+  check "lact_server --lact maybe" nonzero "must be auto, on, off or both" "$B/server/lact_server" --lact=maybe
+  # The old boolean spellings still parse, with their old meaning (the config line is logged
+  # before the missing model fails the start).
+  for spelling in "--nolact:lact=off" "--lact=false:lact=off" "--lact:lact=on" "--lact=true:lact=on" \
+                  "--lact=auto:lact=on"; do
+    check "lact_server ${spelling%%:*}" 1 "${spelling#*:} " "$B/server/lact_server" "${spelling%%:*}" \
+      --model "$tmp/no_model" --port 0 --metrics_port -1
+  done
+fi
+if [ -x "$B/core/lact_bench" ]; then
+  check "lact_bench --lact auto" 2 "lact must be on, off, both here" "$B/core/lact_bench" --lact auto
+fi
 
 # lact_transcribe takes files: its flags parse in both spellings, and the files are what is left.
 T=$B/core/lact_transcribe
@@ -44,6 +92,7 @@ if [ -x "$T" ]; then
   check "lact_transcribe underscored flag" 2 "--dump-\* needs exactly one" \
     "$T" --dump_logits "$tmp/x.npy" "$tmp/a.wav" "$tmp/b.wav"
   check "lact_transcribe no files" 2 "no audio files" "$T"
+  check "lact_transcribe --lact both" 2 "lact must be auto, on, off here" "$T" --lact both "$tmp/a.wav"
 fi
 
 [ $checked -gt 0 ] || { echo "no binaries built"; exit 77; }

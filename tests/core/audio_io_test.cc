@@ -1,7 +1,7 @@
-// Tests of core/audio_io: reading (libsndfile + mix-down + soxr) and WriteWav16.
+// Tests of core/audio/audio_io: reading (libsndfile + mix-down + soxr) and WriteWav16.
 // Fixtures: tests/fixtures/audio (regenerate with tests/fixtures/audio/generate.sh) and the real
 // LibriSpeech sample under LACT_SHARED_DATA.
-#include "core/audio_io.h"
+#include "core/audio/audio_io.h"
 
 #include <algorithm>
 #include <cmath>

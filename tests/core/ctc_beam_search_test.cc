@@ -1,8 +1,8 @@
-// Tests of core/ctc_beam_search: agreement with the independent Python reference
+// Tests of core/decoding/ctc_beam_search: agreement with the independent Python reference
 // (tests/fixtures/beam_search, made by tests/fixtures/make_beam_search_fixtures.py), the lexicon
 // and LM at work, incremental decoding (any split of the frames gives the whole's result; the
-// stable words only grow), word times, and core/decoding_config validation.
-#include "core/ctc_beam_search.h"
+// stable words only grow), word times, and core/streaming/decoding_config validation.
+#include "core/decoding/ctc_beam_search.h"
 
 #include <fstream>
 #include <random>
@@ -11,9 +11,9 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_split.h"
-#include "core/ctc_decoder.h"
-#include "core/decoding_config.h"
-#include "core/npy.h"
+#include "core/decoding/ctc_decoder.h"
+#include "core/streaming/decoding_config.h"
+#include "core/model/npy.h"
 
 namespace lact {
 namespace {

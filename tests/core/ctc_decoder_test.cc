@@ -1,6 +1,6 @@
-// Tests of core/ctc_decoder: greedy CTC decoding rules, word timings, and the incremental decoder
+// Tests of core/decoding/ctc_decoder: greedy CTC decoding rules, word timings, and the incremental decoder
 // (any split of the frames decodes as the whole; committed text only grows).
-#include "core/ctc_decoder.h"
+#include "core/decoding/ctc_decoder.h"
 
 #include <random>
 #include <sstream>

@@ -1,4 +1,4 @@
-#include "core/lact_config.h"
+#include "core/lact/lact_config.h"
 
 #include <fstream>
 #include <string>

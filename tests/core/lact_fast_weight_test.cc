@@ -2,8 +2,8 @@
 // LibTorch autograd) and Muon's Newton-Schulz step.
 #include <gtest/gtest.h>
 
-#include "core/fast_weight.h"
-#include "core/muon.h"
+#include "core/lact/fast_weight.h"
+#include "core/lact/muon.h"
 
 namespace lact {
 namespace {

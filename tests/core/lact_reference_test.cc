@@ -7,8 +7,8 @@
 
 #include <gtest/gtest.h>
 
-#include "core/lact_stack.h"
-#include "core/npy.h"
+#include "core/lact/lact_stack.h"
+#include "core/model/npy.h"
 #include "tests/core/lact_test_util.h"
 
 namespace lact {

@@ -1,12 +1,12 @@
 // LactStack against a literal, unbatched float64 transcription of LACT_SPEC.md written here
-// (per head, per frame, sums over the chunk's frames as loops). Independent of core/fast_weight.cc
-// and core/muon.cc; the Python float64 reference is compared in lact_reference_test.cc.
+// (per head, per frame, sums over the chunk's frames as loops). Independent of core/lact/fast_weight.cc
+// and core/lact/muon.cc; the Python float64 reference is compared in lact_reference_test.cc.
 #include <cmath>
 #include <string>
 
 #include <gtest/gtest.h>
 
-#include "core/lact_stack.h"
+#include "core/lact/lact_stack.h"
 #include "tests/core/lact_test_util.h"
 
 namespace lact {

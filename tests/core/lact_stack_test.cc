@@ -1,13 +1,13 @@
 // LactStack / LactState: streaming in any split, batching over streams, peeking, the untrained
 // identity, state size, and loading/saving lact.safetensors.
-#include "core/lact_stack.h"
+#include "core/lact/lact_stack.h"
 
 #include <filesystem>
 #include <fstream>
 
 #include <gtest/gtest.h>
 
-#include "core/safetensors.h"
+#include "core/model/safetensors.h"
 #include "tests/core/lact_test_util.h"
 
 namespace lact {

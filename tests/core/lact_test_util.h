@@ -9,7 +9,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "core/lact_stack.h"
+#include "core/lact/lact_stack.h"
 
 namespace lact {
 namespace testing_util {

@@ -1,7 +1,7 @@
-// core/model_errors: the one place a model call's exception becomes a status. Out of memory is
+// core/model/model_errors: the one place a model call's exception becomes a status. Out of memory is
 // known by its type (or, for LibTorch's CPU allocator, by its text at the boundary) and carried
 // as a payload, so no caller has to search messages.
-#include "core/model_errors.h"
+#include "core/model/model_errors.h"
 
 #include <new>
 #include <stdexcept>

@@ -1,7 +1,7 @@
-// Tests of core/ngram_lm (ARPA reading, back-off scoring), core/lexicon (the spelling trie) and
-// core/language_model (the model folder's language_model/). Expected scores are worked out by
+// Tests of core/decoding/ngram_lm (ARPA reading, back-off scoring), core/decoding/lexicon (the spelling trie) and
+// core/decoding/language_model (the model folder's language_model/). Expected scores are worked out by
 // hand from the ARPA text below.
-#include "core/ngram_lm.h"
+#include "core/decoding/ngram_lm.h"
 
 #include <cmath>
 #include <filesystem>
@@ -9,8 +9,8 @@
 
 #include <gtest/gtest.h>
 
-#include "core/language_model.h"
-#include "core/lexicon.h"
+#include "core/decoding/language_model.h"
+#include "core/decoding/lexicon.h"
 #include "lact_test_util.h"
 
 namespace lact {

@@ -1,6 +1,6 @@
 // .npy reader/writer. The fixtures in tests/fixtures/npy/ were written by NumPy 1.24:
 //   cd tests/fixtures/npy && /usr/bin/python3 generate.py
-#include "core/npy.h"
+#include "core/model/npy.h"
 
 #include <cstdio>
 #include <fstream>

@@ -1,6 +1,6 @@
 // The streaming recognizer: committed text only grows, memory stays flat on long input, batched
 // decoding equals decoding alone, session mode, and input errors.
-#include "core/online_recognizer.h"
+#include "core/streaming/online_recognizer.h"
 
 #include <filesystem>
 #include <random>
@@ -10,7 +10,7 @@
 
 #include <gtest/gtest.h>
 
-#include "core/audio_io.h"
+#include "core/audio/audio_io.h"
 
 namespace lact {
 namespace {

@@ -1,4 +1,4 @@
-#include "core/remove_tree.h"
+#include "core/util/remove_tree.h"
 
 #include <unistd.h>
 

@@ -1,6 +1,6 @@
-// Tests of core/resampler: streaming soxr resampling must equal one-shot resampling for any split
+// Tests of core/audio/resampler: streaming soxr resampling must equal one-shot resampling for any split
 // of the input, keep the length ratio and the frequency of a sine, and pass through equal rates.
-#include "core/resampler.h"
+#include "core/audio/resampler.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,5 +1,5 @@
-// Tests of core/vocab: Hugging Face vocab.json parsing, token roles and errors.
-#include "core/vocab.h"
+// Tests of core/decoding/vocab: Hugging Face vocab.json parsing, token roles and errors.
+#include "core/decoding/vocab.h"
 
 #include <filesystem>
 #include <fstream>

@@ -1,6 +1,6 @@
-// Tests of core/waveform_normalizer against the Hugging Face formula
+// Tests of core/model/waveform_normalizer against the Hugging Face formula
 // y = (x - mean) / sqrt(var + 1e-7) (population variance), recomputed here in double.
-#include "core/waveform_normalizer.h"
+#include "core/model/waveform_normalizer.h"
 
 #include <algorithm>
 #include <cmath>

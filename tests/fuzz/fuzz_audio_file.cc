@@ -1,4 +1,4 @@
-// Fuzz target: the audio file reader (core/audio_io.cc with core/resampler.cc: libsndfile, then
+// Fuzz target: the audio file reader (core/audio/audio_io.cc with core/audio/resampler.cc: libsndfile, then
 // mix-down and soxr), what lact_transcribe, lact_train and lact_eval_client read WAV/FLAC with.
 // Input: the bytes of a file (any format libsndfile detects). Probe, read at the file's own rate,
 // and read at 16 kHz as the tools do.
@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string>
 
-#include "core/audio_io.h"
+#include "core/audio/audio_io.h"
 #include "tests/fuzz/fuzz_util.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -1,4 +1,4 @@
-// Fuzz target: the safetensors reader (core/safetensors.cc, ParseSafetensors: the code behind
+// Fuzz target: the safetensors reader (core/model/safetensors.cc, ParseSafetensors: the code behind
 // LoadSafetensors, which reads model.safetensors and lact.safetensors of a model folder).
 // Input: the bytes of a whole .safetensors file. Every input must give either tensors or an
 // error; on success every tensor is float32, contiguous, and its bytes are readable.
@@ -7,7 +7,7 @@
 
 #include <torch/torch.h>
 
-#include "core/safetensors.h"
+#include "core/model/safetensors.h"
 #include "tests/fuzz/fuzz_util.h"
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Independent reference of lact-asr's lexicon-constrained CTC prefix beam search with a word
-n-gram language model (core/ctc_beam_search.h states the algorithm; this is a plain-Python
+n-gram language model (core/decoding/ctc_beam_search.h states the algorithm; this is a plain-Python
 re-implementation of that statement, sharing no code with it). Used by the tests to make
 fixtures, and to tune lm_weight / word_score on a dev set.
 

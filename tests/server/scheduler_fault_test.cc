@@ -19,8 +19,8 @@
 #include <gtest/gtest.h>
 
 #include "absl/synchronization/mutex.h"
-#include "core/asr_model.h"
-#include "core/online_recognizer.h"
+#include "core/streaming/asr_model.h"
+#include "core/streaming/online_recognizer.h"
 #include "server/scheduler.h"
 #include "server/stream_session.h"
 #include "tests/server/server_test_util.h"

@@ -7,9 +7,9 @@
 
 #include <gtest/gtest.h>
 
-#include "core/audio_io.h"
-#include "core/model_folder.h"
-#include "core/vocab.h"
+#include "core/audio/audio_io.h"
+#include "core/model/model_folder.h"
+#include "core/decoding/vocab.h"
 #include "train/dataset.h"
 #include "train/train_options.h"
 

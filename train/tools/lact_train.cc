@@ -9,7 +9,8 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
-#include "core/tools/flag_names.h"
+#include "core/flags/flag_names.h"
+#include "core/flags/threads_flag.h"
 #include "train/trainer.h"
 
 ABSL_FLAG(std::string, mode, "encoder",
@@ -47,7 +48,6 @@ ABSL_FLAG(int64_t, checkpoint_every, 500, "Save <out>/checkpoint every N steps (
 ABSL_FLAG(bool, resume, false, "Continue from <out>/checkpoint (same flags and seed)");
 ABSL_FLAG(int64_t, stop_at_step, 0, "Save a checkpoint and stop after this step (0 = run to "
           "--max_steps); --resume continues exactly from there");
-ABSL_FLAG(int32_t, threads, 0, "LibTorch intra-op threads (0 = default: the CPU count)");
 ABSL_FLAG(int32_t, loader_threads, 2, "Threads reading and decoding audio ahead of the trainer");
 
 namespace {
@@ -103,7 +103,7 @@ absl::StatusOr<lact::train::TrainOptions> OptionsFromFlags() {
   o.checkpoint_every = absl::GetFlag(FLAGS_checkpoint_every);
   o.resume = absl::GetFlag(FLAGS_resume);
   o.stop_at_step = absl::GetFlag(FLAGS_stop_at_step);
-  o.torch_threads = absl::GetFlag(FLAGS_threads);
+  o.torch_threads = lact::GetThreadsFlag();
   o.loader_threads = absl::GetFlag(FLAGS_loader_threads);
   if (absl::Status s = o.Validate(); !s.ok()) return s;
   return o;
@@ -118,6 +118,7 @@ int main(int argc, char** argv) {
       "  lact_train --mode lact --base_model models/demo --lact_config CFG --data DIR "
       "--utterances_per_example 8 --out models/demo-lact\n"
       "Flags accept dashes or underscores (--max-steps = --max_steps).");
+  lact::ShowFlagsOfThisProjectInHelp();
   if (!lact::ParseFlagsOnly(argc, argv, "lact_train")) return 2;
 
   absl::StatusOr<lact::train::TrainOptions> options = OptionsFromFlags();

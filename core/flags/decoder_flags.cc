@@ -1,0 +1,32 @@
+#include "core/flags/decoder_flags.h"
+
+#include <cstdint>
+#include <string>
+
+#include "absl/flags/flag.h"
+
+ABSL_FLAG(std::string, decoder, lact::DecodingConfig{}.method,
+          "auto|greedy|beam: CTC decoding (auto: lexicon beam search with the model folder's "
+          "language_model/ when it has one, else greedy; docs/language_model.md)");
+ABSL_FLAG(int32_t, beam_size, lact::DecodingConfig{}.beam_size,
+          "Beam search: hypotheses kept per frame (CPU time per stream grows with it)");
+ABSL_FLAG(double, lm_weight, lact::DecodingConfig{}.lm_weight,
+          "Beam search: LM weight alpha (nan: the model's language_model/attrs.json)");
+ABSL_FLAG(double, word_score, lact::DecodingConfig{}.word_score,
+          "Beam search: word insertion bonus beta (nan: the model's language_model/attrs.json)");
+ABSL_FLAG(double, token_threshold, lact::DecodingConfig{}.token_threshold,
+          "Beam search: tokens more than this (natural log) below a frame's best are not tried");
+
+namespace lact {
+
+DecodingConfig GetDecoderFlags() {
+  DecodingConfig c;
+  c.method = absl::GetFlag(FLAGS_decoder);
+  c.beam_size = absl::GetFlag(FLAGS_beam_size);
+  c.lm_weight = absl::GetFlag(FLAGS_lm_weight);
+  c.word_score = absl::GetFlag(FLAGS_word_score);
+  c.token_threshold = absl::GetFlag(FLAGS_token_threshold);
+  return c;
+}
+
+}  // namespace lact

@@ -1,0 +1,29 @@
+#include "core/flags/model_flags.h"
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "absl/flags/flag.h"
+
+ABSL_FLAG(std::string, model, "", "Model folder (Hugging Face Wav2Vec2ForCTC layout, plus optional "
+          "lact_config.json / lact.safetensors / language_model/). Default: $LACT_MODEL, else "
+          "models/demo of the source tree (the bundled demo model, see models/demo/MODEL_CARD.md); "
+          "lact_bench: a random model of --random's size");
+ABSL_FLAG(std::string, device, "cpu", "Device of the model: cpu, cuda or cuda:N");
+ABSL_FLAG(std::string, dtype, "float32", "Encoder precision: float32, float16, bfloat16");
+
+namespace lact {
+
+ModelFlags GetModelFlags() {
+  return {absl::GetFlag(FLAGS_model), absl::GetFlag(FLAGS_device), absl::GetFlag(FLAGS_dtype)};
+}
+
+std::string ResolveModelDir(const std::string& flag_value) {
+  if (!flag_value.empty()) return flag_value;
+  if (const char* env = std::getenv("LACT_MODEL"); env != nullptr && *env != '\0') return env;
+  std::error_code ec;
+  if (std::filesystem::exists(LACT_DEFAULT_MODEL_DIR, ec)) return LACT_DEFAULT_MODEL_DIR;
+  return "";
+}
+
+}  // namespace lact

@@ -1,0 +1,27 @@
+#include "core/flags/streaming_flags.h"
+
+#include <cstdint>
+
+#include "absl/flags/flag.h"
+
+ABSL_FLAG(int32_t, step_ms, lact::StreamingConfig{}.step_ms, "Streaming step: new audio committed "
+          "per model call and the interim cadence (ms)");
+ABSL_FLAG(int32_t, left_context_ms, lact::StreamingConfig{}.left_context_ms,
+          "Streaming left context: audio before the step the encoder sees again (ms)");
+ABSL_FLAG(int32_t, lookahead_ms, lact::StreamingConfig{}.lookahead_ms,
+          "Streaming lookahead: audio after the step the encoder sees before committing it (ms)");
+ABSL_FLAG(int32_t, max_batch, 8, "Most streams decoded together in one model call");
+
+namespace lact {
+
+StreamingConfig GetStreamingFlags() {
+  StreamingConfig c;
+  c.step_ms = absl::GetFlag(FLAGS_step_ms);
+  c.left_context_ms = absl::GetFlag(FLAGS_left_context_ms);
+  c.lookahead_ms = absl::GetFlag(FLAGS_lookahead_ms);
+  return c;
+}
+
+int GetMaxBatchFlag() { return absl::GetFlag(FLAGS_max_batch); }
+
+}  // namespace lact

@@ -1,0 +1,135 @@
+#include "core/model/wav2vec2_forward.h"
+
+#include <cmath>
+#include <string>
+
+namespace lact {
+namespace {
+
+namespace F = torch::nn::functional;
+using Weights = Wav2Vec2Weights;
+
+// Dropout, or nothing at inference.
+torch::Tensor Drop(const torch::Tensor& x, const Wav2Vec2ForwardOptions& o) {
+  if (!o.training || o.dropout <= 0) return x;
+  return F::dropout(x, F::DropoutFuncOptions().p(o.dropout).training(true));
+}
+
+torch::Tensor LayerNorm(const torch::Tensor& x, const Weights::Norm& n, double eps) {
+  return torch::layer_norm(x, {x.size(-1)}, n.weight, n.bias, eps);
+}
+
+// x [B, T, D] -> [B, T, D]; key_mask [B, 1, 1, T] additive (0 or -1e9), or undefined.
+torch::Tensor Attention(const Wav2Vec2Config& c, const Weights::EncoderLayer& e, const torch::Tensor& x,
+                        const torch::Tensor& key_mask, const Wav2Vec2ForwardOptions& o) {
+  const int64_t B = x.size(0), T = x.size(1), D = x.size(2);
+  const int64_t H = c.num_attention_heads, hd = D / H;
+  const double scaling = 1.0 / std::sqrt(static_cast<double>(hd));
+  auto heads = [&](const torch::Tensor& t) { return t.view({B, T, H, hd}).transpose(1, 2); };
+  torch::Tensor q = heads(torch::linear(x, e.q.weight, e.q.bias) * scaling);  // [B, H, T, hd]
+  torch::Tensor k = heads(torch::linear(x, e.k.weight, e.k.bias));            // [B, H, T, hd]
+  torch::Tensor v = heads(torch::linear(x, e.v.weight, e.v.bias));            // [B, H, T, hd]
+  torch::Tensor scores = torch::matmul(q, k.transpose(-1, -2));               // [B, H, T, T]
+  if (key_mask.defined()) scores = scores + key_mask;
+  torch::Tensor attn = Drop(torch::softmax(scores, -1), o);
+  torch::Tensor ctx = torch::matmul(attn, v).transpose(1, 2).reshape({B, T, D});
+  return Drop(torch::linear(ctx, e.out.weight, e.out.bias), o);
+}
+
+// x [B, T, D] -> [B, T, D]
+torch::Tensor FeedForward(const Wav2Vec2Config& c, const Weights::EncoderLayer& e, const torch::Tensor& x,
+                          const Wav2Vec2ForwardOptions& o) {
+  torch::Tensor h = Wav2Vec2Activation(torch::linear(x, e.ff_in.weight, e.ff_in.bias), c.hidden_act);  // [B, T, I]
+  return Drop(torch::linear(Drop(h, o), e.ff_out.weight, e.ff_out.bias), o);
+}
+
+// waveform [B, S] -> features [B, C, T]; frames [B] (if defined) follows each row's valid length.
+torch::Tensor ConvFeatures(const Wav2Vec2Config& c, const Weights& w, const torch::Tensor& waveform,
+                           torch::Tensor* frames) {
+  const bool layer_mode = c.feat_extract_norm == "layer";
+  torch::Tensor x = waveform.unsqueeze(1);  // [B, 1, S]
+  for (size_t i = 0; i < w.conv_layers.size(); ++i) {
+    const Weights::ConvLayer& layer = w.conv_layers[i];
+    x = torch::conv1d(x, layer.weight, layer.bias, c.conv_stride[i]);  // [B, C_i, T_i]
+    if (layer_mode) {
+      // LayerNorm over channels (nn.LayerNorm default eps 1e-5).
+      x = torch::layer_norm(x.transpose(1, 2), {x.size(1)}, layer.norm.weight, layer.norm.bias, 1e-5)
+              .transpose(1, 2);
+    } else if (i == 0) {
+      // GroupNorm with one group per channel: normalises each channel over time.
+      x = torch::group_norm(x, x.size(1), layer.norm.weight, layer.norm.bias, 1e-5);
+    }
+    x = Wav2Vec2Activation(x, c.feat_extract_activation);
+    if (frames->defined()) {
+      *frames = torch::clamp_min(torch::div(*frames - c.conv_kernel[i], c.conv_stride[i], "floor") + 1, 0);
+    }
+  }
+  return x;
+}
+
+// x [B, T, D] -> x + gelu(conv(x)) ("same" padding; an even kernel drops the last output frame).
+torch::Tensor AddPositional(const Wav2Vec2Config& c, const Weights& w, const torch::Tensor& x) {
+  torch::Tensor weight = w.pos_conv_weight;  // [D, D / G, K]
+  if (!weight.defined()) {
+    // Weight norm over dim 2: g · v / ||v||, the norm over dims 0 and 1 for each kernel position.
+    weight = w.pos_conv_g * w.pos_conv_v / w.pos_conv_v.pow(2).sum(std::vector<int64_t>{0, 1}, true).sqrt();
+  }
+  const int64_t K = c.num_conv_pos_embeddings;
+  torch::Tensor pos = torch::conv1d(x.transpose(1, 2), weight, w.pos_conv_bias, 1, K / 2, 1,
+                                    c.num_conv_pos_embedding_groups);  // [B, D, T (+1)]
+  if (K % 2 == 0) pos = pos.narrow(2, 0, pos.size(2) - 1);
+  return x + torch::gelu(pos).transpose(1, 2);
+}
+
+}  // namespace
+
+torch::Tensor Wav2Vec2Activation(const torch::Tensor& x, const std::string& name) {
+  if (name == "gelu") return torch::gelu(x);
+  if (name == "gelu_new" || name == "gelu_pytorch_tanh") return torch::gelu(x, "tanh");
+  if (name == "relu") return torch::relu(x);
+  return torch::silu(x);  // "silu" / "swish" (Wav2Vec2Config::Validate admits nothing else)
+}
+
+Wav2Vec2ForwardOutput Wav2Vec2Encode(const Wav2Vec2Config& c, const Weights& w,
+                                     const torch::Tensor& waveform, const Wav2Vec2ForwardOptions& o) {
+  const double eps = c.layer_norm_eps;
+  torch::Tensor frames;  // [B] valid frames, only with a padding mask
+  if (o.lengths.defined()) frames = o.lengths.to(torch::kLong).clone();
+  torch::Tensor x = ConvFeatures(c, w, waveform, &frames).transpose(1, 2);  // [B, T, C]
+  x = torch::linear(LayerNorm(x, w.projection_norm, eps), w.projection.weight, w.projection.bias);  // [B, T, D]
+  x = Drop(x, o);
+
+  torch::Tensor key_mask;  // [B, 1, 1, T]
+  if (frames.defined()) {
+    const int64_t B = x.size(0), T = x.size(1);
+    frames = torch::clamp_max(frames, T);
+    torch::Tensor valid = torch::arange(T, frames.options()).unsqueeze(0) < frames.unsqueeze(1);  // [B, T]
+    key_mask = torch::zeros({B, 1, 1, T}, x.options()).masked_fill(valid.logical_not().view({B, 1, 1, T}), -1e9);
+    if (c.feat_extract_norm == "layer") x = x * valid.unsqueeze(-1).to(x.dtype());  // padded frames zeroed
+  }
+  x = AddPositional(c, w, x);
+
+  if (!c.do_stable_layer_norm) {
+    // Post-LN transformer (base).
+    x = Drop(LayerNorm(x, w.encoder_norm, eps), o);
+    for (const Weights::EncoderLayer& e : w.layers) {
+      x = LayerNorm(x + Attention(c, e, x, key_mask, o), e.attn_norm, eps);
+      x = LayerNorm(x + FeedForward(c, e, x, o), e.final_norm, eps);
+    }
+  } else {
+    // Pre-LN transformer (large-lv60, do_stable_layer_norm).
+    x = Drop(x, o);
+    for (const Weights::EncoderLayer& e : w.layers) {
+      x = x + Attention(c, e, LayerNorm(x, e.attn_norm, eps), key_mask, o);
+      x = x + FeedForward(c, e, LayerNorm(x, e.final_norm, eps), o);
+    }
+    x = LayerNorm(x, w.encoder_norm, eps);
+  }
+  return {x, frames};
+}
+
+torch::Tensor Wav2Vec2Logits(const Weights& w, const torch::Tensor& hidden) {
+  return torch::linear(hidden, w.lm_head.weight, w.lm_head.bias);  // [B, T, V]
+}
+
+}  // namespace lact

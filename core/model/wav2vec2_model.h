@@ -1,0 +1,56 @@
+// Wav2Vec2ForCTC inference: loads a Hugging Face model folder (config.json + model.safetensors)
+// as it is, and runs the one forward pass (core/model/wav2vec2_forward) on it without gradients.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "absl/status/statusor.h"
+#include "core/model/safetensors.h"
+#include "core/model/wav2vec2_config.h"
+#include "core/model/wav2vec2_weights.h"
+
+namespace lact {
+
+class Wav2Vec2Model {
+ public:
+  // Loads `dir`/config.json and `dir`/model.safetensors onto `device`, with the encoder's
+  // parameters in `dtype` (float32, or float16/bfloat16 on a GPU). Every tensor inference needs
+  // must be present with the shape the config implies; others (masked_spec_embed, quantizer, ...)
+  // are ignored. Errors name the file and the offending key.
+  static absl::StatusOr<Wav2Vec2Model> Load(const std::string& dir, torch::Device device,
+                                            torch::ScalarType dtype = torch::kFloat32);
+  // Builds from tensors already in memory (Hugging Face names).
+  static absl::StatusOr<Wav2Vec2Model> FromTensors(const Wav2Vec2Config& config,
+                                                   const TensorMap& tensors, torch::Device device,
+                                                   torch::ScalarType dtype = torch::kFloat32);
+
+  // waveform [B, S] float (already normalised if the preprocessor asks) -> hidden [B, T, D]
+  // (the encoder's last hidden state, before lm_head), float32. T = config().NumFrames(S).
+  torch::Tensor Encode(const torch::Tensor& waveform) const;
+  // hidden [B, T, D] -> logits [B, T, V], float32.
+  torch::Tensor Logits(const torch::Tensor& hidden) const;
+
+  const Wav2Vec2Config& config() const { return config_; }
+  torch::Device device() const { return device_; }
+  torch::ScalarType dtype() const { return dtype_; }
+  // Seconds of audio per encoder frame at `sample_rate` (0.02 s for the standard stack at 16 kHz).
+  double FrameSeconds(int sample_rate) const {
+    return static_cast<double>(config_.SamplesPerFrame()) / sample_rate;
+  }
+  // Bytes held by the parameters on the device.
+  int64_t ParameterBytes() const;
+
+ private:
+  Wav2Vec2Model() = default;
+
+  Wav2Vec2Config config_;
+  torch::Device device_ = torch::kCPU;
+  torch::ScalarType dtype_ = torch::kFloat32;
+  // On device_, in dtype_ (lm_head float32); the positional conv's weight norm folded.
+  Wav2Vec2Weights weights_;
+};
+
+}  // namespace lact

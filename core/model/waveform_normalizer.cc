@@ -1,0 +1,114 @@
+#include "core/model/waveform_normalizer.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace lact {
+
+void WaveformStats::Add(const float* x, size_t n) {
+  double s = 0, ss = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const double v = x[i];
+    s += v;
+    ss += v * v;
+  }
+  count += static_cast<int64_t>(n);
+  sum += s;
+  sum_squares += ss;
+}
+
+double WaveformStats::variance() const {
+  if (count <= 0) return 0.0;
+  const double m = sum / count;
+  return std::max(0.0, sum_squares / count - m * m);
+}
+
+namespace {
+
+// Sum, mean and sum of squared deviations of x[0..n), n > 0, in double with two passes.
+void TwoPassMoments(const float* x, size_t n, double* sum, double* mean, double* m2) {
+  double s = 0;
+  for (size_t i = 0; i < n; ++i) s += x[i];
+  *sum = s;
+  *mean = s / n;
+  *m2 = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const double d = x[i] - *mean;
+    *m2 += d * d;
+  }
+}
+
+}  // namespace
+
+WaveformStats ComputeWaveformStats(const float* x, size_t n) {
+  WaveformStats stats;
+  if (n == 0) return stats;
+  double sum, mean, m2;
+  TwoPassMoments(x, n, &sum, &mean, &m2);
+  // Express as sums so mean()/variance() give the two-pass values.
+  stats.count = static_cast<int64_t>(n);
+  stats.sum = sum;
+  stats.sum_squares = m2 + n * mean * mean;
+  return stats;
+}
+
+namespace {
+
+void Apply(const float* in, size_t n, float* out, double mean, double variance, double epsilon) {
+  const double inv_std = 1.0 / std::sqrt(variance + epsilon);
+  for (size_t i = 0; i < n; ++i) out[i] = static_cast<float>((in[i] - mean) * inv_std);
+}
+
+}  // namespace
+
+void NormalizeWaveform(float* x, size_t n, double epsilon) {
+  if (n == 0) return;
+  double sum, mean, m2;
+  TwoPassMoments(x, n, &sum, &mean, &m2);
+  Apply(x, n, x, mean, m2 / n, epsilon);
+}
+
+void NormalizeWaveform(std::vector<float>& x, double epsilon) {
+  NormalizeWaveform(x.data(), x.size(), epsilon);
+}
+
+void RunningNormalizer::Accumulate(const float* x, size_t n) {
+  if (max_history_ <= 0) {
+    stats_.Add(x, n);
+    return;
+  }
+  WaveformStats block;
+  block.Add(x, n);
+  stats_.count += block.count;
+  stats_.sum += block.sum;
+  stats_.sum_squares += block.sum_squares;
+  blocks_.push_back(block);
+  while (blocks_.size() > 1 && stats_.count - blocks_.front().count >= max_history_) {
+    stats_.count -= blocks_.front().count;
+    stats_.sum -= blocks_.front().sum;
+    stats_.sum_squares -= blocks_.front().sum_squares;
+    blocks_.pop_front();
+  }
+}
+
+void RunningNormalizer::Normalize(const float* in, size_t n, float* out) const {
+  if (stats_.count == 0) {
+    if (in != out) std::copy(in, in + n, out);
+    return;
+  }
+  Apply(in, n, out, stats_.mean(), stats_.variance(), epsilon_);
+}
+
+std::vector<float> RunningNormalizer::Normalize(const std::vector<float>& x) const {
+  std::vector<float> out(x.size());
+  Normalize(x.data(), x.size(), out.data());
+  return out;
+}
+
+torch::Tensor RunningNormalizer::Normalize(const torch::Tensor& x) const {
+  if (stats_.count == 0) return x;
+  const double inv_std = 1.0 / std::sqrt(stats_.variance() + epsilon_);
+  return (x - stats_.mean()) * inv_std;
+}
+
+}  // namespace lact

@@ -1,0 +1,35 @@
+// How CTC output becomes text: greedy (best path) or lexicon beam search with the model
+// folder's word language model (core/decoding/ctc_beam_search.h). Validated at the edge (flags), resolved
+// against a loaded model by the recognizer.
+#pragma once
+
+#include <limits>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "core/decoding/ctc_beam_search.h"
+
+namespace lact {
+
+class AsrModel;
+
+struct DecodingConfig {
+  // "auto": beam search when the model folder has a language_model/, greedy otherwise;
+  // "greedy": always greedy; "beam": beam search, an error without a language model.
+  std::string method = "auto";
+  int beam_size = 100;  // pyctcdecode's default beam width
+  double token_threshold = 8.0;
+  // NaN: the language model's attrs.json value (alpha, beta), else pyctcdecode's defaults.
+  double lm_weight = std::numeric_limits<double>::quiet_NaN();
+  double word_score = std::numeric_limits<double>::quiet_NaN();
+
+  absl::Status Validate() const;
+  std::string ToString() const;
+  // The beam-search options for `model`, or nullopt for greedy decoding. FailedPrecondition
+  // when method is "beam" and the model has no language model.
+  absl::StatusOr<std::optional<CtcBeamSearchOptions>> Resolve(const AsrModel& model) const;
+};
+
+}  // namespace lact

@@ -1,0 +1,279 @@
+#include "core/streaming/online_recognizer.h"
+
+#include <algorithm>
+#include <exception>
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "core/model/model_errors.h"
+#include "core/util/status_macros.h"
+
+namespace lact {
+
+OnlineRecognizer::OnlineRecognizer(std::shared_ptr<const AsrModel> model,
+                                   const StreamingConfig& config,
+                                   std::optional<CtcBeamSearchOptions> beam)
+    : model_(std::move(model)), config_(config), beam_(std::move(beam)) {
+  samples_per_frame_ = model_->encoder().config().SamplesPerFrame();
+  const double frame_ms = model_->frame_seconds() * 1000.0;
+  step_frames_ = config_.step_frames(frame_ms);
+  left_frames_ = config_.left_frames(frame_ms);
+  lookahead_frames_ = config_.lookahead_frames(frame_ms);
+}
+
+absl::StatusOr<std::unique_ptr<OnlineRecognizer>> OnlineRecognizer::Create(
+    std::shared_ptr<const AsrModel> model, const StreamingConfig& config,
+    const DecodingConfig& decoding) {
+  if (model == nullptr) return absl::InvalidArgumentError("no model");
+  LACT_RETURN_IF_ERROR(config.Validate());
+  LACT_ASSIGN_OR_RETURN(std::optional<CtcBeamSearchOptions> beam, decoding.Resolve(*model));
+  return std::unique_ptr<OnlineRecognizer>(
+      new OnlineRecognizer(std::move(model), config, std::move(beam)));
+}
+
+std::unique_ptr<OnlineStream> OnlineRecognizer::CreateStream(const StreamOptions& options) const {
+  return std::unique_ptr<OnlineStream>(new OnlineStream(model_, options, beam_));
+}
+
+StepPlan OnlineRecognizer::PlanStep(const OnlineStream& stream) const {
+  int64_t total;
+  bool finished;
+  {
+    absl::MutexLock lock(&stream.mu_);
+    total = stream.total_samples_;
+    finished = stream.input_finished_;
+  }
+  const auto& cfg = model_->encoder().config();
+  const int64_t available = cfg.NumFrames(total);  // frames whose samples have all arrived
+  StepPlan plan;
+  const int64_t committed = stream.committed_frames_;
+  // Commit at most one step per decode so the window (and its memory) stays bounded even when
+  // audio arrives faster than real time; IsReady stays true while a backlog remains.
+  int64_t commit_end = finished ? available : available - lookahead_frames_;
+  commit_end = std::min(commit_end, committed + step_frames_);
+  plan.commit_end_frame = std::max(commit_end, committed);
+  plan.window_end_frame = std::min(available, plan.commit_end_frame + lookahead_frames_);
+  plan.window_start_frame = std::max<int64_t>(0, committed - left_frames_);
+  return plan;
+}
+
+bool OnlineRecognizer::IsReady(const OnlineStream& stream) const {
+  if (stream.result_.is_final) return false;
+  bool finished;
+  int64_t total;
+  {
+    absl::MutexLock lock(&stream.mu_);
+    finished = stream.input_finished_;
+    total = stream.total_samples_;
+  }
+  if (finished) return true;  // the remaining frames (or the final flag) are owed
+  const int64_t available = model_->encoder().config().NumFrames(total);
+  return available - lookahead_frames_ - stream.committed_frames_ >= step_frames_;
+}
+
+absl::Status OnlineRecognizer::DecodeStreams(const std::vector<OnlineStream*>& streams) const {
+  torch::InferenceMode guard;
+  const auto& cfg = model_->encoder().config();
+  const int64_t rf = cfg.ReceptiveField();
+  const bool normalize = model_->preprocessor().do_normalize;
+
+  struct Work {
+    OnlineStream* stream;
+    StepPlan plan;
+    bool finished;
+    torch::Tensor window;    // [S] normalised samples
+    torch::Tensor hidden;    // [T_window, D]
+  };
+  std::vector<Work> work;
+  for (OnlineStream* s : streams) {
+    if (s == nullptr || !IsReady(*s)) continue;
+    Work w{s, PlanStep(*s), false, {}, {}};
+    absl::MutexLock lock(&s->mu_);
+    w.finished = s->input_finished_;
+    const int64_t n_frames = w.plan.window_end_frame - w.plan.window_start_frame;
+    if (n_frames > 0) {
+      const int64_t begin = w.plan.window_start_frame * samples_per_frame_;
+      const int64_t length = (n_frames - 1) * samples_per_frame_ + rf;
+      const int64_t offset = begin - s->buffer_start_;
+      if (offset < 0 || offset + length > static_cast<int64_t>(s->buffer_.size())) {
+        return absl::InternalError(absl::StrCat("stream window [", begin, ", ", begin + length,
+                                                ") outside its buffer"));
+      }
+      w.window = torch::from_blob(s->buffer_.data() + offset, {length}, torch::kFloat32).clone();
+      if (normalize) w.window = s->normalizer_.Normalize(w.window);
+    }
+    work.push_back(std::move(w));
+  }
+  if (work.empty()) return absl::OkStatus();
+
+  // One encoder call per distinct window length (steady state: all streams share one).
+  try {
+    std::map<int64_t, std::vector<size_t>> by_length;
+    for (size_t i = 0; i < work.size(); ++i) {
+      if (work[i].window.defined()) by_length[work[i].window.size(0)].push_back(i);
+    }
+    for (const auto& [length, members] : by_length) {
+      std::vector<torch::Tensor> batch;
+      for (size_t i : members) batch.push_back(work[i].window);
+      torch::Tensor hidden = model_->encoder().Encode(torch::stack(batch));  // [B, T, D]
+      for (size_t j = 0; j < members.size(); ++j) work[members[j]].hidden = hidden[j];
+    }
+
+    // Split each window into committed and provisional frames.
+    const int64_t D = cfg.hidden_size;
+    std::vector<torch::Tensor> committed(work.size()), provisional(work.size());
+    for (size_t i = 0; i < work.size(); ++i) {
+      const Work& w = work[i];
+      const int64_t c0 = w.stream->committed_frames_ - w.plan.window_start_frame;
+      const int64_t c1 = w.plan.commit_end_frame - w.plan.window_start_frame;
+      const int64_t p1 = w.plan.window_end_frame - w.plan.window_start_frame;
+      if (!w.hidden.defined()) {
+        committed[i] = torch::zeros({0, D}, torch::TensorOptions().device(model_->device()));
+        provisional[i] = committed[i];
+        continue;
+      }
+      committed[i] = w.hidden.narrow(0, c0, c1 - c0);    // [Tc, D]
+      provisional[i] = w.hidden.narrow(0, c1, p1 - c1);  // [Tp, D]
+    }
+
+    // LaCT: one batched Forward for committed frames (states advance), one Peek for lookahead.
+    std::vector<torch::Tensor> committed_out = committed, provisional_out = provisional;
+    if (model_->lact() != nullptr) {
+      std::vector<size_t> idx;
+      std::vector<LactState*> states;
+      std::vector<const LactState*> const_states;
+      std::vector<torch::Tensor> xs, ps;
+      for (size_t i = 0; i < work.size(); ++i) {
+        if (!work[i].stream->lact_state_) continue;
+        idx.push_back(i);
+        states.push_back(&*work[i].stream->lact_state_);
+        const_states.push_back(&*work[i].stream->lact_state_);
+        xs.push_back(committed[i]);
+        ps.push_back(provisional[i]);
+      }
+      if (!idx.empty()) {
+        // Committed frames advance the states first; provisional frames follow them.
+        LACT_ASSIGN_OR_RETURN(std::vector<torch::Tensor> ys, model_->lact()->Forward(states, xs));
+        LACT_ASSIGN_OR_RETURN(std::vector<torch::Tensor> zs, model_->lact()->Peek(const_states, ps));
+        for (size_t j = 0; j < idx.size(); ++j) {
+          committed_out[idx[j]] = ys[j];
+          provisional_out[idx[j]] = zs[j];
+        }
+      }
+    }
+
+    // lm_head once over every frame of every stream.
+    std::vector<torch::Tensor> all;
+    for (size_t i = 0; i < work.size(); ++i) {
+      all.push_back(committed_out[i]);
+      all.push_back(provisional_out[i]);
+    }
+    torch::Tensor logits = model_->encoder().Logits(torch::cat(all, 0).unsqueeze(0))[0];  // [N, V]
+    // Greedy streams need the argmax ids, beam-search streams the logits (on the CPU).
+    torch::Tensor ids = beam_ ? torch::Tensor() : logits.argmax(-1).to(torch::kCPU);  // [N]
+    torch::Tensor cpu_logits = beam_ ? logits.to(torch::kCPU) : torch::Tensor();     // [N, V]
+    int64_t at = 0;
+    for (size_t i = 0; i < work.size(); ++i) {
+      Work& w = work[i];
+      OnlineStream& s = *w.stream;
+      const int64_t nc = committed_out[i].size(0), np = provisional_out[i].size(0);
+      if (s.options_.capture && nc > 0) {
+        s.captured_hidden_.push_back(committed[i].to(torch::kCPU).clone());
+        s.captured_lact_.push_back(committed_out[i].to(torch::kCPU).clone());
+        s.captured_logits_.push_back(logits.narrow(0, at, nc).to(torch::kCPU).clone());
+      }
+      s.committed_frames_ = w.plan.commit_end_frame;
+      bool is_final;
+      {
+        absl::MutexLock lock(&s.mu_);
+        is_final = w.finished && s.committed_frames_ >= cfg.NumFrames(s.total_samples_);
+      }
+      CtcResult with_prov, committed_result;
+      if (s.beam_decoder_) {
+        s.beam_decoder_->Accept(cpu_logits.narrow(0, at, nc));
+        if (is_final) {
+          committed_result = s.beam_decoder_->Final();
+          with_prov = committed_result;
+        } else {
+          with_prov = s.beam_decoder_->WithProvisional(cpu_logits.narrow(0, at + nc, np));
+          committed_result = s.beam_decoder_->Stable();
+        }
+      } else {
+        s.decoder_.Accept(ids.narrow(0, at, nc));
+        with_prov = s.decoder_.WithProvisional(ids.narrow(0, at + nc, np));
+        committed_result = s.decoder_.Committed();
+      }
+      at += nc + np;
+      RecognitionResult& r = s.result_;
+      r.committed_text = committed_result.text;
+      r.committed_words = committed_result.words;
+      r.text = with_prov.text;
+      r.words = with_prov.words;
+      r.committed_frames = s.committed_frames_;
+      {
+        absl::MutexLock lock(&s.mu_);
+        r.audio_seconds = static_cast<double>(s.total_samples_) / model_->sample_rate();
+        r.is_final = is_final;
+        // Drop audio no future window needs: the next window starts left_frames_ before the
+        // committed frames.
+        const int64_t keep_from =
+            std::max<int64_t>(0, s.committed_frames_ - left_frames_) * samples_per_frame_;
+        const int64_t drop = std::min<int64_t>(keep_from - s.buffer_start_,
+                                               static_cast<int64_t>(s.buffer_.size()));
+        if (drop > 0) {
+          s.buffer_.erase(s.buffer_.begin(), s.buffer_.begin() + drop);
+          s.buffer_start_ += drop;
+        }
+      }
+    }
+  } catch (...) {  // out of memory, or a kernel's error: a status, classified once
+    return ModelCallStatus(std::current_exception(), "model step failed");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<OfflineResult> OnlineRecognizer::DecodeOffline(const std::vector<float>& samples,
+                                                              bool enable_lact) const {
+  torch::InferenceMode guard;
+  const auto& cfg = model_->encoder().config();
+  if (cfg.NumFrames(static_cast<int64_t>(samples.size())) == 0) {
+    return absl::InvalidArgumentError(absl::StrCat("audio too short: ", samples.size(),
+                                                   " samples, the model needs at least ",
+                                                   cfg.ReceptiveField()));
+  }
+  std::vector<float> x = samples;
+  if (model_->preprocessor().do_normalize) NormalizeWaveform(x);
+  OfflineResult out;
+  try {
+    torch::Tensor wave = torch::from_blob(x.data(), {1, static_cast<int64_t>(x.size())}, torch::kFloat32);
+    out.hidden = model_->encoder().Encode(wave)[0];  // [T, D]
+    out.lact = out.hidden;
+    if (enable_lact && model_->lact() != nullptr) {
+      LACT_ASSIGN_OR_RETURN(out.lact, model_->lact()->ForwardSequence(out.hidden));
+    }
+    out.logits = model_->encoder().Logits(out.lact.unsqueeze(0))[0];  // [T, V]
+  } catch (...) {  // out of memory, or a kernel's error: a status, classified once
+    return ModelCallStatus(std::current_exception(), "model step failed");
+  }
+  LACT_ASSIGN_OR_RETURN(out.ctc, DecodeLogits(out.logits));
+  out.hidden = out.hidden.to(torch::kCPU);
+  out.lact = out.lact.to(torch::kCPU);
+  out.logits = out.logits.to(torch::kCPU);
+  return out;
+}
+
+absl::StatusOr<CtcResult> OnlineRecognizer::DecodeLogits(const torch::Tensor& logits) const {
+  if (logits.dim() != 2 || logits.size(1) != model_->vocab().size() ||
+      !logits.is_floating_point()) {
+    return absl::InvalidArgumentError(absl::StrCat("logits must be float [frames, ",
+                                                   model_->vocab().size(), "], got ",
+                                                   c10::str(logits.sizes()), " ",
+                                                   c10::toString(logits.scalar_type())));
+  }
+  torch::InferenceMode guard;
+  return beam_ ? BeamSearchDecode(logits, model_->language_model(), model_->vocab(),
+                                  model_->frame_seconds(), *beam_)
+               : GreedyDecode(logits, model_->vocab(), model_->frame_seconds());
+}
+
+}  // namespace lact

@@ -1,0 +1,88 @@
+// The streaming recognizer (the shape of sherpa-onnx's OnlineRecognizer): holds the model on a
+// device, creates streams, and decodes any set of ready streams with one batched model call.
+//
+//   auto rec = *OnlineRecognizer::Create(model, config);
+//   auto s = rec->CreateStream();
+//   s->AcceptWaveform(16000, pcm, n);          // as audio arrives
+//   while (rec->IsReady(*s)) rec->DecodeStreams({s.get()});
+//   s->InputFinished(); ... until s->is_final()
+//   rec->GetResult(*s).text
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "absl/status/statusor.h"
+#include "core/streaming/asr_model.h"
+#include "core/streaming/decoding_config.h"
+#include "core/streaming/online_stream.h"
+#include "core/streaming/streaming_config.h"
+
+namespace lact {
+
+// What one offline (whole-utterance) decode produces.
+struct OfflineResult {
+  CtcResult ctc;
+  torch::Tensor hidden;  // [T, D] encoder last hidden state
+  torch::Tensor lact;    // [T, D] LaCT stack output (== hidden without LaCT)
+  torch::Tensor logits;  // [T, V]
+};
+
+// Where the frames of one decode step come from, for one stream (all in stream frame indices).
+struct StepPlan {
+  int64_t window_start_frame = 0;  // first frame of the encoder window
+  int64_t commit_end_frame = 0;    // frames [committed, commit_end) are committed this step
+  int64_t window_end_frame = 0;    // frames [commit_end, window_end) are provisional
+};
+
+class OnlineRecognizer {
+ public:
+  // `decoding` picks greedy or beam search (default "auto": beam search when the model folder
+  // has a language model); an error when it asks for beam search and the model has none.
+  static absl::StatusOr<std::unique_ptr<OnlineRecognizer>> Create(
+      std::shared_ptr<const AsrModel> model, const StreamingConfig& config,
+      const DecodingConfig& decoding = {});
+
+  std::unique_ptr<OnlineStream> CreateStream(const StreamOptions& options = {}) const;
+
+  // True when the stream has a full step of new audio beyond the lookahead, or its input has
+  // finished and frames remain to commit.
+  bool IsReady(const OnlineStream& stream) const;
+
+  // Decodes one step of every stream given (they should be ready; others are skipped), with
+  // one encoder call per distinct window length (in steady state: one call), one batched LaCT
+  // call and one lm_head call. Errors (e.g. device out of memory) leave the streams unchanged.
+  absl::Status DecodeStreams(const std::vector<OnlineStream*>& streams) const;
+
+  const RecognitionResult& GetResult(const OnlineStream& stream) const { return stream.result(); }
+
+  // Whole-utterance decode (`samples` at the model's rate), as Hugging Face's pipeline does.
+  absl::StatusOr<OfflineResult> DecodeOffline(const std::vector<float>& samples,
+                                              bool enable_lact) const;
+
+  // Decodes whole-utterance CTC logits [T, V] with this recognizer's decoder (greedy or beam
+  // search). InvalidArgument for another shape or a non-float tensor.
+  absl::StatusOr<CtcResult> DecodeLogits(const torch::Tensor& logits) const;
+
+  const AsrModel& model() const { return *model_; }
+  const StreamingConfig& config() const { return config_; }
+  // The beam-search options in use, or nullopt when decoding greedily.
+  const std::optional<CtcBeamSearchOptions>& beam_search() const { return beam_; }
+  // The plan of the next decode of `stream` (exposed for tests and benchmarks).
+  StepPlan PlanStep(const OnlineStream& stream) const;
+
+ private:
+  OnlineRecognizer(std::shared_ptr<const AsrModel> model, const StreamingConfig& config,
+                   std::optional<CtcBeamSearchOptions> beam);
+
+  std::shared_ptr<const AsrModel> model_;
+  StreamingConfig config_;
+  std::optional<CtcBeamSearchOptions> beam_;
+  int64_t samples_per_frame_;
+  int64_t step_frames_, left_frames_, lookahead_frames_;
+};
+
+}  // namespace lact
