@@ -1,6 +1,6 @@
 // The request sequence of one StreamingRecognize call, without gRPC: what the RPC's reader does
 // with each StreamingRecognizeRequest and with the client's half-close. An audio message is
-// decoded and delivered in pieces (StreamRequestSettings::piece_samples). AsrService feeds it from
+// decoded and delivered in pieces (StreamRequestSettings::piece_samples). server/streaming_call feeds it from
 // the gRPC stream; tests/fuzz/fuzz_stream_requests.cc feeds it fuzzed messages.
 //
 //   first message:  streaming_config (with config) -> validated -> AudioFormat -> decoder ->
@@ -66,7 +66,7 @@ absl::StatusOr<AudioFormat> AudioFormatFromConfig(const lact::asr::v1::Recogniti
 // How many more samples at `sample_rate` certainly take a stream that has `accepted` samples
 // past `max_seconds` (the sink's rule: total / rate > max_seconds; +2 is a margin for the
 // rounding of max_seconds * rate). For AudioDecoder::set_max_samples_per_decode; int64 max when
-// the limit is too large to matter. Also used by AsrService::Recognize.
+// the limit is too large to matter. Also used by Recognize (server/unary_call.cc).
 int64_t SampleAllowance(double max_seconds, int sample_rate, int64_t accepted);
 // The OUT_OF_RANGE error of a stream past --max_stream_seconds: the same as
 // StreamSession::AddAudio's.

@@ -1,5 +1,5 @@
 // Fuzz target: the request sequence of a StreamingRecognize call (server/stream_request_handler.cc,
-// what AsrService::StreamingRecognize runs for every message and for the half-close): config
+// what StreamingCall (server/streaming_call.cc) runs for every message and for the half-close): config
 // first, its validation, the decoder it creates, audio_content messages of every encoding,
 // messages in the wrong place, a second config, the half-close, a cancel. No gRPC: the handler is
 // driven directly, with the real audio decoders (server/{audio,pcm,opus,ogg_opus}_decoder.cc) and

@@ -1,0 +1,64 @@
+// What every call handler of the service shares (server/streaming_call, server/unary_call): the
+// recogniser, the scheduler, the metrics, the call registry and the service's options, and the
+// start of a call's StreamSession from its RecognitionConfig.
+#pragma once
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "lact/asr/v1/asr.pb.h"
+
+namespace lact {
+class OnlineRecognizer;
+}
+
+namespace lact::server {
+
+class CallRegistry;
+class Scheduler;
+class ServerMetrics;
+class StreamSession;
+class TokenAuthenticator;
+struct Call;
+
+struct AsrServiceOptions {
+  int max_streams = 64;
+  double max_stream_seconds = 600;
+  int feed_ms = 640;
+  bool lact_default = true;  // enable_lact when the request leaves it unset
+  bool model_has_lact = true;
+  int model_sample_rate = 16000;
+  // When set (--auth_tokens_file), every call must carry a valid bearer token; it is checked
+  // before admission, so a refused call reads no message and never reaches the model.
+  // Not owned; must outlive the service.
+  const TokenAuthenticator* authenticator = nullptr;
+  // --write_stall_timeout_s: a call whose writer has been blocked in one Write (the client does
+  // not read its responses) for longer than this is cancelled by the watchdog. > 0.
+  absl::Duration write_stall_timeout = absl::Seconds(30);
+  // --stream_idle_timeout_s: a StreamingRecognize call whose reader has waited this long for a
+  // message (the config, or the next one after it) is stopped by the watchdog.
+  // ZeroDuration: off.
+  absl::Duration stream_idle_timeout = absl::Seconds(30);
+  // --max_streams_per_peer: open calls per peer (bearer token, else HTTP/2 connection); 0: off.
+  int max_streams_per_peer = 0;
+};
+
+// How often a waiting thread re-checks for a cancelled call.
+inline constexpr absl::Duration kPollInterval = absl::Milliseconds(200);
+
+struct ServiceContext {
+  const OnlineRecognizer& recognizer;
+  Scheduler* scheduler;
+  ServerMetrics* metrics;  // may be null
+  CallRegistry* registry;
+  const AsrServiceOptions& options;
+
+  // The call's StreamSession for `config` (LaCT per enable_lact and the server's default, word
+  // times, the feed size, the duration limit), attached to the call; the call's abort reason
+  // when the shutdown began meanwhile.
+  absl::StatusOr<std::shared_ptr<StreamSession>> StartSession(
+      Call& call, const lact::asr::v1::RecognitionConfig& config) const;
+};
+
+}  // namespace lact::server
