@@ -226,6 +226,108 @@ void PrintSummary(const lact::eval::EvalSummary& summary) {
   }
 }
 
+// The stream and encoder settings from the flags.
+absl::Status SettingsFromFlags(Settings* settings) {
+  settings->server = absl::GetFlag(FLAGS_server);
+  auto encoding = lact::eval::ParseAudioEncoding(absl::GetFlag(FLAGS_encoding));
+  if (!encoding.ok()) return encoding.status();
+  settings->encoder.encoding = *encoding;
+  settings->encoder.sample_rate = absl::GetFlag(FLAGS_sample_rate_hz);
+  settings->encoder.chunk_duration_ms = absl::GetFlag(FLAGS_chunk_duration_ms);
+  settings->encoder.opus_frame_ms = absl::GetFlag(FLAGS_opus_frame_ms);
+  settings->encoder.opus_bitrate_bps = absl::GetFlag(FLAGS_opus_bitrate);
+  if (auto s = settings->encoder.Validate(); !s.ok()) return s;
+  settings->stream.encoding = settings->encoder.encoding;
+  settings->stream.sample_rate = settings->encoder.sample_rate;
+  settings->stream.interim_results = absl::GetFlag(FLAGS_interim_results);
+  settings->stream.send.simulate_realtime = absl::GetFlag(FLAGS_simulate_realtime);
+  settings->timeout_s = absl::GetFlag(FLAGS_timeout_s);
+  settings->parallel = absl::GetFlag(FLAGS_num_parallel_requests);
+  if (settings->parallel < 1) return absl::InvalidArgumentError("--num_parallel_requests must be >= 1");
+  if (settings->timeout_s < 0) return absl::InvalidArgumentError("--timeout_s must be >= 0");
+  return absl::OkStatus();
+}
+
+// The phases --lact asks for: "off", "on", or "auto" (enable_lact left unset: the server's default).
+absl::StatusOr<std::vector<std::string>> PhasesFromFlags() {
+  auto lact_mode = lact::GetLactFlag(lact::LactMode::kBoth, {lact::LactMode::kOn, lact::LactMode::kOff,
+                                                             lact::LactMode::kBoth, lact::LactMode::kAuto});
+  if (!lact_mode.ok()) return lact_mode.status();
+  if (*lact_mode == lact::LactMode::kBoth) return std::vector<std::string>{"off", "on"};
+  return std::vector<std::string>{lact::LactModeName(*lact_mode)};
+}
+
+// --auth_token or --auth_token_file (not both); a warning when it would travel without TLS.
+absl::StatusOr<std::string> AuthTokenFromFlags(bool tls) {
+  if (!absl::GetFlag(FLAGS_auth_token).empty() && !absl::GetFlag(FLAGS_auth_token_file).empty()) {
+    return absl::InvalidArgumentError("give --auth_token or --auth_token_file, not both");
+  }
+  std::string token = absl::GetFlag(FLAGS_auth_token);
+  if (!absl::GetFlag(FLAGS_auth_token_file).empty()) {
+    auto text = ReadFile(absl::GetFlag(FLAGS_auth_token_file));
+    if (!text.ok()) return text.status();
+    token = std::string(absl::StripAsciiWhitespace(*text));
+    if (token.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--auth_token_file ", absl::GetFlag(FLAGS_auth_token_file), " is empty"));
+    }
+  }
+  if (!token.empty() && !tls) {
+    std::fprintf(stderr, "[eval] warning: the bearer token is sent without TLS (fine only behind a "
+                         "TLS-terminating proxy or on a trusted network; --use_ssl)\n");
+  }
+  return token;
+}
+
+// The channel to --server (TLS per the connection flags), once the server answers; the bearer
+// token goes into `settings`.
+absl::StatusOr<std::shared_ptr<grpc::Channel>> ConnectFromFlags(Settings* settings) {
+  auto connection = lact::eval::ClientConnectionFromFlags();
+  if (!connection.ok()) return connection.status();
+  auto token = AuthTokenFromFlags(connection->tls);
+  if (!token.ok()) return token.status();
+  settings->stream.auth_token = *token;
+  connection->args.SetMaxReceiveMessageSize(64 << 20);
+  // One connection per stream would measure connection set-up; all streams share one channel
+  // (HTTP/2 multiplexes them), as in riva_streaming_asr_client.
+  auto channel = grpc::CreateCustomChannel(settings->server, connection->credentials, connection->args);
+  if (auto s = lact::eval::WaitForServer(channel.get(), settings->server, absl::GetFlag(FLAGS_connect_timeout_s));
+      !s.ok()) {
+    return s;
+  }
+  return channel;
+}
+
+lact::eval::RunInfo MakeRunInfo(const Settings& settings, const lact::eval::CorpusOptions& corpus_options,
+                                const std::vector<std::string>& phases, size_t items) {
+  lact::eval::RunInfo run;
+  run.server = settings.server;
+  run.corpus = corpus_options.manifest.empty()
+                   ? *lact::eval::ResolveSplitDir(corpus_options.librispeech_dir, corpus_options.split)
+                   : corpus_options.manifest;
+  run.encoding = std::string(lact::eval::AudioEncodingName(settings.encoder.encoding));
+  run.lact_mode = phases.size() == 2 ? "both" : phases[0];
+  run.chunk_duration_ms = settings.encoder.chunk_duration_ms;
+  run.num_parallel_requests = settings.parallel;
+  run.simulate_realtime = settings.stream.send.simulate_realtime;
+  run.interim_results = settings.stream.interim_results;
+  run.long_form = corpus_options.long_form;
+  run.items = static_cast<int>(items);
+  run.started_at = NowRfc3339();
+  return run;
+}
+
+// The failed streams (the first 10) on stderr; the exit code.
+int ReportFailures(const std::vector<FailedStream>& failures, size_t streams) {
+  if (failures.empty()) return 0;
+  std::fprintf(stderr, "lact_eval_client: %zu of %zu streams failed:\n", failures.size(), streams);
+  for (size_t i = 0; i < failures.size() && i < 10; ++i) {
+    std::fprintf(stderr, "  %s (lact %s): %s\n", failures[i].id.c_str(), failures[i].lact.c_str(),
+                 failures[i].error.c_str());
+  }
+  return kExitStreamsFailed;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -243,123 +345,38 @@ int main(int argc, char** argv) {
   corpus_options.manifest = absl::GetFlag(FLAGS_manifest);
   corpus_options.long_form = absl::GetFlag(FLAGS_long_form);
   corpus_options.limit = absl::GetFlag(FLAGS_limit);
-
   Settings settings;
-  settings.server = absl::GetFlag(FLAGS_server);
-  auto encoding = lact::eval::ParseAudioEncoding(absl::GetFlag(FLAGS_encoding));
-  if (!encoding.ok()) return Fail(encoding.status());
-  settings.encoder.encoding = *encoding;
-  settings.encoder.sample_rate = absl::GetFlag(FLAGS_sample_rate_hz);
-  settings.encoder.chunk_duration_ms = absl::GetFlag(FLAGS_chunk_duration_ms);
-  settings.encoder.opus_frame_ms = absl::GetFlag(FLAGS_opus_frame_ms);
-  settings.encoder.opus_bitrate_bps = absl::GetFlag(FLAGS_opus_bitrate);
-  if (auto s = settings.encoder.Validate(); !s.ok()) return Fail(s);
-  settings.stream.encoding = settings.encoder.encoding;
-  settings.stream.sample_rate = settings.encoder.sample_rate;
-  settings.stream.interim_results = absl::GetFlag(FLAGS_interim_results);
-  settings.stream.send.simulate_realtime = absl::GetFlag(FLAGS_simulate_realtime);
-  settings.timeout_s = absl::GetFlag(FLAGS_timeout_s);
-  settings.parallel = absl::GetFlag(FLAGS_num_parallel_requests);
-  if (settings.parallel < 1) {
-    return Fail(absl::InvalidArgumentError("--num_parallel_requests must be >= 1"));
-  }
-  if (settings.timeout_s < 0) return Fail(absl::InvalidArgumentError("--timeout_s must be >= 0"));
-  auto lact_mode = lact::GetLactFlag(lact::LactMode::kBoth, {lact::LactMode::kOn, lact::LactMode::kOff,
-                                                             lact::LactMode::kBoth, lact::LactMode::kAuto});
-  if (!lact_mode.ok()) return Fail(lact_mode.status());
-  // Phases: "off", "on", or "auto" (enable_lact left unset: the server's default).
-  std::vector<std::string> phases;
-  if (*lact_mode == lact::LactMode::kBoth) {
-    phases = {"off", "on"};
-  } else {
-    phases = {lact::LactModeName(*lact_mode)};
-  }
-
+  if (auto s = SettingsFromFlags(&settings); !s.ok()) return Fail(s);
+  auto phases = PhasesFromFlags();
+  if (!phases.ok()) return Fail(phases.status());
   auto items = lact::eval::LoadCorpus(corpus_options);
   if (!items.ok()) return Fail(items.status());
+  auto channel = ConnectFromFlags(&settings);
+  if (!channel.ok()) return Fail(channel.status());
+  lact::eval::StreamClient client(*channel);
 
-  auto connection = lact::eval::ClientConnectionFromFlags();
-  if (!connection.ok()) return Fail(connection.status());
-  const bool tls = connection->tls;
-  grpc::ChannelArguments& channel_args = connection->args;
-  if (!absl::GetFlag(FLAGS_auth_token).empty() && !absl::GetFlag(FLAGS_auth_token_file).empty()) {
-    return Fail(absl::InvalidArgumentError("give --auth_token or --auth_token_file, not both"));
-  }
-  settings.stream.auth_token = absl::GetFlag(FLAGS_auth_token);
-  if (!absl::GetFlag(FLAGS_auth_token_file).empty()) {
-    auto token = ReadFile(absl::GetFlag(FLAGS_auth_token_file));
-    if (!token.ok()) return Fail(token.status());
-    settings.stream.auth_token = std::string(absl::StripAsciiWhitespace(*token));
-    if (settings.stream.auth_token.empty()) {
-      return Fail(absl::InvalidArgumentError(
-          absl::StrCat("--auth_token_file ", absl::GetFlag(FLAGS_auth_token_file), " is empty")));
-    }
-  }
-  if (!settings.stream.auth_token.empty() && !tls) {
-    std::fprintf(stderr, "[eval] warning: the bearer token is sent without TLS (fine only behind a "
-                         "TLS-terminating proxy or on a trusted network; --use_ssl)\n");
-  }
-  channel_args.SetMaxReceiveMessageSize(64 << 20);
-  // One connection per stream would measure connection set-up; all streams share one channel
-  // (HTTP/2 multiplexes them), as in riva_streaming_asr_client.
-  auto channel = grpc::CreateCustomChannel(settings.server, connection->credentials, channel_args);
-  if (auto s = lact::eval::WaitForServer(channel.get(), settings.server,
-                                         absl::GetFlag(FLAGS_connect_timeout_s));
-      !s.ok()) {
-    return Fail(s);
-  }
-  lact::eval::StreamClient client(channel);
-
-  lact::eval::RunInfo run;
-  run.server = settings.server;
-  run.corpus = corpus_options.manifest.empty()
-                   ? *lact::eval::ResolveSplitDir(corpus_options.librispeech_dir,
-                                                  corpus_options.split)
-                   : corpus_options.manifest;
-  run.encoding = std::string(lact::eval::AudioEncodingName(settings.encoder.encoding));
-  run.lact_mode = lact::LactModeName(*lact_mode);
-  run.chunk_duration_ms = settings.encoder.chunk_duration_ms;
-  run.num_parallel_requests = settings.parallel;
-  run.simulate_realtime = settings.stream.send.simulate_realtime;
-  run.interim_results = settings.stream.interim_results;
-  run.long_form = corpus_options.long_form;
-  run.items = static_cast<int>(items->size());
-  run.started_at = NowRfc3339();
-
+  const lact::eval::RunInfo run = MakeRunInfo(settings, corpus_options, *phases, items->size());
   std::fprintf(stderr, "[eval] %zu %s from %s, LaCT %s, %d parallel, %s%s\n", items->size(),
                corpus_options.long_form ? "chapters" : "utterances", run.corpus.c_str(),
                run.lact_mode.c_str(), settings.parallel, run.encoding.c_str(),
                run.simulate_realtime ? ", real-time pace" : "");
   lact::eval::ProgressReporter progress(absl::GetFlag(FLAGS_progress) ? stderr : nullptr,
-                                        static_cast<int64_t>(items->size() * phases.size()));
+                                        static_cast<int64_t>(items->size() * phases->size()));
   std::vector<UtteranceResult> results;
   std::vector<FailedStream> failures;
   std::vector<double> phase_wall_s;
   const auto run_start = std::chrono::steady_clock::now();
-  for (const std::string& lact : phases) {
+  for (const std::string& lact : *phases) {
     const auto phase_start = std::chrono::steady_clock::now();
     RunPhase(*items, lact, settings, client, &progress, run_start, &results, &failures);
-    phase_wall_s.push_back(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - phase_start).count());
+    phase_wall_s.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - phase_start).count());
   }
   progress.Finish();
 
-  const lact::eval::EvalSummary summary =
-      lact::eval::Summarize(run, phases, phase_wall_s, results, failures);
+  const lact::eval::EvalSummary summary = lact::eval::Summarize(run, *phases, phase_wall_s, results, failures);
   PrintSummary(summary);
   const std::string output_dir = absl::GetFlag(FLAGS_output_dir);
-  if (auto s = lact::eval::WriteReports(output_dir, summary, results, failures); !s.ok()) {
-    return Fail(s);
-  }
+  if (auto s = lact::eval::WriteReports(output_dir, summary, results, failures); !s.ok()) return Fail(s);
   std::printf("\nWrote %s/results.csv, summary.json, report.html\n", output_dir.c_str());
-  if (!failures.empty()) {
-    std::fprintf(stderr, "lact_eval_client: %zu of %zu streams failed:\n", failures.size(),
-                 items->size() * phases.size());
-    for (size_t i = 0; i < failures.size() && i < 10; ++i) {
-      std::fprintf(stderr, "  %s (lact %s): %s\n", failures[i].id.c_str(),
-                   failures[i].lact.c_str(), failures[i].error.c_str());
-    }
-    return kExitStreamsFailed;
-  }
-  return 0;
+  return ReportFailures(failures, items->size() * phases->size());
 }

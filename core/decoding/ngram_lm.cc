@@ -1,9 +1,12 @@
 #include "core/decoding/ngram_lm.h"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -21,6 +24,27 @@ bool ParseLog10(absl::string_view s, float* out) {
   return true;
 }
 
+
+// A "\data\" line "ngram N=count": N must be the next order; `expected` gets the count.
+absl::Status ReadCountLine(absl::string_view line, int* order, std::vector<int64_t>* expected) {
+  int n = 0;
+  int64_t count = 0;
+  absl::string_view rest = line;
+  if (!absl::ConsumePrefix(&rest, "ngram")) return absl::InvalidArgumentError("expected 'ngram N=count'");
+  std::vector<absl::string_view> kv = absl::StrSplit(absl::StripAsciiWhitespace(rest), '=');
+  if (kv.size() != 2 || !absl::SimpleAtoi(kv[0], &n) || !absl::SimpleAtoi(kv[1], &count) || n < 1 ||
+      count < 0) {
+    return absl::InvalidArgumentError("expected 'ngram N=count'");
+  }
+  if (n != *order + 1) return absl::InvalidArgumentError("ngram counts must be listed for 1, 2, ... in order");
+  if (n > NgramLm::kMaxOrder) {
+    return absl::InvalidArgumentError(absl::StrCat("order ", n, " > ", NgramLm::kMaxOrder, " is not supported"));
+  }
+  *order = n;
+  expected->push_back(count);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<NgramLm> NgramLm::LoadArpa(const std::string& path) {
@@ -32,6 +56,51 @@ absl::StatusOr<NgramLm> NgramLm::LoadArpa(const std::string& path) {
   return FromArpaString(buffer.str(), path);
 }
 
+absl::Status NgramLm::AddNgramLine(absl::string_view line, int n, const std::vector<int64_t>& expected,
+                                   const std::string& source) {
+  // log10 p, the words, optionally log10 back-off.
+  std::vector<absl::string_view> fields = absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
+  auto bad = [](auto&&... parts) { return absl::InvalidArgumentError(absl::StrCat(parts...)); };
+  if (static_cast<int>(fields.size()) < n + 1 || static_cast<int>(fields.size()) > n + 2) {
+    return bad("a ", n, "-gram line needs a log10 probability, ", n, " word(s) and an optional back-off");
+  }
+  Entry e;
+  if (!ParseLog10(fields[0], &e.log_prob)) return bad("bad number '", fields[0], "'");
+  if (fields.size() == static_cast<size_t>(n + 2) && !ParseLog10(fields[n + 1], &e.backoff)) {
+    return bad("bad back-off '", fields[n + 1], "'");
+  }
+  if (n == 1) {
+    if (tables_.empty()) {
+      // Key layout: enough bits for the announced unigrams.
+      const int64_t v = std::max<int64_t>(expected[0], 2);
+      bits_ = 1;
+      while ((int64_t{1} << bits_) < v) ++bits_;
+      if (bits_ * order_ > 128) {
+        return bad(source, ": ", expected[0], " words at order ", order_, " do not fit a 128-bit key");
+      }
+      tables_.resize(static_cast<size_t>(order_));
+    }
+    const std::string word(fields[1]);
+    if (ids_.contains(word)) return bad("unigram '", word, "' listed twice");
+    if (static_cast<int64_t>(words_.size()) >= expected[0]) {
+      return bad("more unigrams than the ", expected[0], " announced");
+    }
+    const int32_t id = static_cast<int32_t>(words_.size());
+    ids_.emplace(word, id);
+    words_.push_back(word);
+    tables_[0].emplace(Key(&id, 1), e);
+    return absl::OkStatus();
+  }
+  int32_t ids[kMaxOrder];
+  for (int i = 0; i < n; ++i) {
+    const int32_t id = WordId(fields[static_cast<size_t>(i) + 1]);
+    if (id < 0) return bad("word '", fields[static_cast<size_t>(i) + 1], "' of a ", n, "-gram is not a unigram");
+    ids[i] = id;
+  }
+  tables_[static_cast<size_t>(n - 1)][Key(ids, n)] = e;
+  return absl::OkStatus();
+}
+
 absl::StatusOr<NgramLm> NgramLm::FromArpaString(absl::string_view text, const std::string& source) {
   NgramLm lm;
   std::vector<int64_t> expected;  // header counts, [order-1]
@@ -41,7 +110,6 @@ absl::StatusOr<NgramLm> NgramLm::FromArpaString(absl::string_view text, const st
   auto error = [&](absl::string_view what) {
     return absl::InvalidArgumentError(absl::StrCat(source, ":", line_no, ": ", what));
   };
-  std::vector<int32_t> ids;
   for (absl::string_view line : absl::StrSplit(text, '\n')) {
     ++line_no;
     line = absl::StripAsciiWhitespace(line);
@@ -77,68 +145,14 @@ absl::StatusOr<NgramLm> NgramLm::FromArpaString(absl::string_view text, const st
       continue;
     }
     if (part == Part::kData) {
-      // "ngram N=count"
-      int n = 0;
-      int64_t count = 0;
-      absl::string_view rest = line;
-      if (!absl::ConsumePrefix(&rest, "ngram")) return error("expected 'ngram N=count'");
-      std::vector<absl::string_view> kv = absl::StrSplit(absl::StripAsciiWhitespace(rest), '=');
-      if (kv.size() != 2 || !absl::SimpleAtoi(kv[0], &n) || !absl::SimpleAtoi(kv[1], &count) ||
-          n < 1 || count < 0) {
-        return error("expected 'ngram N=count'");
-      }
-      if (n != lm.order_ + 1) return error("ngram counts must be listed for 1, 2, ... in order");
-      if (n > kMaxOrder) return error(absl::StrCat("order ", n, " > ", kMaxOrder, " is not supported"));
-      lm.order_ = n;
-      expected.push_back(count);
+      if (absl::Status s = ReadCountLine(line, &lm.order_, &expected); !s.ok()) return error(s.message());
       continue;
     }
-    // An n-gram line of section `section`: log10 p, the words, optionally log10 back-off.
-    std::vector<absl::string_view> fields =
-        absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
-    const int n = section;
-    if (static_cast<int>(fields.size()) < n + 1 || static_cast<int>(fields.size()) > n + 2) {
-      return error(absl::StrCat("a ", n, "-gram line needs a log10 probability, ", n,
-                                " word(s) and an optional back-off"));
+    if (absl::Status s = lm.AddNgramLine(line, section, expected, source); !s.ok()) {
+      return s.code() == absl::StatusCode::kInvalidArgument && !absl::StartsWith(s.message(), source)
+                 ? error(s.message())
+                 : s;
     }
-    Entry e;
-    if (!ParseLog10(fields[0], &e.log_prob)) return error(absl::StrCat("bad number '", fields[0], "'"));
-    if (fields.size() == static_cast<size_t>(n + 2) && !ParseLog10(fields[n + 1], &e.backoff)) {
-      return error(absl::StrCat("bad back-off '", fields[n + 1], "'"));
-    }
-    if (n == 1) {
-      if (lm.tables_.empty()) {
-        // Key layout: enough bits for the announced unigrams.
-        const int64_t v = std::max<int64_t>(expected[0], 2);
-        lm.bits_ = 1;
-        while ((int64_t{1} << lm.bits_) < v) ++lm.bits_;
-        if (lm.bits_ * lm.order_ > 128) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              source, ": ", expected[0], " words at order ", lm.order_, " do not fit a 128-bit key"));
-        }
-        lm.tables_.resize(static_cast<size_t>(lm.order_));
-      }
-      const std::string word(fields[1]);
-      if (lm.ids_.contains(word)) return error(absl::StrCat("unigram '", word, "' listed twice"));
-      if (static_cast<int64_t>(lm.words_.size()) >= expected[0]) {
-        return error(absl::StrCat("more unigrams than the ", expected[0], " announced"));
-      }
-      const int32_t id = static_cast<int32_t>(lm.words_.size());
-      lm.ids_.emplace(word, id);
-      lm.words_.push_back(word);
-      lm.tables_[0].emplace(lm.Key(&id, 1), e);
-      continue;
-    }
-    ids.resize(static_cast<size_t>(n));
-    for (int i = 0; i < n; ++i) {
-      const int32_t id = lm.WordId(fields[static_cast<size_t>(i) + 1]);
-      if (id < 0) {
-        return error(absl::StrCat("word '", fields[static_cast<size_t>(i) + 1], "' of a ", n,
-                                  "-gram is not a unigram"));
-      }
-      ids[static_cast<size_t>(i)] = id;
-    }
-    lm.tables_[static_cast<size_t>(n - 1)][lm.Key(ids.data(), n)] = e;
   }
   if (part != Part::kEnd) {
     return absl::InvalidArgumentError(absl::StrCat(

@@ -63,6 +63,10 @@ class NgramLm {
   };
   absl::uint128 Key(const int32_t* ids, int n) const;
   const Entry* Find(const int32_t* ids, int n) const;
+  // One line of the \n-grams: section (the words of an n > 1 gram must be unigrams); errors
+  // without the line's location (the caller adds it).
+  absl::Status AddNgramLine(absl::string_view line, int n, const std::vector<int64_t>& expected,
+                            const std::string& source);
 
   int order_ = 0;
   int bits_ = 1;  // bits per word id in a key

@@ -73,21 +73,28 @@ bool OnlineRecognizer::IsReady(const OnlineStream& stream) const {
 
 absl::Status OnlineRecognizer::DecodeStreams(const std::vector<OnlineStream*>& streams) const {
   torch::InferenceMode guard;
-  const auto& cfg = model_->encoder().config();
-  const int64_t rf = cfg.ReceptiveField();
-  const bool normalize = model_->preprocessor().do_normalize;
+  std::vector<StreamStep> steps;
+  LACT_RETURN_IF_ERROR(TakeWindows(streams, &steps));
+  if (steps.empty()) return absl::OkStatus();
+  try {
+    EncodeWindows(steps);
+    SplitCommitted(steps);
+    LACT_RETURN_IF_ERROR(ApplyLact(steps));
+    DecodeAndPublish(steps);
+  } catch (...) {  // out of memory, or a kernel's error: a status, classified once
+    return ModelCallStatus(std::current_exception(), "model step failed");
+  }
+  return absl::OkStatus();
+}
 
-  struct Work {
-    OnlineStream* stream;
-    StepPlan plan;
-    bool finished;
-    torch::Tensor window;    // [S] normalised samples
-    torch::Tensor hidden;    // [T_window, D]
-  };
-  std::vector<Work> work;
+// Each ready stream's window: the samples of its planned frames, normalised.
+absl::Status OnlineRecognizer::TakeWindows(const std::vector<OnlineStream*>& streams,
+                                           std::vector<StreamStep>* steps) const {
+  const int64_t rf = model_->encoder().config().ReceptiveField();
+  const bool normalize = model_->preprocessor().do_normalize;
   for (OnlineStream* s : streams) {
     if (s == nullptr || !IsReady(*s)) continue;
-    Work w{s, PlanStep(*s), false, {}, {}};
+    StreamStep w{s, PlanStep(*s)};
     absl::MutexLock lock(&s->mu_);
     w.finished = s->input_finished_;
     const int64_t n_frames = w.plan.window_end_frame - w.plan.window_start_frame;
@@ -102,134 +109,135 @@ absl::Status OnlineRecognizer::DecodeStreams(const std::vector<OnlineStream*>& s
       w.window = torch::from_blob(s->buffer_.data() + offset, {length}, torch::kFloat32).clone();
       if (normalize) w.window = s->normalizer_.Normalize(w.window);
     }
-    work.push_back(std::move(w));
-  }
-  if (work.empty()) return absl::OkStatus();
-
-  // One encoder call per distinct window length (steady state: all streams share one).
-  try {
-    std::map<int64_t, std::vector<size_t>> by_length;
-    for (size_t i = 0; i < work.size(); ++i) {
-      if (work[i].window.defined()) by_length[work[i].window.size(0)].push_back(i);
-    }
-    for (const auto& [length, members] : by_length) {
-      std::vector<torch::Tensor> batch;
-      for (size_t i : members) batch.push_back(work[i].window);
-      torch::Tensor hidden = model_->encoder().Encode(torch::stack(batch));  // [B, T, D]
-      for (size_t j = 0; j < members.size(); ++j) work[members[j]].hidden = hidden[j];
-    }
-
-    // Split each window into committed and provisional frames.
-    const int64_t D = cfg.hidden_size;
-    std::vector<torch::Tensor> committed(work.size()), provisional(work.size());
-    for (size_t i = 0; i < work.size(); ++i) {
-      const Work& w = work[i];
-      const int64_t c0 = w.stream->committed_frames_ - w.plan.window_start_frame;
-      const int64_t c1 = w.plan.commit_end_frame - w.plan.window_start_frame;
-      const int64_t p1 = w.plan.window_end_frame - w.plan.window_start_frame;
-      if (!w.hidden.defined()) {
-        committed[i] = torch::zeros({0, D}, torch::TensorOptions().device(model_->device()));
-        provisional[i] = committed[i];
-        continue;
-      }
-      committed[i] = w.hidden.narrow(0, c0, c1 - c0);    // [Tc, D]
-      provisional[i] = w.hidden.narrow(0, c1, p1 - c1);  // [Tp, D]
-    }
-
-    // LaCT: one batched Forward for committed frames (states advance), one Peek for lookahead.
-    std::vector<torch::Tensor> committed_out = committed, provisional_out = provisional;
-    if (model_->lact() != nullptr) {
-      std::vector<size_t> idx;
-      std::vector<LactState*> states;
-      std::vector<const LactState*> const_states;
-      std::vector<torch::Tensor> xs, ps;
-      for (size_t i = 0; i < work.size(); ++i) {
-        if (!work[i].stream->lact_state_) continue;
-        idx.push_back(i);
-        states.push_back(&*work[i].stream->lact_state_);
-        const_states.push_back(&*work[i].stream->lact_state_);
-        xs.push_back(committed[i]);
-        ps.push_back(provisional[i]);
-      }
-      if (!idx.empty()) {
-        // Committed frames advance the states first; provisional frames follow them.
-        LACT_ASSIGN_OR_RETURN(std::vector<torch::Tensor> ys, model_->lact()->Forward(states, xs));
-        LACT_ASSIGN_OR_RETURN(std::vector<torch::Tensor> zs, model_->lact()->Peek(const_states, ps));
-        for (size_t j = 0; j < idx.size(); ++j) {
-          committed_out[idx[j]] = ys[j];
-          provisional_out[idx[j]] = zs[j];
-        }
-      }
-    }
-
-    // lm_head once over every frame of every stream.
-    std::vector<torch::Tensor> all;
-    for (size_t i = 0; i < work.size(); ++i) {
-      all.push_back(committed_out[i]);
-      all.push_back(provisional_out[i]);
-    }
-    torch::Tensor logits = model_->encoder().Logits(torch::cat(all, 0).unsqueeze(0))[0];  // [N, V]
-    // Greedy streams need the argmax ids, beam-search streams the logits (on the CPU).
-    torch::Tensor ids = beam_ ? torch::Tensor() : logits.argmax(-1).to(torch::kCPU);  // [N]
-    torch::Tensor cpu_logits = beam_ ? logits.to(torch::kCPU) : torch::Tensor();     // [N, V]
-    int64_t at = 0;
-    for (size_t i = 0; i < work.size(); ++i) {
-      Work& w = work[i];
-      OnlineStream& s = *w.stream;
-      const int64_t nc = committed_out[i].size(0), np = provisional_out[i].size(0);
-      if (s.options_.capture && nc > 0) {
-        s.captured_hidden_.push_back(committed[i].to(torch::kCPU).clone());
-        s.captured_lact_.push_back(committed_out[i].to(torch::kCPU).clone());
-        s.captured_logits_.push_back(logits.narrow(0, at, nc).to(torch::kCPU).clone());
-      }
-      s.committed_frames_ = w.plan.commit_end_frame;
-      bool is_final;
-      {
-        absl::MutexLock lock(&s.mu_);
-        is_final = w.finished && s.committed_frames_ >= cfg.NumFrames(s.total_samples_);
-      }
-      CtcResult with_prov, committed_result;
-      if (s.beam_decoder_) {
-        s.beam_decoder_->Accept(cpu_logits.narrow(0, at, nc));
-        if (is_final) {
-          committed_result = s.beam_decoder_->Final();
-          with_prov = committed_result;
-        } else {
-          with_prov = s.beam_decoder_->WithProvisional(cpu_logits.narrow(0, at + nc, np));
-          committed_result = s.beam_decoder_->Stable();
-        }
-      } else {
-        s.decoder_.Accept(ids.narrow(0, at, nc));
-        with_prov = s.decoder_.WithProvisional(ids.narrow(0, at + nc, np));
-        committed_result = s.decoder_.Committed();
-      }
-      at += nc + np;
-      RecognitionResult& r = s.result_;
-      r.committed_text = committed_result.text;
-      r.committed_words = committed_result.words;
-      r.text = with_prov.text;
-      r.words = with_prov.words;
-      r.committed_frames = s.committed_frames_;
-      {
-        absl::MutexLock lock(&s.mu_);
-        r.audio_seconds = static_cast<double>(s.total_samples_) / model_->sample_rate();
-        r.is_final = is_final;
-        // Drop audio no future window needs: the next window starts left_frames_ before the
-        // committed frames.
-        const int64_t keep_from =
-            std::max<int64_t>(0, s.committed_frames_ - left_frames_) * samples_per_frame_;
-        const int64_t drop = std::min<int64_t>(keep_from - s.buffer_start_,
-                                               static_cast<int64_t>(s.buffer_.size()));
-        if (drop > 0) {
-          s.buffer_.erase(s.buffer_.begin(), s.buffer_.begin() + drop);
-          s.buffer_start_ += drop;
-        }
-      }
-    }
-  } catch (...) {  // out of memory, or a kernel's error: a status, classified once
-    return ModelCallStatus(std::current_exception(), "model step failed");
+    steps->push_back(std::move(w));
   }
   return absl::OkStatus();
+}
+
+// One encoder call per distinct window length (steady state: all streams share one).
+void OnlineRecognizer::EncodeWindows(std::vector<StreamStep>& steps) const {
+  std::map<int64_t, std::vector<size_t>> by_length;
+  for (size_t i = 0; i < steps.size(); ++i) {
+    if (steps[i].window.defined()) by_length[steps[i].window.size(0)].push_back(i);
+  }
+  for (const auto& [length, members] : by_length) {
+    std::vector<torch::Tensor> batch;
+    for (size_t i : members) batch.push_back(steps[i].window);
+    torch::Tensor hidden = model_->encoder().Encode(torch::stack(batch));  // [B, T, D]
+    for (size_t j = 0; j < members.size(); ++j) steps[members[j]].hidden = hidden[j];
+  }
+}
+
+// Splits each window into committed and provisional frames.
+void OnlineRecognizer::SplitCommitted(std::vector<StreamStep>& steps) const {
+  const int64_t D = model_->encoder().config().hidden_size;
+  for (StreamStep& w : steps) {
+    const int64_t c0 = w.stream->committed_frames_ - w.plan.window_start_frame;
+    const int64_t c1 = w.plan.commit_end_frame - w.plan.window_start_frame;
+    const int64_t p1 = w.plan.window_end_frame - w.plan.window_start_frame;
+    if (!w.hidden.defined()) {
+      w.committed = torch::zeros({0, D}, torch::TensorOptions().device(model_->device()));
+      w.provisional = w.committed;
+    } else {
+      w.committed = w.hidden.narrow(0, c0, c1 - c0);    // [Tc, D]
+      w.provisional = w.hidden.narrow(0, c1, p1 - c1);  // [Tp, D]
+    }
+    w.committed_out = w.committed;
+    w.provisional_out = w.provisional;
+  }
+}
+
+// LaCT: one batched Forward for committed frames (states advance), one Peek for lookahead.
+absl::Status OnlineRecognizer::ApplyLact(std::vector<StreamStep>& steps) const {
+  if (model_->lact() == nullptr) return absl::OkStatus();
+  std::vector<StreamStep*> with_lact;
+  std::vector<LactState*> states;
+  std::vector<const LactState*> const_states;
+  std::vector<torch::Tensor> xs, ps;
+  for (StreamStep& w : steps) {
+    if (!w.stream->lact_state_) continue;
+    with_lact.push_back(&w);
+    states.push_back(&*w.stream->lact_state_);
+    const_states.push_back(&*w.stream->lact_state_);
+    xs.push_back(w.committed);
+    ps.push_back(w.provisional);
+  }
+  if (with_lact.empty()) return absl::OkStatus();
+  // Committed frames advance the states first; provisional frames follow them.
+  LACT_ASSIGN_OR_RETURN(std::vector<torch::Tensor> ys, model_->lact()->Forward(states, xs));
+  LACT_ASSIGN_OR_RETURN(std::vector<torch::Tensor> zs, model_->lact()->Peek(const_states, ps));
+  for (size_t j = 0; j < with_lact.size(); ++j) {
+    with_lact[j]->committed_out = ys[j];
+    with_lact[j]->provisional_out = zs[j];
+  }
+  return absl::OkStatus();
+}
+
+// lm_head once over every frame of every stream, then each stream's decoder and result.
+void OnlineRecognizer::DecodeAndPublish(std::vector<StreamStep>& steps) const {
+  std::vector<torch::Tensor> all;
+  for (const StreamStep& w : steps) {
+    all.push_back(w.committed_out);
+    all.push_back(w.provisional_out);
+  }
+  torch::Tensor logits = model_->encoder().Logits(torch::cat(all, 0).unsqueeze(0))[0];  // [N, V]
+  // Greedy streams need the argmax ids, beam-search streams the logits (on the CPU).
+  torch::Tensor ids = beam_ ? torch::Tensor() : logits.argmax(-1).to(torch::kCPU);  // [N]
+  torch::Tensor cpu_logits = beam_ ? logits.to(torch::kCPU) : torch::Tensor();     // [N, V]
+  int64_t at = 0;
+  for (StreamStep& w : steps) {
+    PublishStep(w, logits, ids, cpu_logits, at);
+    at += w.committed_out.size(0) + w.provisional_out.size(0);
+  }
+}
+
+void OnlineRecognizer::PublishStep(StreamStep& w, const torch::Tensor& logits, const torch::Tensor& ids,
+                                   const torch::Tensor& cpu_logits, int64_t at) const {
+  OnlineStream& s = *w.stream;
+  const int64_t nc = w.committed_out.size(0), np = w.provisional_out.size(0);
+  if (s.options_.capture && nc > 0) {
+    s.captured_hidden_.push_back(w.committed.to(torch::kCPU).clone());
+    s.captured_lact_.push_back(w.committed_out.to(torch::kCPU).clone());
+    s.captured_logits_.push_back(logits.narrow(0, at, nc).to(torch::kCPU).clone());
+  }
+  s.committed_frames_ = w.plan.commit_end_frame;
+  bool is_final;
+  {
+    absl::MutexLock lock(&s.mu_);
+    is_final = w.finished && s.committed_frames_ >= model_->encoder().config().NumFrames(s.total_samples_);
+  }
+  CtcResult with_prov, committed_result;
+  if (s.beam_decoder_) {
+    s.beam_decoder_->Accept(cpu_logits.narrow(0, at, nc));
+    if (is_final) {
+      committed_result = s.beam_decoder_->Final();
+      with_prov = committed_result;
+    } else {
+      with_prov = s.beam_decoder_->WithProvisional(cpu_logits.narrow(0, at + nc, np));
+      committed_result = s.beam_decoder_->Stable();
+    }
+  } else {
+    s.decoder_.Accept(ids.narrow(0, at, nc));
+    with_prov = s.decoder_.WithProvisional(ids.narrow(0, at + nc, np));
+    committed_result = s.decoder_.Committed();
+  }
+  RecognitionResult& r = s.result_;
+  r.committed_text = committed_result.text;
+  r.committed_words = committed_result.words;
+  r.text = with_prov.text;
+  r.words = with_prov.words;
+  r.committed_frames = s.committed_frames_;
+  absl::MutexLock lock(&s.mu_);
+  r.audio_seconds = static_cast<double>(s.total_samples_) / model_->sample_rate();
+  r.is_final = is_final;
+  // Drop audio no future window needs: the next window starts left_frames_ before the committed
+  // frames.
+  const int64_t keep_from = std::max<int64_t>(0, s.committed_frames_ - left_frames_) * samples_per_frame_;
+  const int64_t drop = std::min<int64_t>(keep_from - s.buffer_start_, static_cast<int64_t>(s.buffer_.size()));
+  if (drop > 0) {
+    s.buffer_.erase(s.buffer_.begin(), s.buffer_.begin() + drop);
+    s.buffer_start_ += drop;
+  }
 }
 
 absl::StatusOr<OfflineResult> OnlineRecognizer::DecodeOffline(const std::vector<float>& samples,

@@ -75,6 +75,28 @@ class OnlineRecognizer {
   StepPlan PlanStep(const OnlineStream& stream) const;
 
  private:
+  // One ready stream in a DecodeStreams call, through its steps.
+  struct StreamStep {
+    OnlineStream* stream;
+    StepPlan plan;
+    bool finished = false;             // its input had finished when the step began
+    torch::Tensor window;              // [S] normalised samples (undefined: no frames to encode)
+    torch::Tensor hidden;              // [T_window, D] the encoder's output for the window
+    torch::Tensor committed;           // [Tc, D] the frames this step commits
+    torch::Tensor provisional;         // [Tp, D] the lookahead frames after them
+    torch::Tensor committed_out;       // [Tc, D] after LaCT (states advanced)
+    torch::Tensor provisional_out;     // [Tp, D] after LaCT (states peeked, not advanced)
+  };
+  // The steps of DecodeStreams, in order.
+  absl::Status TakeWindows(const std::vector<OnlineStream*>& streams, std::vector<StreamStep>* steps) const;
+  void EncodeWindows(std::vector<StreamStep>& steps) const;
+  void SplitCommitted(std::vector<StreamStep>& steps) const;
+  absl::Status ApplyLact(std::vector<StreamStep>& steps) const;
+  void DecodeAndPublish(std::vector<StreamStep>& steps) const;
+  // One stream's share of the batch's logits [N, V] (rows from `at`): decoder, result, buffer.
+  void PublishStep(StreamStep& step, const torch::Tensor& logits, const torch::Tensor& ids,
+                   const torch::Tensor& cpu_logits, int64_t at) const;
+
   OnlineRecognizer(std::shared_ptr<const AsrModel> model, const StreamingConfig& config,
                    std::optional<CtcBeamSearchOptions> beam);
 

@@ -229,6 +229,53 @@ nlohmann::json Streaming(const lact::OnlineRecognizer& rec, bool use_lact, int S
   return row;
 }
 
+// --batch_sizes as numbers >= 1; false (after a message) for a bad entry.
+bool ParseBatchSizes(std::vector<int>* batch_sizes) {
+  for (absl::string_view part : absl::StrSplit(absl::GetFlag(FLAGS_batch_sizes), ',', absl::SkipEmpty())) {
+    int b;
+    if (!absl::SimpleAtoi(part, &b) || b < 1) {
+      std::cerr << "lact_bench: bad --batch_sizes entry '" << part << "'\n";
+      return false;
+    }
+    batch_sizes->push_back(b);
+  }
+  return true;
+}
+
+// A random model of --random's size (with a --lact_layers LaCT config) written to `dir`; the
+// exit code (0 when written).
+int WriteRandomModel(const std::string& dir) {
+  const std::string size = absl::GetFlag(FLAGS_random);
+  if (size != "base" && size != "tiny") {
+    std::cerr << "lact_bench: --random must be base or tiny\n";
+    return 2;
+  }
+  lact::Wav2Vec2Config config = size == "base" ? lact::BaseConfig() : lact::TinyConfig();
+  std::cerr << "lact_bench: writing a random " << size << " model to " << dir << "\n";
+  if (auto s = lact::WriteModelFolder(dir, config, lact::RandomWav2Vec2Tensors(config, 0)); !s.ok()) {
+    std::cerr << "lact_bench: " << s.message() << "\n";
+    return 1;
+  }
+  lact::LactConfig lc;
+  lc.hidden_size = static_cast<int>(config.hidden_size);
+  lc.num_lact_layers = absl::GetFlag(FLAGS_lact_layers);
+  if (config.hidden_size < 128) lc.num_lact_heads = 4, lc.chunk_size = 16;
+  std::ofstream(dir + "/lact_config.json") << lc.ToJson() << "\n";
+  return 0;
+}
+
+// `out` to --json's file when one is given; the exit code.
+int WriteJson(const std::string& path, const nlohmann::json& out) {
+  if (path.empty()) return 0;
+  std::ofstream f(path);
+  f << out.dump(2) << "\n";
+  if (!f) {
+    std::cerr << "lact_bench: cannot write " << path << "\n";
+    return 1;
+  }
+  return 0;
+}
+
 int Run(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Benchmarks the recognizer: offline RTFX by batch size, S concurrent real-time streams,\n"
@@ -239,14 +286,7 @@ int Run(int argc, char** argv) {
   const int threads = lact::SetTorchThreadsFromFlag();
 
   std::vector<int> batch_sizes;
-  for (absl::string_view part : absl::StrSplit(absl::GetFlag(FLAGS_batch_sizes), ',', absl::SkipEmpty())) {
-    int b;
-    if (!absl::SimpleAtoi(part, &b) || b < 1) {
-      std::cerr << "lact_bench: bad --batch_sizes entry '" << part << "'\n";
-      return 2;
-    }
-    batch_sizes.push_back(b);
-  }
+  if (!ParseBatchSizes(&batch_sizes)) return 2;
   auto lact_mode = lact::GetLactFlag(lact::LactMode::kBoth, {lact::LactMode::kOn, lact::LactMode::kOff, lact::LactMode::kBoth});
   if (!lact_mode.ok()) {
     std::cerr << "lact_bench: " << lact_mode.status().message() << "\n";
@@ -257,25 +297,10 @@ int Run(int argc, char** argv) {
   std::string dir = model_flags.model_dir;  // empty: a random model (not $LACT_MODEL)
   std::string temp_dir;
   if (dir.empty()) {
-    const std::string size = absl::GetFlag(FLAGS_random);
-    if (size != "base" && size != "tiny") {
-      std::cerr << "lact_bench: --random must be base or tiny\n";
-      return 2;
-    }
-    lact::Wav2Vec2Config config = size == "base" ? lact::BaseConfig() : lact::TinyConfig();
     const std::string save_to = absl::GetFlag(FLAGS_save_random_model);
     temp_dir = !save_to.empty() ? save_to
                : (std::filesystem::temp_directory_path() / absl::StrCat("lact_bench_", ::getpid())).string();
-    std::cerr << "lact_bench: writing a random " << size << " model to " << temp_dir << "\n";
-    if (auto s = lact::WriteModelFolder(temp_dir, config, lact::RandomWav2Vec2Tensors(config, 0)); !s.ok()) {
-      std::cerr << "lact_bench: " << s.message() << "\n";
-      return 1;
-    }
-    lact::LactConfig lc;
-    lc.hidden_size = static_cast<int>(config.hidden_size);
-    lc.num_lact_layers = absl::GetFlag(FLAGS_lact_layers);
-    if (config.hidden_size < 128) lc.num_lact_heads = 4, lc.chunk_size = 16;
-    std::ofstream(temp_dir + "/lact_config.json") << lc.ToJson() << "\n";
+    if (int rc = WriteRandomModel(temp_dir); rc != 0) return rc;
     dir = temp_dir;
     if (!save_to.empty()) {
       std::cerr << "lact_bench: wrote " << save_to << "\n";
@@ -338,16 +363,7 @@ int Run(int argc, char** argv) {
                                            lact::GetMaxBatchFlag()));
     }
   }
-  const std::string json_path = absl::GetFlag(FLAGS_json);
-  if (!json_path.empty()) {
-    std::ofstream f(json_path);
-    f << out.dump(2) << "\n";
-    if (!f) {
-      std::cerr << "lact_bench: cannot write " << json_path << "\n";
-      return 1;
-    }
-  }
-  return 0;
+  return WriteJson(absl::GetFlag(FLAGS_json), out);
 }
 
 }  // namespace

@@ -148,23 +148,12 @@ absl::StatusOr<Decoded> TranscribeFile(const lact::OnlineRecognizer& rec, const 
   return transcription.Finish();
 }
 
-int Run(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "Transcribes audio files (WAV/FLAC, any rate; mixed to mono, resampled to 16 kHz).\n"
-      "Usage: lact_transcribe --model DIR [--device cpu|cuda] [--lact auto|on|off] [--streaming]\n"
-      "       [--step-ms N --left-context-ms N --lookahead-ms N] [--dump-logits OUT.npy]\n"
-      "       [--dump-hidden OUT.npy] [--dump-lact OUT.npy] [--decoder auto|greedy|beam] AUDIO...\n"
-      "       lact_transcribe --model DIR --from-logits LOGITS.npy...\n"
-      "Prints <path>\\t<transcript> per file.");
-  lact::ShowFlagsOfThisProjectInHelp();
-  const std::vector<std::string> files = lact::ParseFlags(argc, argv);
+// Flags that do not go together: a message and exit code 2; 0 when they do.
+int CheckUsage(const std::vector<std::string>& files, bool dumping) {
   if (files.empty()) {
     std::cerr << "lact_transcribe: no audio files given (see --help)\n";
     return 2;
   }
-  const bool dumping = !absl::GetFlag(FLAGS_dump_logits).empty() ||
-                       !absl::GetFlag(FLAGS_dump_hidden).empty() ||
-                       !absl::GetFlag(FLAGS_dump_lact).empty();
   if (dumping && files.size() != 1) {
     std::cerr << "lact_transcribe: --dump-* needs exactly one input file, got " << files.size() << "\n";
     return 2;
@@ -179,86 +168,119 @@ int Run(int argc, char** argv) {
               << absl::GetFlag(FLAGS_max_offline_seconds) << "\n";
     return 2;
   }
+  return 0;
+}
+
+// The model and recogniser the flags ask for; null with *exit_code set (after a message) when
+// they cannot be had. *use_lact: whether LaCT runs.
+std::unique_ptr<lact::OnlineRecognizer> LoadRecognizer(bool* use_lact, int* exit_code) {
+  *exit_code = 2;
   auto lact_mode = lact::GetLactFlag(lact::LactMode::kAuto, {lact::LactMode::kAuto, lact::LactMode::kOn, lact::LactMode::kOff});
   if (!lact_mode.ok()) {
     std::cerr << "lact_transcribe: " << lact_mode.status().message() << "\n";
-    return 2;
+    return nullptr;
   }
   const lact::ModelFlags model_flags = lact::GetModelFlags();
   const std::string model_dir = lact::ResolveModelDir(model_flags.model_dir);
   if (model_dir.empty()) {
     std::cerr << "lact_transcribe: no model: pass --model DIR (a Hugging Face Wav2Vec2ForCTC folder)\n";
-    return 2;
+    return nullptr;
   }
   lact::SetTorchThreadsFromFlag();
-
   lact::AsrModelOptions options;
   options.device = model_flags.device;
   options.dtype = model_flags.dtype;
   // auto: LaCT only when the folder has LaCT files (otherwise it would be the identity anyway).
   options.load_lact = *lact_mode == lact::LactMode::kOn ||
                       (*lact_mode == lact::LactMode::kAuto && lact::AsrModel::HasLactFiles(model_dir));
+  *use_lact = options.load_lact;
   auto model = lact::AsrModel::Load(model_dir, options);
   if (!model.ok()) {
     std::cerr << "lact_transcribe: " << model.status().message() << "\n";
-    return 1;
+    *exit_code = 1;
+    return nullptr;
   }
-  const bool use_lact = options.load_lact;
-  const lact::StreamingConfig streaming = lact::GetStreamingFlags();
-  const lact::DecodingConfig decoding = lact::GetDecoderFlags();
-  auto rec = lact::OnlineRecognizer::Create(*model, streaming, decoding);
+  auto rec = lact::OnlineRecognizer::Create(*model, lact::GetStreamingFlags(), lact::GetDecoderFlags());
   if (!rec.ok()) {
     std::cerr << "lact_transcribe: " << rec.status().message() << "\n";
-    return 2;
+    return nullptr;
   }
+  *exit_code = 0;
+  return *std::move(rec);
+}
 
+// <path>\t<transcript>, and with --words a line per word.
+void PrintResult(const std::string& path, const lact::CtcResult& ctc) {
+  std::cout << path << "\t" << ctc.text << "\n";
+  if (absl::GetFlag(FLAGS_words)) {
+    for (const auto& w : ctc.words) {
+      std::cout << path << "\t" << w.word << "\t" << w.start_s << "\t" << w.end_s << "\n";
+    }
+  }
+  std::cout.flush();
+}
+
+// --from-logits: one logits file decoded; false (after a message) on an error.
+bool DecodeLogitsFile(const lact::OnlineRecognizer& rec, const std::string& path) {
+  auto logits = lact::ReadNpy(path);
+  auto ctc = logits.ok() ? rec.DecodeLogits(*logits) : absl::StatusOr<lact::CtcResult>(logits.status());
+  if (!ctc.ok()) {
+    std::cerr << "lact_transcribe: " << path << ": " << ctc.status().message() << "\n";
+    return false;
+  }
+  PrintResult(path, *ctc);
+  return true;
+}
+
+// One audio file: its transcript and the --dump-* files; false (after a message) on an error.
+bool TranscribeOne(const lact::OnlineRecognizer& rec, const std::string& path, bool use_lact, bool dumping) {
+  auto decoded = TranscribeFile(rec, path, use_lact, absl::GetFlag(FLAGS_streaming),
+                                absl::GetFlag(FLAGS_max_offline_seconds), dumping);
+  if (!decoded.ok()) {
+    // Audio errors name the file already.
+    const std::string message(decoded.status().message());
+    std::cerr << "lact_transcribe: "
+              << (message.find(path) == std::string::npos ? path + ": " : std::string()) << message << "\n";
+    return false;
+  }
+  PrintResult(path, decoded->ctc);
+  bool ok = true;
+  for (const auto& [flag, tensor] :
+       {std::pair{absl::GetFlag(FLAGS_dump_logits), decoded->logits},
+        std::pair{absl::GetFlag(FLAGS_dump_hidden), decoded->hidden},
+        std::pair{absl::GetFlag(FLAGS_dump_lact), decoded->lact_out}}) {
+    if (flag.empty()) continue;
+    if (auto s = lact::WriteNpy(flag, tensor); !s.ok()) {
+      std::cerr << "lact_transcribe: " << s.message() << "\n";
+      ok = false;
+    }
+  }
+  return ok;
+}
+
+int Run(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "Transcribes audio files (WAV/FLAC, any rate; mixed to mono, resampled to 16 kHz).\n"
+      "Usage: lact_transcribe --model DIR [--device cpu|cuda] [--lact auto|on|off] [--streaming]\n"
+      "       [--step-ms N --left-context-ms N --lookahead-ms N] [--dump-logits OUT.npy]\n"
+      "       [--dump-hidden OUT.npy] [--dump-lact OUT.npy] [--decoder auto|greedy|beam] AUDIO...\n"
+      "       lact_transcribe --model DIR --from-logits LOGITS.npy...\n"
+      "Prints <path>\\t<transcript> per file.");
+  lact::ShowFlagsOfThisProjectInHelp();
+  const std::vector<std::string> files = lact::ParseFlags(argc, argv);
+  const bool dumping = !absl::GetFlag(FLAGS_dump_logits).empty() ||
+                       !absl::GetFlag(FLAGS_dump_hidden).empty() ||
+                       !absl::GetFlag(FLAGS_dump_lact).empty();
+  if (int usage = CheckUsage(files, dumping); usage != 0) return usage;
+  bool use_lact = false;
+  int exit_code = 0;
+  std::unique_ptr<lact::OnlineRecognizer> rec = LoadRecognizer(&use_lact, &exit_code);
+  if (rec == nullptr) return exit_code;
   int failures = 0;
-  const bool from_logits = absl::GetFlag(FLAGS_from_logits);
   for (const std::string& path : files) {
-    if (from_logits) {
-      auto logits = lact::ReadNpy(path);
-      auto ctc = logits.ok() ? (*rec)->DecodeLogits(*logits) : absl::StatusOr<lact::CtcResult>(logits.status());
-      if (!ctc.ok()) {
-        std::cerr << "lact_transcribe: " << path << ": " << ctc.status().message() << "\n";
-        ++failures;
-        continue;
-      }
-      std::cout << path << "\t" << ctc->text << "\n";
-      if (absl::GetFlag(FLAGS_words)) {
-        for (const auto& w : ctc->words) {
-          std::cout << path << "\t" << w.word << "\t" << w.start_s << "\t" << w.end_s << "\n";
-        }
-      }
-      std::cout.flush();
-      continue;
-    }
-    auto decoded = TranscribeFile(**rec, path, use_lact, absl::GetFlag(FLAGS_streaming),
-                                  absl::GetFlag(FLAGS_max_offline_seconds), dumping);
-    if (!decoded.ok()) {
-      // Audio errors name the file already.
-      const std::string message(decoded.status().message());
-      std::cerr << "lact_transcribe: "
-                << (message.find(path) == std::string::npos ? path + ": " : std::string()) << message << "\n";
-      ++failures;
-      continue;
-    }
-    std::cout << path << "\t" << decoded->ctc.text << "\n";
-    if (absl::GetFlag(FLAGS_words)) {
-      for (const auto& w : decoded->ctc.words) {
-        std::cout << path << "\t" << w.word << "\t" << w.start_s << "\t" << w.end_s << "\n";
-      }
-    }
-    std::cout.flush();
-    for (const auto& [flag, tensor] :
-         {std::pair{absl::GetFlag(FLAGS_dump_logits), decoded->logits},
-          std::pair{absl::GetFlag(FLAGS_dump_hidden), decoded->hidden},
-          std::pair{absl::GetFlag(FLAGS_dump_lact), decoded->lact_out}}) {
-      if (flag.empty()) continue;
-      if (auto s = lact::WriteNpy(flag, tensor); !s.ok()) {
-        std::cerr << "lact_transcribe: " << s.message() << "\n";
-        ++failures;
-      }
-    }
+    const bool ok = absl::GetFlag(FLAGS_from_logits) ? DecodeLogitsFile(*rec, path)
+                                                     : TranscribeOne(*rec, path, use_lact, dumping);
+    failures += ok ? 0 : 1;
   }
   if (failures > 0 && files.size() > 1) {
     std::cerr << "lact_transcribe: " << failures << " of " << files.size() << " files failed\n";
