@@ -36,25 +36,19 @@ done
 
 # --help lists every flag a binary takes, its shared flag groups' included (abseil shows only the
 # flags of files named like the program unless told otherwise), and no group it does not take.
-# has_flags BIN FLAG...: each --FLAG in BIN's --help.
-has_flags() {
-  local bin=$1; shift
+# help_lists yes|no BIN FLAG...: each --FLAG is (yes) or is not (no) in BIN's --help.
+help_lists() {
+  local want=$1 bin=$2; shift 2
   [ -x "$B/$bin" ] || return 0
   "$B/$bin" --help > "$tmp/help" 2>&1
   for f in "$@"; do
-    if grep -q -- "--$f " "$tmp/help" || grep -q -- "--$f)" "$tmp/help"; then :; else
-      echo "FAIL $(basename "$bin") --help does not list --$f"; fail=1
-    fi
+    local listed=no
+    grep -q -- "--$f " "$tmp/help" && listed=yes
+    [ "$listed" = "$want" ] || { echo "FAIL $(basename "$bin") --help: --$f listed=$listed, want $want"; fail=1; }
   done
 }
-lacks_flags() {
-  local bin=$1; shift
-  [ -x "$B/$bin" ] || return 0
-  "$B/$bin" --help > "$tmp/help" 2>&1
-  for f in "$@"; do
-    if grep -q -- "--$f " "$tmp/help"; then echo "FAIL $(basename "$bin") --help lists --$f"; fail=1; fi
-  done
-}
+has_flags() { help_lists yes "$@"; }
+lacks_flags() { help_lists no "$@"; }
 has_flags server/lact_server model device dtype lact threads step_ms left_context_ms lookahead_ms \
   max_batch decoder beam_size lm_weight word_score token_threshold port max_streams
 has_flags core/lact_transcribe model device dtype lact threads step_ms decoder beam_size streaming
