@@ -28,6 +28,98 @@ double DurationSeconds(const google::protobuf::Duration& d) {
   return static_cast<double>(d.seconds()) + static_cast<double>(d.nanos()) * 1e-9;
 }
 
+// The call's deadline and bearer token.
+void ConfigureContext(const StreamConfig& config, grpc::ClientContext* context) {
+  if (config.timeout_s > 0) {
+    context->set_deadline(std::chrono::system_clock::now() +
+                          std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                              std::chrono::duration<double>(config.timeout_s)));
+  }
+  if (!config.auth_token.empty()) {
+    context->AddMetadata("authorization", "Bearer " + config.auth_token);
+  }
+}
+
+// The first message of the call: the streaming config.
+pb::StreamingRecognizeRequest ConfigRequest(const StreamConfig& config) {
+  pb::StreamingRecognizeRequest first;
+  pb::StreamingRecognitionConfig* streaming = first.mutable_streaming_config();
+  streaming->set_interim_results(config.interim_results);
+  pb::RecognitionConfig* rc = streaming->mutable_config();
+  rc->set_encoding(ToProto(config.encoding));
+  rc->set_sample_rate_hertz(config.sample_rate);
+  rc->set_audio_channel_count(1);
+  if (config.enable_lact.has_value()) rc->set_enable_lact(*config.enable_lact);
+  return first;
+}
+
+SteadyTime FromNanos(int64_t ns) {
+  using std::chrono::duration_cast;
+  return SteadyTime(duration_cast<SteadyClock::duration>(std::chrono::nanoseconds(ns)));
+}
+
+// Takes the responses of one call as they arrive: the final transcripts and each response's
+// latency, from the send that caused it (the half-close for a final, else the audio message
+// holding the result's end time, else the last message sent before it arrived).
+class ResponseTally {
+ public:
+  ResponseTally(SteadyTime start, const SendLog* log) : start_(start), log_(log) {}
+
+  // half_close_ns: time_since_epoch of the half-close, < 0 while it has not happened.
+  void Add(const pb::StreamingRecognizeResponse& response, SteadyTime arrival,
+           int64_t half_close_ns) {
+    bool is_final = false;
+    double end_s = -1;
+    for (const auto& result : response.results()) {
+      if (result.is_final()) {
+        is_final = true;
+        if (result.alternatives_size() > 0 && !result.alternatives(0).transcript().empty()) {
+          if (!outcome_.transcript.empty()) outcome_.transcript += ' ';
+          outcome_.transcript += result.alternatives(0).transcript();
+        }
+        ++outcome_.final_results;
+      }
+      if (result.has_result_end_time()) {
+        end_s = std::max(end_s, DurationSeconds(result.result_end_time()));
+      }
+    }
+    if (response.results_size() == 0) return;  // nothing to measure
+    const double latency = Ms(arrival - CausedBy(is_final, end_s, arrival, half_close_ns));
+    if (is_final) {
+      outcome_.final_latencies_ms.push_back(latency);
+      last_final_ = arrival;
+    } else {
+      ++outcome_.interim_responses;
+      outcome_.interim_latencies_ms.push_back(latency);
+      if (outcome_.first_interim_ms < 0) outcome_.first_interim_ms = Ms(arrival - start_);
+    }
+  }
+
+  // The outcome once the call has ended.
+  StreamOutcome Finish(SteadyTime now, int64_t half_close_ns) {
+    outcome_.stream_s = std::chrono::duration<double>(now - start_).count();
+    if (half_close_ns >= 0) outcome_.final_latency_ms = Ms(last_final_ - FromNanos(half_close_ns));
+    return std::move(outcome_);
+  }
+
+  int final_results() const { return outcome_.final_results; }
+
+ private:
+  SteadyTime CausedBy(bool is_final, double end_s, SteadyTime arrival,
+                      int64_t half_close_ns) const {
+    if (is_final && half_close_ns >= 0) return FromNanos(half_close_ns);
+    SteadyTime caused_by;
+    if (end_s > 0 && log_->SendTimeForAudio(end_s, &caused_by)) return caused_by;
+    if (log_->LastSendBefore(arrival, &caused_by)) return caused_by;
+    return start_;
+  }
+
+  const SteadyTime start_;
+  const SendLog* log_;
+  StreamOutcome outcome_;
+  SteadyTime last_final_;
+};
+
 }  // namespace
 
 absl::Status FromGrpcStatus(const grpc::Status& status) {
@@ -49,106 +141,44 @@ StreamClient::StreamClient(std::shared_ptr<grpc::Channel> channel, Clock* clock)
 absl::StatusOr<StreamOutcome> StreamClient::Run(const std::vector<EncodedChunk>& chunks,
                                                 const StreamConfig& config) const {
   grpc::ClientContext context;
-  if (config.timeout_s > 0) {
-    context.set_deadline(std::chrono::system_clock::now() +
-                         std::chrono::duration_cast<std::chrono::system_clock::duration>(
-                             std::chrono::duration<double>(config.timeout_s)));
-  }
-  if (!config.auth_token.empty()) context.AddMetadata("authorization", "Bearer " + config.auth_token);
+  ConfigureContext(config, &context);
   std::unique_ptr<grpc::ClientReaderWriter<pb::StreamingRecognizeRequest,
                                            pb::StreamingRecognizeResponse>>
       stream = stub_->StreamingRecognize(&context);
-
-  pb::StreamingRecognizeRequest first;
-  pb::StreamingRecognitionConfig* streaming = first.mutable_streaming_config();
-  streaming->set_interim_results(config.interim_results);
-  pb::RecognitionConfig* rc = streaming->mutable_config();
-  rc->set_encoding(ToProto(config.encoding));
-  rc->set_sample_rate_hertz(config.sample_rate);
-  rc->set_audio_channel_count(1);
-  if (config.enable_lact.has_value()) rc->set_enable_lact(*config.enable_lact);
 
   SendLog log;
   const SteadyTime start = clock_->Now();
   std::atomic<int64_t> half_close_ns{-1};  // time_since_epoch of the half-close, once done
   std::thread sender([&] {
-    if (stream->Write(first)) {
-      StreamSender paced(config.send, clock_);
-      pb::StreamingRecognizeRequest request;
-      const size_t sent = paced.Send(
-          chunks, start,
-          [&](const EncodedChunk& chunk) {
-            request.set_audio_content(chunk.bytes);
-            return stream->Write(request);
-          },
-          &log);
-      if (sent == chunks.size()) {
-        half_close_ns.store(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                clock_->Now().time_since_epoch())
-                                .count());
-        stream->WritesDone();
-      }
+    if (!stream->Write(ConfigRequest(config))) return;
+    StreamSender paced(config.send, clock_);
+    pb::StreamingRecognizeRequest request;
+    const size_t sent = paced.Send(
+        chunks, start,
+        [&](const EncodedChunk& chunk) {
+          request.set_audio_content(chunk.bytes);
+          return stream->Write(request);
+        },
+        &log);
+    if (sent == chunks.size()) {
+      half_close_ns.store(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                              clock_->Now().time_since_epoch())
+                              .count());
+      stream->WritesDone();
     }
   });
 
-  StreamOutcome outcome;
-  SteadyTime last_final;
+  ResponseTally tally(start, &log);
   pb::StreamingRecognizeResponse response;
-  while (stream->Read(&response)) {
-    const SteadyTime arrival = clock_->Now();
-    bool is_final = false;
-    double end_s = -1;
-    for (const auto& result : response.results()) {
-      if (result.is_final()) {
-        is_final = true;
-        if (result.alternatives_size() > 0 && !result.alternatives(0).transcript().empty()) {
-          if (!outcome.transcript.empty()) outcome.transcript += ' ';
-          outcome.transcript += result.alternatives(0).transcript();
-        }
-        ++outcome.final_results;
-      }
-      if (result.has_result_end_time()) {
-        end_s = std::max(end_s, DurationSeconds(result.result_end_time()));
-      }
-    }
-    if (response.results_size() == 0) continue;  // nothing to measure
-    const int64_t hc = half_close_ns.load();
-    SteadyTime caused_by;
-    bool matched = false;
-    if (is_final && hc >= 0) {
-      caused_by = SteadyTime(std::chrono::duration_cast<SteadyClock::duration>(
-          std::chrono::nanoseconds(hc)));
-      matched = true;
-    } else if (end_s > 0) {
-      matched = log.SendTimeForAudio(end_s, &caused_by);
-    }
-    if (!matched) matched = log.LastSendBefore(arrival, &caused_by);
-    if (!matched) caused_by = start;
-    const double latency = Ms(arrival - caused_by);
-    if (is_final) {
-      outcome.final_latencies_ms.push_back(latency);
-      last_final = arrival;
-    } else {
-      ++outcome.interim_responses;
-      outcome.interim_latencies_ms.push_back(latency);
-      if (outcome.first_interim_ms < 0) outcome.first_interim_ms = Ms(arrival - start);
-    }
-  }
+  while (stream->Read(&response)) tally.Add(response, clock_->Now(), half_close_ns.load());
   // A broken call makes the sender's next Write fail, so it ends within one chunk's wait.
   sender.join();
   const grpc::Status status = stream->Finish();
-  outcome.stream_s = std::chrono::duration<double>(clock_->Now() - start).count();
   if (!status.ok()) return FromGrpcStatus(status);
-  if (outcome.final_results == 0) {
+  if (tally.final_results() == 0) {
     return absl::InternalError("the server ended the stream without a final result");
   }
-  const int64_t hc = half_close_ns.load();
-  if (hc >= 0) {
-    const SteadyTime half_close(std::chrono::duration_cast<SteadyClock::duration>(
-        std::chrono::nanoseconds(hc)));
-    outcome.final_latency_ms = Ms(last_final - half_close);
-  }
-  return outcome;
+  return tally.Finish(clock_->Now(), half_close_ns.load());
 }
 
 }  // namespace lact::eval

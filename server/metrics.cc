@@ -33,77 +33,48 @@ prometheus::Histogram::BucketBoundaries LatencyBuckets() {
 
 ServerMetrics::ServerMetrics(const std::string& device)
     : device_(device), registry_(std::make_shared<prometheus::Registry>()) {
-  using prometheus::BuildCounter;
-  using prometheus::BuildGauge;
-  using prometheus::BuildHistogram;
   const prometheus::Labels dev{{"device", device_}};
-  memory_allocated_ = &BuildGauge()
-                           .Name("lact_device_memory_allocated_bytes")
-                           .Help("Memory in use on the model's device (CUDA: caching allocator "
-                                 "allocated; CPU: process resident set)")
-                           .Register(*registry_)
-                           .Add(dev);
-  memory_reserved_ = &BuildGauge()
-                          .Name("lact_device_memory_reserved_bytes")
-                          .Help("Memory reserved on the model's device (CUDA: caching allocator "
-                                "reserved; CPU: process resident set)")
-                          .Register(*registry_)
-                          .Add(dev);
-  memory_total_ = &BuildGauge()
-                       .Name("lact_device_memory_total_bytes")
-                       .Help("Total memory of the model's device (CPU: machine or cgroup limit)")
-                       .Register(*registry_)
-                       .Add(dev);
-  fast_weight_state_bytes_ = &BuildGauge()
-                                  .Name("lact_fast_weight_state_bytes")
-                                  .Help("Bytes of LaCT fast-weight state held by open streams")
-                                  .Register(*registry_)
-                                  .Add(dev);
-  active_streams_ = &BuildGauge()
-                         .Name("lact_active_streams")
-                         .Help("Open recognition streams")
-                         .Register(*registry_)
-                         .Add({});
-  ready_queue_length_ = &BuildGauge()
-                             .Name("lact_ready_queue_length")
-                             .Help("Ready streams waiting to be batched")
-                             .Register(*registry_)
-                             .Add({});
-  streams_total_ = &BuildCounter()
+  auto gauge = [&](const char* name, const char* help, const prometheus::Labels& labels) {
+    return &prometheus::BuildGauge().Name(name).Help(help).Register(*registry_).Add(labels);
+  };
+  auto histogram = [&](const char* name, const char* help,
+                       const prometheus::Histogram::BucketBoundaries& buckets) {
+    return &prometheus::BuildHistogram().Name(name).Help(help).Register(*registry_).Add({}, buckets);
+  };
+  memory_allocated_ = gauge("lact_device_memory_allocated_bytes",
+                            "Memory in use on the model's device (CUDA: caching allocator "
+                            "allocated; CPU: process resident set)",
+                            dev);
+  memory_reserved_ = gauge("lact_device_memory_reserved_bytes",
+                           "Memory reserved on the model's device (CUDA: caching allocator "
+                           "reserved; CPU: process resident set)",
+                           dev);
+  memory_total_ = gauge("lact_device_memory_total_bytes",
+                        "Total memory of the model's device (CPU: machine or cgroup limit)", dev);
+  fast_weight_state_bytes_ = gauge("lact_fast_weight_state_bytes",
+                                   "Bytes of LaCT fast-weight state held by open streams", dev);
+  active_streams_ = gauge("lact_active_streams", "Open recognition streams", {});
+  ready_queue_length_ = gauge("lact_ready_queue_length", "Ready streams waiting to be batched", {});
+  streams_total_ = &prometheus::BuildCounter()
                         .Name("lact_streams_total")
                         .Help("Finished streams by gRPC status code")
                         .Register(*registry_);
-  audio_seconds_ = &BuildCounter()
+  audio_seconds_ = &prometheus::BuildCounter()
                         .Name("lact_audio_seconds_total")
                         .Help("Seconds of audio decoded by the model")
                         .Register(*registry_)
                         .Add({});
-  batch_size_ = &BuildHistogram()
-                     .Name("lact_batch_size")
-                     .Help("Streams per batched model call")
-                     .Register(*registry_)
-                     .Add({}, prometheus::Histogram::BucketBoundaries{1, 2, 3, 4, 6, 8, 12, 16, 24,
-                                                                      32, 48, 64, 128});
-  model_step_seconds_ = &BuildHistogram()
-                             .Name("lact_model_step_seconds")
-                             .Help("Time of one batched model call (DecodeStreams)")
-                             .Register(*registry_)
-                             .Add({}, LatencyBuckets());
-  queue_wait_seconds_ = &BuildHistogram()
-                             .Name("lact_queue_wait_seconds")
-                             .Help("Time a ready stream waits before its batch starts")
-                             .Register(*registry_)
-                             .Add({}, LatencyBuckets());
-  interim_latency_seconds_ = &BuildHistogram()
-                                  .Name("lact_interim_latency_seconds")
-                                  .Help("Newest audio of a result received -> interim result sent")
-                                  .Register(*registry_)
-                                  .Add({}, LatencyBuckets());
-  final_latency_seconds_ = &BuildHistogram()
-                                .Name("lact_final_latency_seconds")
-                                .Help("Client half-close -> final result sent")
-                                .Register(*registry_)
-                                .Add({}, LatencyBuckets());
+  batch_size_ = histogram("lact_batch_size", "Streams per batched model call",
+                          {1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 128});
+  model_step_seconds_ = histogram("lact_model_step_seconds",
+                                  "Time of one batched model call (DecodeStreams)", LatencyBuckets());
+  queue_wait_seconds_ = histogram("lact_queue_wait_seconds",
+                                  "Time a ready stream waits before its batch starts", LatencyBuckets());
+  interim_latency_seconds_ = histogram("lact_interim_latency_seconds",
+                                       "Newest audio of a result received -> interim result sent",
+                                       LatencyBuckets());
+  final_latency_seconds_ = histogram("lact_final_latency_seconds",
+                                     "Client half-close -> final result sent", LatencyBuckets());
   // Make the usual codes visible (at 0) before the first stream ends.
   for (const char* code : {"OK", "CANCELLED", "INVALID_ARGUMENT", "RESOURCE_EXHAUSTED"}) {
     streams_total_->Add({{"code", code}});

@@ -16,7 +16,19 @@ absl::StatusOr<TrainableLact> TrainableLact::FromTensors(const LactConfig& confi
   t.config_ = config;
   t.params_ = stack.StateDict();
   for (auto& [name, p] : t.params_) p = p.clone().requires_grad_(true);
+  LACT_RETURN_IF_ERROR(t.BindLayers());
   return t;
+}
+
+absl::Status TrainableLact::BindLayers() {
+  layers_.clear();
+  for (int64_t l = 0; l < config_.num_lact_layers; ++l) {
+    // float32 tensors already on their device are taken as they are: the leaves themselves.
+    LACT_ASSIGN_OR_RETURN(LactLayerWeights w, LactLayerWeights::Take(config_, params_, l,
+                                                                     params_.begin()->second.device()));
+    layers_.push_back(std::move(w));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<TrainableLact> TrainableLact::Untrained(const LactConfig& config) {
@@ -29,9 +41,7 @@ torch::Tensor TrainableLact::Layer(int64_t l, const torch::Tensor& x,
   const int64_t B = x.size(0), T = x.size(1);
   const int64_t H = config_.num_lact_heads, d = config_.head_dim();
   const int64_t C = config_.chunk_size;
-  // The leaf tensors of layer l (Take checks nothing new: the names and shapes were checked at
-  // construction; float32 tensors already on their device are returned as they are).
-  const LactLayerWeights w = LactLayerWeights::Take(config_, params_, l, params_.begin()->second.device()).value();
+  const LactLayerWeights& w = layers_[l];  // the leaf tensors of layer l
   // Steps 1-5: projections of every frame.
   LactFeatures f = LactProject(config_, w, FuseLactProjection(config_, w), x);
   torch::Tensor q = f.q.transpose(1, 2);                                        // [B, H, T, d]
@@ -84,6 +94,9 @@ TensorMap TrainableLact::ExportTensors() const {
 
 void TrainableLact::To(torch::Device device) {
   for (auto& [name, p] : params_) p = p.detach().to(device).requires_grad_(true);
+  // The same names and shapes as at construction: binding them again cannot fail.
+  const absl::Status bound = BindLayers();
+  TORCH_CHECK(bound.ok(), "TrainableLact::To: ", bound.ToString());
 }
 
 }  // namespace lact::train

@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/lact/lact_config.h"
+#include "core/lact/lact_layer_math.h"
 #include "core/model/safetensors.h"
 
 namespace lact::train {
@@ -37,8 +38,12 @@ class TrainableLact {
  private:
   torch::Tensor Layer(int64_t l, const torch::Tensor& x, const torch::Tensor& frame_lengths) const;
 
+  // layers_[l]: the leaf tensors of params_ for layer l, by role (again after To()).
+  absl::Status BindLayers();
+
   LactConfig config_;
-  TensorMap params_;
+  TensorMap params_;                      // the leaves, lact.safetensors names
+  std::vector<LactLayerWeights> layers_;  // views of params_ by layer
 };
 
 }  // namespace lact::train

@@ -117,106 +117,128 @@ void CtcBeamSearchDecoder::Accept(const torch::Tensor& logits) {
   AcceptLogProbs(x.data_ptr<double>(), x.size(0), x.size(1));
 }
 
+// The hypotheses of the next frame, merged by (words, node).
+struct CtcBeamSearchDecoder::NextBeam {
+  std::vector<Hyp> hyps;
+  absl::flat_hash_map<std::pair<uint64_t, int32_t>, size_t> index;  // (hash, node) -> hyps index
+
+  void Clear() {
+    hyps.clear();
+    index.clear();
+  }
+
+  // Adds probability to the hypothesis (words, node), creating it from `meta` if new.
+  void Add(const Hyp& meta, double pb, double pnb) {
+    const double contribution = LogAddExp(pb, pnb);
+    auto [it, inserted] = index.try_emplace({meta.hash, meta.node}, hyps.size());
+    if (!inserted && !SameWords(hyps[it->second].words.get(), meta.words.get())) {
+      // A hash collision between different word sequences: keep both (linear probe by node
+      // would be wrong); extremely rare, the later one is a separate hypothesis.
+      inserted = true;
+      it->second = hyps.size();
+    }
+    if (inserted) {
+      hyps.push_back(meta);
+      Hyp& h = hyps.back();
+      h.pb = pb;
+      h.pnb = pnb;
+      h.best_path = contribution;
+      return;
+    }
+    Hyp& h = hyps[it->second];
+    h.pb = LogAddExp(h.pb, pb);
+    h.pnb = LogAddExp(h.pnb, pnb);
+    if (contribution > h.best_path) {
+      h.best_path = contribution;
+      h.words = meta.words;
+      h.partial_start = meta.partial_start;
+      h.last_end = meta.last_end;
+    }
+  }
+};
+
+void CtcBeamSearchDecoder::CandidateTokens(const double* lp, std::vector<int64_t>* cands) const {
+  const int64_t vocab_size = vocab_->size();
+  double top = kNegInf;
+  for (int64_t k = 0; k < vocab_size; ++k) top = std::max(top, lp[k]);
+  cands->clear();
+  for (int64_t k = 0; k < vocab_size; ++k) {
+    if (lp[k] >= top - options_.token_threshold && vocab_->kind(k) != Vocab::Kind::kSpecial) {
+      cands->push_back(k);
+    }
+  }
+}
+
+void CtcBeamSearchDecoder::Extend(const Hyp& h, const double* lp,
+                                  const std::vector<int64_t>& cands, int32_t t,
+                                  NextBeam* next) const {
+  const Lexicon& lex = lm_->lexicon();
+  const int64_t blank = vocab_->blank_id();
+  const int64_t delim = vocab_->word_delimiter_id();
+  const double total = LogAddExp(h.pb, h.pnb);
+  for (int64_t k : cands) {
+    const double p = lp[k];
+    if (k == blank) {
+      next->Add(h, total + p, kNegInf);
+    } else if (k == delim) {
+      if (h.node == Lexicon::kRoot) {
+        next->Add(h, kNegInf, total + p);
+      } else if (lex.WordAt(h.node) != Lexicon::kNoWord) {
+        // The partial word ends here: its LM score joins the hypothesis.
+        Hyp m = h;
+        const int32_t lm_id = lex.WordAt(h.node);
+        m.lm = h.lm + options_.lm_weight * WordLmScore(h.words.get(), lm_id) + options_.word_score;
+        m.words = CompleteWord(h, lm_id);
+        m.hash = HashWord(h.hash, h.node);
+        m.node = Lexicon::kRoot;
+        next->Add(m, kNegInf, total + p);
+      }
+    } else {
+      const int32_t child = lex.Child(h.node, k);
+      const bool repeat = h.node != Lexicon::kRoot && lex.TokenOf(h.node) == k;
+      Hyp m = h;
+      m.last_end = t + 1;
+      if (repeat) {
+        next->Add(m, kNegInf, h.pnb + p);  // the same token again: collapsed
+        if (child >= 0) {
+          m.node = child;
+          next->Add(m, kNegInf, h.pb + p);  // after a blank: a new token
+        }
+      } else if (child >= 0) {
+        if (h.node == Lexicon::kRoot) m.partial_start = t;
+        m.node = child;
+        next->Add(m, kNegInf, total + p);
+      }
+    }
+  }
+}
+
+void CtcBeamSearchDecoder::KeepBest(std::vector<Hyp>* next) {
+  std::vector<std::pair<double, size_t>> ranked;
+  ranked.reserve(next->size());
+  for (size_t i = 0; i < next->size(); ++i) ranked.emplace_back(Rank((*next)[i]), i);
+  std::stable_sort(ranked.begin(), ranked.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  const size_t keep = std::min(ranked.size(), static_cast<size_t>(options_.beam_size));
+  beam_.clear();
+  for (size_t i = 0; i < keep; ++i) beam_.push_back(std::move((*next)[ranked[i].second]));
+}
+
 void CtcBeamSearchDecoder::AcceptLogProbs(const double* log_probs, int64_t frames,
                                           int64_t vocab_size) {
   TORCH_CHECK(vocab_size == vocab_->size(), "beam search: ", vocab_size, " log-probs per frame, ",
               "the vocabulary has ", vocab_->size());
-  const Lexicon& lex = lm_->lexicon();
-  const int64_t blank = vocab_->blank_id();
-  const int64_t delim = vocab_->word_delimiter_id();
-  std::vector<Hyp> next;
-  absl::flat_hash_map<std::pair<uint64_t, int32_t>, size_t> index;
+  NextBeam next;
   std::vector<int64_t> cands;
   for (int64_t f = 0; f < frames; ++f, ++frame_) {
     const double* lp = log_probs + f * vocab_size;
-    const int32_t t = static_cast<int32_t>(frame_);
-    double top = kNegInf;
-    for (int64_t k = 0; k < vocab_size; ++k) top = std::max(top, lp[k]);
-    cands.clear();
-    for (int64_t k = 0; k < vocab_size; ++k) {
-      if (lp[k] >= top - options_.token_threshold && vocab_->kind(k) != Vocab::Kind::kSpecial) {
-        cands.push_back(k);
-      }
-    }
-    next.clear();
-    index.clear();
-    // Adds probability to the hypothesis (words, node), creating it from `meta` if new.
-    auto add = [&](const Hyp& meta, double pb, double pnb) {
-      const double contribution = LogAddExp(pb, pnb);
-      auto [it, inserted] = index.try_emplace({meta.hash, meta.node}, next.size());
-      if (!inserted && !SameWords(next[it->second].words.get(), meta.words.get())) {
-        // A hash collision between different word sequences: keep both (linear probe by node
-        // would be wrong); extremely rare, the later one is a separate hypothesis.
-        inserted = true;
-        it->second = next.size();
-      }
-      if (inserted) {
-        next.push_back(meta);
-        Hyp& h = next.back();
-        h.pb = pb;
-        h.pnb = pnb;
-        h.best_path = contribution;
-        return;
-      }
-      Hyp& h = next[it->second];
-      h.pb = LogAddExp(h.pb, pb);
-      h.pnb = LogAddExp(h.pnb, pnb);
-      if (contribution > h.best_path) {
-        h.best_path = contribution;
-        h.words = meta.words;
-        h.partial_start = meta.partial_start;
-        h.last_end = meta.last_end;
-      }
-    };
-    for (const Hyp& h : beam_) {
-      const double total = LogAddExp(h.pb, h.pnb);
-      for (int64_t k : cands) {
-        const double p = lp[k];
-        if (k == blank) {
-          add(h, total + p, kNegInf);
-        } else if (k == delim) {
-          if (h.node == Lexicon::kRoot) {
-            add(h, kNegInf, total + p);
-          } else if (lex.WordAt(h.node) != Lexicon::kNoWord) {
-            Hyp m = h;
-            const int32_t lm_id = lex.WordAt(h.node);
-            m.lm = h.lm + options_.lm_weight * WordLmScore(h.words.get(), lm_id) +
-                   options_.word_score;
-            m.words = CompleteWord(h, lm_id);
-            m.hash = HashWord(h.hash, h.node);
-            m.node = Lexicon::kRoot;
-            add(m, kNegInf, total + p);
-          }
-        } else {
-          const int32_t child = lex.Child(h.node, k);
-          const bool repeat = h.node != Lexicon::kRoot && lex.TokenOf(h.node) == k;
-          Hyp m = h;
-          m.last_end = t + 1;
-          if (repeat) {
-            add(m, kNegInf, h.pnb + p);
-            if (child >= 0) {
-              m.node = child;
-              add(m, kNegInf, h.pb + p);
-            }
-          } else if (child >= 0) {
-            if (h.node == Lexicon::kRoot) m.partial_start = t;
-            m.node = child;
-            add(m, kNegInf, total + p);
-          }
-        }
-      }
-    }
+    CandidateTokens(lp, &cands);
+    next.Clear();
+    for (const Hyp& h : beam_) Extend(h, lp, cands, static_cast<int32_t>(frame_), &next);
     // No token of this frame was allowed for any hypothesis (only special tokens were likely):
     // the frame is skipped.
-    if (next.empty()) continue;
-    std::vector<std::pair<double, size_t>> ranked;
-    ranked.reserve(next.size());
-    for (size_t i = 0; i < next.size(); ++i) ranked.emplace_back(Rank(next[i]), i);
-    std::stable_sort(ranked.begin(), ranked.end(),
-                     [](const auto& a, const auto& b) { return a.first > b.first; });
-    const size_t keep = std::min(ranked.size(), static_cast<size_t>(options_.beam_size));
-    beam_.clear();
-    for (size_t i = 0; i < keep; ++i) beam_.push_back(std::move(next[ranked[i].second]));
+    if (next.hyps.empty()) continue;
+    KeepBest(&next.hyps);
   }
 }
 

@@ -86,7 +86,15 @@ class CtcBeamSearchDecoder {
                                              // the last non-blank token
     double best_path;                        // log-prob of the path that set the frames
   };
+  struct NextBeam;  // the next frame's hypotheses, merged by (words, node)
   double Rank(const Hyp& h) const;
+  // AcceptLogProbs's steps for one frame lp [V]: the tokens worth trying (within
+  // token_threshold of the best, not special); every extension of `h` by them; the beam_size
+  // best of `next` become the beam.
+  void CandidateTokens(const double* lp, std::vector<int64_t>* cands) const;
+  void Extend(const Hyp& h, const double* lp, const std::vector<int64_t>& cands, int32_t t,
+              NextBeam* next) const;
+  void KeepBest(std::vector<Hyp>* next);
   static bool SameWords(const WordLink* a, const WordLink* b);
   void History(const WordLink* words, std::vector<int32_t>* out) const;
   double WordLmScore(const WordLink* words, int32_t word) const;

@@ -169,18 +169,26 @@ absl::StatusOr<std::vector<torch::Tensor>> LactStack::Peek(
   return Run(run_states, xs, commit);
 }
 
-absl::StatusOr<std::vector<torch::Tensor>> LactStack::Run(const std::vector<LactState*>& states,
-                                                          const std::vector<torch::Tensor>& xs,
-                                                          const std::vector<bool>& commit) const {
-  torch::NoGradGuard no_grad;
+// One round of Run: each stream with frames left takes them up to its next chunk boundary.
+struct LactStack::Round {
+  std::vector<size_t> active;  // stream index per batch row
+  std::vector<int64_t> n, p;   // per batch row: frames this round, frames already in the chunk
+  torch::Tensor x;             // [A, N, D], zero-padded after n[i] frames
+  torch::Tensor fast;          // [A, L, 3, H, m, d]
+  std::vector<int64_t> filled;       // batch rows whose chunk is full after this round
+  bool keep_rows = false;            // some committing stream keeps an open chunk
+  bool filled_is_all_fresh = false;  // every row is a whole chunk of this round (N == C)
+};
+
+absl::StatusOr<std::vector<torch::Tensor>> LactStack::CheckInputs(
+    const std::vector<LactState*>& states, const std::vector<torch::Tensor>& xs) const {
   const size_t B = states.size();
-  const int64_t D = config_.hidden_size, C = config_.chunk_size, L = num_layers();
+  const int64_t D = config_.hidden_size;
   if (xs.size() != B) {
     return absl::InvalidArgumentError(
         absl::StrCat("LaCT forward: ", B, " states but ", xs.size(), " inputs"));
   }
   std::vector<torch::Tensor> x_in(B);  // [T_b, D] on device_
-  std::vector<int64_t> total(B), offset(B, 0);
   std::set<const LactState*> seen;
   for (size_t b = 0; b < B; ++b) {
     if (states[b] == nullptr) {
@@ -196,123 +204,134 @@ absl::StatusOr<std::vector<torch::Tensor>> LactStack::Run(const std::vector<Lact
           xs[b].defined() ? c10::str(xs[b].sizes()) : std::string("undefined")));
     }
     x_in[b] = xs[b].to(device_, torch::kFloat);
-    total[b] = x_in[b].size(0);
   }
-  const auto options = initial_fast_.options();
-  std::vector<std::vector<torch::Tensor>> pieces(B);  // per stream: [n, D] per round
+  return x_in;
+}
 
-  while (true) {
-    // This round: each stream with frames left takes them up to its next chunk boundary.
-    std::vector<size_t> active;  // stream index per batch row
-    std::vector<int64_t> n, p;   // per batch row: frames this round, frames already in the chunk
-    for (size_t b = 0; b < B; ++b) {
-      if (offset[b] >= total[b]) continue;
-      active.push_back(b);
-      p.push_back(states[b]->pending_frames());
-      n.push_back(std::min(total[b] - offset[b], C - p.back()));
-    }
-    if (active.empty()) break;
-    const int64_t A = static_cast<int64_t>(active.size());
-    const int64_t N = *std::max_element(n.begin(), n.end());
-
-    torch::Tensor x;     // [A, N, D], zero-padded after n[i] frames
-    torch::Tensor fast;  // [A, L, 3, H, m, d]
-    if (A == 1) {
-      x = x_in[active[0]].narrow(0, offset[active[0]], n[0]).unsqueeze(0);
-      fast = states[active[0]]->fast_.unsqueeze(0);
-    } else {
-      x = torch::zeros({A, N, D}, options);
-      std::vector<torch::Tensor> fasts;
-      for (int64_t i = 0; i < A; ++i) {
-        x[i].narrow(0, 0, n[i]).copy_(x_in[active[i]].narrow(0, offset[active[i]], n[i]));
-        fasts.push_back(states[active[i]]->fast_);
-      }
-      fast = torch::stack(fasts, 0);
-    }
-    std::vector<int64_t> filled;  // batch rows whose chunk is full after this round
-    bool keep_rows = false;       // some committing stream keeps an open chunk
+bool LactStack::NextRound(const std::vector<LactState*>& states,
+                          const std::vector<torch::Tensor>& x_in,
+                          const std::vector<int64_t>& offset, const std::vector<bool>& commit,
+                          Round* round) const {
+  const int64_t C = config_.chunk_size;
+  *round = Round();
+  for (size_t b = 0; b < states.size(); ++b) {
+    if (offset[b] >= x_in[b].size(0)) continue;
+    round->active.push_back(b);
+    round->p.push_back(states[b]->pending_frames());
+    round->n.push_back(std::min(x_in[b].size(0) - offset[b], C - round->p.back()));
+  }
+  if (round->active.empty()) return false;
+  const std::vector<size_t>& active = round->active;
+  const std::vector<int64_t>& n = round->n;
+  const int64_t A = static_cast<int64_t>(active.size());
+  const int64_t N = *std::max_element(n.begin(), n.end());
+  if (A == 1) {
+    round->x = x_in[active[0]].narrow(0, offset[active[0]], n[0]).unsqueeze(0);
+    round->fast = states[active[0]]->fast_.unsqueeze(0);
+  } else {
+    round->x = torch::zeros({A, N, config_.hidden_size}, initial_fast_.options());
+    std::vector<torch::Tensor> fasts;
     for (int64_t i = 0; i < A; ++i) {
-      if (!commit[active[i]]) continue;
-      if (p[i] + n[i] == C) {
-        filled.push_back(i);
-      } else {
-        keep_rows = true;
-      }
+      round->x[i].narrow(0, 0, n[i]).copy_(x_in[active[i]].narrow(0, offset[active[i]], n[i]));
+      fasts.push_back(states[active[i]]->fast_);
     }
-    const int64_t U = static_cast<int64_t>(filled.size());
-    bool filled_is_all_fresh = U == A;  // every row is a whole chunk of this round
-    for (int64_t i : filled) filled_is_all_fresh = filled_is_all_fresh && p[i] == 0;
+    round->fast = torch::stack(fasts, 0);
+  }
+  for (int64_t i = 0; i < A; ++i) {
+    if (!commit[active[i]]) continue;
+    if (round->p[i] + n[i] == C) {
+      round->filled.push_back(i);
+    } else {
+      round->keep_rows = true;
+    }
+  }
+  round->filled_is_all_fresh = static_cast<int64_t>(round->filled.size()) == A;
+  for (int64_t i : round->filled) round->filled_is_all_fresh &= round->p[i] == 0;
+  return true;
+}
 
+void LactStack::UpdateFilledChunks(const std::vector<LactState*>& states, const Round& round,
+                                   int64_t l, const torch::Tensor& rows) const {
+  const int64_t U = static_cast<int64_t>(round.filled.size());
+  torch::Tensor chunk;  // [U, C, F]
+  torch::Tensor w;      // [U, 3, H, m, d]
+  torch::Tensor mom;    // [U, 3, H, m, d]
+  if (round.filled_is_all_fresh) {
+    chunk = rows;
+    w = round.fast.select(1, l);
+  } else {
+    std::vector<torch::Tensor> chunks, ws;
+    for (int64_t i : round.filled) {
+      torch::Tensor r = rows[i].narrow(0, 0, round.n[i]);  // [n, F]
+      if (round.p[i] > 0) r = torch::cat({states[round.active[i]]->pending_[l], r}, 0);  // [C, F]
+      chunks.push_back(r);
+      ws.push_back(round.fast[i][l]);
+    }
+    chunk = torch::stack(chunks, 0);
+    w = torch::stack(ws, 0);
+  }
+  if (config_.use_momentum) {
+    std::vector<torch::Tensor> ms;
+    for (int64_t i : round.filled) ms.push_back(states[round.active[i]]->momentum_[l]);
+    mom = U == 1 ? ms.front().unsqueeze(0) : torch::stack(ms, 0);
+  }
+  layers_[l].Update(chunk, &w, &mom);
+  for (int64_t j = 0; j < U; ++j) {
+    LactState* s = states[round.active[round.filled[j]]];
+    s->fast_[l].copy_(w[j]);
+    if (config_.use_momentum) s->momentum_[l].copy_(mom[j]);
+  }
+}
+
+void LactStack::CommitRound(const std::vector<LactState*>& states, const Round& round,
+                            const std::vector<bool>& commit, const torch::Tensor& rows) const {
+  for (size_t i = 0; i < round.active.size(); ++i) {
+    const size_t b = round.active[i];
+    if (!commit[b]) continue;
+    LactState* s = states[b];
+    s->frames_ += round.n[i];
+    if (round.p[i] + round.n[i] == config_.chunk_size) {
+      s->pending_ = torch::empty({num_layers(), 0, s->pending_.size(2)}, initial_fast_.options());
+    } else {
+      torch::Tensor r = rows[i].narrow(1, 0, round.n[i]);  // [L, n, F]
+      s->pending_ = round.p[i] == 0 ? r.clone() : torch::cat({s->pending_, r}, 1);  // [L, p + n, F]
+    }
+  }
+}
+
+absl::StatusOr<std::vector<torch::Tensor>> LactStack::Run(const std::vector<LactState*>& states,
+                                                          const std::vector<torch::Tensor>& xs,
+                                                          const std::vector<bool>& commit) const {
+  torch::NoGradGuard no_grad;
+  LACT_ASSIGN_OR_RETURN(const std::vector<torch::Tensor> x_in, CheckInputs(states, xs));
+  const size_t B = states.size();
+  std::vector<int64_t> offset(B, 0);                  // frames of x_in[b] done
+  std::vector<std::vector<torch::Tensor>> pieces(B);  // per stream: [n, D] per round
+  Round round;
+  while (NextRound(states, x_in, offset, commit, &round)) {
+    torch::Tensor x = round.x;                   // [A, N, D]
     std::vector<torch::Tensor> rows_per_layer;  // L x [A, N, F]
-    for (int64_t l = 0; l < L; ++l) {
-      const LactLayer& layer = layers_[l];
-      LactLayer::Projections pr = layer.Project(x);              // q [A, H, N, d], rows [A, N, F]
-      torch::Tensor y = layer.Output(x, pr.q, fast.select(1, l));  // [A, N, D] (apply first)
-      if (U > 0) {
-        // Then the update of the full chunks, batched over those U streams.
-        torch::Tensor chunk;  // [U, C, F]
-        torch::Tensor w;      // [U, 3, H, m, d]
-        torch::Tensor mom;    // [U, 3, H, m, d]
-        if (filled_is_all_fresh) {
-          chunk = pr.rows;  // N == C
-          w = fast.select(1, l);
-        } else {
-          std::vector<torch::Tensor> chunks, ws;
-          for (int64_t i : filled) {
-            torch::Tensor r = pr.rows[i].narrow(0, 0, n[i]);  // [n, F]
-            if (p[i] > 0) r = torch::cat({states[active[i]]->pending_[l], r}, 0);  // [C, F]
-            chunks.push_back(r);
-            ws.push_back(fast[i][l]);
-          }
-          chunk = torch::stack(chunks, 0);
-          w = torch::stack(ws, 0);
-        }
-        if (config_.use_momentum) {
-          if (U == 1) {
-            mom = states[active[filled[0]]]->momentum_[l].unsqueeze(0);
-          } else {
-            std::vector<torch::Tensor> ms;
-            for (int64_t i : filled) ms.push_back(states[active[i]]->momentum_[l]);
-            mom = torch::stack(ms, 0);
-          }
-        }
-        layer.Update(chunk, &w, &mom);
-        for (int64_t j = 0; j < U; ++j) {
-          LactState* s = states[active[filled[j]]];
-          s->fast_[l].copy_(w[j]);
-          if (config_.use_momentum) s->momentum_[l].copy_(mom[j]);
-        }
-      }
-      if (keep_rows) rows_per_layer.push_back(pr.rows);
+    for (int64_t l = 0; l < num_layers(); ++l) {
+      // Apply with the fast weights before this round's update, then update the full chunks.
+      LactLayer::Projections pr = layers_[l].Project(x);  // q [A, H, N, d], rows [A, N, F]
+      torch::Tensor y = layers_[l].Output(x, pr.q, round.fast.select(1, l));  // [A, N, D]
+      if (!round.filled.empty()) UpdateFilledChunks(states, round, l, pr.rows);
+      if (round.keep_rows) rows_per_layer.push_back(pr.rows);
       x = y;
     }
-
-    torch::Tensor rows;  // [A, L, N, F]
-    if (keep_rows) rows = torch::stack(rows_per_layer, 1);
-    for (int64_t i = 0; i < A; ++i) {
-      const size_t b = active[i];
-      pieces[b].push_back(x[i].narrow(0, 0, n[i]));  // [n, D]
-      offset[b] += n[i];
-      if (!commit[b]) continue;
-      LactState* s = states[b];
-      s->frames_ += n[i];
-      if (p[i] + n[i] == C) {
-        s->pending_ = torch::empty({L, 0, s->pending_.size(2)}, options);
-      } else {
-        torch::Tensor r = rows[i].narrow(1, 0, n[i]);  // [L, n, F]
-        s->pending_ = p[i] == 0 ? r.clone() : torch::cat({s->pending_, r}, 1);  // [L, p + n, F]
-      }
+    CommitRound(states, round, commit,
+                round.keep_rows ? torch::stack(rows_per_layer, 1) : torch::Tensor());  // [A, L, N, F]
+    for (size_t i = 0; i < round.active.size(); ++i) {
+      pieces[round.active[i]].push_back(x[i].narrow(0, 0, round.n[i]));  // [n, D]
+      offset[round.active[i]] += round.n[i];
     }
   }
-
   std::vector<torch::Tensor> ys(B);  // [T_b, D]
   for (size_t b = 0; b < B; ++b) {
     if (pieces[b].empty()) {
-      ys[b] = torch::empty({0, D}, options);
-    } else if (pieces[b].size() == 1) {
-      ys[b] = pieces[b].front();
+      ys[b] = torch::empty({0, config_.hidden_size}, initial_fast_.options());
     } else {
-      ys[b] = torch::cat(pieces[b], 0);
+      ys[b] = pieces[b].size() == 1 ? pieces[b].front() : torch::cat(pieces[b], 0);
     }
   }
   return ys;

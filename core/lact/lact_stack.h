@@ -85,6 +85,25 @@ class LactStack {
                                                  const std::vector<bool>& commit) const;
   absl::Status CheckState(const LactState& state, size_t index) const;
 
+  // Run's steps (lact_stack.cc). Round: the frames each stream takes up to its next chunk
+  // boundary, batched.
+  struct Round;
+  // The inputs checked and moved to the stack's device as float32: [T_b, D] each.
+  absl::StatusOr<std::vector<torch::Tensor>> CheckInputs(const std::vector<LactState*>& states,
+                                                         const std::vector<torch::Tensor>& xs) const;
+  // The next round from frames offset[b] on; false when every stream's frames are done.
+  bool NextRound(const std::vector<LactState*>& states, const std::vector<torch::Tensor>& x_in,
+                 const std::vector<int64_t>& offset, const std::vector<bool>& commit,
+                 Round* round) const;
+  // Layer l's fast-weight update of the streams whose chunk filled, batched over them;
+  // rows [A, N, F] are the round's projected rows of layer l.
+  void UpdateFilledChunks(const std::vector<LactState*>& states, const Round& round, int64_t l,
+                          const torch::Tensor& rows) const;
+  // Frame counts and open chunks of the committing streams; rows [A, L, N, F] (undefined when
+  // no committing stream keeps an open chunk).
+  void CommitRound(const std::vector<LactState*>& states, const Round& round,
+                   const std::vector<bool>& commit, const torch::Tensor& rows) const;
+
   LactConfig config_;
   torch::Device device_ = torch::kCPU;
   bool trained_ = false;

@@ -94,7 +94,9 @@ absl::Status OnlineRecognizer::TakeWindows(const std::vector<OnlineStream*>& str
   const bool normalize = model_->preprocessor().do_normalize;
   for (OnlineStream* s : streams) {
     if (s == nullptr || !IsReady(*s)) continue;
-    StreamStep w{s, PlanStep(*s)};
+    StreamStep w;
+    w.stream = s;
+    w.plan = PlanStep(*s);
     absl::MutexLock lock(&s->mu_);
     w.finished = s->input_finished_;
     const int64_t n_frames = w.plan.window_end_frame - w.plan.window_start_frame;

@@ -77,7 +77,7 @@ class OnlineRecognizer {
  private:
   // One ready stream in a DecodeStreams call, through its steps.
   struct StreamStep {
-    OnlineStream* stream;
+    OnlineStream* stream = nullptr;
     StepPlan plan;
     bool finished = false;             // its input had finished when the step began
     torch::Tensor window;              // [S] normalised samples (undefined: no frames to encode)

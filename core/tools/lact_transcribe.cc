@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/flags/decoder_flags.h"
 #include "core/flags/flag_names.h"
+#include "core/tools/tool_main.h"
 #include "core/flags/lact_flag.h"
 #include "core/flags/model_flags.h"
 #include "core/flags/streaming_flags.h"
@@ -291,12 +292,5 @@ int Run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return Run(argc, argv);
-  } catch (const c10::Error& e) {
-    std::cerr << "lact_transcribe: internal error: " << e.what_without_backtrace() << "\n";
-  } catch (const std::exception& e) {
-    std::cerr << "lact_transcribe: internal error: " << e.what() << "\n";
-  }
-  return 1;
+  return lact::RunToolMain("lact_transcribe", [&] { return Run(argc, argv); });
 }

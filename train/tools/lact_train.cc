@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/flags/flag_names.h"
 #include "core/flags/threads_flag.h"
+#include "core/tools/tool_main.h"
 #include "train/trainer.h"
 
 ABSL_FLAG(std::string, mode, "encoder",
@@ -127,19 +128,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::fprintf(stderr, "lact_train: %s\n", options->ToString().c_str());
-  try {
+  return lact::RunToolMain("lact_train", [&] {
     absl::StatusOr<std::unique_ptr<lact::train::Trainer>> trainer = lact::train::Trainer::Create(*options);
-    if (!trainer.ok()) {
-      std::fprintf(stderr, "lact_train: %s\n", trainer.status().ToString().c_str());
-      return 1;
-    }
-    if (absl::Status s = (*trainer)->Run(); !s.ok()) {
-      std::fprintf(stderr, "lact_train: %s\n", s.ToString().c_str());
-      return 1;
-    }
-  } catch (const c10::Error& e) {
-    std::fprintf(stderr, "lact_train: LibTorch error: %s\n", e.what_without_backtrace());
-    return 1;
-  }
-  return 0;
+    absl::Status s = trainer.ok() ? (*trainer)->Run() : trainer.status();
+    if (!s.ok()) std::fprintf(stderr, "lact_train: %s\n", s.ToString().c_str());
+    return s.ok() ? 0 : 1;
+  });
 }
