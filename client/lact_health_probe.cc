@@ -91,13 +91,13 @@ int ProbeHttp(const std::string& address, int timeout_ms) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("Usage: lact_health_probe [--address HOST:PORT] [--service NAME] "
+  const char* const kUsage =
+      "Usage: lact_health_probe [--address HOST:PORT] [--service NAME] "
                                "[--timeout_ms 2000] [--use_ssl [--ssl_root_cert CA.pem] "
                                "[--ssl_cert C.pem --ssl_key K.pem]]\n"
                                "   or: lact_health_probe --http_address HOST:METRICS_PORT (GET /healthz)\n"
-                               "Exit 0 when SERVING.");
-  lact::ShowFlagsOfThisProjectInHelp();
-  if (!lact::ParseFlagsOnly(argc, argv, "lact_health_probe")) return 2;
+                               "Exit 0 when SERVING.";
+  if (!lact::ParseFlagsOnly(argc, argv, "lact_health_probe", kUsage)) return 2;
   if (!absl::GetFlag(FLAGS_http_address).empty()) {
     return ProbeHttp(absl::GetFlag(FLAGS_http_address), absl::GetFlag(FLAGS_timeout_ms));
   }

@@ -3,7 +3,9 @@
 //   names cannot contain '-', so dashes in the name part of a `--flag[=value]` argument become
 //   underscores before parsing);
 // - ParseFlags returns the positional arguments; ParseFlagsOnly is for the tools that take none
-//   and rejects a stray argument (a forgotten `--`, a value given twice) instead of ignoring it.
+//   and rejects a stray argument (a forgotten `--`, a value given twice) instead of ignoring it;
+// - both set the program's --help text: `usage`, then every flag of this project (see
+//   ShowFlagsOfThisProjectInHelp).
 #pragma once
 
 #include <iostream>
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
 #include "core/flags/lact_flag.h"
 #include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
@@ -37,15 +40,6 @@ inline std::vector<char*> NormalizeFlagNames(int argc, char** argv, std::vector<
   return out;
 }
 
-// Parses the flags (abseil exits on an unknown flag, a bad value or --help) and returns the
-// positional arguments, argv[0] excluded.
-inline std::vector<std::string> ParseFlags(int argc, char** argv) {
-  std::vector<std::string> storage;
-  std::vector<char*> args = NormalizeFlagNames(argc, argv, &storage);
-  std::vector<char*> rest = absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
-  return std::vector<std::string>(rest.begin() + 1, rest.end());
-}
-
 // --help lists the flags of every file of this project, not only of the file whose name matches
 // the program (abseil's default): a binary's flags may be defined in a shared flag group or a
 // flags file beside its main. abseil's own flags stay under --helpfull.
@@ -58,10 +52,22 @@ inline void ShowFlagsOfThisProjectInHelp() {
   absl::SetFlagsUsageConfig(config);
 }
 
+// Parses the flags (abseil exits on an unknown flag, a bad value or --help) and returns the
+// positional arguments, argv[0] excluded.
+inline std::vector<std::string> ParseFlags(int argc, char** argv, std::string_view usage) {
+  absl::SetProgramUsageMessage(absl::string_view(usage.data(), usage.size()));
+  ShowFlagsOfThisProjectInHelp();
+  std::vector<std::string> storage;
+  std::vector<char*> args = NormalizeFlagNames(argc, argv, &storage);
+  std::vector<char*> rest = absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
+  return std::vector<std::string>(rest.begin() + 1, rest.end());
+}
+
 // ParseFlags for a tool without positional arguments: false (after one line on stderr) when
 // there is one; the caller exits with status 2.
-inline bool ParseFlagsOnly(int argc, char** argv, std::string_view program) {
-  const std::vector<std::string> rest = ParseFlags(argc, argv);
+inline bool ParseFlagsOnly(int argc, char** argv, std::string_view program,
+                           std::string_view usage) {
+  const std::vector<std::string> rest = ParseFlags(argc, argv, usage);
   if (rest.empty()) return true;
   std::cerr << program << ": unexpected argument '" << rest[0] << "' (flags only; see --help)\n";
   return false;

@@ -333,12 +333,11 @@ int WriteJson(const std::string& path, const nlohmann::json& out) {
 }
 
 int Run(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  const char* const kUsage =
       "Benchmarks the recognizer: offline RTFX by batch size, S concurrent real-time streams,\n"
       "LaCT on vs off, memory per stream. Usage: lact_bench [--model DIR | --random base|tiny]\n"
-      "[--device cpu|cuda] [--batch-sizes 1,2,4] [--streams S] [--json OUT.json]");
-  lact::ShowFlagsOfThisProjectInHelp();
-  if (!lact::ParseFlagsOnly(argc, argv, "lact_bench")) return 2;
+      "[--device cpu|cuda] [--batch-sizes 1,2,4] [--streams S] [--json OUT.json]";
+  if (!lact::ParseFlagsOnly(argc, argv, "lact_bench", kUsage)) return 2;
   const int threads = lact::SetTorchThreadsFromFlag();
 
   std::vector<int> batch_sizes;

@@ -61,6 +61,18 @@ absl::Status GetInteger(const nlohmann::json& j, const std::string& source, cons
   return absl::OkStatus();
 }
 
+// A field whose JSON value must satisfy `is_type` (described as `expected` in the error).
+template <typename T>
+absl::Status GetTyped(const nlohmann::json& j, const std::string& source, const char* key,
+                      bool (nlohmann::json::*is_type)() const noexcept, const char* expected,
+                      T* out) {
+  const nlohmann::json* v = Find(j, key);
+  if (v == nullptr) return absl::OkStatus();
+  if (!(v->*is_type)()) return WrongType(source, key, *v, expected);
+  *out = v->get<T>();
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 std::string DescribeJson(const nlohmann::json& v) {
@@ -96,28 +108,16 @@ absl::Status GetJsonField(const nlohmann::json& j, const std::string& source, co
 }
 
 absl::Status GetJsonField(const nlohmann::json& j, const std::string& source, const char* key, double* out) {
-  const nlohmann::json* v = Find(j, key);
-  if (v == nullptr) return absl::OkStatus();
-  if (!v->is_number()) return WrongType(source, key, *v, "a number");
-  *out = v->get<double>();
-  return absl::OkStatus();
+  return GetTyped(j, source, key, &nlohmann::json::is_number, "a number", out);
 }
 
 absl::Status GetJsonField(const nlohmann::json& j, const std::string& source, const char* key, bool* out) {
-  const nlohmann::json* v = Find(j, key);
-  if (v == nullptr) return absl::OkStatus();
-  if (!v->is_boolean()) return WrongType(source, key, *v, "true or false");
-  *out = v->get<bool>();
-  return absl::OkStatus();
+  return GetTyped(j, source, key, &nlohmann::json::is_boolean, "true or false", out);
 }
 
 absl::Status GetJsonField(const nlohmann::json& j, const std::string& source, const char* key,
                           std::string* out) {
-  const nlohmann::json* v = Find(j, key);
-  if (v == nullptr) return absl::OkStatus();
-  if (!v->is_string()) return WrongType(source, key, *v, "a string");
-  *out = v->get<std::string>();
-  return absl::OkStatus();
+  return GetTyped(j, source, key, &nlohmann::json::is_string, "a string", out);
 }
 
 absl::Status GetJsonField(const nlohmann::json& j, const std::string& source, const char* key,
