@@ -332,10 +332,11 @@ int ReportFailures(const std::vector<FailedStream>& failures, size_t streams) {
 
 int main(int argc, char** argv) {
   const char* const kUsage =
-      "Streams a LibriSpeech split (or a manifest) through lact_server and reports WER/CER, "
-      "latency and throughput, with and without LaCT.\n"
-      "  lact_eval_client --server localhost:50051 --librispeech DIR [--split test-clean] "
-      "[--lact both] [--num_parallel_requests 8] [--simulate_realtime] [--output_dir DIR]";
+      R"(Streams a LibriSpeech split (or a manifest) through lact_server and reports WER/CER,
+latency and throughput, with and without LaCT.
+  lact_eval_client --server localhost:50051 --librispeech DIR [--split test-clean]
+                   [--lact both] [--num_parallel_requests 8] [--simulate_realtime]
+                   [--output_dir DIR])";
   if (!lact::ParseFlagsOnly(argc, argv, "lact_eval_client", kUsage)) return 2;
 
   lact::eval::CorpusOptions corpus_options;

@@ -92,11 +92,10 @@ int ProbeHttp(const std::string& address, int timeout_ms) {
 
 int main(int argc, char** argv) {
   const char* const kUsage =
-      "Usage: lact_health_probe [--address HOST:PORT] [--service NAME] "
-                               "[--timeout_ms 2000] [--use_ssl [--ssl_root_cert CA.pem] "
-                               "[--ssl_cert C.pem --ssl_key K.pem]]\n"
-                               "   or: lact_health_probe --http_address HOST:METRICS_PORT (GET /healthz)\n"
-                               "Exit 0 when SERVING.";
+      R"(Usage: lact_health_probe [--address HOST:PORT] [--service NAME] [--timeout_ms 2000]
+                         [--use_ssl [--ssl_root_cert CA.pem] [--ssl_cert C.pem --ssl_key K.pem]]
+   or: lact_health_probe --http_address HOST:METRICS_PORT (GET /healthz)
+Exit 0 when SERVING.)";
   if (!lact::ParseFlagsOnly(argc, argv, "lact_health_probe", kUsage)) return 2;
   if (!absl::GetFlag(FLAGS_http_address).empty()) {
     return ProbeHttp(absl::GetFlag(FLAGS_http_address), absl::GetFlag(FLAGS_timeout_ms));

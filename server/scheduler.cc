@@ -70,16 +70,6 @@ bool Scheduler::Remove(const StreamSession* session) {
   return true;
 }
 
-int64_t Scheduler::batches_run() const {
-  absl::MutexLock lock(&mu_);
-  return batches_;
-}
-
-int64_t Scheduler::out_of_memory_batches() const {
-  absl::MutexLock lock(&mu_);
-  return oom_batches_;
-}
-
 void Scheduler::WorkerLoop() {
   const size_t max_batch = static_cast<size_t>(std::max(1, options_.max_batch));
   while (true) {
@@ -118,11 +108,7 @@ void Scheduler::WorkerLoop() {
       ids.push_back(e.session->id());
     }
     if (streams.empty()) continue;
-    int64_t batch_index;
-    {
-      absl::MutexLock lock(&mu_);
-      batch_index = batches_;
-    }
+    const int64_t batch_index = batches_.load();
     absl::Status status;
     try {
       if (options_.before_decode) options_.before_decode(batch_index, ids);
@@ -142,9 +128,8 @@ void Scheduler::WorkerLoop() {
       metrics_->model_step_seconds().Observe(absl::ToDoubleSeconds(end - start));
     }
     for (StreamSession* s : sessions) s->EndDecode(status);
-    absl::MutexLock lock(&mu_);
-    ++batches_;
     if (out_of_memory) ++oom_batches_;
+    ++batches_;
   }
 }
 

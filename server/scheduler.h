@@ -12,6 +12,7 @@
 // no consistent state to resume from.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -61,10 +62,10 @@ class Scheduler {
   bool Remove(const StreamSession* session);
 
   // Batches run so far (for tests and logs).
-  int64_t batches_run() const;
+  int64_t batches_run() const { return batches_.load(); }
   // Batches whose model step failed because memory ran out (their streams ended with
   // RESOURCE_EXHAUSTED; the worker went on with the next batch).
-  int64_t out_of_memory_batches() const;
+  int64_t out_of_memory_batches() const { return oom_batches_.load(); }
 
  private:
   void WorkerLoop();
@@ -80,8 +81,9 @@ class Scheduler {
   };
   std::deque<Entry> queue_ ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
-  int64_t batches_ ABSL_GUARDED_BY(mu_) = 0;
-  int64_t oom_batches_ ABSL_GUARDED_BY(mu_) = 0;
+  // Written by the worker only (after each batch); read by any thread.
+  std::atomic<int64_t> batches_{0};
+  std::atomic<int64_t> oom_batches_{0};
   std::thread worker_;
 };
 

@@ -21,26 +21,27 @@ constexpr int64_t kMaxConvSpan = int64_t{1} << 24;
 absl::StatusOr<Wav2Vec2Config> Wav2Vec2Config::FromJsonFile(const std::string& path) {
   LACT_ASSIGN_OR_RETURN(nlohmann::json j, ReadJsonObjectFile(path));
   Wav2Vec2Config c;
-  LACT_RETURN_IF_ERROR(GetJsonField(j, path, "conv_dim", &c.conv_dim));
-  LACT_RETURN_IF_ERROR(GetJsonField(j, path, "conv_kernel", &c.conv_kernel));
-  LACT_RETURN_IF_ERROR(GetJsonField(j, path, "conv_stride", &c.conv_stride));
-  LACT_RETURN_IF_ERROR(GetJsonField(j, path, "conv_bias", &c.conv_bias));
-  LACT_RETURN_IF_ERROR(GetJsonField(j, path, "feat_extract_norm", &c.feat_extract_norm));
-  LACT_RETURN_IF_ERROR(GetJsonField(j, path, "feat_extract_activation", &c.feat_extract_activation));
-  LACT_RETURN_IF_ERROR(GetJsonField(j, path, "hidden_size", &c.hidden_size));
-  LACT_RETURN_IF_ERROR(GetJsonField(j, path, "num_hidden_layers", &c.num_hidden_layers));
-  LACT_RETURN_IF_ERROR(GetJsonField(j, path, "num_attention_heads", &c.num_attention_heads));
-  LACT_RETURN_IF_ERROR(GetJsonField(j, path, "intermediate_size", &c.intermediate_size));
-  LACT_RETURN_IF_ERROR(GetJsonField(j, path, "hidden_act", &c.hidden_act));
-  LACT_RETURN_IF_ERROR(GetJsonField(j, path, "layer_norm_eps", &c.layer_norm_eps));
-  LACT_RETURN_IF_ERROR(GetJsonField(j, path, "num_conv_pos_embeddings", &c.num_conv_pos_embeddings));
-  LACT_RETURN_IF_ERROR(
-      GetJsonField(j, path, "num_conv_pos_embedding_groups", &c.num_conv_pos_embedding_groups));
-  LACT_RETURN_IF_ERROR(GetJsonField(j, path, "do_stable_layer_norm", &c.do_stable_layer_norm));
-  LACT_RETURN_IF_ERROR(GetJsonField(j, path, "vocab_size", &c.vocab_size));
-  LACT_RETURN_IF_ERROR(GetJsonField(j, path, "pad_token_id", &c.pad_token_id));
+  // Absent keys keep the defaults (Hugging Face's); a present key must have the right type.
+  auto get = [&](const char* key, auto* out) { return GetJsonField(j, path, key, out); };
+  LACT_RETURN_IF_ERROR(get("conv_dim", &c.conv_dim));
+  LACT_RETURN_IF_ERROR(get("conv_kernel", &c.conv_kernel));
+  LACT_RETURN_IF_ERROR(get("conv_stride", &c.conv_stride));
+  LACT_RETURN_IF_ERROR(get("conv_bias", &c.conv_bias));
+  LACT_RETURN_IF_ERROR(get("feat_extract_norm", &c.feat_extract_norm));
+  LACT_RETURN_IF_ERROR(get("feat_extract_activation", &c.feat_extract_activation));
+  LACT_RETURN_IF_ERROR(get("hidden_size", &c.hidden_size));
+  LACT_RETURN_IF_ERROR(get("num_hidden_layers", &c.num_hidden_layers));
+  LACT_RETURN_IF_ERROR(get("num_attention_heads", &c.num_attention_heads));
+  LACT_RETURN_IF_ERROR(get("intermediate_size", &c.intermediate_size));
+  LACT_RETURN_IF_ERROR(get("hidden_act", &c.hidden_act));
+  LACT_RETURN_IF_ERROR(get("layer_norm_eps", &c.layer_norm_eps));
+  LACT_RETURN_IF_ERROR(get("num_conv_pos_embeddings", &c.num_conv_pos_embeddings));
+  LACT_RETURN_IF_ERROR(get("num_conv_pos_embedding_groups", &c.num_conv_pos_embedding_groups));
+  LACT_RETURN_IF_ERROR(get("do_stable_layer_norm", &c.do_stable_layer_norm));
+  LACT_RETURN_IF_ERROR(get("vocab_size", &c.vocab_size));
+  LACT_RETURN_IF_ERROR(get("pad_token_id", &c.pad_token_id));
   bool add_adapter = false;
-  LACT_RETURN_IF_ERROR(GetJsonField(j, path, "add_adapter", &add_adapter));
+  LACT_RETURN_IF_ERROR(get("add_adapter", &add_adapter));
   if (add_adapter) {
     return absl::UnimplementedError(absl::StrCat(path, ": add_adapter=true is not supported"));
   }

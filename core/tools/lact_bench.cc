@@ -334,9 +334,9 @@ int WriteJson(const std::string& path, const nlohmann::json& out) {
 
 int Run(int argc, char** argv) {
   const char* const kUsage =
-      "Benchmarks the recognizer: offline RTFX by batch size, S concurrent real-time streams,\n"
-      "LaCT on vs off, memory per stream. Usage: lact_bench [--model DIR | --random base|tiny]\n"
-      "[--device cpu|cuda] [--batch-sizes 1,2,4] [--streams S] [--json OUT.json]";
+      R"(Benchmarks the recognizer: offline RTFX by batch size, S concurrent real-time streams,
+LaCT on vs off, memory per stream. Usage: lact_bench [--model DIR | --random base|tiny]
+[--device cpu|cuda] [--batch-sizes 1,2,4] [--streams S] [--json OUT.json])";
   if (!lact::ParseFlagsOnly(argc, argv, "lact_bench", kUsage)) return 2;
   const int threads = lact::SetTorchThreadsFromFlag();
 

@@ -261,12 +261,12 @@ bool TranscribeOne(const lact::OnlineRecognizer& rec, const std::string& path, b
 
 int Run(int argc, char** argv) {
   const char* const kUsage =
-      "Transcribes audio files (WAV/FLAC, any rate; mixed to mono, resampled to 16 kHz).\n"
-      "Usage: lact_transcribe --model DIR [--device cpu|cuda] [--lact auto|on|off] [--streaming]\n"
-      "       [--step-ms N --left-context-ms N --lookahead-ms N] [--dump-logits OUT.npy]\n"
-      "       [--dump-hidden OUT.npy] [--dump-lact OUT.npy] [--decoder auto|greedy|beam] AUDIO...\n"
-      "       lact_transcribe --model DIR --from-logits LOGITS.npy...\n"
-      "Prints <path>\\t<transcript> per file.";
+      R"(Transcribes audio files (WAV/FLAC, any rate; mixed to mono, resampled to 16 kHz).
+Usage: lact_transcribe --model DIR [--device cpu|cuda] [--lact auto|on|off] [--streaming]
+       [--step-ms N --left-context-ms N --lookahead-ms N] [--dump-logits OUT.npy]
+       [--dump-hidden OUT.npy] [--dump-lact OUT.npy] [--decoder auto|greedy|beam] AUDIO...
+       lact_transcribe --model DIR --from-logits LOGITS.npy...
+Prints <path>\t<transcript> per file.)";
   const std::vector<std::string> files = lact::ParseFlags(argc, argv, kUsage);
   const bool dumping = !absl::GetFlag(FLAGS_dump_logits).empty() ||
                        !absl::GetFlag(FLAGS_dump_hidden).empty() ||

@@ -113,12 +113,11 @@ absl::StatusOr<lact::train::TrainOptions> OptionsFromFlags() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const char* const kUsage =
-      "Trains a Wav2Vec2 CTC model or the LaCT stack of a frozen model.\n"
-      "  lact_train --config train/configs/demo.json --data DIR --out models/demo\n"
-      "  lact_train --mode lact --base_model models/demo --lact_config CFG --data DIR "
-      "--utterances_per_example 8 --out models/demo-lact\n"
-      "Flags accept dashes or underscores (--max-steps = --max_steps).";
+  const char* const kUsage = R"(Trains a Wav2Vec2 CTC model or the LaCT stack of a frozen model.
+  lact_train --config train/configs/demo.json --data DIR --out models/demo
+  lact_train --mode lact --base_model models/demo --lact_config CFG --data DIR
+             --utterances_per_example 8 --out models/demo-lact
+Flags accept dashes or underscores (--max-steps = --max_steps).)";
   if (!lact::ParseFlagsOnly(argc, argv, "lact_train", kUsage)) return 2;
 
   absl::StatusOr<lact::train::TrainOptions> options = OptionsFromFlags();
