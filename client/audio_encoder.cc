@@ -20,8 +20,8 @@ bool IsOpusRate(int rate) {
 
 std::vector<EncodedChunk> EncodeLinear16(const std::vector<float>& audio,
                                          const EncoderOptions& options) {
-  const size_t per_chunk =
-      std::max<size_t>(1, static_cast<size_t>(options.sample_rate) * options.chunk_duration_ms / 1000);
+  const size_t per_chunk = std::max<size_t>(
+      1, static_cast<size_t>(options.sample_rate) * options.chunk_duration_ms / 1000);
   std::vector<EncodedChunk> chunks;
   for (size_t at = 0; at < audio.size(); at += per_chunk) {
     const size_t n = std::min(per_chunk, audio.size() - at);
@@ -61,8 +61,9 @@ absl::StatusOr<std::vector<EncodedChunk>> EncodeOpus(const std::vector<float>& a
     const size_t n = std::min(frame, audio.size() - at);
     std::fill(pcm.begin(), pcm.end(), 0.0f);
     std::copy(audio.begin() + at, audio.begin() + at + n, pcm.begin());
-    const opus_int32 bytes = opus_encode_float(encoder.get(), pcm.data(), static_cast<int>(frame),
-                                               packet.data(), static_cast<opus_int32>(packet.size()));
+    const opus_int32 bytes =
+        opus_encode_float(encoder.get(), pcm.data(), static_cast<int>(frame), packet.data(),
+                          static_cast<opus_int32>(packet.size()));
     if (bytes < 0) {
       return absl::InternalError(absl::StrCat("opus_encode_float: ", opus_strerror(bytes)));
     }
@@ -112,8 +113,8 @@ absl::StatusOr<std::vector<EncodedChunk>> EncodeOggOpus(const std::vector<float>
   if (int e = ope_encoder_flush_header(encoder.get()); e != OPE_OK) {
     return absl::InternalError(absl::StrCat("ope_encoder_flush_header: ", ope_strerror(e)));
   }
-  const size_t per_chunk =
-      std::max<size_t>(1, static_cast<size_t>(options.sample_rate) * options.chunk_duration_ms / 1000);
+  const size_t per_chunk = std::max<size_t>(
+      1, static_cast<size_t>(options.sample_rate) * options.chunk_duration_ms / 1000);
   std::vector<EncodedChunk> chunks;
   size_t emitted = 0;  // bytes of sink.bytes already put into chunks
   auto take = [&](double audio_end_s) {
@@ -150,18 +151,15 @@ absl::StatusOr<AudioEncoding> ParseAudioEncoding(std::string_view name) {
   if (lower == "linear16") return AudioEncoding::kLinear16;
   if (lower == "ogg_opus") return AudioEncoding::kOggOpus;
   if (lower == "opus") return AudioEncoding::kOpus;
-  return absl::InvalidArgumentError(
-      absl::StrCat("unknown encoding '", std::string(name), "' (expected linear16, ogg_opus or opus)"));
+  return absl::InvalidArgumentError(absl::StrCat("unknown encoding '", std::string(name),
+                                                 "' (expected linear16, ogg_opus or opus)"));
 }
 
 std::string_view AudioEncodingName(AudioEncoding encoding) {
   switch (encoding) {
-    case AudioEncoding::kLinear16:
-      return "linear16";
-    case AudioEncoding::kOggOpus:
-      return "ogg_opus";
-    case AudioEncoding::kOpus:
-      return "opus";
+    case AudioEncoding::kLinear16: return "linear16";
+    case AudioEncoding::kOggOpus: return "ogg_opus";
+    case AudioEncoding::kOpus: return "opus";
   }
   return "?";
 }
@@ -196,12 +194,9 @@ absl::StatusOr<std::vector<EncodedChunk>> EncodeForStreaming(const std::vector<f
                                                              const EncoderOptions& options) {
   if (auto s = options.Validate(); !s.ok()) return s;
   switch (options.encoding) {
-    case AudioEncoding::kLinear16:
-      return EncodeLinear16(audio, options);
-    case AudioEncoding::kOpus:
-      return EncodeOpus(audio, options);
-    case AudioEncoding::kOggOpus:
-      return EncodeOggOpus(audio, options);
+    case AudioEncoding::kLinear16: return EncodeLinear16(audio, options);
+    case AudioEncoding::kOpus: return EncodeOpus(audio, options);
+    case AudioEncoding::kOggOpus: return EncodeOggOpus(audio, options);
   }
   return absl::InvalidArgumentError("unknown encoding");
 }

@@ -33,10 +33,10 @@ std::string_view AudioEncodingName(AudioEncoding encoding);
 
 struct EncoderOptions {
   AudioEncoding encoding = AudioEncoding::kLinear16;
-  int sample_rate = 16000;        // Hz, of the input samples (and of the stream's config)
-  int chunk_duration_ms = 100;    // LINEAR16 / OGG_OPUS message size in audio time
-  int opus_frame_ms = 20;         // OPUS packet duration: 10, 20, 40 or 60
-  int opus_bitrate_bps = 32000;   // OPUS / OGG_OPUS target bitrate
+  int sample_rate = 16000;       // Hz, of the input samples (and of the stream's config)
+  int chunk_duration_ms = 100;   // LINEAR16 / OGG_OPUS message size in audio time
+  int opus_frame_ms = 20;        // OPUS packet duration: 10, 20, 40 or 60
+  int opus_bitrate_bps = 32000;  // OPUS / OGG_OPUS target bitrate
 
   absl::Status Validate() const;
 };

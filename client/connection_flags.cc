@@ -8,6 +8,8 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 
+// The flags (hand layout: the help text starts on the flag's line).
+// clang-format off
 ABSL_FLAG(bool, use_ssl, false, "Connect with TLS (system root certificates unless --ssl_root_cert)");
 ABSL_FLAG(std::string, ssl_root_cert, "", "PEM root certificates that sign the server's certificate "
           "(implies --use_ssl)");
@@ -16,6 +18,7 @@ ABSL_FLAG(std::string, ssl_cert, "", "PEM client certificate, for a server with 
 ABSL_FLAG(std::string, ssl_key, "", "PEM private key of --ssl_cert");
 ABSL_FLAG(std::string, ssl_target_name, "", "Name the server certificate must carry when it is not "
           "the host connected to (e.g. 127.0.0.1 with a certificate for asr.example.com)");
+// clang-format on
 
 namespace lact::eval {
 
@@ -30,10 +33,10 @@ absl::StatusOr<ClientConnection> ClientConnectionFromFlags() {
   c.tls = absl::GetFlag(FLAGS_use_ssl) || !root.empty() || !cert.empty();
   if (!c.tls) return c;
   grpc::SslCredentialsOptions ssl;
-  for (const auto& [flag, path, out] :
-       {std::tuple<const char*, const std::string&, std::string*>{"--ssl_root_cert", root, &ssl.pem_root_certs},
-        {"--ssl_cert", cert, &ssl.pem_cert_chain},
-        {"--ssl_key", key, &ssl.pem_private_key}}) {
+  for (const auto& [flag, path, out] : {std::tuple<const char*, const std::string&, std::string*>{
+                                            "--ssl_root_cert", root, &ssl.pem_root_certs},
+                                        {"--ssl_cert", cert, &ssl.pem_cert_chain},
+                                        {"--ssl_key", key, &ssl.pem_private_key}}) {
     if (path.empty()) continue;
     std::ifstream in(path, std::ios::binary);
     std::stringstream text;

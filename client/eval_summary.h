@@ -26,9 +26,9 @@ struct UtteranceResult {
   double duration_s = 0;
   std::string reference;
   std::string hypothesis;
-  UtteranceScore score;  // of reference vs hypothesis
-  double first_interim_ms = -1;  // < 0: no interim result arrived
-  double final_latency_ms = -1;  // half-close -> final result; < 0: none arrived
+  UtteranceScore score;                      // of reference vs hypothesis
+  double first_interim_ms = -1;              // < 0: no interim result arrived
+  double final_latency_ms = -1;              // half-close -> final result; < 0: none arrived
   std::vector<double> interim_latencies_ms;  // one per interim response
   std::vector<double> final_latencies_ms;    // one per final response
   double stream_s = 0;  // wall time from the first audio message to the end of the call
@@ -53,7 +53,7 @@ double Quantile(const std::vector<double>& sorted, double q);
 
 // One LaCT setting's totals.
 struct VariantSummary {
-  std::string lact;  // "on" or "off"
+  std::string lact;        // "on" or "off"
   int64_t utterances = 0;  // completed streams
   int64_t failures = 0;
   EditCounts words;
@@ -80,8 +80,8 @@ struct RunInfo {
   bool simulate_realtime = false;
   bool interim_results = false;
   bool long_form = false;
-  int items = 0;             // corpus items (streams per setting)
-  std::string started_at;    // RFC 3339, UTC
+  int items = 0;           // corpus items (streams per setting)
+  std::string started_at;  // RFC 3339, UTC
 };
 
 struct EvalSummary {

@@ -24,7 +24,6 @@ std::string SeriesColor(const std::string& lact) { return lact == "on" ? kColorO
 
 std::string Fixed(double v, int digits) { return absl::StrFormat("%.*f", digits, v); }
 
-
 // Item ids in order of first appearance (the corpus order), for per-utterance charts.
 std::vector<std::string> UtteranceOrder(const std::vector<UtteranceResult>& results) {
   std::vector<std::string> ids;
@@ -92,12 +91,11 @@ window.addEventListener('load', function () {
 });
 )";
 
-
 std::string RenderHeader(const RunInfo& run) {
   return absl::StrCat(
       "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n",
-      "<title>lact_eval_client report</title>\n<style>", kStyle, "</style>\n",
-      "<script>", kRenderCheck, "</script>\n</head>\n<body>\n",
+      "<title>lact_eval_client report</title>\n<style>", kStyle, "</style>\n", "<script>",
+      kRenderCheck, "</script>\n</head>\n<body>\n",
       "<h1>Streaming ASR evaluation: LaCT vs baseline</h1>\n<p class=\"meta\">Server ",
       HtmlEscape(run.server), " &middot; corpus ", HtmlEscape(run.corpus), " (", run.items,
       run.long_form ? " long-form chapters" : " utterances", ") &middot; encoding ",
@@ -133,20 +131,22 @@ std::string RenderSummaryTable(const EvalSummary& summary) {
   row("audio (s)", [](const VariantSummary& v) { return Fixed(v.audio_s, 1); });
   row("wall time (s)", [](const VariantSummary& v) { return Fixed(v.wall_s, 2); });
   row("throughput (RTFX)", [](const VariantSummary& v) { return Fixed(v.rtfx, 2); });
-  for (const auto& [kind, stats] : std::vector<std::pair<std::string, LatencyStats VariantSummary::*>>{
+  for (const auto& [kind, stats] :
+       std::vector<std::pair<std::string, LatencyStats VariantSummary::*>>{
            {"interim", &VariantSummary::interim}, {"final", &VariantSummary::final}}) {
-    for (const auto& [label, field] : std::vector<std::pair<std::string, double LatencyStats::*>>{
-             {"p50", &LatencyStats::p50}, {"p90", &LatencyStats::p90},
-             {"p95", &LatencyStats::p95}, {"p99", &LatencyStats::p99}}) {
+    for (const auto& [label, field] :
+         std::vector<std::pair<std::string, double LatencyStats::*>>{{"p50", &LatencyStats::p50},
+                                                                     {"p90", &LatencyStats::p90},
+                                                                     {"p95", &LatencyStats::p95},
+                                                                     {"p99", &LatencyStats::p99}}) {
       row(kind + " latency " + label + " (ms)",
           [s = stats, f = field](const VariantSummary& v) { return LatencyCell(v.*s, f); });
     }
   }
   row("time to first interim p50 (ms)",
       [](const VariantSummary& v) { return LatencyCell(v.first_interim, &LatencyStats::p50); });
-  row("interim / final responses", [](const VariantSummary& v) {
-    return absl::StrCat(v.interim.count, " / ", v.final.count);
-  });
+  row("interim / final responses",
+      [](const VariantSummary& v) { return absl::StrCat(v.interim.count, " / ", v.final.count); });
   html += "</table>\n";
   return html;
 }
@@ -196,9 +196,9 @@ HistogramSpec LatencyHistogram(const ChartData& data, std::string id, std::strin
 }
 
 std::string RenderCharts(const ChartData& data) {
-  BarChartSpec time = PerUtteranceChart(data, "chart-time",
-                                        "Processing time per utterance vs audio length (s)",
-                                        "seconds", false, [](const auto& r) { return r.stream_s; });
+  BarChartSpec time =
+      PerUtteranceChart(data, "chart-time", "Processing time per utterance vs audio length (s)",
+                        "seconds", false, [](const auto& r) { return r.stream_s; });
   std::map<std::string, double> audio_by_id;
   for (const auto& r : data.results) audio_by_id[r.id] = r.duration_s;
   ChartSeries audio{"audio length", kColorAudio, {}};
@@ -234,9 +234,10 @@ std::string RenderCharts(const ChartData& data) {
 
 std::string RenderFailures(const std::vector<FailedStream>& failures) {
   if (failures.empty()) return "";
-  std::string html = absl::StrCat("<h2 class=\"fail\">Failed streams (", failures.size(),
-                                  ")</h2>\n<table id=\"failures-table\"><tr><th>id</th><th>LaCT</th>"
-                                  "<th>error</th></tr>\n");
+  std::string html =
+      absl::StrCat("<h2 class=\"fail\">Failed streams (", failures.size(),
+                   ")</h2>\n<table id=\"failures-table\"><tr><th>id</th><th>LaCT</th>"
+                   "<th>error</th></tr>\n");
   for (const auto& f : failures) {
     absl::StrAppend(&html, "<tr><td>", HtmlEscape(f.id), "</td><td>", HtmlEscape(f.lact),
                     "</td><td class=\"text\">", HtmlEscape(f.error), "</td></tr>\n");
@@ -251,19 +252,20 @@ std::string RenderTranscripts(const std::vector<UtteranceResult>& results) {
       "<th>audio (s)</th><th>WER</th><th>CER</th><th>S/D/I</th><th>final latency (ms)</th>"
       "<th>reference / hypothesis</th></tr>\n";
   for (const auto& r : results) {
-    absl::StrAppend(
-        &html, "<tr><td>", HtmlEscape(r.id), "</td><td>", HtmlEscape(r.lact), "</td><td>",
-        Fixed(r.duration_s, 2), "</td><td>", Fixed(100 * r.score.wer(), 1), "%</td><td>",
-        Fixed(100 * r.score.cer(), 1), "%</td><td>", r.score.words.substitutions, "/",
-        r.score.words.deletions, "/", r.score.words.insertions, "</td><td>",
-        r.final_latency_ms >= 0 ? Fixed(r.final_latency_ms, 1) : "&ndash;",
-        "</td><td class=\"text\">REF: ", HtmlEscape(r.reference), "<br>HYP: ",
-        HtmlEscape(r.hypothesis), "</td></tr>\n");
+    absl::StrAppend(&html, "<tr><td>", HtmlEscape(r.id), "</td><td>", HtmlEscape(r.lact),
+                    "</td><td>", Fixed(r.duration_s, 2), "</td><td>", Fixed(100 * r.score.wer(), 1),
+                    "%</td><td>", Fixed(100 * r.score.cer(), 1), "%</td><td>",
+                    r.score.words.substitutions, "/", r.score.words.deletions, "/",
+                    r.score.words.insertions, "</td><td>",
+                    r.final_latency_ms >= 0 ? Fixed(r.final_latency_ms, 1) : "&ndash;",
+                    "</td><td class=\"text\">REF: ", HtmlEscape(r.reference),
+                    "<br>HYP: ", HtmlEscape(r.hypothesis), "</td></tr>\n");
   }
-  html += "</table>\n<p class=\"meta\">WER/CER: Levenshtein alignment after normalisation "
-          "(upper-case, apostrophes kept, other punctuation dropped, whitespace collapsed); "
-          "corpus rates are total errors over total reference words/characters. Latency: time "
-          "from sending the audio that caused a response to its arrival.</p>\n";
+  html +=
+      "</table>\n<p class=\"meta\">WER/CER: Levenshtein alignment after normalisation "
+      "(upper-case, apostrophes kept, other punctuation dropped, whitespace collapsed); "
+      "corpus rates are total errors over total reference words/characters. Latency: time "
+      "from sending the audio that caused a response to its arrival.</p>\n";
   return html;
 }
 

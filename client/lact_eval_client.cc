@@ -28,17 +28,19 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "client/audio_encoder.h"
+#include "client/connection_flags.h"
 #include "client/eval_summary.h"
-#include "core/corpus/librispeech.h"
 #include "client/progress.h"
 #include "client/report.h"
-#include "core/corpus/scoring.h"
 #include "client/stream_client.h"
 #include "core/audio/audio_io.h"
-#include "client/connection_flags.h"
+#include "core/corpus/librispeech.h"
+#include "core/corpus/scoring.h"
 #include "core/flags/flag_names.h"
 #include "core/flags/lact_flag.h"
 
+// The flags (hand layout: the help text starts on the flag's line).
+// clang-format off
 ABSL_FLAG(std::string, server, "localhost:50051", "lact_server address, HOST:PORT");
 ABSL_FLAG(std::string, librispeech, "",
           "LibriSpeech folder: the one holding <split>/ (e.g. .../LibriSpeech), its parent, or the "
@@ -75,6 +77,7 @@ ABSL_FLAG(std::string, auth_token, "", "Bearer token sent as 'authorization: Bea
 ABSL_FLAG(std::string, auth_token_file, "", "File holding the bearer token (surrounding whitespace "
           "and the trailing newline are ignored)");
 ABSL_FLAG(bool, progress, true, "Print a progress line on stderr");
+// clang-format on
 
 namespace {
 
@@ -141,10 +144,9 @@ void RunPhase(const std::vector<CorpusItem>& items, const std::string& lact,
           std::lock_guard<std::mutex> lock(mu);
           failures->push_back({item.id, lact, status.ToString()});
         }
-        progress->StreamDone(lact, nullptr,
-                             std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                                           run_start)
-                                 .count());
+        progress->StreamDone(
+            lact, nullptr,
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count());
       };
       auto audio = ReadItemAudio(item, settings.encoder.sample_rate);
       if (!audio.ok()) {
@@ -243,15 +245,18 @@ absl::Status SettingsFromFlags(Settings* settings) {
   settings->stream.send.simulate_realtime = absl::GetFlag(FLAGS_simulate_realtime);
   settings->timeout_s = absl::GetFlag(FLAGS_timeout_s);
   settings->parallel = absl::GetFlag(FLAGS_num_parallel_requests);
-  if (settings->parallel < 1) return absl::InvalidArgumentError("--num_parallel_requests must be >= 1");
+  if (settings->parallel < 1)
+    return absl::InvalidArgumentError("--num_parallel_requests must be >= 1");
   if (settings->timeout_s < 0) return absl::InvalidArgumentError("--timeout_s must be >= 0");
   return absl::OkStatus();
 }
 
-// The phases --lact asks for: "off", "on", or "auto" (enable_lact left unset: the server's default).
+// The phases --lact asks for: "off", "on", or "auto" (enable_lact left unset: the server's
+// default).
 absl::StatusOr<std::vector<std::string>> PhasesFromFlags() {
-  auto lact_mode = lact::GetLactFlag(lact::LactMode::kBoth, {lact::LactMode::kOn, lact::LactMode::kOff,
-                                                             lact::LactMode::kBoth, lact::LactMode::kAuto});
+  auto lact_mode = lact::GetLactFlag(
+      lact::LactMode::kBoth,
+      {lact::LactMode::kOn, lact::LactMode::kOff, lact::LactMode::kBoth, lact::LactMode::kAuto});
   if (!lact_mode.ok()) return lact_mode.status();
   if (*lact_mode == lact::LactMode::kBoth) return std::vector<std::string>{"off", "on"};
   return std::vector<std::string>{lact::LactModeName(*lact_mode)};
@@ -273,8 +278,9 @@ absl::StatusOr<std::string> AuthTokenFromFlags(bool tls) {
     }
   }
   if (!token.empty() && !tls) {
-    std::fprintf(stderr, "[eval] warning: the bearer token is sent without TLS (fine only behind a "
-                         "TLS-terminating proxy or on a trusted network; --use_ssl)\n");
+    std::fprintf(stderr,
+                 "[eval] warning: the bearer token is sent without TLS (fine only behind a "
+                 "TLS-terminating proxy or on a trusted network; --use_ssl)\n");
   }
   return token;
 }
@@ -290,21 +296,25 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> ConnectFromFlags(Settings* settin
   connection->args.SetMaxReceiveMessageSize(64 << 20);
   // One connection per stream would measure connection set-up; all streams share one channel
   // (HTTP/2 multiplexes them), as in riva_streaming_asr_client.
-  auto channel = grpc::CreateCustomChannel(settings->server, connection->credentials, connection->args);
-  if (auto s = lact::eval::WaitForServer(channel.get(), settings->server, absl::GetFlag(FLAGS_connect_timeout_s));
+  auto channel =
+      grpc::CreateCustomChannel(settings->server, connection->credentials, connection->args);
+  if (auto s = lact::eval::WaitForServer(channel.get(), settings->server,
+                                         absl::GetFlag(FLAGS_connect_timeout_s));
       !s.ok()) {
     return s;
   }
   return channel;
 }
 
-lact::eval::RunInfo MakeRunInfo(const Settings& settings, const lact::eval::CorpusOptions& corpus_options,
+lact::eval::RunInfo MakeRunInfo(const Settings& settings,
+                                const lact::eval::CorpusOptions& corpus_options,
                                 const std::vector<std::string>& phases, size_t items) {
   lact::eval::RunInfo run;
   run.server = settings.server;
-  run.corpus = corpus_options.manifest.empty()
-                   ? *lact::eval::ResolveSplitDir(corpus_options.librispeech_dir, corpus_options.split)
-                   : corpus_options.manifest;
+  run.corpus =
+      corpus_options.manifest.empty()
+          ? *lact::eval::ResolveSplitDir(corpus_options.librispeech_dir, corpus_options.split)
+          : corpus_options.manifest;
   run.encoding = std::string(lact::eval::AudioEncodingName(settings.encoder.encoding));
   run.lact_mode = phases.size() == 2 ? "both" : phases[0];
   run.chunk_duration_ms = settings.encoder.chunk_duration_ms;
@@ -369,14 +379,17 @@ latency and throughput, with and without LaCT.
   for (const std::string& lact : *phases) {
     const auto phase_start = std::chrono::steady_clock::now();
     RunPhase(*items, lact, settings, client, &progress, run_start, &results, &failures);
-    phase_wall_s.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - phase_start).count());
+    phase_wall_s.push_back(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - phase_start).count());
   }
   progress.Finish();
 
-  const lact::eval::EvalSummary summary = lact::eval::Summarize(run, *phases, phase_wall_s, results, failures);
+  const lact::eval::EvalSummary summary =
+      lact::eval::Summarize(run, *phases, phase_wall_s, results, failures);
   PrintSummary(summary);
   const std::string output_dir = absl::GetFlag(FLAGS_output_dir);
-  if (auto s = lact::eval::WriteReports(output_dir, summary, results, failures); !s.ok()) return Fail(s);
+  if (auto s = lact::eval::WriteReports(output_dir, summary, results, failures); !s.ok())
+    return Fail(s);
   std::printf("\nWrote %s/results.csv, summary.json, report.html\n", output_dir.c_str());
   return ReportFailures(failures, items->size() * phases->size());
 }

@@ -24,11 +24,14 @@
 #include "core/flags/flag_names.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 
+// The flags (hand layout: the help text starts on the flag's line).
+// clang-format off
 ABSL_FLAG(std::string, address, "127.0.0.1:50051", "host:port of the gRPC server");
 ABSL_FLAG(std::string, http_address, "", "host:port of lact_server's metrics listener: ask GET /healthz "
           "over plain HTTP instead of the gRPC health service (ignores --address, --service, --ssl_*)");
 ABSL_FLAG(std::string, service, "", "Service name to check (empty: the server as a whole)");
 ABSL_FLAG(int32_t, timeout_ms, 2000, "Give up after this long (ms)");
+// clang-format on
 
 namespace {
 
@@ -41,7 +44,8 @@ int ProbeHttp(const std::string& address, int timeout_ms) {
   }
   std::string host = address.substr(0, colon);
   const std::string port = address.substr(colon + 1);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -67,12 +71,15 @@ int ProbeHttp(const std::string& address, int timeout_ms) {
     std::cerr << "lact_health_probe: " << address << ": cannot connect\n";
     return 1;
   }
-  const std::string request = "GET /healthz HTTP/1.1\r\nHost: " + address + "\r\nConnection: close\r\n\r\n";
+  const std::string request =
+      "GET /healthz HTTP/1.1\r\nHost: " + address + "\r\nConnection: close\r\n\r\n";
   std::string response;
-  if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size())) {
+  if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+      static_cast<ssize_t>(request.size())) {
     char buf[1024];
     ssize_t n;
-    while (response.size() < 65536 && (n = recv(fd, buf, sizeof buf, 0)) > 0) response.append(buf, static_cast<size_t>(n));
+    while (response.size() < 65536 && (n = recv(fd, buf, sizeof buf, 0)) > 0)
+      response.append(buf, static_cast<size_t>(n));
   }
   close(fd);
   // "HTTP/1.1 200 OK\r\n...\r\n\r\nSERVING\n"
@@ -105,7 +112,8 @@ Exit 0 when SERVING.)";
     std::cerr << "lact_health_probe: " << connection.status().message() << "\n";
     return 2;
   }
-  auto channel = grpc::CreateCustomChannel(absl::GetFlag(FLAGS_address), connection->credentials, connection->args);
+  auto channel = grpc::CreateCustomChannel(absl::GetFlag(FLAGS_address), connection->credentials,
+                                           connection->args);
   auto stub = grpc::health::v1::Health::NewStub(channel);
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() +

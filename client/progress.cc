@@ -16,8 +16,8 @@ std::string FormatDuration(double seconds) {
 }
 
 std::string FormatProgress(const ProgressSnapshot& p) {
-  std::string line = absl::StrCat("[eval] ", p.done, "/", p.total, " streams (", p.failed,
-                                  " failed)");
+  std::string line =
+      absl::StrCat("[eval] ", p.done, "/", p.total, " streams (", p.failed, " failed)");
   if (!p.by_lact.empty()) {
     line += " | WER";
     for (const auto& [lact, score] : p.by_lact) {
@@ -26,8 +26,8 @@ std::string FormatProgress(const ProgressSnapshot& p) {
   }
   absl::StrAppend(&line, " | elapsed ", FormatDuration(p.elapsed_s));
   if (p.done > 0 && p.done < p.total) {
-    const double eta = p.elapsed_s / static_cast<double>(p.done) *
-                       static_cast<double>(p.total - p.done);
+    const double eta =
+        p.elapsed_s / static_cast<double>(p.done) * static_cast<double>(p.total - p.done);
     absl::StrAppend(&line, " | ETA ", FormatDuration(eta));
   }
   return line;

@@ -15,8 +15,8 @@
 namespace lact::eval {
 
 struct ProgressSnapshot {
-  int64_t done = 0;    // streams finished, failed ones included
-  int64_t total = 0;   // streams the run will make
+  int64_t done = 0;   // streams finished, failed ones included
+  int64_t total = 0;  // streams the run will make
   int64_t failed = 0;
   std::map<std::string, CorpusScore> by_lact;  // running scores of completed streams
   double elapsed_s = 0;

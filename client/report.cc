@@ -15,9 +15,12 @@ namespace {
 std::string Fixed(double v, int digits) { return absl::StrFormat("%.*f", digits, v); }
 
 nlohmann::json CountsJson(const EditCounts& c) {
-  return {{"substitutions", c.substitutions}, {"deletions", c.deletions},
-          {"insertions", c.insertions},       {"hits", c.hits},
-          {"errors", c.errors()},             {"reference_length", c.reference_length}};
+  return {{"substitutions", c.substitutions},
+          {"deletions", c.deletions},
+          {"insertions", c.insertions},
+          {"hits", c.hits},
+          {"errors", c.errors()},
+          {"reference_length", c.reference_length}};
 }
 
 nlohmann::json LatencyJson(const LatencyStats& s) {
@@ -94,11 +97,11 @@ std::string RenderSummaryJson(const EvalSummary& summary,
     if (v.lact == "on") on = &v;
   }
   if (off != nullptr && on != nullptr) {
-    j["lact_vs_baseline"] = {{"wer_change", on->wer - off->wer},
-                             {"cer_change", on->cer - off->cer},
-                             {"wer_relative_change",
-                              off->wer > 0 ? (on->wer - off->wer) / off->wer : 0.0},
-                             {"rtfx_ratio", off->rtfx > 0 ? on->rtfx / off->rtfx : 0.0}};
+    j["lact_vs_baseline"] = {
+        {"wer_change", on->wer - off->wer},
+        {"cer_change", on->cer - off->cer},
+        {"wer_relative_change", off->wer > 0 ? (on->wer - off->wer) / off->wer : 0.0},
+        {"rtfx_ratio", off->rtfx > 0 ? on->rtfx / off->rtfx : 0.0}};
   }
   j["totals"] = {{"audio_s", summary.audio_s},
                  {"wall_s", summary.wall_s},

@@ -33,7 +33,8 @@ inline constexpr std::string_view kResultsCsvHeader =
 std::string CsvField(std::string_view value);
 
 std::string RenderResultsCsv(const std::vector<UtteranceResult>& results);
-std::string RenderSummaryJson(const EvalSummary& summary, const std::vector<FailedStream>& failures);
+std::string RenderSummaryJson(const EvalSummary& summary,
+                              const std::vector<FailedStream>& failures);
 // The self-contained HTML page (client/html_report.cc).
 std::string RenderHtmlReport(const EvalSummary& summary,
                              const std::vector<UtteranceResult>& results,

@@ -12,12 +12,9 @@ namespace pb = lact::asr::v1;
 
 pb::AudioEncoding ToProto(AudioEncoding encoding) {
   switch (encoding) {
-    case AudioEncoding::kLinear16:
-      return pb::LINEAR16;
-    case AudioEncoding::kOggOpus:
-      return pb::OGG_OPUS;
-    case AudioEncoding::kOpus:
-      return pb::OPUS;
+    case AudioEncoding::kLinear16: return pb::LINEAR16;
+    case AudioEncoding::kOggOpus: return pb::OGG_OPUS;
+    case AudioEncoding::kOpus: return pb::OPUS;
   }
   return pb::ENCODING_UNSPECIFIED;
 }
@@ -142,8 +139,8 @@ absl::StatusOr<StreamOutcome> StreamClient::Run(const std::vector<EncodedChunk>&
                                                 const StreamConfig& config) const {
   grpc::ClientContext context;
   ConfigureContext(config, &context);
-  std::unique_ptr<grpc::ClientReaderWriter<pb::StreamingRecognizeRequest,
-                                           pb::StreamingRecognizeResponse>>
+  std::unique_ptr<
+      grpc::ClientReaderWriter<pb::StreamingRecognizeRequest, pb::StreamingRecognizeResponse>>
       stream = stub_->StreamingRecognize(&context);
 
   SendLog log;
@@ -161,9 +158,9 @@ absl::StatusOr<StreamOutcome> StreamClient::Run(const std::vector<EncodedChunk>&
         },
         &log);
     if (sent == chunks.size()) {
-      half_close_ns.store(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                              clock_->Now().time_since_epoch())
-                              .count());
+      half_close_ns.store(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(clock_->Now().time_since_epoch())
+              .count());
       stream->WritesDone();
     }
   });

@@ -63,8 +63,8 @@ std::vector<SendRecord> SendLog::records() const {
 
 SteadyTime StreamSender::DueTime(const EncodedChunk& chunk, SteadyTime start) const {
   const double wall_s = chunk.audio_end_s / options_.realtime_factor;
-  return start + std::chrono::duration_cast<SteadyClock::duration>(
-                     std::chrono::duration<double>(wall_s));
+  return start +
+         std::chrono::duration_cast<SteadyClock::duration>(std::chrono::duration<double>(wall_s));
 }
 
 size_t StreamSender::Send(const std::vector<EncodedChunk>& chunks, SteadyTime start,

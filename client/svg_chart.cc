@@ -28,18 +28,18 @@ std::string Frame(const std::string& id, const std::string& title, int width, in
   const double top_value = std::max(step, std::ceil(y_max / step - 1e-9) * step);
   *axis_max = top_value;
   const double plot_h = height - kTop - bottom;
-  std::string svg = absl::StrCat(
-      "<svg id=\"", HtmlEscape(id), "\" class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" ",
-      "width=\"", width, "\" height=\"", height, "\" viewBox=\"0 0 ", width, " ", height,
-      "\" role=\"img\" aria-label=\"", HtmlEscape(title), "\">\n",
-      "<text class=\"chart-title\" x=\"", Num(kLeft), "\" y=\"20\">", HtmlEscape(title),
-      "</text>\n");
+  std::string svg = absl::StrCat("<svg id=\"", HtmlEscape(id),
+                                 "\" class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" ",
+                                 "width=\"", width, "\" height=\"", height, "\" viewBox=\"0 0 ",
+                                 width, " ", height, "\" role=\"img\" aria-label=\"",
+                                 HtmlEscape(title), "\">\n", "<text class=\"chart-title\" x=\"",
+                                 Num(kLeft), "\" y=\"20\">", HtmlEscape(title), "</text>\n");
   for (double v = 0; v <= top_value + step * 1e-6; v += step) {
     const double y = kTop + plot_h * (1.0 - v / top_value);
-    absl::StrAppend(&svg, "<line class=\"grid\" x1=\"", Num(kLeft), "\" x2=\"",
-                    Num(width - kRight), "\" y1=\"", Num(y), "\" y2=\"", Num(y), "\"/>",
-                    "<text class=\"tick\" x=\"", Num(kLeft - 6), "\" y=\"", Num(y + 4),
-                    "\" text-anchor=\"end\">", AxisLabel(v, percent), "</text>\n");
+    absl::StrAppend(&svg, "<line class=\"grid\" x1=\"", Num(kLeft), "\" x2=\"", Num(width - kRight),
+                    "\" y1=\"", Num(y), "\" y2=\"", Num(y), "\"/>", "<text class=\"tick\" x=\"",
+                    Num(kLeft - 6), "\" y=\"", Num(y + 4), "\" text-anchor=\"end\">",
+                    AxisLabel(v, percent), "</text>\n");
   }
   absl::StrAppend(&svg, "<line class=\"axis\" x1=\"", Num(kLeft), "\" x2=\"", Num(width - kRight),
                   "\" y1=\"", Num(height - bottom), "\" y2=\"", Num(height - bottom), "\"/>\n");
@@ -117,7 +117,8 @@ std::string RenderBarChart(const BarChartSpec& spec) {
     for (size_t i = 0; i < series.values.size() && i < spec.categories.size(); ++i) {
       const double v = std::isfinite(series.values[i]) ? series.values[i] : 0;
       const double h = plot_h * std::min(1.0, v / axis_max);
-      const double x = kLeft + group_w * (static_cast<double>(i) + 0.1) + bar_w * static_cast<double>(s);
+      const double x =
+          kLeft + group_w * (static_cast<double>(i) + 0.1) + bar_w * static_cast<double>(s);
       absl::StrAppend(&svg, "<rect x=\"", Num(x), "\" y=\"", Num(kTop + plot_h - h), "\" width=\"",
                       Num(std::max(bar_w, 0.5)), "\" height=\"", Num(h), "\"><title>",
                       HtmlEscape(spec.categories[i]), " (", HtmlEscape(series.name), "): ",

@@ -11,8 +11,8 @@
 namespace lact::eval {
 
 struct ChartSeries {
-  std::string name;   // legend text and data-series attribute
-  std::string color;  // CSS colour
+  std::string name;            // legend text and data-series attribute
+  std::string color;           // CSS colour
   std::vector<double> values;  // bar chart: one per category; histogram: the samples
 };
 

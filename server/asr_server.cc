@@ -40,7 +40,8 @@ bool WriteReadyFile(const std::string& path, int port, int metrics_port) {
   const std::string tmp = path + ".tmp";
   {
     std::ofstream f(tmp);
-    f << "{\"port\":" << port << ",\"metrics_port\":" << metrics_port << ",\"pid\":" << getpid() << "}\n";
+    f << "{\"port\":" << port << ",\"metrics_port\":" << metrics_port << ",\"pid\":" << getpid()
+      << "}\n";
     if (!f) return false;
   }
   std::error_code ec;
@@ -56,7 +57,9 @@ absl::Status UsageError(const absl::Status& status) {
   return marked;
 }
 
-bool IsUsageError(const absl::Status& status) { return status.GetPayload(kUsageErrorPayload).has_value(); }
+bool IsUsageError(const absl::Status& status) {
+  return status.GetPayload(kUsageErrorPayload).has_value();
+}
 
 AsrServer::AsrServer(const ServerConfig& config) : config_(config) {}
 
@@ -84,14 +87,17 @@ absl::StatusOr<std::unique_ptr<AsrServer>> AsrServer::Create(const ServerConfig&
 }
 
 absl::Status AsrServer::LoadModel() {
-  torch::set_num_threads(config_.threads > 0 ? config_.threads
-                                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  torch::set_num_threads(config_.threads > 0
+                             ? config_.threads
+                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   AsrModelOptions model_options;
   model_options.device = config_.device;
   model_options.dtype = config_.dtype;
   model_options.load_lact = true;
   auto model = AsrModel::Load(config_.model_dir, model_options);
-  if (!model.ok()) return absl::Status(model.status().code(), absl::StrCat("cannot load the model: ", model.status().ToString()));
+  if (!model.ok())
+    return absl::Status(model.status().code(),
+                        absl::StrCat("cannot load the model: ", model.status().ToString()));
   model_ = *std::move(model);
   auto recognizer = OnlineRecognizer::Create(model_, config_.streaming, config_.decoding);
   if (!recognizer.ok()) {
@@ -104,7 +110,8 @@ absl::Status AsrServer::LoadModel() {
     Log("decoder: beam search (beam ", b.beam_size, ", lm_weight ", b.lm_weight, ", word_score ",
         b.word_score, ") with ", model_->language_model()->Describe());
   } else {
-    Log("decoder: greedy", model_->language_model() ? " (the model's language model is not used)" : "");
+    Log("decoder: greedy",
+        model_->language_model() ? " (the model's language model is not used)" : "");
   }
   Log("model loaded from ", config_.model_dir, " on ", model_->device().str(), " (LaCT ",
       model_->has_lact_files() && model_->lact() != nullptr ? "present" : "absent", ", ",
@@ -115,7 +122,8 @@ absl::Status AsrServer::LoadModel() {
 absl::Status AsrServer::Start() {
   metrics_ = std::make_unique<ServerMetrics>(model_->device().str());
   if (config_.metrics_port >= 0) {
-    LACT_ASSIGN_OR_RETURN(metrics_port_, metrics_->StartHttpServer(config_.effective_metrics_host(), config_.metrics_port));
+    LACT_ASSIGN_OR_RETURN(metrics_port_, metrics_->StartHttpServer(config_.effective_metrics_host(),
+                                                                   config_.metrics_port));
   }
   SchedulerOptions scheduler_options;
   scheduler_options.max_batch = config_.max_batch;
@@ -125,13 +133,17 @@ absl::Status AsrServer::Start() {
   LACT_RETURN_IF_ERROR(BuildAndStartGrpc());
   SetServing(true);
   if (!config_.ready_file.empty() && !WriteReadyFile(config_.ready_file, port_, metrics_port_)) {
-    return absl::PermissionDeniedError(absl::StrCat("cannot write --ready_file ", config_.ready_file));
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot write --ready_file ", config_.ready_file));
   }
   Log("serving lact.asr.v1.StreamingAsr on ", HostPort(config_.host, port_),
-      config_.tls_cert.empty() ? " (plaintext)" : config_.tls_client_ca.empty() ? " (TLS)" : " (mutual TLS)",
-      metrics_port_ >= 0
-          ? absl::StrCat(", metrics on http://", HostPort(config_.effective_metrics_host(), metrics_port_), "/metrics and /healthz")
-          : std::string(", metrics off"));
+      config_.tls_cert.empty()        ? " (plaintext)"
+      : config_.tls_client_ca.empty() ? " (TLS)"
+                                      : " (mutual TLS)",
+      metrics_port_ >= 0 ? absl::StrCat(", metrics on http://",
+                                        HostPort(config_.effective_metrics_host(), metrics_port_),
+                                        "/metrics and /healthz")
+                         : std::string(", metrics off"));
   return absl::OkStatus();
 }
 
@@ -161,7 +173,8 @@ absl::Status AsrServer::BuildAndStartGrpc() {
   builder.SetResourceQuota(*quota_);
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || port_ == 0) {
-    return absl::UnavailableError(absl::StrCat("cannot listen on ", HostPort(config_.host, config_.port)));
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", HostPort(config_.host, config_.port)));
   }
   return absl::OkStatus();
 }
@@ -180,7 +193,8 @@ bool AsrServer::Drain(absl::Duration drain_time, const std::function<bool()>& en
   service_->StartDrain();
   const absl::Time deadline = absl::Now() + drain_time;
   bool idle = false;
-  while (!(idle = service_->WaitUntilIdle(std::min(deadline, absl::Now() + absl::Milliseconds(100))))) {
+  while (!(
+      idle = service_->WaitUntilIdle(std::min(deadline, absl::Now() + absl::Milliseconds(100))))) {
     if (absl::Now() >= deadline) break;
     if (end_early && end_early()) {
       Log("second signal: ending the drain now");

@@ -22,22 +22,24 @@ CallRegistryOptions RegistryOptions(const AsrServiceOptions& o) {
 
 }  // namespace
 
-AsrService::AsrService(const OnlineRecognizer& recognizer, Scheduler* scheduler, ServerMetrics* metrics,
-                       const AsrServiceOptions& options)
+AsrService::AsrService(const OnlineRecognizer& recognizer, Scheduler* scheduler,
+                       ServerMetrics* metrics, const AsrServiceOptions& options)
     : options_(options),
       registry_(metrics, RegistryOptions(options_)),
       context_{recognizer, scheduler, metrics, &registry_, options_} {}
 
 grpc::Status AsrService::StreamingRecognize(
     grpc::ServerContext* context,
-    grpc::ServerReaderWriter<pb::StreamingRecognizeResponse, pb::StreamingRecognizeRequest>* stream) {
+    grpc::ServerReaderWriter<pb::StreamingRecognizeResponse, pb::StreamingRecognizeRequest>*
+        stream) {
   auto admitted = registry_.Admit(context, "StreamingRecognize");
   if (!admitted.ok()) return ToGrpcStatus(admitted.status());
   StreamingCall call(context_, *std::move(admitted), context, stream);
   return call.Run();
 }
 
-grpc::Status AsrService::Recognize(grpc::ServerContext* context, const pb::RecognizeRequest* request,
+grpc::Status AsrService::Recognize(grpc::ServerContext* context,
+                                   const pb::RecognizeRequest* request,
                                    pb::RecognizeResponse* response) {
   auto admitted = registry_.Admit(context, "Recognize");
   if (!admitted.ok()) return ToGrpcStatus(admitted.status());

@@ -36,7 +36,8 @@ class AsrService final : public lact::asr::v1::StreamingAsr::Service {
       grpc::ServerContext* context,
       grpc::ServerReaderWriter<lact::asr::v1::StreamingRecognizeResponse,
                                lact::asr::v1::StreamingRecognizeRequest>* stream) override;
-  grpc::Status Recognize(grpc::ServerContext* context, const lact::asr::v1::RecognizeRequest* request,
+  grpc::Status Recognize(grpc::ServerContext* context,
+                         const lact::asr::v1::RecognizeRequest* request,
                          lact::asr::v1::RecognizeResponse* response) override;
 
   // Graceful shutdown: new calls get UNAVAILABLE from now on.
@@ -47,7 +48,9 @@ class AsrService final : public lact::asr::v1::StreamingAsr::Service {
   bool WaitUntilIdle(absl::Time deadline) const { return registry_.WaitUntilIdle(deadline); }
   // Ends every open call with `status` (their stream state is freed at once). Calls whose client
   // is silent are cancelled after `grace` (their reader is blocked until the client sends).
-  void AbortAll(const absl::Status& status, absl::Duration grace) { registry_.AbortAll(status, grace); }
+  void AbortAll(const absl::Status& status, absl::Duration grace) {
+    registry_.AbortAll(status, grace);
+  }
 
  private:
   const AsrServiceOptions options_;

@@ -25,7 +25,8 @@ bool IsOpusRate(int rate) {
 absl::Status AudioFormat::Validate() const {
   auto bad = [](auto... parts) { return absl::InvalidArgumentError(absl::StrCat(parts...)); };
   if (channel_count < 0 || channel_count > 2) {
-    return bad("audio_channel_count ", channel_count, " is not supported (0 or 1: mono, 2: stereo)");
+    return bad("audio_channel_count ", channel_count,
+               " is not supported (0 or 1: mono, 2: stereo)");
   }
   switch (encoding) {
     case AudioEncoding::kUnspecified:
@@ -75,8 +76,7 @@ absl::StatusOr<std::unique_ptr<AudioDecoder>> CreateAudioDecoder(const AudioForm
     }
     case AudioEncoding::kOggOpus:
       return std::make_unique<OggOpusDecoder>(opus_rate, format.channel_count);
-    case AudioEncoding::kUnspecified:
-      break;
+    case AudioEncoding::kUnspecified: break;
   }
   return absl::InvalidArgumentError("unsupported encoding");
 }
@@ -84,8 +84,8 @@ absl::StatusOr<std::unique_ptr<AudioDecoder>> CreateAudioDecoder(const AudioForm
 absl::Status AudioDecoder::Appended(int64_t added, std::vector<float>* out) {
   appended_in_decode_ += added;
   if (appended_in_decode_ > max_samples_per_decode_) {
-    return absl::OutOfRangeError(absl::StrCat("the audio decodes to more than ", max_samples_per_decode_,
-                                              " samples in one message"));
+    return absl::OutOfRangeError(absl::StrCat("the audio decodes to more than ",
+                                              max_samples_per_decode_, " samples in one message"));
   }
   if (piece_sink_ && !out->empty() && out->size() >= piece_samples_) {
     absl::Status s = piece_sink_(out);

@@ -27,8 +27,8 @@ const char* AudioEncodingName(AudioEncoding encoding);
 // What the client declared in RecognitionConfig.
 struct AudioFormat {
   AudioEncoding encoding = AudioEncoding::kUnspecified;
-  int sample_rate_hertz = 0;    // see asr.proto for what each encoding needs
-  int channel_count = 0;        // 0 or 1: mono, 2: stereo (mixed down)
+  int sample_rate_hertz = 0;  // see asr.proto for what each encoding needs
+  int channel_count = 0;      // 0 or 1: mono, 2: stereo (mixed down)
 
   // InvalidArgument when the combination is not supported (e.g. OPUS at 44100 Hz).
   absl::Status Validate() const;

@@ -11,8 +11,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "server/flag_file.h"
 #include "absl/strings/str_split.h"
+#include "server/flag_file.h"
 #include "server/status_mapping.h"
 
 namespace lact::server {
@@ -68,17 +68,19 @@ absl::StatusOr<TokenAuthenticator> TokenAuthenticator::Parse(absl::string_view t
   int line_number = 0;
   for (absl::string_view line : absl::StrSplit(text, '\n')) {
     ++line_number;
-    if (const size_t hash = line.find('#'); hash != absl::string_view::npos) line = line.substr(0, hash);
+    if (const size_t hash = line.find('#'); hash != absl::string_view::npos)
+      line = line.substr(0, hash);
     line = absl::StripAsciiWhitespace(line);
     if (line.empty()) continue;
     // The first field is the digest; `sha256sum` output ("<hex>  -") is accepted as it is.
     const absl::string_view field = line.substr(0, line.find_first_of(" \t"));
     Sha256Digest digest;
     if (!ParseHexDigest(field, &digest)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--auth_tokens_file ", source, " line ", line_number,
-          ": expected a SHA-256 digest (64 hex digits, e.g. from `printf %s \"$TOKEN\" | sha256sum`), got ",
-          field.size(), " characters"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--auth_tokens_file ", source, " line ", line_number,
+                       ": expected a SHA-256 digest (64 hex digits, e.g. from `printf %s "
+                       "\"$TOKEN\" | sha256sum`), got ",
+                       field.size(), " characters"));
     }
     auth.digests_.push_back(digest);
   }
@@ -98,8 +100,7 @@ absl::StatusOr<TokenAuthenticator> TokenAuthenticator::FromFile(const std::strin
 absl::Status TokenAuthenticator::CheckAuthorization(absl::string_view authorization) const {
   if (authorization.size() <= kBearer.size() ||
       !absl::EqualsIgnoreCase(authorization.substr(0, kBearer.size()), kBearer)) {
-    return absl::UnauthenticatedError(
-        "the authorization metadata must be 'Bearer <token>'");
+    return absl::UnauthenticatedError("the authorization metadata must be 'Bearer <token>'");
   }
   const absl::string_view token = absl::StripAsciiWhitespace(authorization.substr(kBearer.size()));
   const Sha256Digest presented = Sha256(token);

@@ -49,7 +49,8 @@ class TokenAuthenticator {
   absl::Status CheckAuthorization(absl::string_view authorization) const;
   // OK when `metadata` (a call's client metadata) holds exactly one `authorization` entry and
   // CheckAuthorization accepts it; UNAUTHENTICATED otherwise.
-  absl::Status CheckMetadata(const std::multimap<grpc::string_ref, grpc::string_ref>& metadata) const;
+  absl::Status CheckMetadata(
+      const std::multimap<grpc::string_ref, grpc::string_ref>& metadata) const;
   // The same for a server call, as a gRPC status.
   grpc::Status Authenticate(const grpc::ServerContext& context) const;
 

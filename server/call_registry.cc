@@ -88,9 +88,9 @@ grpc::Status CallRegistry::Finish(Call& call, grpc::Status status) {
     metrics_->CountStream(StatusCodeName(status.error_code()));
   }
   Log("stream ", call.id, " end: status=", StatusCodeName(status.error_code()),
-      status.ok() ? "" : absl::StrCat(" (", status.error_message(), ")"), " audio=",
-      absl::StrFormat("%.2f", audio), "s wall=",
-      absl::StrFormat("%.2f", absl::ToDoubleSeconds(absl::Now() - call.start)), "s");
+      status.ok() ? "" : absl::StrCat(" (", status.error_message(), ")"),
+      " audio=", absl::StrFormat("%.2f", audio),
+      "s wall=", absl::StrFormat("%.2f", absl::ToDoubleSeconds(absl::Now() - call.start)), "s");
   return status;
 }
 
@@ -119,7 +119,8 @@ std::vector<std::shared_ptr<Call>> CallRegistry::CallsWaitingLongerThan(
   absl::MutexLock lock(&mu_);
   for (const auto& [id, call] : calls_) {
     const int64_t began = ((*call).*since).load();
-    if (began != 0 && now - began > limit_ns && !call->cancelled_by_server.load()) found.push_back(call);
+    if (began != 0 && now - began > limit_ns && !call->cancelled_by_server.load())
+      found.push_back(call);
   }
   return found;
 }
@@ -132,22 +133,28 @@ void CallRegistry::StopByServer(Call& call, const absl::Status& status) {
 
 void CallRegistry::CancelIdleReads() {
   const double seconds = absl::ToDoubleSeconds(options_.stream_idle_timeout);
-  for (const auto& call : CallsWaitingLongerThan(&Call::read_started_ns, options_.stream_idle_timeout)) {
-    StopByServer(*call, absl::DeadlineExceededError(
-                            call->config_received.load()
-                                ? absl::StrFormat("no message from the client for %g s: the server "
-                                                  "stopped the stream (--stream_idle_timeout_s)", seconds)
-                                : absl::StrFormat("no config from the client within %g s: the server "
-                                                  "stopped the stream (--stream_idle_timeout_s)", seconds)));
+  for (const auto& call :
+       CallsWaitingLongerThan(&Call::read_started_ns, options_.stream_idle_timeout)) {
+    StopByServer(*call,
+                 absl::DeadlineExceededError(
+                     call->config_received.load()
+                         ? absl::StrFormat("no message from the client for %g s: the server "
+                                           "stopped the stream (--stream_idle_timeout_s)",
+                                           seconds)
+                         : absl::StrFormat("no config from the client within %g s: the server "
+                                           "stopped the stream (--stream_idle_timeout_s)",
+                                           seconds)));
   }
 }
 
 void CallRegistry::CancelStalledWrites() {
-  for (const auto& call : CallsWaitingLongerThan(&Call::write_started_ns, options_.write_stall_timeout)) {
-    StopByServer(*call, absl::ResourceExhaustedError(absl::StrFormat(
-                            "the client did not read its responses for %g s: the server stopped the "
-                            "stream (--write_stall_timeout_s)",
-                            absl::ToDoubleSeconds(options_.write_stall_timeout))));
+  for (const auto& call :
+       CallsWaitingLongerThan(&Call::write_started_ns, options_.write_stall_timeout)) {
+    StopByServer(*call,
+                 absl::ResourceExhaustedError(absl::StrFormat(
+                     "the client did not read its responses for %g s: the server stopped the "
+                     "stream (--write_stall_timeout_s)",
+                     absl::ToDoubleSeconds(options_.write_stall_timeout))));
   }
 }
 
@@ -184,7 +191,7 @@ void CallRegistry::AbortAll(const absl::Status& status, absl::Duration grace) {
 }
 
 absl::StatusOr<std::shared_ptr<Call>> CallRegistry::Admit(grpc::ServerContext* context,
-                                                                     const char* method) {
+                                                          const char* method) {
   auto refuse = [&](absl::Status status) {
     if (metrics_ != nullptr) metrics_->CountStream(StatusCodeName(static_cast<int>(status.code())));
     Log(method, " from ", context->peer(), " rejected: ", status.message());
@@ -192,7 +199,8 @@ absl::StatusOr<std::shared_ptr<Call>> CallRegistry::Admit(grpc::ServerContext* c
   };
   // Authentication first: an unauthenticated client learns nothing about the server's load.
   if (options_.authenticator != nullptr) {
-    if (absl::Status s = options_.authenticator->CheckMetadata(context->client_metadata()); !s.ok()) {
+    if (absl::Status s = options_.authenticator->CheckMetadata(context->client_metadata());
+        !s.ok()) {
       return refuse(s);
     }
   }
@@ -200,13 +208,16 @@ absl::StatusOr<std::shared_ptr<Call>> CallRegistry::Admit(grpc::ServerContext* c
   absl::MutexLock lock(&mu_);
   if (draining_) return refuse(absl::UnavailableError("the server is shutting down"));
   if (static_cast<int>(calls_.size()) >= options_.max_streams) {
-    return refuse(absl::ResourceExhaustedError(absl::StrCat(
-        "too many open streams: the server takes at most ", options_.max_streams, " (--max_streams)")));
+    return refuse(absl::ResourceExhaustedError(
+        absl::StrCat("too many open streams: the server takes at most ", options_.max_streams,
+                     " (--max_streams)")));
   }
-  if (options_.max_streams_per_peer > 0 && calls_per_peer_[peer_key] >= options_.max_streams_per_peer) {
+  if (options_.max_streams_per_peer > 0 &&
+      calls_per_peer_[peer_key] >= options_.max_streams_per_peer) {
     return refuse(absl::ResourceExhaustedError(absl::StrCat(
         "too many open streams from this client: at most ", options_.max_streams_per_peer, " per ",
-        options_.authenticator != nullptr ? "bearer token" : "connection", " (--max_streams_per_peer)")));
+        options_.authenticator != nullptr ? "bearer token" : "connection",
+        " (--max_streams_per_peer)")));
   }
   auto call = std::make_shared<Call>();
   call->id = next_id_++;

@@ -51,7 +51,7 @@ struct Call {
   absl::Mutex mu;
   std::shared_ptr<StreamSession> session ABSL_GUARDED_BY(mu);
   absl::Status abort_status ABSL_GUARDED_BY(mu);  // set by AbortAll and by the watchdog
-  std::string peer_key;  // for --max_streams_per_peer
+  std::string peer_key;                           // for --max_streams_per_peer
   // When the writer's current Write began (absl::GetCurrentTimeNanos()); 0 while not writing.
   // Read by the watchdog.
   std::atomic<int64_t> write_started_ns{0};
@@ -109,7 +109,7 @@ class CallRegistry {
   // Open calls whose `since` (Call::write_started_ns or read_started_ns) is older than `limit`,
   // not yet stopped by the server.
   std::vector<std::shared_ptr<Call>> CallsWaitingLongerThan(std::atomic<int64_t> Call::*since,
-                                                           absl::Duration limit) const;
+                                                            absl::Duration limit) const;
   // The watchdog's verdict: logs `status`, frees the call's stream and cancels the call.
   static void StopByServer(Call& call, const absl::Status& status);
 

@@ -11,7 +11,8 @@ namespace lact::server {
 absl::StatusOr<std::string> ReadFlagFile(const char* flag, const std::string& path) {
   FILE* f = std::fopen(path.c_str(), "rb");
   if (f == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat(flag, " ", path, ": cannot read it: ", std::strerror(errno)));
+    return absl::InvalidArgumentError(
+        absl::StrCat(flag, " ", path, ": cannot read it: ", std::strerror(errno)));
   }
   std::string data;
   char buf[8192];

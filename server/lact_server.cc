@@ -48,9 +48,10 @@ Flags may be spelled with dashes or underscores (--max-batch, --max_batch).)";
   // Graceful shutdown: stop accepting, let open streams finish within --drain_seconds; a second
   // signal ends the wait.
   signals.WaitFor(1, absl::InfiniteFuture());
-  Log(signals.last_signal() == SIGTERM ? "SIGTERM" : "SIGINT", ": draining ", (*server)->open_calls(),
-      " open stream(s) for up to ", config.drain_seconds, " s");
-  (*server)->Drain(absl::Seconds(config.drain_seconds), [&signals] { return signals.WaitFor(2, absl::Now()); });
+  Log(signals.last_signal() == SIGTERM ? "SIGTERM" : "SIGINT", ": draining ",
+      (*server)->open_calls(), " open stream(s) for up to ", config.drain_seconds, " s");
+  (*server)->Drain(absl::Seconds(config.drain_seconds),
+                   [&signals] { return signals.WaitFor(2, absl::Now()); });
   (*server)->Stop();
   const int64_t leaked = StreamSession::live_count();
   if (leaked != 0) {

@@ -1,5 +1,5 @@
-// One-line log messages on stderr with a UTC timestamp ("2025-01-31T12:00:00.123Z lact_server: ...").
-// Lines from different threads never interleave (one fwrite per line).
+// One-line log messages on stderr with a UTC timestamp ("2025-01-31T12:00:00.123Z lact_server:
+// ..."). Lines from different threads never interleave (one fwrite per line).
 #pragma once
 
 #include <string>

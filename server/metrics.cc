@@ -1,10 +1,9 @@
 #include "server/metrics.h"
 
-
 #include "absl/strings/str_cat.h"
+#include "core/model/device_memory.h"
 #include "prometheus/collectable.h"
 #include "prometheus/text_serializer.h"
-#include "core/model/device_memory.h"
 #include "server/metrics_http_server.h"
 
 namespace lact::server {
@@ -39,7 +38,11 @@ ServerMetrics::ServerMetrics(const std::string& device)
   };
   auto histogram = [&](const char* name, const char* help,
                        const prometheus::Histogram::BucketBoundaries& buckets) {
-    return &prometheus::BuildHistogram().Name(name).Help(help).Register(*registry_).Add({}, buckets);
+    return &prometheus::BuildHistogram()
+                .Name(name)
+                .Help(help)
+                .Register(*registry_)
+                .Add({}, buckets);
   };
   memory_allocated_ = gauge("lact_device_memory_allocated_bytes",
                             "Memory in use on the model's device (CUDA: caching allocator "
@@ -66,13 +69,15 @@ ServerMetrics::ServerMetrics(const std::string& device)
                         .Add({});
   batch_size_ = histogram("lact_batch_size", "Streams per batched model call",
                           {1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 128});
-  model_step_seconds_ = histogram("lact_model_step_seconds",
-                                  "Time of one batched model call (DecodeStreams)", LatencyBuckets());
-  queue_wait_seconds_ = histogram("lact_queue_wait_seconds",
-                                  "Time a ready stream waits before its batch starts", LatencyBuckets());
-  interim_latency_seconds_ = histogram("lact_interim_latency_seconds",
-                                       "Newest audio of a result received -> interim result sent",
-                                       LatencyBuckets());
+  model_step_seconds_ =
+      histogram("lact_model_step_seconds", "Time of one batched model call (DecodeStreams)",
+                LatencyBuckets());
+  queue_wait_seconds_ =
+      histogram("lact_queue_wait_seconds", "Time a ready stream waits before its batch starts",
+                LatencyBuckets());
+  interim_latency_seconds_ =
+      histogram("lact_interim_latency_seconds",
+                "Newest audio of a result received -> interim result sent", LatencyBuckets());
   final_latency_seconds_ = histogram("lact_final_latency_seconds",
                                      "Client half-close -> final result sent", LatencyBuckets());
   // Make the usual codes visible (at 0) before the first stream ends.
@@ -86,8 +91,8 @@ ServerMetrics::ServerMetrics(const std::string& device)
 ServerMetrics::~ServerMetrics() { http_.reset(); }
 
 absl::StatusOr<int> ServerMetrics::StartHttpServer(const std::string& host, int port) {
-  auto http = MetricsHttpServer::Start(host, port, [this] { return Render(); },
-                                       [this] { return serving_.load(); });
+  auto http = MetricsHttpServer::Start(
+      host, port, [this] { return Render(); }, [this] { return serving_.load(); });
   if (!http.ok()) return http.status();
   http_ = std::move(*http);
   return http_->port();
@@ -110,11 +115,23 @@ void ServerMetrics::RefreshDeviceMemory() {
 }
 
 const char* StatusCodeName(int code) {
-  static const char* const kNames[] = {
-      "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
-      "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
-      "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
-      "UNAUTHENTICATED"};
+  static const char* const kNames[] = {"OK",
+                                       "CANCELLED",
+                                       "UNKNOWN",
+                                       "INVALID_ARGUMENT",
+                                       "DEADLINE_EXCEEDED",
+                                       "NOT_FOUND",
+                                       "ALREADY_EXISTS",
+                                       "PERMISSION_DENIED",
+                                       "RESOURCE_EXHAUSTED",
+                                       "FAILED_PRECONDITION",
+                                       "ABORTED",
+                                       "OUT_OF_RANGE",
+                                       "UNIMPLEMENTED",
+                                       "INTERNAL",
+                                       "UNAVAILABLE",
+                                       "DATA_LOSS",
+                                       "UNAUTHENTICATED"};
   if (code >= 0 && code < static_cast<int>(sizeof(kNames) / sizeof(kNames[0]))) return kNames[code];
   return "UNKNOWN";
 }

@@ -5,15 +5,16 @@
 //   lact_device_memory_reserved_bytes{device}    gauge
 //   lact_device_memory_total_bytes{device}       gauge
 //   lact_fast_weight_state_bytes{device}         gauge   LaCT fast weights held by open streams
-//   lact_active_streams                          gauge   open streams (StreamingRecognize + Recognize)
-//   lact_ready_queue_length                      gauge   ready streams waiting for the model
-//   lact_streams_total{code}                     counter finished streams by gRPC status code name
-//   lact_audio_seconds_total                     counter audio decoded (committed) by the model
-//   lact_batch_size                              histogram streams per model call
+//   lact_active_streams                          gauge   open streams (StreamingRecognize +
+//   Recognize) lact_ready_queue_length                      gauge   ready streams waiting for the
+//   model lact_streams_total{code}                     counter finished streams by gRPC status code
+//   name lact_audio_seconds_total                     counter audio decoded (committed) by the
+//   model lact_batch_size                              histogram streams per model call
 //   lact_model_step_seconds                      histogram time of one batched DecodeStreams
 //   lact_queue_wait_seconds                      histogram ready -> taken into a batch
-//   lact_interim_latency_seconds                 histogram newest audio in a result received -> interim sent
-//   lact_final_latency_seconds                   histogram client half-close -> final result sent
+//   lact_interim_latency_seconds                 histogram newest audio in a result received ->
+//   interim sent lact_final_latency_seconds                   histogram client half-close -> final
+//   result sent
 #pragma once
 
 #include <atomic>

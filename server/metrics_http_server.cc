@@ -40,7 +40,8 @@ absl::StatusOr<int> Listen(const std::string& host, int port) {
   addrinfo* found = nullptr;
   const std::string service = std::to_string(port);
   if (int r = getaddrinfo(host.c_str(), service.c_str(), &hints, &found); r != 0) {
-    return absl::InvalidArgumentError(absl::StrCat("metrics address ", host, ": ", gai_strerror(r)));
+    return absl::InvalidArgumentError(
+        absl::StrCat("metrics address ", host, ": ", gai_strerror(r)));
   }
   int fd = -1;
   std::string error = "no address";
@@ -57,7 +58,8 @@ absl::StatusOr<int> Listen(const std::string& host, int port) {
   }
   freeaddrinfo(found);
   if (fd < 0) {
-    return absl::UnavailableError(absl::StrCat("cannot serve metrics on ", host, ":", port, ": ", error));
+    return absl::UnavailableError(
+        absl::StrCat("cannot serve metrics on ", host, ":", port, ": ", error));
   }
   return fd;
 }
@@ -72,8 +74,8 @@ int BoundPort(int fd) {
 
 MHD_Result Reply(MHD_Connection* connection, unsigned int code, const char* content_type,
                  const std::string& body) {
-  MHD_Response* response =
-      MHD_create_response_from_buffer(body.size(), const_cast<char*>(body.data()), MHD_RESPMEM_MUST_COPY);
+  MHD_Response* response = MHD_create_response_from_buffer(
+      body.size(), const_cast<char*>(body.data()), MHD_RESPMEM_MUST_COPY);
   if (response == nullptr) return MHD_NO;
   MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
   const MHD_Result r = MHD_queue_response(connection, code, response);
@@ -98,7 +100,8 @@ absl::Status MetricsHttpOptions::Validate() const {
   if (request_timeout < absl::Milliseconds(100)) {
     return absl::InvalidArgumentError("metrics request timeout must be >= 100 ms");
   }
-  if (max_connections < 1) return absl::InvalidArgumentError("metrics max_connections must be >= 1");
+  if (max_connections < 1)
+    return absl::InvalidArgumentError("metrics max_connections must be >= 1");
   return absl::OkStatus();
 }
 
@@ -125,8 +128,8 @@ struct MetricsHttpServer::Impl {
   // The deadline thread: shuts down (both directions) every connection past its deadline;
   // libmicrohttpd then sees the end of the connection and closes it.
   void EnforceDeadlines() {
-    const absl::Duration period = std::clamp(options.request_timeout / 4, absl::Milliseconds(20),
-                                             absl::Milliseconds(250));
+    const absl::Duration period =
+        std::clamp(options.request_timeout / 4, absl::Milliseconds(20), absl::Milliseconds(250));
     absl::MutexLock lock(&mu);
     while (!mu.AwaitWithTimeout(absl::Condition(&stop), period)) {
       const absl::Time now = absl::Now();
@@ -138,21 +141,24 @@ struct MetricsHttpServer::Impl {
     }
   }
 
-  static void OnConnection(void* cls, MHD_Connection* connection, void**, MHD_ConnectionNotificationCode code) {
+  static void OnConnection(void* cls, MHD_Connection* connection, void**,
+                           MHD_ConnectionNotificationCode code) {
     auto* self = static_cast<Impl*>(cls);
     absl::MutexLock lock(&self->mu);
     if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
       self->connections.erase(connection);
       return;
     }
-    const MHD_ConnectionInfo* info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+    const MHD_ConnectionInfo* info =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
     if (info == nullptr) return;
     self->connections[connection] = {info->connect_fd, absl::Now() + self->options.request_timeout};
   }
 
   // A request was answered (or abandoned): the next one on this keep-alive connection gets a
   // fresh deadline.
-  static void OnCompleted(void* cls, MHD_Connection* connection, void**, MHD_RequestTerminationCode) {
+  static void OnCompleted(void* cls, MHD_Connection* connection, void**,
+                          MHD_RequestTerminationCode) {
     auto* self = static_cast<Impl*>(cls);
     absl::MutexLock lock(&self->mu);
     auto it = self->connections.find(connection);
@@ -161,29 +167,32 @@ struct MetricsHttpServer::Impl {
     }
   }
 
-  static MHD_Result OnRequest(void* cls, MHD_Connection* connection, const char* url, const char* method,
-                              const char*, const char*, size_t*, void**) {
+  static MHD_Result OnRequest(void* cls, MHD_Connection* connection, const char* url,
+                              const char* method, const char*, const char*, size_t*, void**) {
     auto* self = static_cast<Impl*>(cls);
     const absl::string_view m(method);
     if (m != MHD_HTTP_METHOD_GET && m != MHD_HTTP_METHOD_HEAD) {
-      return Reply(connection, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", "GET /metrics or /healthz\n");
+      return Reply(connection, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain",
+                   "GET /metrics or /healthz\n");
     }
     const absl::string_view path(url);  // without the query string
     if (path == "/metrics" || path == "/metrics/") {
-      return Reply(connection, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", self->render());
+      return Reply(connection, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
+                   self->render());
     }
     if (path == "/healthz") {
       const bool serving = self->serving && self->serving();
       return Reply(connection, serving ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain",
                    serving ? "SERVING\n" : "NOT_SERVING\n");
     }
-    return Reply(connection, MHD_HTTP_NOT_FOUND, "text/plain", "not found: try /metrics or /healthz\n");
+    return Reply(connection, MHD_HTTP_NOT_FOUND, "text/plain",
+                 "not found: try /metrics or /healthz\n");
   }
 };
 
 absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
-    const std::string& host, int port, std::function<std::string()> render, std::function<bool()> serving,
-    const MetricsHttpOptions& options) {
+    const std::string& host, int port, std::function<std::string()> render,
+    std::function<bool()> serving, const MetricsHttpOptions& options) {
   if (absl::Status s = options.Validate(); !s.ok()) return s;
   auto fd = Listen(host, port);
   if (!fd.ok()) return fd.status();
@@ -197,19 +206,17 @@ absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
       static_cast<unsigned int>(std::ceil(absl::ToDoubleSeconds(options.request_timeout)));
   impl->daemon = MHD_start_daemon(
       MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0, nullptr, nullptr,
-      &Impl::OnRequest, impl.get(),
-      MHD_OPTION_EXTERNAL_LOGGER, &LogFromLibrary, &impl->started,  // first, as the library asks
-      MHD_OPTION_LISTEN_SOCKET, static_cast<MHD_socket>(*fd),
-      MHD_OPTION_CONNECTION_LIMIT, static_cast<unsigned int>(options.max_connections),
-      MHD_OPTION_CONNECTION_TIMEOUT, idle_seconds,
-      MHD_OPTION_CONNECTION_MEMORY_LIMIT, kConnectionMemoryBytes,
-      MHD_OPTION_NOTIFY_CONNECTION, &Impl::OnConnection, impl.get(),
-      MHD_OPTION_NOTIFY_COMPLETED, &Impl::OnCompleted, impl.get(),
-      MHD_OPTION_END);
+      &Impl::OnRequest, impl.get(), MHD_OPTION_EXTERNAL_LOGGER, &LogFromLibrary,
+      &impl->started,  // first, as the library asks
+      MHD_OPTION_LISTEN_SOCKET, static_cast<MHD_socket>(*fd), MHD_OPTION_CONNECTION_LIMIT,
+      static_cast<unsigned int>(options.max_connections), MHD_OPTION_CONNECTION_TIMEOUT,
+      idle_seconds, MHD_OPTION_CONNECTION_MEMORY_LIMIT, kConnectionMemoryBytes,
+      MHD_OPTION_NOTIFY_CONNECTION, &Impl::OnConnection, impl.get(), MHD_OPTION_NOTIFY_COMPLETED,
+      &Impl::OnCompleted, impl.get(), MHD_OPTION_END);
   if (impl->daemon == nullptr) {
     close(*fd);
-    return absl::UnavailableError(absl::StrCat("cannot serve metrics on ", host, ":", port,
-                                               ": libmicrohttpd did not start"));
+    return absl::UnavailableError(
+        absl::StrCat("cannot serve metrics on ", host, ":", port, ": libmicrohttpd did not start"));
   }
   impl->started.store(true);
   Impl* raw = impl.get();
@@ -217,7 +224,8 @@ absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
   return std::unique_ptr<MetricsHttpServer>(new MetricsHttpServer(std::move(impl), bound_port));
 }
 
-MetricsHttpServer::MetricsHttpServer(std::unique_ptr<Impl> impl, int port) : impl_(std::move(impl)), port_(port) {}
+MetricsHttpServer::MetricsHttpServer(std::unique_ptr<Impl> impl, int port)
+    : impl_(std::move(impl)), port_(port) {}
 
 MetricsHttpServer::~MetricsHttpServer() {
   {

@@ -46,10 +46,9 @@ struct MetricsHttpOptions {
 class MetricsHttpServer {
  public:
   // Binds host:port (port 0: a free port) and starts serving. `serving` answers /healthz.
-  static absl::StatusOr<std::unique_ptr<MetricsHttpServer>> Start(const std::string& host, int port,
-                                                                   std::function<std::string()> render,
-                                                                   std::function<bool()> serving,
-                                                                   const MetricsHttpOptions& options = {});
+  static absl::StatusOr<std::unique_ptr<MetricsHttpServer>> Start(
+      const std::string& host, int port, std::function<std::string()> render,
+      std::function<bool()> serving, const MetricsHttpOptions& options = {});
   ~MetricsHttpServer();  // stops: open connections are closed, the threads joined
   MetricsHttpServer(const MetricsHttpServer&) = delete;
   MetricsHttpServer& operator=(const MetricsHttpServer&) = delete;

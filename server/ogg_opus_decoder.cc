@@ -72,15 +72,17 @@ absl::Status OggOpusDecoder::TakePages(int64_t slice_bytes, std::vector<float>* 
     if (r < 0) {
       return absl::InvalidArgumentError(
           ogg_->page_seen
-              ? absl::StrCat("corrupt Ogg Opus stream: bad page (capture pattern or CRC) after byte ",
-                             bytes_in_ - slice_bytes)
+              ? absl::StrCat(
+                    "corrupt Ogg Opus stream: bad page (capture pattern or CRC) after byte ",
+                    bytes_in_ - slice_bytes)
               : std::string("not an Ogg Opus stream: its first bytes are not a valid Ogg page "
                             "(capture pattern 'OggS' followed by a bad header or CRC)"));
     }
     ogg_->page_seen = true;
     if (!ogg_->stream_init) {
       if (!ogg_page_bos(&page)) {
-        return absl::InvalidArgumentError("not an Ogg Opus stream: the first page is not a beginning-of-stream page");
+        return absl::InvalidArgumentError(
+            "not an Ogg Opus stream: the first page is not a beginning-of-stream page");
       }
       ogg_stream_init(&ogg_->stream, ogg_page_serialno(&page));
       ogg_->stream_init = true;
@@ -95,35 +97,41 @@ absl::Status OggOpusDecoder::TakePages(int64_t slice_bytes, std::vector<float>* 
       if (p == 0) break;
       if (p < 0) return absl::InvalidArgumentError("corrupt Ogg Opus stream: a page is missing");
       const size_t before = out->size();
-      absl::Status s = HandlePacket(packet.packet, static_cast<size_t>(packet.bytes), packet.e_o_s != 0,
-                                    packet.granulepos, out);
+      absl::Status s = HandlePacket(packet.packet, static_cast<size_t>(packet.bytes),
+                                    packet.e_o_s != 0, packet.granulepos, out);
       // The caller's bounds, per packet: a message of many tiny 120 ms packets stops at the
       // duration limit instead of growing `out` by up to ~1,850 samples per byte, and its audio
       // goes to the piece sink as it is decoded.
-      if (s.ok()) s = Appended(static_cast<int64_t>(out->size()) - static_cast<int64_t>(before), out);
+      if (s.ok())
+        s = Appended(static_cast<int64_t>(out->size()) - static_cast<int64_t>(before), out);
       if (!s.ok()) return s;
     }
     // What is left in the stream is the start of a packet that continues on a later page. A
     // packet longer than any valid one is refused here, before libogg buffers more of it.
     const int64_t open_packet = ogg_->stream.body_fill - ogg_->stream.body_returned;
-    const int64_t limit = headers_seen_ < 2 ? kMaxOggHeaderPacketBytes : static_cast<int64_t>(kMaxOpusPacketBytes);
+    const int64_t limit =
+        headers_seen_ < 2 ? kMaxOggHeaderPacketBytes : static_cast<int64_t>(kMaxOpusPacketBytes);
     if (open_packet > limit) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "Ogg Opus ", headers_seen_ == 0 ? "OpusHead" : headers_seen_ == 1 ? "OpusTags" : "audio",
-          " packet longer than ", limit, " bytes (", open_packet, " bytes so far)"));
+      return absl::InvalidArgumentError(absl::StrCat("Ogg Opus ",
+                                                     headers_seen_ == 0   ? "OpusHead"
+                                                     : headers_seen_ == 1 ? "OpusTags"
+                                                                          : "audio",
+                                                     " packet longer than ", limit, " bytes (",
+                                                     open_packet, " bytes so far)"));
     }
   }
   const int64_t unconsumed = ogg_->sync.fill - ogg_->sync.returned;
   if (unconsumed > kMaxOggPageBytes) {
-    return absl::InvalidArgumentError(absl::StrCat("not an Ogg Opus stream: ", unconsumed,
-                                                   " bytes without a complete Ogg page"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("not an Ogg Opus stream: ", unconsumed, " bytes without a complete Ogg page"));
   }
   return absl::OkStatus();
 }
 
 absl::Status OggOpusDecoder::ParseHead(const unsigned char* data, size_t size) {
   if (size < 19 || std::memcmp(data, "OpusHead", 8) != 0) {
-    return absl::InvalidArgumentError("not an Ogg Opus stream: the first packet is not an OpusHead");
+    return absl::InvalidArgumentError(
+        "not an Ogg Opus stream: the first packet is not an OpusHead");
   }
   if ((data[8] >> 4) != 0) {
     return absl::InvalidArgumentError(absl::StrCat("unsupported Ogg Opus version ", int{data[8]}));
@@ -161,7 +169,8 @@ absl::Status OggOpusDecoder::HandlePacket(const unsigned char* data, size_t size
   if (headers_seen_ == 1) {
     ++headers_seen_;
     if (size < 8 || std::memcmp(data, "OpusTags", 8) != 0) {
-      return absl::InvalidArgumentError("not an Ogg Opus stream: the second packet is not OpusTags");
+      return absl::InvalidArgumentError(
+          "not an Ogg Opus stream: the second packet is not OpusTags");
     }
     return absl::OkStatus();
   }
@@ -201,8 +210,8 @@ absl::Status OggOpusDecoder::HandlePacket(const unsigned char* data, size_t size
 
 absl::Status OggOpusDecoder::Finish(std::vector<float>*) {
   if (bytes_in_ > 0 && !ogg_->page_seen) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "not an Ogg Opus stream: no complete Ogg page in its ", bytes_in_, " bytes"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("not an Ogg Opus stream: no complete Ogg page in its ", bytes_in_, " bytes"));
   }
   if (bytes_in_ > 0 && headers_seen_ < 2) {
     return absl::InvalidArgumentError(

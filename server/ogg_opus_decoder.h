@@ -53,7 +53,7 @@ class OggOpusDecoder final : public AudioDecoder {
   int64_t skip_remaining_ = 0;  // output samples still to drop (pre-skip)
   int64_t emitted_ = 0;         // output samples emitted after the pre-skip
   int64_t packets_ = 0;
-  bool ended_ = false;          // end-of-stream packet seen
+  bool ended_ = false;  // end-of-stream packet seen
   std::optional<OpusPacketDecoder> decoder_;
 };
 

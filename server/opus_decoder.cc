@@ -8,7 +8,8 @@ namespace lact::server {
 
 absl::StatusOr<OpusPacketDecoder> OpusPacketDecoder::Create(int output_rate, int channels) {
   if (!IsOpusRate(output_rate)) {
-    return absl::InvalidArgumentError(absl::StrCat("Opus cannot be decoded at ", output_rate, " Hz"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("Opus cannot be decoded at ", output_rate, " Hz"));
   }
   if (channels != 1 && channels != 2) {
     return absl::InvalidArgumentError(
@@ -29,7 +30,10 @@ OpusPacketDecoder::OpusPacketDecoder(::OpusDecoder* decoder, int output_rate, in
 }
 
 OpusPacketDecoder::OpusPacketDecoder(OpusPacketDecoder&& o) noexcept
-    : decoder_(o.decoder_), output_rate_(o.output_rate_), channels_(o.channels_), pcm_(std::move(o.pcm_)) {
+    : decoder_(o.decoder_),
+      output_rate_(o.output_rate_),
+      channels_(o.channels_),
+      pcm_(std::move(o.pcm_)) {
   o.decoder_ = nullptr;
 }
 
@@ -52,7 +56,8 @@ OpusPacketDecoder::~OpusPacketDecoder() {
 absl::Status OpusPacketDecoder::SetGain(int q78_db) {
   const int r = opus_decoder_ctl(decoder_, OPUS_SET_GAIN(q78_db));
   if (r != OPUS_OK) {
-    return absl::InvalidArgumentError(absl::StrCat("Opus output gain ", q78_db, ": ", opus_strerror(r)));
+    return absl::InvalidArgumentError(
+        absl::StrCat("Opus output gain ", q78_db, ": ", opus_strerror(r)));
   }
   return absl::OkStatus();
 }

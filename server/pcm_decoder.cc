@@ -12,7 +12,8 @@ namespace {
 
 // Little-endian decoding that does not depend on the host's byte order or alignment.
 inline float Int16At(const unsigned char* p) {
-  const int16_t v = static_cast<int16_t>(static_cast<uint16_t>(p[0]) | (static_cast<uint16_t>(p[1]) << 8));
+  const int16_t v =
+      static_cast<int16_t>(static_cast<uint16_t>(p[0]) | (static_cast<uint16_t>(p[1]) << 8));
   return static_cast<float>(v) / 32768.0f;
 }
 inline float Float32At(const unsigned char* p) {
@@ -34,9 +35,10 @@ absl::Status PcmDecoder::Convert(const unsigned char* p, size_t frames, std::vec
       return absl::InvalidArgumentError("FLOAT32 audio holds a NaN or infinite sample");
     }
     if (float32_ && std::fabs(v) > kMaxFloat32Magnitude) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "FLOAT32 audio holds the sample ", v, ": FLOAT32 samples are in [-1, 1] (int16 values "
-          "sent as floats? divide by 32768, or send LINEAR16)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("FLOAT32 audio holds the sample ", v,
+                       ": FLOAT32 samples are in [-1, 1] (int16 values "
+                       "sent as floats? divide by 32768, or send LINEAR16)"));
     }
     tmp_[i] = v;
   }
@@ -52,7 +54,8 @@ absl::Status PcmDecoder::Decode(std::string_view bytes, std::vector<float>* out)
     carry_.append(bytes.data(), take);
     bytes.remove_prefix(take);
     if (carry_.size() < fb) return absl::OkStatus();
-    if (absl::Status s = Convert(reinterpret_cast<const unsigned char*>(carry_.data()), 1, out); !s.ok()) {
+    if (absl::Status s = Convert(reinterpret_cast<const unsigned char*>(carry_.data()), 1, out);
+        !s.ok()) {
       return s;
     }
     carry_.clear();

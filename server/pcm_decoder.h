@@ -1,8 +1,8 @@
 // LINEAR16 (little-endian int16, value / 32768) and FLOAT32 (little-endian IEEE float, nominally
 // in [-1, 1]) PCM with interleaved channels. A FLOAT32 sample that is not finite or whose
 // magnitude exceeds kMaxFloat32Magnitude is INVALID_ARGUMENT: such audio is not in the declared
-// scale (typically int16 values sent as floats), and the model would transcribe it silently. A sample frame may be split across messages: the partial bytes are kept
-// until the next message.
+// scale (typically int16 values sent as floats), and the model would transcribe it silently. A
+// sample frame may be split across messages: the partial bytes are kept until the next message.
 #pragma once
 
 #include <string>
@@ -34,7 +34,7 @@ class PcmDecoder final : public AudioDecoder {
   bool float32_;
   int sample_rate_;
   int channels_;
-  std::string carry_;      // bytes of an incomplete sample frame
+  std::string carry_;       // bytes of an incomplete sample frame
   std::vector<float> tmp_;  // interleaved samples of the current block
 };
 

@@ -13,7 +13,8 @@ void SetDuration(double seconds, google::protobuf::Duration* d) {
   d->set_nanos(static_cast<int32_t>(nanos_total % 1000000000));
 }
 
-void FillAlternative(const ResultSnapshot& r, bool word_times, pb::SpeechRecognitionAlternative* alt) {
+void FillAlternative(const ResultSnapshot& r, bool word_times,
+                     pb::SpeechRecognitionAlternative* alt) {
   alt->set_transcript(r.is_final ? r.committed_text : r.text);
   if (!word_times) return;
   for (const WordTime& w : r.words) {
@@ -31,7 +32,7 @@ pb::StreamingRecognizeResponse StreamingResponse(const ResultSnapshot& r, bool w
   FillAlternative(r, word_times, result->add_alternatives());
   result->set_is_final(r.is_final);
   result->set_stable_transcript(r.committed_text);
-  result->set_stability(r.is_final ? 1.0f
+  result->set_stability(r.is_final       ? 1.0f
                         : r.text.empty() ? 0.0f
                                          : static_cast<float>(r.committed_text.size()) /
                                                static_cast<float>(r.text.size()));

@@ -13,11 +13,13 @@ void SetDuration(double seconds, google::protobuf::Duration* d);
 
 // The transcript (final: the committed text; interim: the whole text so far) and, with
 // `word_times`, each word with its start and end time.
-void FillAlternative(const ResultSnapshot& r, bool word_times, lact::asr::v1::SpeechRecognitionAlternative* alt);
+void FillAlternative(const ResultSnapshot& r, bool word_times,
+                     lact::asr::v1::SpeechRecognitionAlternative* alt);
 
 // One StreamingRecognize response for `r`: its result (alternative, is_final, stable transcript,
 // stability, result_end_time) and the audio received so far.
-lact::asr::v1::StreamingRecognizeResponse StreamingResponse(const ResultSnapshot& r, bool word_times,
-                                                           double audio_received_seconds);
+lact::asr::v1::StreamingRecognizeResponse StreamingResponse(const ResultSnapshot& r,
+                                                            bool word_times,
+                                                            double audio_received_seconds);
 
 }  // namespace lact::server

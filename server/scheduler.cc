@@ -22,7 +22,8 @@ absl::Status OutOfMemoryStatus(size_t batch_size, absl::string_view what) {
   return OutOfMemoryError(absl::StrCat(
       "out of memory: the model step of this stream's batch (", batch_size,
       " streams) ran out of memory and the stream cannot continue; other streams are not affected, "
-      "retry later (", FirstLine(what), ")"));
+      "retry later (",
+      FirstLine(what), ")"));
 }
 
 }  // namespace
@@ -76,7 +77,8 @@ void Scheduler::WorkerLoop() {
     std::vector<Entry> batch;
     {
       absl::MutexLock lock(&mu_);
-      auto has_work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_ || !queue_.empty(); };
+      auto has_work = [this]()
+                          ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_ || !queue_.empty(); };
       mu_.Await(absl::Condition(&has_work));
       if (stop_) return;
       // Wait for the batch to fill, at most max_queue_delay after the oldest became ready.
@@ -89,7 +91,8 @@ void Scheduler::WorkerLoop() {
       const size_t n = std::min(max_batch, queue_.size());
       batch.assign(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
       queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
-      if (metrics_ != nullptr) metrics_->ready_queue_length().Set(static_cast<double>(queue_.size()));
+      if (metrics_ != nullptr)
+        metrics_->ready_queue_length().Set(static_cast<double>(queue_.size()));
     }
     if (batch.empty()) continue;  // every queued stream was removed while waiting
 
@@ -120,8 +123,9 @@ void Scheduler::WorkerLoop() {
     if (out_of_memory) status = OutOfMemoryStatus(streams.size(), status.message());
     const absl::Time end = absl::Now();
     if (!status.ok()) {
-      Log("model step failed for a batch of ", streams.size(), " (streams ", absl::StrJoin(ids, ","),
-          "): ", status.ToString(), out_of_memory ? "; those streams end, the server goes on" : "");
+      Log("model step failed for a batch of ", streams.size(), " (streams ",
+          absl::StrJoin(ids, ","), "): ", status.ToString(),
+          out_of_memory ? "; those streams end, the server goes on" : "");
     }
     if (metrics_ != nullptr) {
       metrics_->batch_size().Observe(static_cast<double>(streams.size()));

@@ -46,7 +46,8 @@ struct SchedulerOptions {
 class Scheduler {
  public:
   // `recognizer` and `metrics` (may be null) outlive the scheduler.
-  Scheduler(const OnlineRecognizer& recognizer, const SchedulerOptions& options, ServerMetrics* metrics);
+  Scheduler(const OnlineRecognizer& recognizer, const SchedulerOptions& options,
+            ServerMetrics* metrics);
   ~Scheduler();  // Stop()s
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;

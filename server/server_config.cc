@@ -14,7 +14,8 @@ namespace {
 absl::Status CheckReadable(const char* flag, const std::string& path) {
   FILE* f = std::fopen(path.c_str(), "rb");
   if (f == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat(flag, " ", path, ": cannot read it: ", std::strerror(errno)));
+    return absl::InvalidArgumentError(
+        absl::StrCat(flag, " ", path, ": cannot read it: ", std::strerror(errno)));
   }
   std::fclose(f);
   return absl::OkStatus();
@@ -34,25 +35,30 @@ absl::Status ServerConfig::Validate() const {
     return bad("--metrics_port and --port must differ, both are ", port);
   }
   // Security: both TLS files or neither; the client CA only with them; every file readable.
-  if (!tls_cert.empty() && tls_key.empty()) return bad("--tls_cert ", tls_cert, " needs --tls_key (its private key)");
-  if (tls_cert.empty() && !tls_key.empty()) return bad("--tls_key ", tls_key, " needs --tls_cert (its certificate)");
+  if (!tls_cert.empty() && tls_key.empty())
+    return bad("--tls_cert ", tls_cert, " needs --tls_key (its private key)");
+  if (tls_cert.empty() && !tls_key.empty())
+    return bad("--tls_key ", tls_key, " needs --tls_cert (its certificate)");
   if (tls_cert.empty() && !tls_client_ca.empty()) {
     return bad("--tls_client_ca ", tls_client_ca, " (mutual TLS) needs --tls_cert and --tls_key");
   }
-  for (const auto& [flag, path] : {std::pair<const char*, const std::string&>{"--tls_cert", tls_cert},
-                                   {"--tls_key", tls_key},
-                                   {"--tls_client_ca", tls_client_ca},
-                                   {"--auth_tokens_file", auth_tokens_file}}) {
+  for (const auto& [flag, path] :
+       {std::pair<const char*, const std::string&>{"--tls_cert", tls_cert},
+        {"--tls_key", tls_key},
+        {"--tls_client_ca", tls_client_ca},
+        {"--auth_tokens_file", auth_tokens_file}}) {
     if (path.empty()) continue;
     if (absl::Status s = CheckReadable(flag, path); !s.ok()) return s;
   }
   if (threads < 0) return bad("--threads must be >= 0, got ", threads);
-  if (max_batch < 1 || max_batch > 1024) return bad("--max_batch must be in [1, 1024], got ", max_batch);
+  if (max_batch < 1 || max_batch > 1024)
+    return bad("--max_batch must be in [1, 1024], got ", max_batch);
   if (max_queue_delay_ms < 0 || max_queue_delay_ms > 10000) {
     return bad("--max_queue_delay_ms must be in [0, 10000], got ", max_queue_delay_ms);
   }
   if (max_streams < 1) return bad("--max_streams must be >= 1, got ", max_streams);
-  if (!(max_stream_seconds > 0)) return bad("--max_stream_seconds must be > 0, got ", max_stream_seconds);
+  if (!(max_stream_seconds > 0))
+    return bad("--max_stream_seconds must be > 0, got ", max_stream_seconds);
   if (max_message_bytes < 1024) {
     return bad("--max_message_bytes must be >= 1024, got ", max_message_bytes);
   }
@@ -64,7 +70,8 @@ absl::Status ServerConfig::Validate() const {
     return bad("--stream_idle_timeout_s must be >= 0 (0: off), got ", stream_idle_timeout_s);
   }
   if (max_streams_per_peer < 0) {
-    return bad("--max_streams_per_peer must be >= 0 (0: no per-peer cap), got ", max_streams_per_peer);
+    return bad("--max_streams_per_peer must be >= 0 (0: no per-peer cap), got ",
+               max_streams_per_peer);
   }
   if (feed_ms < 0 || feed_ms > 60000) return bad("--feed_ms must be in [0, 60000], got ", feed_ms);
   if (absl::Status s = streaming.Validate(); !s.ok()) return s;
@@ -75,16 +82,18 @@ absl::Status ServerConfig::Validate() const {
 std::string ServerConfig::ToString() const {
   return absl::StrCat("model=", model_dir, " device=", device, " dtype=", dtype,
                       " lact=", lact ? "on" : "off", " threads=", threads, " listen=", host, ":",
-                      port, " metrics=", effective_metrics_host(), ":", metrics_port,
-                      " tls=", tls_cert.empty() ? "off" : tls_client_ca.empty() ? "on" : "mutual",
-                      " auth=", auth_tokens_file.empty() ? "off" : "bearer_tokens", " max_batch=", max_batch,
-                      " max_queue_delay_ms=", max_queue_delay_ms, " max_streams=", max_streams,
-                      " max_stream_seconds=", max_stream_seconds,
+                      port, " metrics=", effective_metrics_host(), ":", metrics_port, " tls=",
+                      tls_cert.empty()        ? "off"
+                      : tls_client_ca.empty() ? "on"
+                                              : "mutual",
+                      " auth=", auth_tokens_file.empty() ? "off" : "bearer_tokens",
+                      " max_batch=", max_batch, " max_queue_delay_ms=", max_queue_delay_ms,
+                      " max_streams=", max_streams, " max_stream_seconds=", max_stream_seconds,
                       " max_message_bytes=", max_message_bytes, " drain_seconds=", drain_seconds,
                       " write_stall_timeout_s=", write_stall_timeout_s,
                       " stream_idle_timeout_s=", stream_idle_timeout_s,
-                      " max_streams_per_peer=", max_streams_per_peer,
-                      " ", streaming.ToString(), " feed_ms=", effective_feed_ms(), " ", decoding.ToString());
+                      " max_streams_per_peer=", max_streams_per_peer, " ", streaming.ToString(),
+                      " feed_ms=", effective_feed_ms(), " ", decoding.ToString());
 }
 
 }  // namespace lact::server

@@ -1,5 +1,6 @@
 // Everything lact_server is configured with, as one plain struct: filled from the command line
-// by server/server_flags, validated once by AsrServer::Create (Validate), then passed by const reference.
+// by server/server_flags, validated once by AsrServer::Create (Validate), then passed by const
+// reference.
 #pragma once
 
 #include <string>
@@ -15,8 +16,8 @@ struct ServerConfig {
   std::string model_dir;          // Hugging Face Wav2Vec2ForCTC folder (+ optional LaCT files)
   std::string device = "cpu";     // cpu, cuda, cuda:N
   std::string dtype = "float32";  // encoder precision
-  bool lact = true;               // default of RecognitionConfig.enable_lact (when the model has LaCT)
-  int threads = 0;                // LibTorch CPU threads (0: all cores)
+  bool lact = true;  // default of RecognitionConfig.enable_lact (when the model has LaCT)
+  int threads = 0;   // LibTorch CPU threads (0: all cores)
 
   // Network.
   std::string host = "0.0.0.0";  // address both listeners bind
@@ -34,8 +35,8 @@ struct ServerConfig {
   std::string auth_tokens_file;  // SHA-256 hex digests of accepted bearer tokens (server/auth.h)
 
   // Scheduler (Triton-style dynamic batching of ready streams).
-  int max_batch = 8;            // streams per model call
-  int max_queue_delay_ms = 5;   // how long the oldest ready stream may wait for a batch to fill
+  int max_batch = 8;           // streams per model call
+  int max_queue_delay_ms = 5;  // how long the oldest ready stream may wait for a batch to fill
 
   // Limits.
   int max_streams = 64;               // concurrent streams (RESOURCE_EXHAUSTED past it)
@@ -62,7 +63,9 @@ struct ServerConfig {
   absl::Status Validate() const;
   std::string ToString() const;
   int effective_feed_ms() const { return feed_ms > 0 ? feed_ms : streaming.step_ms; }
-  const std::string& effective_metrics_host() const { return metrics_host.empty() ? host : metrics_host; }
+  const std::string& effective_metrics_host() const {
+    return metrics_host.empty() ? host : metrics_host;
+  }
 };
 
 }  // namespace lact::server

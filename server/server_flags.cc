@@ -10,6 +10,8 @@
 #include "core/flags/streaming_flags.h"
 #include "core/flags/threads_flag.h"
 
+// The flags (hand layout: the help text starts on the flag's line).
+// clang-format off
 ABSL_FLAG(std::string, host, "0.0.0.0", "Address the gRPC and metrics listeners bind "
           "(0.0.0.0: all interfaces, as in a container; 127.0.0.1: loopback only)");
 ABSL_FLAG(int32_t, port, 50051, "gRPC port (0: a free port, see --ready_file)");
@@ -54,7 +56,7 @@ ABSL_FLAG(int32_t, max_streams_per_peer, 0, "Most open calls one peer may hold: 
 ABSL_FLAG(int32_t, feed_ms, 0, "Audio is handed to the recognizer in pieces of this many ms "
           "(0: --step_ms, which makes transcripts equal `lact_transcribe --streaming` whatever the "
           "network timing; smaller pieces lower latency)");
-
+// clang-format on
 
 namespace lact::server {
 

@@ -46,7 +46,8 @@ void SignalWatcher::Start() {
   // read of the signalfd would then wait forever with the pipe's byte unread.
   const int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
   if (sfd < 0 || pipe2(g_signal_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
-    Log("warning: cannot watch SIGTERM/SIGINT (", std::strerror(errno), "); they end the server without a drain");
+    Log("warning: cannot watch SIGTERM/SIGINT (", std::strerror(errno),
+        "); they end the server without a drain");
     pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
     return;
   }

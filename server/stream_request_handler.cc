@@ -20,7 +20,8 @@ absl::StatusOr<AudioFormat> AudioFormatFromConfig(const pb::RecognitionConfig& c
     case pb::OPUS: f.encoding = AudioEncoding::kOpus; break;
     case pb::ENCODING_UNSPECIFIED: f.encoding = AudioEncoding::kUnspecified; break;
     default:
-      return absl::InvalidArgumentError(absl::StrCat("unknown encoding ", static_cast<int>(config.encoding())));
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown encoding ", static_cast<int>(config.encoding())));
   }
   f.sample_rate_hertz = config.sample_rate_hertz();
   f.channel_count = config.audio_channel_count();
@@ -35,11 +36,12 @@ int64_t SampleAllowance(double max_seconds, int sample_rate, int64_t accepted) {
 }
 
 absl::Status StreamDurationError(double max_seconds) {
-  return absl::OutOfRangeError(absl::StrCat("the stream exceeds the maximum duration of ", max_seconds,
-                                            " s of audio (--max_stream_seconds)"));
+  return absl::OutOfRangeError(absl::StrCat("the stream exceeds the maximum duration of ",
+                                            max_seconds, " s of audio (--max_stream_seconds)"));
 }
 
-StreamRequestHandler::StreamRequestHandler(const StreamRequestSettings& settings, SessionFactory factory)
+StreamRequestHandler::StreamRequestHandler(const StreamRequestSettings& settings,
+                                           SessionFactory factory)
     : settings_(settings), factory_(std::move(factory)) {}
 
 StreamRequestHandler::~StreamRequestHandler() = default;
@@ -87,8 +89,9 @@ absl::Status StreamRequestHandler::OnConfig(const pb::StreamingRecognizeRequest&
   sink_ = std::move(*sink);
   // Long messages reach the sink while they are decoded, a piece at a time: one message's
   // memory is then a piece, and the sink's backpressure holds the decoding back.
-  decoder_->set_piece_sink(settings_.piece_samples,
-                           [this](std::vector<float>* samples) { return Deliver(*samples, arrival_); });
+  decoder_->set_piece_sink(settings_.piece_samples, [this](std::vector<float>* samples) {
+    return Deliver(*samples, arrival_);
+  });
   return absl::OkStatus();
 }
 
@@ -108,7 +111,8 @@ absl::Status StreamRequestHandler::OnAudio(const pb::StreamingRecognizeRequest& 
   arrival_ = arrival;
   absl::Status s = decoder_->Decode(request.audio_content(), &samples_);
   if (s.ok()) s = Deliver(samples_, arrival);
-  if (s.code() == absl::StatusCode::kOutOfRange) return Fail(StreamDurationError(settings_.max_stream_seconds));
+  if (s.code() == absl::StatusCode::kOutOfRange)
+    return Fail(StreamDurationError(settings_.max_stream_seconds));
   if (!s.ok()) return Fail(std::move(s));
   return absl::OkStatus();
 }

@@ -1,7 +1,7 @@
 // The request sequence of one StreamingRecognize call, without gRPC: what the RPC's reader does
 // with each StreamingRecognizeRequest and with the client's half-close. An audio message is
-// decoded and delivered in pieces (StreamRequestSettings::piece_samples). server/streaming_call feeds it from
-// the gRPC stream; tests/fuzz/fuzz_stream_requests.cc feeds it fuzzed messages.
+// decoded and delivered in pieces (StreamRequestSettings::piece_samples). server/streaming_call
+// feeds it from the gRPC stream; tests/fuzz/fuzz_stream_requests.cc feeds it fuzzed messages.
 //
 //   first message:  streaming_config (with config) -> validated -> AudioFormat -> decoder ->
 //                   the session (SessionFactory)
@@ -84,7 +84,8 @@ class StreamRequestHandler {
   // message is decoded and its samples handed to the sink; one that would decode to more audio
   // than the stream has left before --max_stream_seconds is refused with OUT_OF_RANGE without
   // decoding the rest of it (an Ogg Opus message can decode to thousands of samples per byte).
-  absl::Status OnMessage(const lact::asr::v1::StreamingRecognizeRequest& request, absl::Time arrival);
+  absl::Status OnMessage(const lact::asr::v1::StreamingRecognizeRequest& request,
+                         absl::Time arrival);
   // The client half-closed at `when`: INVALID_ARGUMENT before any message ("no config"), the
   // decoder's error when the audio ended mid-frame or mid-stream; else the sink gets the rest of
   // the audio and FinishInput.
@@ -93,7 +94,9 @@ class StreamRequestHandler {
   // True once the first message was accepted (the session exists).
   bool started() const { return decoder_ != nullptr && sink_ != nullptr; }
   // The first message's config and its format; valid once started().
-  const lact::asr::v1::StreamingRecognitionConfig& streaming_config() const { return streaming_config_; }
+  const lact::asr::v1::StreamingRecognitionConfig& streaming_config() const {
+    return streaming_config_;
+  }
   const AudioFormat& format() const { return format_; }
   // Samples the sink accepted (at the decoder's rate).
   int64_t accepted_samples() const { return accepted_samples_; }

@@ -25,10 +25,12 @@ std::vector<WordTime> CopyWords(const std::vector<WordInfo>& words) {
 
 int64_t StreamSession::live_count() { return g_live_sessions.load(); }
 
-std::shared_ptr<StreamSession> StreamSession::Create(uint64_t id, const OnlineRecognizer& recognizer,
+std::shared_ptr<StreamSession> StreamSession::Create(uint64_t id,
+                                                     const OnlineRecognizer& recognizer,
                                                      Scheduler* scheduler, ServerMetrics* metrics,
                                                      const SessionOptions& options) {
-  return std::shared_ptr<StreamSession>(new StreamSession(id, recognizer, scheduler, metrics, options));
+  return std::shared_ptr<StreamSession>(
+      new StreamSession(id, recognizer, scheduler, metrics, options));
 }
 
 StreamSession::StreamSession(uint64_t id, const OnlineRecognizer& recognizer, Scheduler* scheduler,
@@ -43,7 +45,8 @@ StreamSession::StreamSession(uint64_t id, const OnlineRecognizer& recognizer, Sc
   stream_options.enable_lact = options.enable_lact;
   stream_ = recognizer_.CreateStream(stream_options);
   state_bytes_ = stream_->lact_state_bytes();
-  if (metrics_ != nullptr) metrics_->fast_weight_state_bytes().Increment(static_cast<double>(state_bytes_));
+  if (metrics_ != nullptr)
+    metrics_->fast_weight_state_bytes().Increment(static_cast<double>(state_bytes_));
   ++g_live_sessions;
 }
 
@@ -56,7 +59,8 @@ StreamSession::~StreamSession() {
 void StreamSession::ReleaseStreamLocked() {
   if (stream_ == nullptr) return;
   stream_.reset();
-  if (metrics_ != nullptr) metrics_->fast_weight_state_bytes().Decrement(static_cast<double>(state_bytes_));
+  if (metrics_ != nullptr)
+    metrics_->fast_weight_state_bytes().Decrement(static_cast<double>(state_bytes_));
   state_bytes_ = 0;
   pending_.clear();
   pending_.shrink_to_fit();
@@ -72,13 +76,15 @@ absl::Status StreamSession::AddAudio(int sample_rate, const std::vector<float>& 
   if (samples.empty()) return absl::OkStatus();
   if (input_rate_ == 0) {
     input_rate_ = sample_rate;
-    feed_samples_ = std::max<int64_t>(1, static_cast<int64_t>(sample_rate) * options_.feed_ms / 1000);
+    feed_samples_ =
+        std::max<int64_t>(1, static_cast<int64_t>(sample_rate) * options_.feed_ms / 1000);
   } else if (sample_rate != input_rate_) {
     return absl::InvalidArgumentError(absl::StrCat("sample rate changed from ", input_rate_, " to ",
                                                    sample_rate, " Hz within the stream"));
   }
   // Backpressure: wait while the recognizer is far behind (EndDecode signals after feeding).
-  const size_t max_pending = static_cast<size_t>(std::max(0.0, options_.max_pending_seconds) * input_rate_);
+  const size_t max_pending =
+      static_cast<size_t>(std::max(0.0, options_.max_pending_seconds) * input_rate_);
   while (error_.ok() && !done_ && pending_.size() - pending_pos_ > max_pending) {
     cv_.Wait(&mu_);
   }
@@ -88,7 +94,8 @@ absl::Status StreamSession::AddAudio(int sample_rate, const std::vector<float>& 
   const double seconds = static_cast<double>(received_samples_) / input_rate_;
   if (seconds > options_.max_audio_seconds) {
     return absl::OutOfRangeError(absl::StrCat("the stream exceeds the maximum duration of ",
-                                              options_.max_audio_seconds, " s of audio (--max_stream_seconds)"));
+                                              options_.max_audio_seconds,
+                                              " s of audio (--max_stream_seconds)"));
   }
   if (pending_pos_ > 0 && pending_pos_ >= pending_.size() / 2) {  // compact the consumed prefix
     pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(pending_pos_));
@@ -219,8 +226,8 @@ void StreamSession::EndDecode(const absl::Status& status) {
   const RecognitionResult& r = stream_->result();
   if (metrics_ != nullptr) {
     if (r.committed_frames > committed_frames_) {
-      metrics_->audio_seconds().Increment(static_cast<double>(r.committed_frames - committed_frames_) *
-                                          frame_seconds_);
+      metrics_->audio_seconds().Increment(
+          static_cast<double>(r.committed_frames - committed_frames_) * frame_seconds_);
     }
     const int64_t bytes = stream_->lact_state_bytes();
     if (bytes != state_bytes_) {

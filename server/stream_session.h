@@ -44,12 +44,12 @@ struct WordTime {
 
 // A copy of the stream's result as of its last decode.
 struct ResultSnapshot {
-  uint64_t version = 0;          // grows with every change of text (and at the final)
-  std::string text;              // committed + provisional
-  std::string committed_text;    // will not change
-  std::vector<WordTime> words;   // of `text`, when word times were asked for
+  uint64_t version = 0;         // grows with every change of text (and at the final)
+  std::string text;             // committed + provisional
+  std::string committed_text;   // will not change
+  std::vector<WordTime> words;  // of `text`, when word times were asked for
   bool is_final = false;
-  double end_seconds = 0;        // audio (model rate) the decode had
+  double end_seconds = 0;                                  // audio (model rate) the decode had
   absl::Time newest_audio_arrival = absl::InfinitePast();  // when the newest audio decoded arrived
 };
 
@@ -141,7 +141,7 @@ class StreamSession : public std::enable_shared_from_this<StreamSession> {
   // (end sample index, arrival time) of each message, for the interim latency.
   std::deque<std::pair<int64_t, absl::Time>> arrivals_ ABSL_GUARDED_BY(mu_);
   absl::Time fed_arrival_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
-  bool input_done_ ABSL_GUARDED_BY(mu_) = false;     // client half-closed
+  bool input_done_ ABSL_GUARDED_BY(mu_) = false;       // client half-closed
   bool stream_finished_ ABSL_GUARDED_BY(mu_) = false;  // InputFinished() given to the stream
   absl::Time half_close_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
 

@@ -40,7 +40,8 @@ bool CancelledAfterFailedRead(grpc::ServerContext* context) {
 class SessionSink final : public AudioSink {
  public:
   explicit SessionSink(std::shared_ptr<StreamSession> session) : session_(std::move(session)) {}
-  absl::Status AddAudio(int sample_rate, const std::vector<float>& samples, absl::Time arrival) override {
+  absl::Status AddAudio(int sample_rate, const std::vector<float>& samples,
+                        absl::Time arrival) override {
     return session_->AddAudio(sample_rate, samples, arrival);
   }
   void FinishInput(absl::Time when) override { session_->FinishInput(when); }
@@ -68,7 +69,8 @@ StreamingCall::StreamingCall(const ServiceContext& service, std::shared_ptr<Call
       // The request sequence (config, audio, half-close) is the handler's; the session it
       // starts is kept here for the writer.
       handler_(RequestSettings(service.options),
-               [this](const pb::RecognitionConfig& config) -> absl::StatusOr<std::unique_ptr<AudioSink>> {
+               [this](const pb::RecognitionConfig& config)
+                   -> absl::StatusOr<std::unique_ptr<AudioSink>> {
                  auto started = service_.StartSession(*call_, config);
                  if (!started.ok()) return started.status();
                  session_ = *started;
@@ -97,7 +99,8 @@ bool StreamingCall::Read(pb::StreamingRecognizeRequest* request) {
 std::optional<grpc::Status> StreamingCall::ReadConfig() {
   pb::StreamingRecognizeRequest request;
   if (!Read(&request)) {
-    if (context_->IsCancelled() || CancelledAfterFailedRead(context_)) return grpc::Status::CANCELLED;
+    if (context_->IsCancelled() || CancelledAfterFailedRead(context_))
+      return grpc::Status::CANCELLED;
     return ToGrpcStatus(handler_.OnHalfClose(absl::Now()));  // "no config"
   }
   call_->config_received.store(true);
@@ -120,7 +123,8 @@ void StreamingCall::WriterLoop() {
   std::string last_sent;
   while (true) {
     ResultSnapshot r;
-    if (absl::Status s = session_->WaitForUpdate(version, absl::Now() + kPollInterval, &r); !s.ok()) {
+    if (absl::Status s = session_->WaitForUpdate(version, absl::Now() + kPollInterval, &r);
+        !s.ok()) {
       writer_status_ = s;
       break;
     }
@@ -142,7 +146,8 @@ void StreamingCall::WriterLoop() {
 }
 
 bool StreamingCall::WriteResult(const ResultSnapshot& r) {
-  const pb::StreamingRecognizeResponse response = StreamingResponse(r, word_times_, session_->received_seconds());
+  const pb::StreamingRecognizeResponse response =
+      StreamingResponse(r, word_times_, session_->received_seconds());
   call_->write_started_ns.store(std::max<int64_t>(1, absl::GetCurrentTimeNanos()));
   const bool written = stream_->Write(response);
   call_->write_started_ns.store(0);
@@ -151,9 +156,11 @@ bool StreamingCall::WriteResult(const ResultSnapshot& r) {
   if (metrics == nullptr) return true;
   const absl::Time sent = absl::Now();
   if (r.is_final) {
-    metrics->final_latency_seconds().Observe(absl::ToDoubleSeconds(sent - session_->half_close_time()));
+    metrics->final_latency_seconds().Observe(
+        absl::ToDoubleSeconds(sent - session_->half_close_time()));
   } else if (r.newest_audio_arrival != absl::InfinitePast()) {
-    metrics->interim_latency_seconds().Observe(absl::ToDoubleSeconds(sent - r.newest_audio_arrival));
+    metrics->interim_latency_seconds().Observe(
+        absl::ToDoubleSeconds(sent - r.newest_audio_arrival));
   }
   return true;
 }
@@ -166,7 +173,8 @@ absl::Status StreamingCall::ReadAudio() {
       if (context_->IsCancelled()) return absl::CancelledError("cancelled by the client");
       absl::Status s = handler_.OnHalfClose(absl::Now());
       // E.g. "ends inside a sample frame" of a call that gRPC failed on an oversize message.
-      if (!s.ok() && CancelledAfterFailedRead(context_)) return absl::CancelledError("cancelled by the client");
+      if (!s.ok() && CancelledAfterFailedRead(context_))
+        return absl::CancelledError("cancelled by the client");
       return s;
     }
     if (absl::Status s = handler_.OnMessage(request, absl::Now()); !s.ok()) return s;

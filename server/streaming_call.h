@@ -27,8 +27,8 @@ class StreamingCall {
   using Stream = grpc::ServerReaderWriter<lact::asr::v1::StreamingRecognizeResponse,
                                           lact::asr::v1::StreamingRecognizeRequest>;
   // `call` is admitted; Run finishes it in the registry.
-  StreamingCall(const ServiceContext& service, std::shared_ptr<Call> call, grpc::ServerContext* context,
-                Stream* stream);
+  StreamingCall(const ServiceContext& service, std::shared_ptr<Call> call,
+                grpc::ServerContext* context, Stream* stream);
 
   // Runs the call to its end; the status to send.
   grpc::Status Run();

@@ -47,7 +47,8 @@ std::string OpenSslErrors() {
 absl::StatusOr<std::string> ReadPemFile(const char* flag, const std::string& path) {
   absl::StatusOr<std::string> data = ReadFlagFile(flag, path);
   if (!data.ok()) return data.status();
-  if (data->empty()) return absl::InvalidArgumentError(absl::StrCat(flag, " ", path, ": the file is empty"));
+  if (data->empty())
+    return absl::InvalidArgumentError(absl::StrCat(flag, " ", path, ": the file is empty"));
   return data;
 }
 
@@ -62,8 +63,10 @@ X509Ptr ReadCertificates(const std::string& pem, int* count) {
   BioPtr bio = MemBio(pem);
   X509Ptr first;
   while (X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
-    if (*count == 0) first.reset(cert);
-    else X509_free(cert);
+    if (*count == 0)
+      first.reset(cert);
+    else
+      X509_free(cert);
     ++*count;
   }
   ERR_clear_error();  // the loop ends with a "no start line" error: expected
@@ -75,7 +78,8 @@ int NoPassphrase(char*, int, int, void*) { return 0; }
 
 }  // namespace
 
-absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> LoadServerCredentials(const TlsFiles& files) {
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> LoadServerCredentials(
+    const TlsFiles& files) {
   if (!files.enabled()) {
     if (!files.key.empty() || files.mutual()) {
       return absl::InvalidArgumentError("--tls_key and --tls_client_ca need --tls_cert");
@@ -91,7 +95,8 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> LoadServerCredentials(c
   X509Ptr cert = ReadCertificates(*cert_pem, &certs);
   if (cert == nullptr) {
     return absl::InvalidArgumentError(
-        absl::StrCat("--tls_cert ", files.cert, ": no PEM certificate in it (expected '-----BEGIN CERTIFICATE-----')"));
+        absl::StrCat("--tls_cert ", files.cert,
+                     ": no PEM certificate in it (expected '-----BEGIN CERTIFICATE-----')"));
   }
 
   auto key_pem = ReadPemFile("--tls_key", files.key);
@@ -117,8 +122,8 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> LoadServerCredentials(c
     if (!ca_pem.ok()) return ca_pem.status();
     int cas = 0;
     if (ReadCertificates(*ca_pem, &cas) == nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat("--tls_client_ca ", files.client_ca,
-                                                     ": no PEM certificate in it"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--tls_client_ca ", files.client_ca, ": no PEM certificate in it"));
     }
     options.pem_root_certs = *ca_pem;
     options.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;

@@ -28,6 +28,7 @@ struct TlsFiles {
 
 // InsecureServerCredentials when `files` is empty; SslServerCredentials otherwise.
 // InvalidArgument naming the flag and the file when a file is unreadable or wrong.
-absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> LoadServerCredentials(const TlsFiles& files);
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> LoadServerCredentials(
+    const TlsFiles& files);
 
 }  // namespace lact::server

@@ -18,7 +18,8 @@ namespace {
 // The clip's decoder, or INVALID_ARGUMENT (no config, a bad format, OPUS, which cannot carry a
 // whole clip in one message).
 absl::StatusOr<std::unique_ptr<AudioDecoder>> ClipDecoder(const pb::RecognizeRequest& request,
-                                                          int model_sample_rate, AudioFormat* format) {
+                                                          int model_sample_rate,
+                                                          AudioFormat* format) {
   if (!request.has_config()) {
     return absl::InvalidArgumentError("missing config: RecognizeRequest.config is not set");
   }
@@ -52,11 +53,13 @@ absl::Status FeedClip(const std::string& clip, double max_stream_seconds, AudioD
 }
 
 // Waits for the session's final result; CANCELLED / the call's abort reason when those come first.
-absl::StatusOr<ResultSnapshot> AwaitFinal(StreamSession& session, Call& call, grpc::ServerContext* context) {
+absl::StatusOr<ResultSnapshot> AwaitFinal(StreamSession& session, Call& call,
+                                          grpc::ServerContext* context) {
   ResultSnapshot r;
   uint64_t version = 0;
   while (true) {
-    if (absl::Status s = session.WaitForUpdate(version, absl::Now() + kPollInterval, &r); !s.ok()) return s;
+    if (absl::Status s = session.WaitForUpdate(version, absl::Now() + kPollInterval, &r); !s.ok())
+      return s;
     if (r.is_final) return r;
     version = r.version;
     if (context->IsCancelled()) return absl::CancelledError("cancelled by the client");
@@ -77,7 +80,8 @@ grpc::Status RunRecognize(const ServiceContext& service, std::shared_ptr<Call> c
   if (!started.ok()) return guard.Finish(ToGrpcStatus(started.status()));
   std::shared_ptr<StreamSession> session = *started;
   Log("stream ", call->id, " start: Recognize peer=", context->peer(), " ", format.ToString());
-  if (absl::Status s = FeedClip(request.audio_content(), service.options.max_stream_seconds, **decoder, *session);
+  if (absl::Status s = FeedClip(request.audio_content(), service.options.max_stream_seconds,
+                                **decoder, *session);
       !s.ok()) {
     session->Abort(s);
     return guard.Finish(ToGrpcStatus(s));
@@ -89,7 +93,8 @@ grpc::Status RunRecognize(const ServiceContext& service, std::shared_ptr<Call> c
     }
     return guard.Finish(ToGrpcStatus(final_result.status()));
   }
-  FillAlternative(*final_result, request.config().enable_word_time_offsets(), response->add_alternatives());
+  FillAlternative(*final_result, request.config().enable_word_time_offsets(),
+                  response->add_alternatives());
   SetDuration(session->received_seconds(), response->mutable_audio_duration());
   return guard.Finish(grpc::Status::OK);
 }

@@ -15,7 +15,8 @@ namespace lact::server {
 
 // `call` is admitted; this finishes it in the registry. The status to send.
 grpc::Status RunRecognize(const ServiceContext& service, std::shared_ptr<Call> call,
-                          grpc::ServerContext* context, const lact::asr::v1::RecognizeRequest& request,
+                          grpc::ServerContext* context,
+                          const lact::asr::v1::RecognizeRequest& request,
                           lact::asr::v1::RecognizeResponse* response);
 
 }  // namespace lact::server

@@ -11,8 +11,8 @@ namespace lact::testing {
 // The first sanitizer report in `log` (up to `max_chars` of it), or "" when there is none.
 inline std::string SanitizerReport(const std::string& log, size_t max_chars = 6000) {
   size_t at = std::string::npos;
-  for (const char* marker : {"WARNING: ThreadSanitizer", "ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
-                             ": runtime error: "}) {
+  for (const char* marker : {"WARNING: ThreadSanitizer", "ERROR: AddressSanitizer",
+                             "ERROR: LeakSanitizer", ": runtime error: "}) {
     const size_t found = log.find(marker);
     if (found != std::string::npos && (at == std::string::npos || found < at)) at = found;
   }

@@ -9,8 +9,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/audio/audio_io.h"
-#include "core/util/status_macros.h"
 #include "core/model/waveform_normalizer.h"
+#include "core/util/status_macros.h"
 
 namespace lact::train {
 
@@ -19,7 +19,8 @@ absl::Status DatasetOptions::Validate() const {
   if (utterances_per_example < 1) {
     return absl::InvalidArgumentError("utterances per example must be >= 1");
   }
-  if (!(max_example_seconds > 0)) return absl::InvalidArgumentError("max example seconds must be > 0");
+  if (!(max_example_seconds > 0))
+    return absl::InvalidArgumentError("max example seconds must be > 0");
   if (!(batch_seconds >= max_example_seconds)) {
     return absl::InvalidArgumentError(absl::StrCat("batch seconds (", batch_seconds,
                                                    ") must be >= the longest example (",
@@ -37,7 +38,8 @@ std::vector<int64_t> EncodeTranscript(const std::string& text, const Vocab& voca
       pending_space = !ids.empty();
       continue;
     }
-    const int64_t id = vocab.id(std::string(1, static_cast<char>(std::toupper(static_cast<unsigned char>(ch)))));
+    const int64_t id =
+        vocab.id(std::string(1, static_cast<char>(std::toupper(static_cast<unsigned char>(ch)))));
     if (id < 0 || vocab.kind(id) != Vocab::Kind::kText) continue;
     if (pending_space && vocab.word_delimiter_id() >= 0) ids.push_back(vocab.word_delimiter_id());
     pending_space = false;
@@ -81,7 +83,8 @@ absl::StatusOr<Dataset> Dataset::Load(const DatasetOptions& options, int threads
     std::vector<std::string> refs;
     while (j < items.size() && j - i < group &&
            (j == i || (!items[i].speaker.empty() && items[j].speaker == items[i].speaker))) {
-      e.audio_paths.insert(e.audio_paths.end(), items[j].audio_paths.begin(), items[j].audio_paths.end());
+      e.audio_paths.insert(e.audio_paths.end(), items[j].audio_paths.begin(),
+                           items[j].audio_paths.end());
       refs.push_back(items[j].reference);
       e.seconds += seconds[j];
       ++j;
@@ -139,7 +142,8 @@ std::vector<std::vector<int64_t>> Dataset::EpochBatches(uint64_t seed, int64_t e
   // batches differ between epochs while each one holds examples of similar length.
   std::shuffle(order.begin(), order.end(), rng);
   std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
-    return static_cast<int64_t>(examples_[a].seconds * 4) < static_cast<int64_t>(examples_[b].seconds * 4);
+    return static_cast<int64_t>(examples_[a].seconds * 4) <
+           static_cast<int64_t>(examples_[b].seconds * 4);
   });
   std::vector<std::vector<int64_t>> batches = CutBatches(examples_, order, options_.batch_seconds);
   if (!shortest_first) std::shuffle(batches.begin(), batches.end(), rng);
@@ -186,7 +190,9 @@ absl::StatusOr<Batch> Dataset::ReadBatch(const std::vector<int64_t>& indices,
 
 BatchPrefetcher::BatchPrefetcher(const Dataset& dataset, const Vocab& vocab,
                                  std::vector<std::vector<int64_t>> batches, int threads)
-    : dataset_(dataset), vocab_(vocab), batches_(std::move(batches)),
+    : dataset_(dataset),
+      vocab_(vocab),
+      batches_(std::move(batches)),
       window_(static_cast<size_t>(2 * std::max(1, threads))) {
   for (int t = 0; t < std::max(1, threads); ++t) workers_.emplace_back([this] { Work(); });
 }
@@ -205,7 +211,8 @@ void BatchPrefetcher::Work() {
     size_t index;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return stop_ || claimed_ >= batches_.size() || claimed_ < next_ + window_; });
+      cv_.wait(lock,
+               [&] { return stop_ || claimed_ >= batches_.size() || claimed_ < next_ + window_; });
       if (stop_ || claimed_ >= batches_.size()) return;
       index = claimed_++;
     }

@@ -23,12 +23,12 @@
 namespace lact::train {
 
 struct DatasetOptions {
-  eval::CorpusOptions corpus;      // librispeech_dir + split, or manifest
-  int utterances_per_example = 1;  // >1: consecutive utterances of one speaker per example
+  eval::CorpusOptions corpus;         // librispeech_dir + split, or manifest
+  int utterances_per_example = 1;     // >1: consecutive utterances of one speaker per example
   double max_example_seconds = 20.0;  // longer examples are skipped (counted in the log)
-  double batch_seconds = 64.0;     // audio (padded) per batch
+  double batch_seconds = 64.0;        // audio (padded) per batch
   int sample_rate = 16000;
-  bool do_normalize = true;        // zero mean, unit variance per example (preprocessor)
+  bool do_normalize = true;  // zero mean, unit variance per example (preprocessor)
 
   absl::Status Validate() const;
 };
@@ -100,9 +100,9 @@ class BatchPrefetcher {
   const Dataset& dataset_;
   const Vocab& vocab_;
   std::vector<std::vector<int64_t>> batches_;
-  size_t next_ = 0;       // the next batch Next() returns
-  size_t claimed_ = 0;    // the next batch a worker reads
-  size_t window_;         // read-ahead limit
+  size_t next_ = 0;     // the next batch Next() returns
+  size_t claimed_ = 0;  // the next batch a worker reads
+  size_t window_;       // read-ahead limit
   bool stop_ = false;
   std::mutex mu_;
   std::condition_variable cv_;

@@ -10,7 +10,8 @@ namespace lact::train {
 absl::Status TrainOptions::Validate() const {
   if (out_dir.empty()) return absl::InvalidArgumentError("--out is required");
   if (mode == TrainMode::kEncoder && config.empty() && base_model.empty()) {
-    return absl::InvalidArgumentError("mode encoder needs --config (a config.json) or --base_model");
+    return absl::InvalidArgumentError(
+        "mode encoder needs --config (a config.json) or --base_model");
   }
   if (mode == TrainMode::kLact && base_model.empty()) {
     return absl::InvalidArgumentError("mode lact needs --base_model (the model to freeze)");
@@ -22,7 +23,8 @@ absl::Status TrainOptions::Validate() const {
   }
   if (!(weight_decay >= 0)) return absl::InvalidArgumentError("--weight_decay must be >= 0");
   if (!(clip_norm > 0)) return absl::InvalidArgumentError("--clip_norm must be > 0");
-  if (!(dropout >= 0 && dropout < 1)) return absl::InvalidArgumentError("--dropout must be in [0, 1)");
+  if (!(dropout >= 0 && dropout < 1))
+    return absl::InvalidArgumentError("--dropout must be in [0, 1)");
   if (log_every < 1) return absl::InvalidArgumentError("--log_every must be >= 1");
   if (eval_every < 0 || checkpoint_every < 0) {
     return absl::InvalidArgumentError("--eval_every and --checkpoint_every must be >= 0");
@@ -37,11 +39,11 @@ absl::Status TrainOptions::Validate() const {
 }
 
 std::string TrainOptions::ToString() const {
-  return absl::StrCat("mode=", mode == TrainMode::kEncoder ? "encoder" : "lact",
-                      " config=", config, " base_model=", base_model, " lact_config=", lact_config,
-                      " out=", out_dir, " max_steps=", max_steps, " warmup=", warmup_steps,
-                      " lr=", lr, " min_lr=", min_lr, " weight_decay=", weight_decay,
-                      " clip_norm=", clip_norm, " dropout=", dropout, " seed=", seed, " sortagrad=", sortagrad,
+  return absl::StrCat("mode=", mode == TrainMode::kEncoder ? "encoder" : "lact", " config=", config,
+                      " base_model=", base_model, " lact_config=", lact_config, " out=", out_dir,
+                      " max_steps=", max_steps, " warmup=", warmup_steps, " lr=", lr,
+                      " min_lr=", min_lr, " weight_decay=", weight_decay, " clip_norm=", clip_norm,
+                      " dropout=", dropout, " seed=", seed, " sortagrad=", sortagrad,
                       " batch_seconds=", train_data.batch_seconds,
                       " utterances_per_example=", train_data.utterances_per_example);
 }

@@ -22,11 +22,11 @@ struct TrainOptions {
   DatasetOptions train_data;
   DatasetOptions dev_data;
   bool has_dev = true;
-  std::string out_dir;      // the trained model folder; checkpoint/ inside it
+  std::string out_dir;  // the trained model folder; checkpoint/ inside it
 
   int64_t max_steps = 10000;
   int64_t warmup_steps = 500;
-  double lr = 1e-3;            // peak; cosine decay to min_lr after warm-up
+  double lr = 1e-3;  // peak; cosine decay to min_lr after warm-up
   double min_lr = 1e-5;
   double weight_decay = 0.01;  // AdamW, decoupled
   double clip_norm = 1.0;      // global gradient norm
@@ -39,9 +39,9 @@ struct TrainOptions {
   int64_t checkpoint_every = 500;  // out_dir/checkpoint (0 = only at the end)
   int torch_threads = 0;           // 0 = LibTorch's default
   int loader_threads = 2;
-  bool resume = false;             // continue from out_dir/checkpoint when it exists
-  int64_t stop_at_step = 0;        // >0: save a checkpoint and stop after this step (time-boxed
-                                   // runs; --resume continues exactly where it stopped)
+  bool resume = false;       // continue from out_dir/checkpoint when it exists
+  int64_t stop_at_step = 0;  // >0: save a checkpoint and stop after this step (time-boxed
+                             // runs; --resume continues exactly where it stopped)
 
   absl::Status Validate() const;
   std::string ToString() const;

@@ -24,8 +24,9 @@ absl::Status TrainableLact::BindLayers() {
   layers_.clear();
   for (int64_t l = 0; l < config_.num_lact_layers; ++l) {
     // float32 tensors already on their device are taken as they are: the leaves themselves.
-    LACT_ASSIGN_OR_RETURN(LactLayerWeights w, LactLayerWeights::Take(config_, params_, l,
-                                                                     params_.begin()->second.device()));
+    LACT_ASSIGN_OR_RETURN(
+        LactLayerWeights w,
+        LactLayerWeights::Take(config_, params_, l, params_.begin()->second.device()));
     layers_.push_back(std::move(w));
   }
   return absl::OkStatus();
@@ -50,8 +51,8 @@ torch::Tensor TrainableLact::Layer(int64_t l, const torch::Tensor& x,
   torch::Tensor lr = f.lr.reshape({B, T, 3, H}).permute({0, 2, 3, 1});          // [B, 3, H, T]
   torch::Tensor beta = config_.use_momentum ? f.beta.transpose(1, 2) : f.beta;  // [B, H, T]
   // Step 6: the stream's initial state.
-  torch::Tensor init = LactInitialFast(w);                                      // [3, H, m, d]
-  torch::Tensor fast = init.unsqueeze(0).expand({B, 3, H, init.size(2), d});    // [B, 3, H, m, d]
+  torch::Tensor init = LactInitialFast(w);                                    // [3, H, m, d]
+  torch::Tensor fast = init.unsqueeze(0).expand({B, 3, H, init.size(2), d});  // [B, 3, H, m, d]
   torch::Tensor momentum = torch::zeros_like(fast);
   const LactRowNorms r = LactInitialRowNorms(w);
   const FastWeightUpdateOptions options = LactUpdateOptions(config_);
@@ -74,7 +75,8 @@ torch::Tensor TrainableLact::Layer(int64_t l, const torch::Tensor& x,
   return LactOutput(config_, w, x, torch::cat(outs, 2));  // [B, T, D]
 }
 
-torch::Tensor TrainableLact::Forward(const torch::Tensor& x, const torch::Tensor& frame_lengths) const {
+torch::Tensor TrainableLact::Forward(const torch::Tensor& x,
+                                     const torch::Tensor& frame_lengths) const {
   torch::Tensor y = x;
   for (int64_t l = 0; l < config_.num_lact_layers; ++l) y = Layer(l, y, frame_lengths);
   return y;
@@ -88,7 +90,8 @@ std::vector<torch::Tensor> TrainableLact::Parameters() const {
 
 TensorMap TrainableLact::ExportTensors() const {
   TensorMap out;
-  for (const auto& [name, p] : params_) out[name] = p.detach().to(torch::kCPU, torch::kFloat).contiguous();
+  for (const auto& [name, p] : params_)
+    out[name] = p.detach().to(torch::kCPU, torch::kFloat).contiguous();
   return out;
 }
 

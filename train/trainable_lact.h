@@ -1,8 +1,9 @@
-// The LaCT stack (LACT_SPEC.md) for training: the layer maths of core/lact/lact_layer_math (the ones
-// core/lact/lact_stack runs chunk by chunk) over whole padded sequences, on autograd-tracked slow weights, with the test-time-training inner loop
-// differentiable: each chunk's fast-weight update (core/lact/fast_weight's FastWeightUpdate, which is
-// functional) stays in the graph, so the loss on later chunks trains the projections, the
-// learning-rate and momentum heads and the initial fast weights through the updates.
+// The LaCT stack (LACT_SPEC.md) for training: the layer maths of core/lact/lact_layer_math (the
+// ones core/lact/lact_stack runs chunk by chunk) over whole padded sequences, on autograd-tracked
+// slow weights, with the test-time-training inner loop differentiable: each chunk's fast-weight
+// update (core/lact/fast_weight's FastWeightUpdate, which is functional) stays in the graph, so the
+// loss on later chunks trains the projections, the learning-rate and momentum heads and the initial
+// fast weights through the updates.
 #pragma once
 
 #include <cstdint>

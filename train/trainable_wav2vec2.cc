@@ -3,14 +3,14 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
-#include "core/util/status_macros.h"
 #include "core/model/wav2vec2_forward.h"
 #include "core/model/wav2vec2_weights.h"
+#include "core/util/status_macros.h"
 
 namespace lact::train {
 
 absl::StatusOr<TrainableWav2Vec2> TrainableWav2Vec2::Create(const Wav2Vec2Config& config,
-                                                             uint64_t seed) {
+                                                            uint64_t seed) {
   LACT_RETURN_IF_ERROR(config.Validate());
   at::Generator gen = at::detail::createCPUGenerator(seed);
   auto cpu = torch::TensorOptions().dtype(torch::kFloat);
@@ -28,7 +28,9 @@ absl::StatusOr<TrainableWav2Vec2> TrainableWav2Vec2::Create(const Wav2Vec2Config
         t = at::randn(s.shape, gen, cpu) * std::sqrt(2.0 / fan_in);
         break;
       }
-      case Wav2Vec2Init::kPosConvV: t = at::randn(s.shape, gen, cpu) * std::sqrt(4.0 / (K * (D / G))); break;
+      case Wav2Vec2Init::kPosConvV:
+        t = at::randn(s.shape, gen, cpu) * std::sqrt(4.0 / (K * (D / G)));
+        break;
       case Wav2Vec2Init::kPosConvG: t = torch::zeros(s.shape, cpu); break;  // set from v below
       case Wav2Vec2Init::kOne: t = torch::ones(s.shape, cpu); break;
       case Wav2Vec2Init::kZero: t = torch::zeros(s.shape, cpu); break;
@@ -36,14 +38,15 @@ absl::StatusOr<TrainableWav2Vec2> TrainableWav2Vec2::Create(const Wav2Vec2Config
     m.params_[s.name] = t;
   }
   // weight_norm(dim=2) starts with g = ||v|| so that the initial weight equals v.
-  m.params_[pc + "weight_g"] = m.params_[pc + "weight_v"].pow(2).sum(std::vector<int64_t>{0, 1}, true).sqrt();
+  m.params_[pc + "weight_g"] =
+      m.params_[pc + "weight_v"].pow(2).sum(std::vector<int64_t>{0, 1}, true).sqrt();
   m.SetRequiresGrad(true);
   LACT_RETURN_IF_ERROR(m.BindWeights());
   return m;
 }
 
 absl::StatusOr<TrainableWav2Vec2> TrainableWav2Vec2::FromTensors(const Wav2Vec2Config& config,
-                                                                  const TensorMap& tensors) {
+                                                                 const TensorMap& tensors) {
   LACT_RETURN_IF_ERROR(config.Validate());
   LACT_ASSIGN_OR_RETURN(TensorMap canonical, CanonicalWav2Vec2Tensors(config, tensors));
   const std::string pc = kWav2Vec2PosConv;
@@ -75,7 +78,8 @@ TrainableWav2Vec2::Output TrainableWav2Vec2::Encode(const torch::Tensor& wavefor
   options.lengths = lengths;
   options.dropout = dropout_;
   options.training = training;
-  Wav2Vec2ForwardOutput out = Wav2Vec2Encode(config_, weights_, waveform.to(torch::kFloat), options);
+  Wav2Vec2ForwardOutput out =
+      Wav2Vec2Encode(config_, weights_, waveform.to(torch::kFloat), options);
   return {out.hidden, out.frame_lengths};
 }
 
@@ -95,7 +99,8 @@ void TrainableWav2Vec2::SetRequiresGrad(bool requires_grad) {
 
 TensorMap TrainableWav2Vec2::ExportTensors() const {
   TensorMap out;
-  for (const auto& [name, t] : params_) out[name] = t.detach().to(torch::kCPU, torch::kFloat).contiguous();
+  for (const auto& [name, t] : params_)
+    out[name] = t.detach().to(torch::kCPU, torch::kFloat).contiguous();
   return out;
 }
 

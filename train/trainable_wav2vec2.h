@@ -1,7 +1,7 @@
 // Wav2Vec2ForCTC for training: autograd-tracked parameters under their Hugging Face names (the
-// table of core/model/wav2vec2_weights), run through the one forward pass (core/model/wav2vec2_forward) with
-// its padding mask and dropout. ExportTensors() gives a model.safetensors that core/ (and
-// transformers) load as it is.
+// table of core/model/wav2vec2_weights), run through the one forward pass
+// (core/model/wav2vec2_forward) with its padding mask and dropout. ExportTensors() gives a
+// model.safetensors that core/ (and transformers) load as it is.
 #pragma once
 
 #include <cstdint>

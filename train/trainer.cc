@@ -13,8 +13,8 @@
 #include "core/decoding/ctc_decoder.h"
 #include "core/lact/lact_stack.h"
 #include "core/model/model_folder.h"
-#include "core/util/remove_tree.h"
 #include "core/model/safetensors.h"
+#include "core/util/remove_tree.h"
 #include "core/util/status_macros.h"
 
 namespace lact::train {
@@ -29,9 +29,9 @@ std::string FormatDuration(double seconds) {
 }
 
 // Files of a model folder that a LaCT checkpoint carries over from the frozen base model.
-constexpr const char* kModelFiles[] = {"config.json", "model.safetensors", "vocab.json",
-                                       "preprocessor_config.json", "tokenizer_config.json",
-                                       "special_tokens_map.json"};
+constexpr const char* kModelFiles[] = {
+    "config.json",           "model.safetensors",      "vocab.json", "preprocessor_config.json",
+    "tokenizer_config.json", "special_tokens_map.json"};
 
 absl::Status CopyModelFiles(const std::string& from, const std::string& to) {
   for (const char* name : kModelFiles) {
@@ -39,7 +39,8 @@ absl::Status CopyModelFiles(const std::string& from, const std::string& to) {
     if (!fs::exists(src)) continue;
     std::error_code ec;
     fs::copy_file(src, fs::path(to) / name, fs::copy_options::overwrite_existing, ec);
-    if (ec) return absl::InternalError(absl::StrCat("cannot copy ", src.string(), ": ", ec.message()));
+    if (ec)
+      return absl::InternalError(absl::StrCat("cannot copy ", src.string(), ": ", ec.message()));
   }
   return absl::OkStatus();
 }
@@ -58,16 +59,18 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainOptions& opt
   if (!base.empty()) {
     LACT_ASSIGN_OR_RETURN(t->config_, Wav2Vec2Config::FromJsonFile(base + "/config.json"));
     LACT_ASSIGN_OR_RETURN(TensorMap tensors, LoadSafetensors(base + "/model.safetensors"));
-    LACT_ASSIGN_OR_RETURN(TrainableWav2Vec2 enc, TrainableWav2Vec2::FromTensors(t->config_, tensors));
+    LACT_ASSIGN_OR_RETURN(TrainableWav2Vec2 enc,
+                          TrainableWav2Vec2::FromTensors(t->config_, tensors));
     t->encoder_.emplace(std::move(enc));
     LACT_ASSIGN_OR_RETURN(Vocab vocab, Vocab::FromJsonFile(base + "/vocab.json"));
     t->vocab_.emplace(std::move(vocab));
     LACT_ASSIGN_OR_RETURN(Wav2Vec2PreprocessorConfig pre, Wav2Vec2PreprocessorConfig::FromJsonFile(
-                                                             base + "/preprocessor_config.json"));
+                                                              base + "/preprocessor_config.json"));
     t->do_normalize_ = pre.do_normalize;
   } else {
     LACT_ASSIGN_OR_RETURN(t->config_, Wav2Vec2Config::FromJsonFile(options.config));
-    LACT_ASSIGN_OR_RETURN(TrainableWav2Vec2 enc, TrainableWav2Vec2::Create(t->config_, options.seed));
+    LACT_ASSIGN_OR_RETURN(TrainableWav2Vec2 enc,
+                          TrainableWav2Vec2::Create(t->config_, options.seed));
     t->encoder_.emplace(std::move(enc));
     LACT_ASSIGN_OR_RETURN(Vocab vocab, Vocab::FromTokens(EnglishCharTokens()));
     t->vocab_.emplace(std::move(vocab));
@@ -91,7 +94,8 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainOptions& opt
     LACT_RETURN_IF_ERROR(lc.Validate());
     if (lc.hidden_size != t->config_.hidden_size) {
       return absl::InvalidArgumentError(absl::StrCat("lact hidden_size ", lc.hidden_size,
-                                                     " differs from the model's ", t->config_.hidden_size));
+                                                     " differs from the model's ",
+                                                     t->config_.hidden_size));
     }
     LACT_ASSIGN_OR_RETURN(TrainableLact lact, TrainableLact::Untrained(lc));
     t->lact_.emplace(std::move(lact));
@@ -111,14 +115,15 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainOptions& opt
     dev_data.do_normalize = t->do_normalize_;
     LACT_ASSIGN_OR_RETURN(Dataset dev, Dataset::Load(dev_data, options.loader_threads));
     t->dev_.emplace(std::move(dev));
-    std::fprintf(stderr, "dev: %lld examples, %.2f h\n", static_cast<long long>(t->dev_->num_examples()),
-                 t->dev_->total_seconds() / 3600);
+    std::fprintf(stderr, "dev: %lld examples, %.2f h\n",
+                 static_cast<long long>(t->dev_->num_examples()), t->dev_->total_seconds() / 3600);
   }
   std::fprintf(stderr, "model: %lld encoder parameters%s\n",
                static_cast<long long>(t->encoder_->NumParameters()),
                options.mode == TrainMode::kLact ? " (frozen); training the LaCT stack" : "");
 
-  if (options.resume && fs::exists(fs::path(options.out_dir) / "checkpoint" / "trainer_state.json")) {
+  if (options.resume &&
+      fs::exists(fs::path(options.out_dir) / "checkpoint" / "trainer_state.json")) {
     LACT_RETURN_IF_ERROR(t->LoadCheckpoint((fs::path(options.out_dir) / "checkpoint").string()));
     std::fprintf(stderr, "resumed from %s/checkpoint at step %lld\n", options.out_dir.c_str(),
                  static_cast<long long>(t->step_));
@@ -142,18 +147,20 @@ std::pair<torch::Tensor, torch::Tensor> Trainer::Forward(const Batch& batch, boo
 
 void Trainer::ResetOptimizer() {
   // The trained parameters: the LaCT stack in mode lact, else the whole encoder.
-  optimizer_ = std::make_unique<torch::optim::AdamW>(
-      lact_ ? lact_->Parameters() : encoder_->Parameters(),
-      torch::optim::AdamWOptions(options_.lr).betas({0.9, 0.98}).eps(1e-8)
-          .weight_decay(options_.weight_decay));
+  optimizer_ =
+      std::make_unique<torch::optim::AdamW>(lact_ ? lact_->Parameters() : encoder_->Parameters(),
+                                            torch::optim::AdamWOptions(options_.lr)
+                                                .betas({0.9, 0.98})
+                                                .eps(1e-8)
+                                                .weight_decay(options_.weight_decay));
 }
 
 torch::Tensor Trainer::CtcLoss(const torch::Tensor& logits, const torch::Tensor& frames,
                                const Batch& batch) const {
   torch::Tensor log_probs = torch::log_softmax(logits, -1).transpose(0, 1);  // [T, B, V]
   // Mean over the batch of each example's loss divided by its target length.
-  return torch::ctc_loss(log_probs, batch.targets, frames, batch.target_lengths,
-                         vocab_->blank_id(), at::Reduction::Mean, /*zero_infinity=*/true);
+  return torch::ctc_loss(log_probs, batch.targets, frames, batch.target_lengths, vocab_->blank_id(),
+                         at::Reduction::Mean, /*zero_infinity=*/true);
 }
 
 absl::StatusOr<DevScore> Trainer::Evaluate(const Dataset& data, bool with_lact) {
@@ -162,13 +169,15 @@ absl::StatusOr<DevScore> Trainer::Evaluate(const Dataset& data, bool with_lact) 
   DevScore out;
   double loss_sum = 0;
   BatchPrefetcher loader(data, *vocab_, data.OrderedBatches(), options_.loader_threads);
-  const double frame_s = static_cast<double>(config_.SamplesPerFrame()) / data.options().sample_rate;
+  const double frame_s =
+      static_cast<double>(config_.SamplesPerFrame()) / data.options().sample_rate;
   while (!loader.Done()) {
     LACT_ASSIGN_OR_RETURN(Batch batch, loader.Next());
     auto [logits, frames] = Forward(batch, /*training=*/false, with_lact);
     loss_sum += CtcLoss(logits, frames, batch).item<double>() * logits.size(0);
     for (int64_t b = 0; b < logits.size(0); ++b) {
-      CtcResult r = GreedyDecode(logits[b].narrow(0, 0, frames[b].item<int64_t>()), *vocab_, frame_s);
+      CtcResult r =
+          GreedyDecode(logits[b].narrow(0, 0, frames[b].item<int64_t>()), *vocab_, frame_s);
       score.Add(eval::ScoreUtterance(batch.references[b], r.text));
     }
   }
@@ -182,10 +191,12 @@ absl::StatusOr<DevScore> Trainer::Evaluate(const Dataset& data, bool with_lact) 
 absl::Status Trainer::SaveModel(const std::string& dir) const {
   std::error_code ec;
   fs::create_directories(dir, ec);
-  if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", dir, ": ", ec.message()));
+  if (ec)
+    return absl::PermissionDeniedError(absl::StrCat("cannot create ", dir, ": ", ec.message()));
   if (lact_) {
     LACT_RETURN_IF_ERROR(CopyModelFiles(options_.base_model, dir));
-    LACT_ASSIGN_OR_RETURN(LactStack stack, LactStack::FromTensors(lact_->config(), lact_->ExportTensors()));
+    LACT_ASSIGN_OR_RETURN(LactStack stack,
+                          LactStack::FromTensors(lact_->config(), lact_->ExportTensors()));
     return stack.Save(dir);
   }
   return WriteModelFolder(dir, config_, encoder_->ExportTensors(), do_normalize_);
@@ -200,15 +211,21 @@ absl::Status Trainer::SaveCheckpoint() const {
   try {
     torch::save(*optimizer_, (tmp / "optimizer.pt").string());
   } catch (const c10::Error& e) {
-    return absl::InternalError(absl::StrCat("cannot save the optimizer state: ", e.what_without_backtrace()));
+    return absl::InternalError(
+        absl::StrCat("cannot save the optimizer state: ", e.what_without_backtrace()));
   }
-  nlohmann::json state = {{"step", step_}, {"epoch", epoch_}, {"batch_in_epoch", batch_in_epoch_},
-                          {"seed", options_.seed}, {"options", options_.ToString()}};
+  nlohmann::json state = {{"step", step_},
+                          {"epoch", epoch_},
+                          {"batch_in_epoch", batch_in_epoch_},
+                          {"seed", options_.seed},
+                          {"options", options_.ToString()}};
   std::ofstream(tmp / "trainer_state.json") << state.dump(2) << "\n";
   // Replace the previous checkpoint only once the new one is complete.
   LACT_RETURN_IF_ERROR(RemoveTree(final_dir.string()));
   fs::rename(tmp, final_dir, ec);
-  if (ec) return absl::InternalError(absl::StrCat("cannot move the checkpoint into place: ", ec.message()));
+  if (ec)
+    return absl::InternalError(
+        absl::StrCat("cannot move the checkpoint into place: ", ec.message()));
   return absl::OkStatus();
 }
 
@@ -219,8 +236,9 @@ absl::Status Trainer::LoadCheckpoint(const std::string& dir) {
     return absl::DataLossError(absl::StrCat(dir, "/trainer_state.json is not a trainer state"));
   }
   if (state.value("seed", options_.seed) != options_.seed) {
-    return absl::FailedPreconditionError(absl::StrCat("the checkpoint in ", dir, " was trained with --seed=",
-                                                      state.value("seed", 0ULL), "; resume with the same seed"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the checkpoint in ", dir, " was trained with --seed=", state.value("seed", 0ULL),
+        "; resume with the same seed"));
   }
   step_ = state["step"].get<int64_t>();
   epoch_ = state.value("epoch", int64_t{0});
@@ -239,9 +257,46 @@ absl::Status Trainer::LoadCheckpoint(const std::string& dir) {
   try {
     torch::load(*optimizer_, dir + "/optimizer.pt");
   } catch (const c10::Error& e) {
-    return absl::DataLossError(absl::StrCat("cannot read ", dir, "/optimizer.pt: ", e.what_without_backtrace()));
+    return absl::DataLossError(
+        absl::StrCat("cannot read ", dir, "/optimizer.pt: ", e.what_without_backtrace()));
   }
   return absl::OkStatus();
+}
+
+Trainer::StepResult Trainer::TrainStep(const Batch& batch) {
+  torch::manual_seed(options_.seed * 7919 + static_cast<uint64_t>(step_));  // dropout
+  StepResult r;
+  r.lr = LearningRateAt(options_, step_);
+  for (auto& group : optimizer_->param_groups()) {
+    static_cast<torch::optim::AdamWOptions&>(group.options()).lr(r.lr);
+  }
+  auto [logits, frames] = Forward(batch, /*training=*/true, /*with_lact=*/true);
+  torch::Tensor loss = CtcLoss(logits, frames, batch);
+  optimizer_->zero_grad();
+  loss.backward();
+  r.gnorm =
+      torch::nn::utils::clip_grad_norm_(optimizer_->param_groups()[0].params(), options_.clip_norm);
+  optimizer_->step();
+  ++step_;
+  ++batch_in_epoch_;
+  r.loss = loss.item<double>();
+  return r;
+}
+
+absl::StatusOr<bool> Trainer::EvaluateAndCheckpoint(std::ostream& log) {
+  const bool last = step_ == options_.max_steps;
+  if (dev_ && ((options_.eval_every > 0 && step_ % options_.eval_every == 0) || last)) {
+    LACT_ASSIGN_OR_RETURN(DevScore s, Evaluate(*dev_, /*with_lact=*/true));
+    std::fprintf(stderr, "dev at step %lld: CER %.2f%% WER %.2f%% loss %.4f (%lld examples)\n",
+                 static_cast<long long>(step_), 100 * s.cer, 100 * s.wer, s.loss,
+                 static_cast<long long>(s.utterances));
+    log << step_ << "\tdev\t" << s.loss << "\t" << s.cer << "\t" << s.wer << "\n" << std::flush;
+  }
+  const bool stop = options_.stop_at_step > 0 && step_ == options_.stop_at_step && !last;
+  if ((options_.checkpoint_every > 0 && step_ % options_.checkpoint_every == 0) || last || stop) {
+    LACT_RETURN_IF_ERROR(SaveCheckpoint());
+  }
+  return stop;
 }
 
 absl::Status Trainer::Run() {
@@ -252,71 +307,56 @@ absl::Status Trainer::Run() {
   if (lact_ && dev_ && step_ == 0) {
     LACT_ASSIGN_OR_RETURN(DevScore base, Evaluate(*dev_, /*with_lact=*/false));
     std::fprintf(stderr, "dev without LaCT: CER %.2f%% WER %.2f%% loss %.4f (%lld examples)\n",
-                 100 * base.cer, 100 * base.wer, base.loss, static_cast<long long>(base.utterances));
+                 100 * base.cer, 100 * base.wer, base.loss,
+                 static_cast<long long>(base.utterances));
   }
   std::error_code ec;
   fs::create_directories(options_.out_dir, ec);
-  if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", options_.out_dir, ": ", ec.message()));
+  if (ec)
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot create ", options_.out_dir, ": ", ec.message()));
   std::ofstream log(fs::path(options_.out_dir) / "train_log.tsv", std::ios::app);
-  if (!log) return absl::PermissionDeniedError(absl::StrCat("cannot write ", options_.out_dir, "/train_log.tsv"));
+  if (!log)
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot write ", options_.out_dir, "/train_log.tsv"));
   double loss_avg = 0, audio_s = 0;
   int64_t loss_n = 0;
   auto last_log = std::chrono::steady_clock::now();
   while (step_ < options_.max_steps) {
-    std::vector<std::vector<int64_t>> batches = train_->EpochBatches(options_.seed, epoch_,
-                                                                       options_.sortagrad && epoch_ == 0);
+    std::vector<std::vector<int64_t>> batches =
+        train_->EpochBatches(options_.seed, epoch_, options_.sortagrad && epoch_ == 0);
     if (batch_in_epoch_ > 0) {
-      batches.erase(batches.begin(), batches.begin() + std::min<int64_t>(batch_in_epoch_, batches.size()));
+      batches.erase(batches.begin(),
+                    batches.begin() + std::min<int64_t>(batch_in_epoch_, batches.size()));
     }
     BatchPrefetcher loader(*train_, *vocab_, std::move(batches), options_.loader_threads);
     while (!loader.Done() && step_ < options_.max_steps) {
       LACT_ASSIGN_OR_RETURN(Batch batch, loader.Next());
-      torch::manual_seed(options_.seed * 7919 + static_cast<uint64_t>(step_));  // dropout
-      const double lr = LearningRateAt(options_, step_);
-      for (auto& group : optimizer_->param_groups()) {
-        static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
-      }
-      auto [logits, frames] = Forward(batch, /*training=*/true, /*with_lact=*/true);
-      torch::Tensor loss = CtcLoss(logits, frames, batch);
-      optimizer_->zero_grad();
-      loss.backward();
-      const double gnorm = torch::nn::utils::clip_grad_norm_(optimizer_->param_groups()[0].params(),
-                                                             options_.clip_norm);
-      optimizer_->step();
-      ++step_;
-      ++batch_in_epoch_;
-      const double l = loss.item<double>();
-      if (std::isfinite(l)) loss_avg += l, ++loss_n;
+      const StepResult r = TrainStep(batch);
+      if (std::isfinite(r.loss)) loss_avg += r.loss, ++loss_n;
+      const double lr = r.lr, gnorm = r.gnorm;
       audio_s += batch.lengths.sum().item<double>() / train_->options().sample_rate;
       if (step_ % options_.log_every == 0 || step_ == options_.max_steps) {
         const double now = elapsed();
-        const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - last_log).count();
+        const double dt =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - last_log).count();
         last_log = std::chrono::steady_clock::now();
         const double mean_loss = loss_n ? loss_avg / loss_n : NAN;
         std::fprintf(stderr,
                      "step %lld/%lld epoch %lld loss %.4f lr %.2e gnorm %.2f | %.0f audio-s/s | "
                      "elapsed %s eta %s\n",
                      static_cast<long long>(step_), static_cast<long long>(options_.max_steps),
-                     static_cast<long long>(epoch_), mean_loss, lr, gnorm, audio_s / std::max(dt, 1e-9),
-                     FormatDuration(now).c_str(),
+                     static_cast<long long>(epoch_), mean_loss, lr, gnorm,
+                     audio_s / std::max(dt, 1e-9), FormatDuration(now).c_str(),
                      FormatDuration(now / step_ * (options_.max_steps - step_)).c_str());
-        log << step_ << "\ttrain_loss\t" << mean_loss << "\t" << lr << "\t" << now << "\n" << std::flush;
+        log << step_ << "\ttrain_loss\t" << mean_loss << "\t" << lr << "\t" << now << "\n"
+            << std::flush;
         loss_avg = 0, loss_n = 0, audio_s = 0;
       }
-      const bool last = step_ == options_.max_steps;
-      if (dev_ && ((options_.eval_every > 0 && step_ % options_.eval_every == 0) || last)) {
-        LACT_ASSIGN_OR_RETURN(DevScore s, Evaluate(*dev_, /*with_lact=*/true));
-        std::fprintf(stderr, "dev at step %lld: CER %.2f%% WER %.2f%% loss %.4f (%lld examples)\n",
-                     static_cast<long long>(step_), 100 * s.cer, 100 * s.wer, s.loss,
-                     static_cast<long long>(s.utterances));
-        log << step_ << "\tdev\t" << s.loss << "\t" << s.cer << "\t" << s.wer << "\n" << std::flush;
-      }
-      const bool stop = options_.stop_at_step > 0 && step_ == options_.stop_at_step && !last;
-      if ((options_.checkpoint_every > 0 && step_ % options_.checkpoint_every == 0) || last || stop) {
-        LACT_RETURN_IF_ERROR(SaveCheckpoint());
-      }
+      LACT_ASSIGN_OR_RETURN(const bool stop, EvaluateAndCheckpoint(log));
       if (stop) {
-        std::fprintf(stderr, "stopped at step %lld as asked; --resume continues from %s/checkpoint\n",
+        std::fprintf(stderr,
+                     "stopped at step %lld as asked; --resume continues from %s/checkpoint\n",
                      static_cast<long long>(step_), options_.out_dir.c_str());
         return absl::OkStatus();
       }

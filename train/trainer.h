@@ -5,13 +5,14 @@
 
 #include <memory>
 #include <optional>
+#include <ostream>
 #include <string>
 
 #include <torch/torch.h>
 
 #include "absl/status/statusor.h"
-#include "core/lact/lact_config.h"
 #include "core/decoding/vocab.h"
+#include "core/lact/lact_config.h"
 #include "core/model/wav2vec2_config.h"
 #include "train/dataset.h"
 #include "train/train_options.h"
@@ -42,10 +43,20 @@ class Trainer {
  private:
   Trainer() = default;
   // logits [B, T, V] and valid frames [B] for a batch.
-  std::pair<torch::Tensor, torch::Tensor> Forward(const Batch& batch, bool training, bool with_lact);
+  std::pair<torch::Tensor, torch::Tensor> Forward(const Batch& batch, bool training,
+                                                  bool with_lact);
   // A fresh AdamW over the trained parameters (options_: lr, weight decay).
   void ResetOptimizer();
-  torch::Tensor CtcLoss(const torch::Tensor& logits, const torch::Tensor& frames, const Batch& batch) const;
+  torch::Tensor CtcLoss(const torch::Tensor& logits, const torch::Tensor& frames,
+                        const Batch& batch) const;
+  // Run's steps. One optimizer step on `batch` (dropout seeded by the step, the scheduled lr,
+  // clipped gradients).
+  struct StepResult {
+    double loss = 0, lr = 0, gnorm = 0;
+  };
+  StepResult TrainStep(const Batch& batch);
+  // After a step: dev evaluation and checkpoint when due; true when --stop_at_step is reached.
+  absl::StatusOr<bool> EvaluateAndCheckpoint(std::ostream& log);
   absl::Status SaveModel(const std::string& dir) const;
   absl::Status SaveCheckpoint() const;
   absl::Status LoadCheckpoint(const std::string& dir);

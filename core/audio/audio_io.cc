@@ -64,15 +64,18 @@ int64_t DeclaredFrames(const SF_INFO& sf) {
 // After the last block: a decoding error, or a FLAC file that holds fewer frames than its
 // STREAMINFO declares (a truncated download or copy; libsndfile just stops early). Other formats
 // do not let a reader tell (libsndfile sizes a WAV's data chunk by the file).
-absl::Status CheckComplete(const std::string& path, SNDFILE* file, const SF_INFO& sf, int64_t frames_read) {
+absl::Status CheckComplete(const std::string& path, SNDFILE* file, const SF_INFO& sf,
+                           int64_t frames_read) {
   // Truncation first: a cut FLAC often also ends with a decoder error ("lost sync"), and "is
   // truncated" says more.
   const int64_t declared = DeclaredFrames(sf);
-  if ((sf.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_FLAC && declared > 0 && frames_read < declared) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "audio file '%s' is truncated: its FLAC header declares %d samples (%.2f s), it holds %d (%.2f s)",
-        path, declared, static_cast<double>(declared) / sf.samplerate, frames_read,
-        static_cast<double>(frames_read) / sf.samplerate));
+  if ((sf.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_FLAC && declared > 0 &&
+      frames_read < declared) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("audio file '%s' is truncated: its FLAC header declares %d samples (%.2f "
+                        "s), it holds %d (%.2f s)",
+                        path, declared, static_cast<double>(declared) / sf.samplerate, frames_read,
+                        static_cast<double>(frames_read) / sf.samplerate));
   }
   if (sf_error(file) != SF_ERR_NO_ERROR) {
     return absl::InvalidArgumentError(
@@ -124,13 +127,13 @@ absl::StatusOr<AudioInfo> ProbeAudioFile(const std::string& path) {
 absl::StatusOr<std::vector<float>> ReadAudioFile(const std::string& path, int target_sample_rate,
                                                  AudioInfo* info) {
   if (target_sample_rate < 0) {
-    return absl::InvalidArgumentError(absl::StrCat("reading '", path,
-                                                   "': target sample rate must be >= 0, got ",
-                                                   target_sample_rate));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "reading '", path, "': target sample rate must be >= 0, got ", target_sample_rate));
   }
   // The file at its own rate through AudioFileReader (blocks, mix-down, the completeness and
   // truncation checks), then resampled in one go.
-  LACT_ASSIGN_OR_RETURN(std::unique_ptr<AudioFileReader> reader, AudioFileReader::Open(path, kNativeSampleRate));
+  LACT_ASSIGN_OR_RETURN(std::unique_ptr<AudioFileReader> reader,
+                        AudioFileReader::Open(path, kNativeSampleRate));
   const int rate = reader->sample_rate();
   std::vector<float> mono;
   // The header's frame count is only a hint: a 1 KiB FLAC file can claim 2^33 frames, and
@@ -175,25 +178,27 @@ struct AudioFileReader::State {
 };
 
 absl::StatusOr<std::unique_ptr<AudioFileReader>> AudioFileReader::Open(const std::string& path,
-                                                                     int target_sample_rate) {
+                                                                       int target_sample_rate) {
   if (target_sample_rate < 0) {
-    return absl::InvalidArgumentError(absl::StrCat("reading '", path,
-                                                   "': target sample rate must be >= 0, got ",
-                                                   target_sample_rate));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "reading '", path, "': target sample rate must be >= 0, got ", target_sample_rate));
   }
   auto state = std::make_unique<State>();
   state->path = path;
   LACT_ASSIGN_OR_RETURN(state->file, OpenForRead(path, &state->sf));
-  const int target = target_sample_rate == kNativeSampleRate ? state->sf.samplerate : target_sample_rate;
+  const int target =
+      target_sample_rate == kNativeSampleRate ? state->sf.samplerate : target_sample_rate;
   if (target != state->sf.samplerate) {
     absl::StatusOr<Resampler> r = Resampler::Create(state->sf.samplerate, target);
     if (!r.ok()) {
-      return absl::Status(r.status().code(), absl::StrCat("resampling '", path, "': ", r.status().message()));
+      return absl::Status(r.status().code(),
+                          absl::StrCat("resampling '", path, "': ", r.status().message()));
     }
     state->resampler.emplace(std::move(*r));
   }
   AudioInfo info = ToAudioInfo(state->sf, state->sf.frames);
-  return std::unique_ptr<AudioFileReader>(new AudioFileReader(std::move(state), std::move(info), target));
+  return std::unique_ptr<AudioFileReader>(
+      new AudioFileReader(std::move(state), std::move(info), target));
 }
 
 AudioFileReader::AudioFileReader(std::unique_ptr<State> state, AudioInfo info, int target_rate)
@@ -210,7 +215,8 @@ absl::StatusOr<bool> AudioFileReader::Read(int64_t max_frames, std::vector<float
   State& st = *state_;
   if (st.done) return false;
   const int channels = st.sf.channels;
-  const sf_count_t want = static_cast<sf_count_t>(std::clamp<int64_t>(max_frames, 1, int64_t{1} << 20));
+  const sf_count_t want =
+      static_cast<sf_count_t>(std::clamp<int64_t>(max_frames, 1, int64_t{1} << 20));
   st.block.resize(static_cast<size_t>(want) * channels);
   const sf_count_t got = sf_readf_float(st.file.get(), st.block.data(), want);
   st.mono.clear();
@@ -239,8 +245,8 @@ absl::StatusOr<bool> AudioFileReader::Read(int64_t max_frames, std::vector<float
   return true;
 }
 
-absl::Status WriteWav16(const std::string& path, const std::vector<float>& samples,
-                        int sample_rate, int channels) {
+absl::Status WriteWav16(const std::string& path, const std::vector<float>& samples, int sample_rate,
+                        int channels) {
   if (sample_rate <= 0 || channels <= 0) {
     return absl::InvalidArgumentError(absl::StrCat("writing '", path, "': invalid sample rate ",
                                                    sample_rate, " or channel count ", channels));

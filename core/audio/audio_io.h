@@ -19,11 +19,12 @@ namespace lact {
 
 // What a file holds, before any mix-down or resampling.
 struct AudioInfo {
-  int sample_rate = 0;     // Hz
+  int sample_rate = 0;  // Hz
   int channels = 0;
-  int64_t frames = 0;      // samples per channel
-  double duration_s = 0;   // frames / sample_rate
-  std::string format;      // libsndfile's name of the major format, e.g. "FLAC (FLAC Lossless Audio Codec)"
+  int64_t frames = 0;     // samples per channel
+  double duration_s = 0;  // frames / sample_rate
+  std::string
+      format;  // libsndfile's name of the major format, e.g. "FLAC (FLAC Lossless Audio Codec)"
 };
 
 // Pass as `target_sample_rate` to keep the file's own rate.
@@ -54,7 +55,7 @@ absl::StatusOr<AudioInfo> ProbeAudioFile(const std::string& path);
 class AudioFileReader {
  public:
   static absl::StatusOr<std::unique_ptr<AudioFileReader>> Open(const std::string& path,
-                                                              int target_sample_rate = 16000);
+                                                               int target_sample_rate = 16000);
   ~AudioFileReader();
   AudioFileReader(const AudioFileReader&) = delete;
   AudioFileReader& operator=(const AudioFileReader&) = delete;
@@ -81,7 +82,7 @@ class AudioFileReader {
 
 // Writes 16-bit PCM WAV. `samples` are interleaved ([frames * channels]) floats; each is stored as
 // round(x * 32768) clamped to [-32768, 32767], so values k / 32768 read back exactly.
-absl::Status WriteWav16(const std::string& path, const std::vector<float>& samples,
-                        int sample_rate, int channels = 1);
+absl::Status WriteWav16(const std::string& path, const std::vector<float>& samples, int sample_rate,
+                        int channels = 1);
 
 }  // namespace lact

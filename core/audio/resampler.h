@@ -73,8 +73,8 @@ class Resampler {
 };
 
 // One-shot convenience: resamples a whole signal ([n] -> [≈ n * output_rate / input_rate]).
-absl::StatusOr<std::vector<float>> ResampleAll(const std::vector<float>& samples, int input_rate,
-                                               int output_rate,
-                                               Resampler::Quality quality = Resampler::Quality::kHigh);
+absl::StatusOr<std::vector<float>> ResampleAll(
+    const std::vector<float>& samples, int input_rate, int output_rate,
+    Resampler::Quality quality = Resampler::Quality::kHigh);
 
 }  // namespace lact

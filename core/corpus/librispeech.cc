@@ -67,8 +67,8 @@ absl::Status ReadChapter(const fs::path& chapter_dir, const std::string& speaker
   std::ifstream in(trans);
   if (!in) {
     return absl::NotFoundError(absl::StrCat("LibriSpeech chapter folder '", chapter_dir.string(),
-                                            "' has no transcript file '",
-                                            trans.filename().string(), "'"));
+                                            "' has no transcript file '", trans.filename().string(),
+                                            "'"));
   }
   std::string line;
   int line_number = 0;
@@ -110,13 +110,13 @@ absl::Status ReadChapter(const fs::path& chapter_dir, const std::string& speaker
 
 absl::Status CorpusOptions::Validate() const {
   if (librispeech_dir.empty() == manifest.empty()) {
-    return absl::InvalidArgumentError(
-        "give exactly one of --librispeech DIR and --manifest FILE");
+    return absl::InvalidArgumentError("give exactly one of --librispeech DIR and --manifest FILE");
   }
   if (!librispeech_dir.empty() && split.empty()) {
     return absl::InvalidArgumentError("--split must not be empty");
   }
-  if (limit < 0) return absl::InvalidArgumentError(absl::StrCat("--limit must be >= 0, got ", limit));
+  if (limit < 0)
+    return absl::InvalidArgumentError(absl::StrCat("--limit must be >= 0, got ", limit));
   return absl::OkStatus();
 }
 
@@ -161,8 +161,8 @@ absl::StatusOr<std::vector<CorpusItem>> ReadManifest(const std::string& path) {
     if (absl::StripAsciiWhitespace(line).empty() || line[0] == '#') continue;
     const size_t tab = line.find('\t');
     if (tab == std::string::npos) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          path, ":", line_number, ": expected 'path<TAB>reference', found no tab"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ":", line_number, ": expected 'path<TAB>reference', found no tab"));
     }
     fs::path audio(std::string(absl::StripAsciiWhitespace(line.substr(0, tab))));
     if (audio.empty()) {

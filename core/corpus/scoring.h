@@ -48,9 +48,9 @@ std::vector<std::string> SplitChars(std::string_view normalized);
 // The outcome of aligning a hypothesis against a reference.
 struct EditCounts {
   int64_t substitutions = 0;
-  int64_t deletions = 0;   // reference tokens missing from the hypothesis
-  int64_t insertions = 0;  // hypothesis tokens with no reference counterpart
-  int64_t hits = 0;        // tokens that match
+  int64_t deletions = 0;         // reference tokens missing from the hypothesis
+  int64_t insertions = 0;        // hypothesis tokens with no reference counterpart
+  int64_t hits = 0;              // tokens that match
   int64_t reference_length = 0;  // hits + substitutions + deletions
 
   int64_t errors() const { return substitutions + deletions + insertions; }

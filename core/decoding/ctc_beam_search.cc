@@ -38,8 +38,8 @@ absl::Status CtcBeamSearchOptions::Validate() const {
     return absl::InvalidArgumentError(absl::StrCat("beam_size ", beam_size, " outside [1, 4096]"));
   }
   if (!(token_threshold > 0) || !std::isfinite(token_threshold)) {
-    return absl::InvalidArgumentError(absl::StrCat("token_threshold ", token_threshold,
-                                                   " must be a positive number"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("token_threshold ", token_threshold, " must be a positive number"));
   }
   if (!(lm_weight >= 0) || !std::isfinite(lm_weight)) {
     return absl::InvalidArgumentError(absl::StrCat("lm_weight ", lm_weight, " must be >= 0"));
@@ -169,9 +169,8 @@ void CtcBeamSearchDecoder::CandidateTokens(const double* lp, std::vector<int64_t
   }
 }
 
-void CtcBeamSearchDecoder::Extend(const Hyp& h, const double* lp,
-                                  const std::vector<int64_t>& cands, int32_t t,
-                                  NextBeam* next) const {
+void CtcBeamSearchDecoder::Extend(const Hyp& h, const double* lp, const std::vector<int64_t>& cands,
+                                  int32_t t, NextBeam* next) const {
   const Lexicon& lex = lm_->lexicon();
   const int64_t blank = vocab_->blank_id();
   const int64_t delim = vocab_->word_delimiter_id();
@@ -255,13 +254,15 @@ CtcResult CtcBeamSearchDecoder::ToResult(const WordLink* words, const std::strin
   if (!partial.empty()) {
     r.words.push_back({partial, partial_start * frame_seconds_, last_end * frame_seconds_});
   }
-  for (size_t i = 0; i < r.words.size(); ++i) absl::StrAppend(&r.text, i ? " " : "", r.words[i].word);
+  for (size_t i = 0; i < r.words.size(); ++i)
+    absl::StrAppend(&r.text, i ? " " : "", r.words[i].word);
   return r;
 }
 
 CtcResult CtcBeamSearchDecoder::Best() const {
   const Hyp& h = beam_.front();
-  return ToResult(h.words.get(), lm_->lexicon().Spell(h.node, *vocab_), h.partial_start, h.last_end);
+  return ToResult(h.words.get(), lm_->lexicon().Spell(h.node, *vocab_), h.partial_start,
+                  h.last_end);
 }
 
 CtcResult CtcBeamSearchDecoder::Stable() {
@@ -292,7 +293,8 @@ CtcResult CtcBeamSearchDecoder::Stable() {
   }
   CtcResult r;
   r.words = stable_;
-  for (size_t i = 0; i < r.words.size(); ++i) absl::StrAppend(&r.text, i ? " " : "", r.words[i].word);
+  for (size_t i = 0; i < r.words.size(); ++i)
+    absl::StrAppend(&r.text, i ? " " : "", r.words[i].word);
   return r;
 }
 

@@ -79,12 +79,12 @@ class CtcBeamSearchDecoder {
   struct WordLink;  // a completed word, linked to the previous one (shared between hypotheses)
   struct Hyp {
     double pb, pnb, lm;
-    int32_t node;                            // Lexicon node of the partial word
-    std::shared_ptr<const WordLink> words;   // newest first; nullptr: none
-    uint64_t hash;                           // of the word ids (merging key, with node)
-    int32_t partial_start, last_end;         // frames: first token of the partial word; after
-                                             // the last non-blank token
-    double best_path;                        // log-prob of the path that set the frames
+    int32_t node;                           // Lexicon node of the partial word
+    std::shared_ptr<const WordLink> words;  // newest first; nullptr: none
+    uint64_t hash;                          // of the word ids (merging key, with node)
+    int32_t partial_start, last_end;        // frames: first token of the partial word; after
+                                            // the last non-blank token
+    double best_path;                       // log-prob of the path that set the frames
   };
   struct NextBeam;  // the next frame's hypotheses, merged by (words, node)
   double Rank(const Hyp& h) const;

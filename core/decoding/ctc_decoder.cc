@@ -65,11 +65,8 @@ void CtcGreedyDecoder::Accept(const int64_t* ids, size_t n) {
     }
     prev_id_ = id;
     switch (kind) {
-      case Vocab::Kind::kBlank:
-        break;
-      case Vocab::Kind::kDelimiter:
-        word_open_ = false;
-        break;
+      case Vocab::Kind::kBlank: break;
+      case Vocab::Kind::kDelimiter: word_open_ = false; break;
       case Vocab::Kind::kText:
         if (!word_open_) {
           words_.push_back(Word{vocab_->token(id), t, t + 1});
@@ -79,8 +76,7 @@ void CtcGreedyDecoder::Accept(const int64_t* ids, size_t n) {
           words_.back().end_frame = t + 1;
         }
         break;
-      case Vocab::Kind::kSpecial:
-        break;  // handled above
+      case Vocab::Kind::kSpecial: break;  // handled above
     }
   }
 }
@@ -92,8 +88,8 @@ CtcResult CtcGreedyDecoder::ToResult() const {
     if (w.text.empty()) continue;  // only a token spelled "" could make one
     if (!result.text.empty()) result.text += ' ';
     result.text += w.text;
-    result.words.push_back(WordInfo{w.text, w.start_frame * frame_seconds_,
-                                    w.end_frame * frame_seconds_});
+    result.words.push_back(
+        WordInfo{w.text, w.start_frame * frame_seconds_, w.end_frame * frame_seconds_});
   }
   return result;
 }

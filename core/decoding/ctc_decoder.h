@@ -38,8 +38,8 @@ struct WordInfo {
 };
 
 struct CtcResult {
-  std::string text;              // words joined by single spaces
-  std::vector<WordInfo> words;   // in order
+  std::string text;             // words joined by single spaces
+  std::vector<WordInfo> words;  // in order
 };
 
 // Per-frame argmax ids of `logits` ([T, V], or [1, T, V]; any device) -> [T] int64 on the CPU.
@@ -89,9 +89,9 @@ class CtcGreedyDecoder {
 
   const Vocab* vocab_;
   double frame_seconds_;
-  int64_t frame_ = 0;         // index of the next frame
-  int64_t prev_id_ = -1;      // last non-special id seen (a blank counts), for collapsing runs
-  bool word_open_ = false;    // the last word has had no delimiter since
+  int64_t frame_ = 0;       // index of the next frame
+  int64_t prev_id_ = -1;    // last non-special id seen (a blank counts), for collapsing runs
+  bool word_open_ = false;  // the last word has had no delimiter since
   std::vector<Word> words_;
 };
 

@@ -29,7 +29,8 @@ absl::StatusOr<LanguageModelAttrs> ReadAttrs(const std::string& path) {
                           std::pair<const char*, double*>{"beta", &attrs.beta}}) {
     LACT_RETURN_IF_ERROR(GetJsonField(j, path, key, out));
     if (!std::isfinite(*out)) {
-      return absl::InvalidArgumentError(absl::StrCat(path, ": key '", key, "' must be a finite number"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": key '", key, "' must be a finite number"));
     }
   }
   if (attrs.alpha < 0) {
@@ -54,7 +55,8 @@ absl::StatusOr<std::shared_ptr<const LanguageModel>> LanguageModel::Load(
     if (e.path().extension() == ".arpa") arpas.push_back(e.path());
     if (e.path().extension() == ".bin") bins.push_back(e.path());
   }
-  if (ec) return absl::NotFoundError(absl::StrCat("cannot list ", dir.string(), ": ", ec.message()));
+  if (ec)
+    return absl::NotFoundError(absl::StrCat("cannot list ", dir.string(), ": ", ec.message()));
   if (arpas.size() != 1) {
     return absl::InvalidArgumentError(absl::StrCat(
         dir.string(), ": expected exactly one *.arpa n-gram model, found ", arpas.size(),

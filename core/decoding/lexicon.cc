@@ -61,9 +61,10 @@ absl::StatusOr<Lexicon> Lexicon::Build(const std::vector<std::string>& words, co
     }
   }
   if (lex.num_words_ == 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "none of the ", words.size(), " lexicon words can be spelled with the model's one-character "
-        "tokens (is the word list in the vocabulary's case?)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("none of the ", words.size(),
+                     " lexicon words can be spelled with the model's one-character "
+                     "tokens (is the word list in the vocabulary's case?)"));
   }
   return lex;
 }

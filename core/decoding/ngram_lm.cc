@@ -24,21 +24,23 @@ bool ParseLog10(absl::string_view s, float* out) {
   return true;
 }
 
-
 // A "\data\" line "ngram N=count": N must be the next order; `expected` gets the count.
 absl::Status ReadCountLine(absl::string_view line, int* order, std::vector<int64_t>* expected) {
   int n = 0;
   int64_t count = 0;
   absl::string_view rest = line;
-  if (!absl::ConsumePrefix(&rest, "ngram")) return absl::InvalidArgumentError("expected 'ngram N=count'");
+  if (!absl::ConsumePrefix(&rest, "ngram"))
+    return absl::InvalidArgumentError("expected 'ngram N=count'");
   std::vector<absl::string_view> kv = absl::StrSplit(absl::StripAsciiWhitespace(rest), '=');
   if (kv.size() != 2 || !absl::SimpleAtoi(kv[0], &n) || !absl::SimpleAtoi(kv[1], &count) || n < 1 ||
       count < 0) {
     return absl::InvalidArgumentError("expected 'ngram N=count'");
   }
-  if (n != *order + 1) return absl::InvalidArgumentError("ngram counts must be listed for 1, 2, ... in order");
+  if (n != *order + 1)
+    return absl::InvalidArgumentError("ngram counts must be listed for 1, 2, ... in order");
   if (n > NgramLm::kMaxOrder) {
-    return absl::InvalidArgumentError(absl::StrCat("order ", n, " > ", NgramLm::kMaxOrder, " is not supported"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("order ", n, " > ", NgramLm::kMaxOrder, " is not supported"));
   }
   *order = n;
   expected->push_back(count);
@@ -56,13 +58,16 @@ absl::StatusOr<NgramLm> NgramLm::LoadArpa(const std::string& path) {
   return FromArpaString(buffer.str(), path);
 }
 
-absl::Status NgramLm::AddNgramLine(absl::string_view line, int n, const std::vector<int64_t>& expected,
+absl::Status NgramLm::AddNgramLine(absl::string_view line, int n,
+                                   const std::vector<int64_t>& expected,
                                    const std::string& source) {
   // log10 p, the words, optionally log10 back-off.
-  std::vector<absl::string_view> fields = absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
+  std::vector<absl::string_view> fields =
+      absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
   auto bad = [](auto&&... parts) { return absl::InvalidArgumentError(absl::StrCat(parts...)); };
   if (static_cast<int>(fields.size()) < n + 1 || static_cast<int>(fields.size()) > n + 2) {
-    return bad("a ", n, "-gram line needs a log10 probability, ", n, " word(s) and an optional back-off");
+    return bad("a ", n, "-gram line needs a log10 probability, ", n,
+               " word(s) and an optional back-off");
   }
   Entry e;
   if (!ParseLog10(fields[0], &e.log_prob)) return bad("bad number '", fields[0], "'");
@@ -76,7 +81,8 @@ absl::Status NgramLm::AddNgramLine(absl::string_view line, int n, const std::vec
       bits_ = 1;
       while ((int64_t{1} << bits_) < v) ++bits_;
       if (bits_ * order_ > 128) {
-        return bad(source, ": ", expected[0], " words at order ", order_, " do not fit a 128-bit key");
+        return bad(source, ": ", expected[0], " words at order ", order_,
+                   " do not fit a 128-bit key");
       }
       tables_.resize(static_cast<size_t>(order_));
     }
@@ -94,7 +100,9 @@ absl::Status NgramLm::AddNgramLine(absl::string_view line, int n, const std::vec
   int32_t ids[kMaxOrder];
   for (int i = 0; i < n; ++i) {
     const int32_t id = WordId(fields[static_cast<size_t>(i) + 1]);
-    if (id < 0) return bad("word '", fields[static_cast<size_t>(i) + 1], "' of a ", n, "-gram is not a unigram");
+    if (id < 0)
+      return bad("word '", fields[static_cast<size_t>(i) + 1], "' of a ", n,
+                 "-gram is not a unigram");
     ids[i] = id;
   }
   tables_[static_cast<size_t>(n - 1)][Key(ids, n)] = e;
@@ -133,8 +141,10 @@ absl::StatusOr<NgramLm> NgramLm::FromArpaString(absl::string_view text, const st
         return error("expected a section header like \\2-grams:");
       }
       if (n != section + 1 || n > lm.order_) {
-        return error(absl::StrCat("section \\", n, "-grams: is out of order or not announced in "
-                                  "\\data\\ (order ", lm.order_, ")"));
+        return error(absl::StrCat("section \\", n,
+                                  "-grams: is out of order or not announced in "
+                                  "\\data\\ (order ",
+                                  lm.order_, ")"));
       }
       if (section > 0 && lm.num_ngrams(section) != expected[section - 1]) {
         return error(absl::StrCat("\\data\\ announced ", expected[section - 1], " ", section,
@@ -145,27 +155,32 @@ absl::StatusOr<NgramLm> NgramLm::FromArpaString(absl::string_view text, const st
       continue;
     }
     if (part == Part::kData) {
-      if (absl::Status s = ReadCountLine(line, &lm.order_, &expected); !s.ok()) return error(s.message());
+      if (absl::Status s = ReadCountLine(line, &lm.order_, &expected); !s.ok())
+        return error(s.message());
       continue;
     }
     if (absl::Status s = lm.AddNgramLine(line, section, expected, source); !s.ok()) {
-      return s.code() == absl::StatusCode::kInvalidArgument && !absl::StartsWith(s.message(), source)
+      return s.code() == absl::StatusCode::kInvalidArgument &&
+                     !absl::StartsWith(s.message(), source)
                  ? error(s.message())
                  : s;
     }
   }
   if (part != Part::kEnd) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        source, ": ", part == Part::kPreamble ? "no \\data\\ header (not an ARPA file?)" : "no \\end\\ (truncated?)"));
+    return absl::InvalidArgumentError(absl::StrCat(source, ": ",
+                                                   part == Part::kPreamble
+                                                       ? "no \\data\\ header (not an ARPA file?)"
+                                                       : "no \\end\\ (truncated?)"));
   }
   if (section != lm.order_) {
     return absl::InvalidArgumentError(absl::StrCat(source, ": \\data\\ announced order ", lm.order_,
-                                                   ", the file ends after the ", section, "-grams"));
+                                                   ", the file ends after the ", section,
+                                                   "-grams"));
   }
   if (lm.num_ngrams(section) != expected[static_cast<size_t>(section - 1)]) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        source, ": \\data\\ announced ", expected[static_cast<size_t>(section - 1)], " ", section,
-        "-grams, the section has ", lm.num_ngrams(section)));
+    return absl::InvalidArgumentError(
+        absl::StrCat(source, ": \\data\\ announced ", expected[static_cast<size_t>(section - 1)],
+                     " ", section, "-grams, the section has ", lm.num_ngrams(section)));
   }
   lm.bos_ = lm.WordId("<s>");
   lm.eos_ = lm.WordId("</s>");

@@ -14,8 +14,8 @@
 
 #include <cstdint>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
+#include "absl/strings/string_view.h"
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/numeric/int128.h"
@@ -54,7 +54,9 @@ class NgramLm {
   double UnigramScore(int32_t word) const;
 
   // Number of n-grams of order n (1..order()).
-  int64_t num_ngrams(int n) const { return static_cast<int64_t>(tables_[static_cast<size_t>(n - 1)].size()); }
+  int64_t num_ngrams(int n) const {
+    return static_cast<int64_t>(tables_[static_cast<size_t>(n - 1)].size());
+  }
 
  private:
   struct Entry {

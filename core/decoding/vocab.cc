@@ -10,18 +10,22 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
-#include "core/util/strict_json.h"
 #include "core/util/status_macros.h"
+#include "core/util/strict_json.h"
 
 namespace lact {
 
 absl::Status VocabOptions::Validate() const {
   const std::pair<const char*, const std::string*> names[] = {
-      {"pad_token", &pad_token}, {"word_delimiter_token", &word_delimiter_token},
-      {"unk_token", &unk_token}, {"bos_token", &bos_token}, {"eos_token", &eos_token}};
+      {"pad_token", &pad_token},
+      {"word_delimiter_token", &word_delimiter_token},
+      {"unk_token", &unk_token},
+      {"bos_token", &bos_token},
+      {"eos_token", &eos_token}};
   std::set<std::string> seen;
   for (const auto& [field, value] : names) {
-    if (value->empty()) return absl::InvalidArgumentError(absl::StrCat("vocab: ", field, " is empty"));
+    if (value->empty())
+      return absl::InvalidArgumentError(absl::StrCat("vocab: ", field, " is empty"));
     if (!seen.insert(*value).second) {
       return absl::InvalidArgumentError(
           absl::StrCat("vocab: ", field, " '", *value, "' is also used for another role"));
@@ -58,9 +62,9 @@ absl::StatusOr<Vocab> Vocab::FromTokens(std::vector<std::string> tokens,
   } else {
     v.blank_id_ = v.id(options.pad_token);
     if (v.blank_id_ < 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "vocab: no pad token '", options.pad_token,
-          "' (the CTC blank); pass its id with pad_token_id"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("vocab: no pad token '", options.pad_token,
+                       "' (the CTC blank); pass its id with pad_token_id"));
     }
   }
   v.delimiter_id_ = v.id(options.word_delimiter_token);
@@ -110,7 +114,8 @@ absl::StatusOr<Vocab> Vocab::FromJsonString(const std::string& json, const Vocab
                                 "supported"));
     }
     if (!value.is_number_integer()) {
-      return error(absl::StrCat("id of token '", token, "' is not an integer: ", DescribeJson(value)));
+      return error(
+          absl::StrCat("id of token '", token, "' is not an integer: ", DescribeJson(value)));
     }
     const int64_t id = value.get<int64_t>();
     if (id < 0) return error(absl::StrCat("id of token '", token, "' is negative: ", id));

@@ -19,12 +19,12 @@
 namespace lact {
 
 struct VocabOptions {
-  std::string pad_token = "<pad>";             // the CTC blank, looked up by name...
-  int64_t pad_token_id = -1;                   // ...unless this is >= 0 (config.json's pad_token_id)
-  std::string word_delimiter_token = "|";      // optional in the vocabulary
-  std::string unk_token = "<unk>";             // optional
-  std::string bos_token = "<s>";               // optional
-  std::string eos_token = "</s>";              // optional
+  std::string pad_token = "<pad>";         // the CTC blank, looked up by name...
+  int64_t pad_token_id = -1;               // ...unless this is >= 0 (config.json's pad_token_id)
+  std::string word_delimiter_token = "|";  // optional in the vocabulary
+  std::string unk_token = "<unk>";         // optional
+  std::string bos_token = "<s>";           // optional
+  std::string eos_token = "</s>";          // optional
 
   absl::Status Validate() const;  // names non-empty and distinct
 };

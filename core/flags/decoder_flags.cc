@@ -5,6 +5,8 @@
 
 #include "absl/flags/flag.h"
 
+// The flags (hand layout: the help text starts on the flag's line).
+// clang-format off
 ABSL_FLAG(std::string, decoder, lact::DecodingConfig{}.method,
           "auto|greedy|beam: CTC decoding (auto: lexicon beam search with the model folder's "
           "language_model/ when it has one, else greedy; docs/language_model.md)");
@@ -16,6 +18,7 @@ ABSL_FLAG(double, word_score, lact::DecodingConfig{}.word_score,
           "Beam search: word insertion bonus beta (nan: the model's language_model/attrs.json)");
 ABSL_FLAG(double, token_threshold, lact::DecodingConfig{}.token_threshold,
           "Beam search: tokens more than this (natural log) below a frame's best are not tried");
+// clang-format on
 
 namespace lact {
 

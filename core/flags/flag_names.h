@@ -15,13 +15,14 @@
 
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "core/flags/lact_flag.h"
 #include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
+#include "core/flags/lact_flag.h"
 
 namespace lact {
 
-inline std::vector<char*> NormalizeFlagNames(int argc, char** argv, std::vector<std::string>* storage) {
+inline std::vector<char*> NormalizeFlagNames(int argc, char** argv,
+                                             std::vector<std::string>* storage) {
   storage->assign(argv, argv + argc);
   RewriteLactAliases(storage);  // --nolact, a bare --lact (core/flags/lact_flag.h)
   bool after_double_dash = false;

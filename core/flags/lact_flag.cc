@@ -6,10 +6,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
+// The flags (hand layout: the help text starts on the flag's line).
+// clang-format off
 ABSL_FLAG(lact::LactModeFlag, lact, lact::LactModeFlag{},
           "LaCT: auto (where the model folder has LaCT files) | on | off | both (tools that compare: "
           "without LaCT, then with it). Default: auto in lact_server and lact_transcribe, both in "
           "lact_bench and lact_eval_client. Aliases: true/false, --nolact, server (= auto)");
+// clang-format on
 
 namespace lact {
 
@@ -33,7 +36,8 @@ std::string LactModeName(LactMode mode) {
   return "";
 }
 
-absl::StatusOr<LactMode> GetLactFlag(LactMode tool_default, std::initializer_list<LactMode> accepted) {
+absl::StatusOr<LactMode> GetLactFlag(LactMode tool_default,
+                                     std::initializer_list<LactMode> accepted) {
   const LactModeFlag flag = absl::GetFlag(FLAGS_lact);
   if (!flag.text.empty() && flag.mode == LactMode::kUnset) {
     return absl::InvalidArgumentError(
@@ -45,8 +49,8 @@ absl::StatusOr<LactMode> GetLactFlag(LactMode tool_default, std::initializer_lis
   }
   std::vector<std::string> names;
   for (LactMode a : accepted) names.push_back(LactModeName(a));
-  return absl::InvalidArgumentError(
-      absl::StrCat("--lact must be ", absl::StrJoin(names, ", "), " here, got '", LactModeName(value), "'"));
+  return absl::InvalidArgumentError(absl::StrCat("--lact must be ", absl::StrJoin(names, ", "),
+                                                 " here, got '", LactModeName(value), "'"));
 }
 
 }  // namespace lact

@@ -36,29 +36,37 @@ std::string LactModeName(LactMode mode);  // "auto", "on", "off", "both" ("" for
 // The vocabulary with its aliases (case-insensitive); false for anything else.
 inline bool ParseLactMode(absl::string_view text, LactMode* mode) {
   const std::string t = absl::AsciiStrToLower(text);
-  if (t == "auto" || t == "server") *mode = LactMode::kAuto;
-  else if (t == "on" || t == "true" || t == "1" || t == "yes") *mode = LactMode::kOn;
-  else if (t == "off" || t == "false" || t == "0" || t == "no") *mode = LactMode::kOff;
-  else if (t == "both") *mode = LactMode::kBoth;
-  else return false;
+  if (t == "auto" || t == "server")
+    *mode = LactMode::kAuto;
+  else if (t == "on" || t == "true" || t == "1" || t == "yes")
+    *mode = LactMode::kOn;
+  else if (t == "off" || t == "false" || t == "0" || t == "no")
+    *mode = LactMode::kOff;
+  else if (t == "both")
+    *mode = LactMode::kBoth;
+  else
+    return false;
   return true;
 }
 
 // The --lact value, or `tool_default` when it was not given. InvalidArgument naming the accepted
 // values when the value is not one this tool takes (e.g. both in lact_server).
-absl::StatusOr<LactMode> GetLactFlag(LactMode tool_default, std::initializer_list<LactMode> accepted);
+absl::StatusOr<LactMode> GetLactFlag(LactMode tool_default,
+                                     std::initializer_list<LactMode> accepted);
 
 // argv rewriting for the aliases abseil cannot parse itself (a non-boolean flag has no --noNAME
 // and needs a value): --nolact -> --lact=off, and a bare --lact (last, or followed by another
-// flag) -> --lact=on; `--lact WORD` stays abseil's (WORD is the value, checked as one). Header-only, so that NormalizeFlagNames (core/flags/flag_names.h)
-// can call it in binaries that do not take --lact (for them abseil then reports the flag).
+// flag) -> --lact=on; `--lact WORD` stays abseil's (WORD is the value, checked as one).
+// Header-only, so that NormalizeFlagNames (core/flags/flag_names.h) can call it in binaries that do
+// not take --lact (for them abseil then reports the flag).
 inline void RewriteLactAliases(std::vector<std::string>* args) {
   for (size_t i = 1; i < args->size(); ++i) {
     std::string& a = (*args)[i];
     if (a == "--") return;
     if (a == "--nolact" || a == "-nolact") {
       a = "--lact=off";
-    } else if ((a == "--lact" || a == "-lact") && (i + 1 == args->size() || (*args)[i + 1].rfind('-', 0) == 0)) {
+    } else if ((a == "--lact" || a == "-lact") &&
+               (i + 1 == args->size() || (*args)[i + 1].rfind('-', 0) == 0)) {
       a = "--lact=on";  // last, or followed by another flag: the old boolean's bare form
     }
   }

@@ -4,6 +4,8 @@
 
 #include "absl/flags/flag.h"
 
+// The flags (hand layout: the help text starts on the flag's line).
+// clang-format off
 ABSL_FLAG(int32_t, step_ms, lact::StreamingConfig{}.step_ms, "Streaming step: new audio committed "
           "per model call and the interim cadence (ms)");
 ABSL_FLAG(int32_t, left_context_ms, lact::StreamingConfig{}.left_context_ms,
@@ -11,6 +13,7 @@ ABSL_FLAG(int32_t, left_context_ms, lact::StreamingConfig{}.left_context_ms,
 ABSL_FLAG(int32_t, lookahead_ms, lact::StreamingConfig{}.lookahead_ms,
           "Streaming lookahead: audio after the step the encoder sees before committing it (ms)");
 ABSL_FLAG(int32_t, max_batch, 8, "Most streams decoded together in one model call");
+// clang-format on
 
 namespace lact {
 

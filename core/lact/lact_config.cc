@@ -21,8 +21,7 @@ absl::Status LactConfig::Validate() const {
   if (hidden_size < 1) return bad("hidden_size must be >= 1, got ", hidden_size);
   if (num_lact_heads < 1) return bad("num_lact_heads must be >= 1, got ", num_lact_heads);
   if (hidden_size % num_lact_heads != 0) {
-    return bad("hidden_size ", hidden_size, " is not divisible by num_lact_heads ",
-               num_lact_heads);
+    return bad("hidden_size ", hidden_size, " is not divisible by num_lact_heads ", num_lact_heads);
   }
   if (!(inter_multi > 0) || !std::isfinite(inter_multi) || inner_dim() < 1) {
     return bad("inter_multi must be positive with round(d * inter_multi) >= 1, got ", inter_multi);
@@ -41,14 +40,13 @@ absl::Status LactConfig::Validate() const {
 }
 
 std::string LactConfig::ToString() const {
-  return absl::StrCat("LactConfig(layers=", num_lact_layers, ", hidden_size=", hidden_size,
-                      ", heads=", num_lact_heads, ", head_dim=", head_dim(), ", inner_dim=",
-                      inner_dim(), ", inter_multi=", inter_multi, ", chunk_size=", chunk_size,
-                      ", lr_scale=", lr_scale, ", base_lr=", base_lr,
-                      ", use_momentum=", use_momentum, ", momentum=", momentum,
-                      ", use_muon=", use_muon, ", weight_norm=", weight_norm,
-                      ", rms_norm_eps=", rms_norm_eps, ", layer_norm_eps=", layer_norm_eps,
-                      ", seed=", seed, ")");
+  return absl::StrCat(
+      "LactConfig(layers=", num_lact_layers, ", hidden_size=", hidden_size,
+      ", heads=", num_lact_heads, ", head_dim=", head_dim(), ", inner_dim=", inner_dim(),
+      ", inter_multi=", inter_multi, ", chunk_size=", chunk_size, ", lr_scale=", lr_scale,
+      ", base_lr=", base_lr, ", use_momentum=", use_momentum, ", momentum=", momentum,
+      ", use_muon=", use_muon, ", weight_norm=", weight_norm, ", rms_norm_eps=", rms_norm_eps,
+      ", layer_norm_eps=", layer_norm_eps, ", seed=", seed, ")");
 }
 
 std::string LactConfig::ToJson() const {

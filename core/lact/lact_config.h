@@ -17,14 +17,14 @@ struct LactConfig {
   double inter_multi = 1.0;     // m = round(d * inter_multi)
   int64_t chunk_size = 512;     // C, encoder frames per fast-weight update
   double lr_scale = 0.01;
-  double base_lr = 1.0;         // only used by the untrained initialisation (lr_proj bias)
+  double base_lr = 1.0;  // only used by the untrained initialisation (lr_proj bias)
   bool use_momentum = true;
-  double momentum = 0.9;        // only used by the untrained initialisation (momentum_proj bias)
+  double momentum = 0.9;  // only used by the untrained initialisation (momentum_proj bias)
   bool use_muon = false;
   bool weight_norm = true;
   double rms_norm_eps = 1e-6;
   double layer_norm_eps = 1e-5;
-  int64_t seed = 0;             // untrained initialisation
+  int64_t seed = 0;  // untrained initialisation
 
   // d = D / H: the size of one head.
   int64_t head_dim() const { return hidden_size / num_lact_heads; }

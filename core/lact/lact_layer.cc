@@ -4,9 +4,8 @@
 
 namespace lact {
 
-absl::StatusOr<LactLayer> LactLayer::FromTensors(const LactConfig& config,
-                                                 const TensorMap& tensors, int64_t index,
-                                                 torch::Device device) {
+absl::StatusOr<LactLayer> LactLayer::FromTensors(const LactConfig& config, const TensorMap& tensors,
+                                                 int64_t index, torch::Device device) {
   LactLayer l;
   l.config_ = config;
   auto w = LactLayerWeights::Take(config, tensors, index, device);
@@ -44,16 +43,16 @@ LactLayer::Projections LactLayer::Project(const torch::Tensor& x) const {
   std::vector<torch::Tensor> parts = {f.k.view({B, N, D}), f.v, f.lr};
   if (config_.use_momentum) parts.push_back(f.beta);
   Projections p;
-  p.q = f.q.transpose(1, 2);         // [B, H, N, d]
-  p.rows = torch::cat(parts, -1);    // [B, N, F]
+  p.q = f.q.transpose(1, 2);       // [B, H, N, d]
+  p.rows = torch::cat(parts, -1);  // [B, N, F]
   return p;
 }
 
 torch::Tensor LactLayer::Output(const torch::Tensor& x, const torch::Tensor& q,
                                 const torch::Tensor& fast) const {
-  torch::Tensor o = FastWeightApply(q, fast.select(1, 0), fast.select(1, 1),
-                                    fast.select(1, 2));  // [B, H, N, d]
-  return LactOutput(config_, w_, x, o);                  // [B, N, D]
+  torch::Tensor o =
+      FastWeightApply(q, fast.select(1, 0), fast.select(1, 1), fast.select(1, 2));  // [B, H, N, d]
+  return LactOutput(config_, w_, x, o);                                             // [B, N, D]
 }
 
 void LactLayer::Update(const torch::Tensor& rows, torch::Tensor* fast,

@@ -60,11 +60,11 @@ class LactLayer {
   void Finish();  // derives the fused projection, initial_fast_ and the row norms
 
   LactConfig config_;
-  LactLayerWeights w_;               // slow weights (on the layer's device, float32)
+  LactLayerWeights w_;  // slow weights (on the layer's device, float32)
   // Derived.
-  LactFusedProjection projection_;   // [3D + 3H (+ H), D], [3D + 3H (+ H)]: qkv | lr | momentum
-  torch::Tensor initial_fast_;       // [3, H, m, d]
-  LactRowNorms row_norms_;           // [H, m], [H, d], [H, m]: initial row norms of W0, W1, W2
+  LactFusedProjection projection_;  // [3D + 3H (+ H), D], [3D + 3H (+ H)]: qkv | lr | momentum
+  torch::Tensor initial_fast_;      // [3, H, m, d]
+  LactRowNorms row_norms_;          // [H, m], [H, d], [H, m]: initial row norms of W0, W1, W2
 };
 
 }  // namespace lact

@@ -47,13 +47,12 @@ absl::StatusOr<LactLayerWeights> LactLayerWeights::Take(const LactConfig& config
     *out = *std::move(t);
     return absl::OkStatus();
   };
-  for (absl::Status s : {take("norm.weight", {D}, &w.norm_w), take("norm.bias", {D}, &w.norm_b),
-                         take("qkv.weight", {3 * D, D}, &w.qkv_w),
-                         take("lr_proj.weight", {3 * H, D}, &w.lr_w),
-                         take("lr_proj.bias", {3 * H}, &w.lr_b), take("w0", {H, m, d}, &w.w0),
-                         take("w1", {H, d, m}, &w.w1), take("w2", {H, m, d}, &w.w2),
-                         take("out_norm.weight", {d}, &w.out_norm_w),
-                         take("o_proj.weight", {D, D}, &w.o_proj_w)}) {
+  for (absl::Status s :
+       {take("norm.weight", {D}, &w.norm_w), take("norm.bias", {D}, &w.norm_b),
+        take("qkv.weight", {3 * D, D}, &w.qkv_w), take("lr_proj.weight", {3 * H, D}, &w.lr_w),
+        take("lr_proj.bias", {3 * H}, &w.lr_b), take("w0", {H, m, d}, &w.w0),
+        take("w1", {H, d, m}, &w.w1), take("w2", {H, m, d}, &w.w2),
+        take("out_norm.weight", {d}, &w.out_norm_w), take("o_proj.weight", {D, D}, &w.o_proj_w)}) {
     if (!s.ok()) return s;
   }
   if (config.use_momentum) {
@@ -96,7 +95,8 @@ LactLayerWeights LactLayerWeights::Untrained(const LactConfig& config, at::Gener
 void LactLayerWeights::Export(int64_t index, TensorMap* out) const {
   const std::string p = absl::StrCat("layers.", index, ".");
   auto put = [&](const char* name, const torch::Tensor& t) {
-    if (t.defined()) (*out)[absl::StrCat(p, name)] = t.detach().to(torch::kCPU, torch::kFloat).contiguous();
+    if (t.defined())
+      (*out)[absl::StrCat(p, name)] = t.detach().to(torch::kCPU, torch::kFloat).contiguous();
   };
   put("norm.weight", norm_w);
   put("norm.bias", norm_b);
@@ -115,13 +115,14 @@ void LactLayerWeights::Export(int64_t index, TensorMap* out) const {
 LactFusedProjection FuseLactProjection(const LactConfig& config, const LactLayerWeights& w) {
   const int64_t D = config.hidden_size;
   std::vector<torch::Tensor> weights = {w.qkv_w, w.lr_w};
-  std::vector<torch::Tensor> biases = {torch::zeros({3 * D}, w.qkv_w.options().requires_grad(false)), w.lr_b};
+  std::vector<torch::Tensor> biases = {
+      torch::zeros({3 * D}, w.qkv_w.options().requires_grad(false)), w.lr_b};
   if (config.use_momentum) {
     weights.push_back(w.mom_w);
     biases.push_back(w.mom_b);
   }
-  return {torch::cat(weights, 0).contiguous(),   // [3D + 3H (+ H), D]
-          torch::cat(biases, 0).contiguous()};   // [3D + 3H (+ H)]
+  return {torch::cat(weights, 0).contiguous(),  // [3D + 3H (+ H), D]
+          torch::cat(biases, 0).contiguous()};  // [3D + 3H (+ H)]
 }
 
 LactFeatures LactProject(const LactConfig& config, const LactLayerWeights& w,
@@ -129,16 +130,17 @@ LactFeatures LactProject(const LactConfig& config, const LactLayerWeights& w,
   const int64_t B = x.size(0), N = x.size(1);
   const int64_t D = config.hidden_size, H = config.num_lact_heads, d = config.head_dim();
   torch::Tensor xhat = torch::layer_norm(x, {D}, w.norm_w, w.norm_b, config.layer_norm_eps);
-  torch::Tensor feat = torch::linear(xhat, projection.weight, projection.bias);  // [B, N, 3D + 3H (+ H)]
-  torch::Tensor qkv = torch::silu(feat.narrow(-1, 0, 3 * D));                   // [B, N, 3D]
-  auto l2n = [](const torch::Tensor& u) {                                         // per token and head
+  torch::Tensor feat =
+      torch::linear(xhat, projection.weight, projection.bias);  // [B, N, 3D + 3H (+ H)]
+  torch::Tensor qkv = torch::silu(feat.narrow(-1, 0, 3 * D));   // [B, N, 3D]
+  auto l2n = [](const torch::Tensor& u) {                       // per token and head
     return u / (u.norm(2, {-1}, /*keepdim=*/true) + 1e-5);
   };
   LactFeatures f;
-  f.q = l2n(qkv.narrow(-1, 0, D).reshape({B, N, H, d}));                     // [B, N, H, d]
-  f.k = l2n(qkv.narrow(-1, D, D).reshape({B, N, H, d}));                     // [B, N, H, d]
-  f.v = qkv.narrow(-1, 2 * D, D);                                            // [B, N, D]
-  f.lr = config.lr_scale * torch::softplus(feat.narrow(-1, 3 * D, 3 * H));   // [B, N, 3H]
+  f.q = l2n(qkv.narrow(-1, 0, D).reshape({B, N, H, d}));                    // [B, N, H, d]
+  f.k = l2n(qkv.narrow(-1, D, D).reshape({B, N, H, d}));                    // [B, N, H, d]
+  f.v = qkv.narrow(-1, 2 * D, D);                                           // [B, N, D]
+  f.lr = config.lr_scale * torch::softplus(feat.narrow(-1, 3 * D, 3 * H));  // [B, N, 3H]
   if (config.use_momentum) f.beta = torch::sigmoid(feat.narrow(-1, 3 * D + 3 * H, H));  // [B, N, H]
   return f;
 }
@@ -159,13 +161,13 @@ FastWeightUpdateOptions LactUpdateOptions(const LactConfig& config) {
   return options;
 }
 
-torch::Tensor LactOutput(const LactConfig& config, const LactLayerWeights& w, const torch::Tensor& x,
-                         const torch::Tensor& o) {
+torch::Tensor LactOutput(const LactConfig& config, const LactLayerWeights& w,
+                         const torch::Tensor& x, const torch::Tensor& o) {
   const int64_t B = x.size(0), N = x.size(1), D = config.hidden_size;
   torch::Tensor n = o * torch::rsqrt(o.square().mean(-1, /*keepdim=*/true) + config.rms_norm_eps) *
-                    w.out_norm_w;                         // [B, H, N, d]
-  n = n.transpose(1, 2).reshape({B, N, D});               // [B, N, D], heads concatenated
-  return x + torch::linear(n, w.o_proj_w);                // [B, N, D]
+                    w.out_norm_w;            // [B, H, N, d]
+  n = n.transpose(1, 2).reshape({B, N, D});  // [B, N, D], heads concatenated
+  return x + torch::linear(n, w.o_proj_w);   // [B, N, D]
 }
 
 }  // namespace lact

@@ -20,10 +20,11 @@ struct LactLayerWeights {
   torch::Tensor norm_w, norm_b;  // [D], [D]          norm.weight, norm.bias
   torch::Tensor qkv_w;           // [3D, D]           qkv.weight
   torch::Tensor lr_w, lr_b;      // [3H, D], [3H]     lr_proj.weight, lr_proj.bias
-  torch::Tensor mom_w, mom_b;    // [H, D], [H]       momentum_proj.* (undefined when absent and unused)
-  torch::Tensor w0, w1, w2;      // [H, m, d], [H, d, m], [H, m, d]
-  torch::Tensor out_norm_w;      // [d]               out_norm.weight
-  torch::Tensor o_proj_w;        // [D, D]            o_proj.weight
+  torch::Tensor mom_w,
+      mom_b;                 // [H, D], [H]       momentum_proj.* (undefined when absent and unused)
+  torch::Tensor w0, w1, w2;  // [H, m, d], [H, d, m], [H, m, d]
+  torch::Tensor out_norm_w;  // [d]               out_norm.weight
+  torch::Tensor o_proj_w;    // [D, D]            o_proj.weight
 
   // Takes `layers.{index}.*` from `tensors`, checking that every key is present with its exact
   // shape (an error names the missing or mis-shaped key), as float32 on `device`.
@@ -69,7 +70,7 @@ FastWeightUpdateOptions LactUpdateOptions(const LactConfig& config);
 
 // Steps 8-9: x [B, N, D], o [B, H, N, d] (the fast-weight apply's output) ->
 // y = x + o_proj(RMSNorm(o), heads concatenated) [B, N, D].
-torch::Tensor LactOutput(const LactConfig& config, const LactLayerWeights& w, const torch::Tensor& x,
-                         const torch::Tensor& o);
+torch::Tensor LactOutput(const LactConfig& config, const LactLayerWeights& w,
+                         const torch::Tensor& x, const torch::Tensor& o);
 
 }  // namespace lact

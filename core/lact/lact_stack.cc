@@ -22,8 +22,8 @@ torch::Tensor StackInitialFast(const std::vector<LactLayer>& layers) {
 
 }  // namespace
 
-absl::StatusOr<LactStack> LactStack::FromTensors(const LactConfig& config,
-                                                 const TensorMap& tensors, torch::Device device) {
+absl::StatusOr<LactStack> LactStack::FromTensors(const LactConfig& config, const TensorMap& tensors,
+                                                 torch::Device device) {
   LACT_RETURN_IF_ERROR(config.Validate());
   LactStack s;
   s.config_ = config;
@@ -51,8 +51,8 @@ absl::StatusOr<LactStack> LactStack::Untrained(const LactConfig& config, torch::
   return s;
 }
 
-absl::StatusOr<LactStack> LactStack::Load(const std::string& model_dir,
-                                          int64_t encoder_hidden_size, torch::Device device) {
+absl::StatusOr<LactStack> LactStack::Load(const std::string& model_dir, int64_t encoder_hidden_size,
+                                          torch::Device device) {
   namespace fs = std::filesystem;
   const fs::path dir(model_dir);
   LactConfig config;
@@ -63,15 +63,14 @@ absl::StatusOr<LactStack> LactStack::Load(const std::string& model_dir,
   } else {
     absl::Status valid = config.Validate();
     if (!valid.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("default LaCT config for encoder hidden size ", encoder_hidden_size, ": ",
-                       valid.message()));
+      return absl::InvalidArgumentError(absl::StrCat("default LaCT config for encoder hidden size ",
+                                                     encoder_hidden_size, ": ", valid.message()));
     }
   }
   if (config.hidden_size != encoder_hidden_size) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        config_path.string(), ": hidden_size ", config.hidden_size,
-        " differs from the encoder's hidden size ", encoder_hidden_size));
+    return absl::InvalidArgumentError(
+        absl::StrCat(config_path.string(), ": hidden_size ", config.hidden_size,
+                     " differs from the encoder's hidden size ", encoder_hidden_size));
   }
   const fs::path weights_path = dir / "lact.safetensors";
   if (!fs::exists(weights_path)) {
@@ -101,7 +100,8 @@ absl::Status LactStack::Save(const std::string& model_dir) const {
   const fs::path config_path = dir / "lact_config.json";
   {
     std::ofstream out(config_path, std::ios::trunc);
-    if (!out) return absl::PermissionDeniedError(absl::StrCat(config_path.string(), ": cannot write"));
+    if (!out)
+      return absl::PermissionDeniedError(absl::StrCat(config_path.string(), ": cannot write"));
     out << config_.ToJson();
     if (!out) return absl::DataLossError(absl::StrCat(config_path.string(), ": write failed"));
   }
@@ -171,12 +171,12 @@ absl::StatusOr<std::vector<torch::Tensor>> LactStack::Peek(
 
 // One round of Run: each stream with frames left takes them up to its next chunk boundary.
 struct LactStack::Round {
-  std::vector<size_t> active;  // stream index per batch row
-  std::vector<int64_t> n, p;   // per batch row: frames this round, frames already in the chunk
-  torch::Tensor x;             // [A, N, D], zero-padded after n[i] frames
-  torch::Tensor fast;          // [A, L, 3, H, m, d]
-  std::vector<int64_t> filled;       // batch rows whose chunk is full after this round
-  bool keep_rows = false;            // some committing stream keeps an open chunk
+  std::vector<size_t> active;   // stream index per batch row
+  std::vector<int64_t> n, p;    // per batch row: frames this round, frames already in the chunk
+  torch::Tensor x;              // [A, N, D], zero-padded after n[i] frames
+  torch::Tensor fast;           // [A, L, 3, H, m, d]
+  std::vector<int64_t> filled;  // batch rows whose chunk is full after this round
+  bool keep_rows = false;       // some committing stream keeps an open chunk
   bool filled_is_all_fresh = false;  // every row is a whole chunk of this round (N == C)
 };
 
@@ -199,9 +199,9 @@ absl::StatusOr<std::vector<torch::Tensor>> LactStack::CheckInputs(
     }
     LACT_RETURN_IF_ERROR(CheckState(*states[b], b));
     if (!xs[b].defined() || xs[b].dim() != 2 || xs[b].size(1) != D) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "LaCT input ", b, " must be [T, ", D, "], got ",
-          xs[b].defined() ? c10::str(xs[b].sizes()) : std::string("undefined")));
+      return absl::InvalidArgumentError(
+          absl::StrCat("LaCT input ", b, " must be [T, ", D, "], got ",
+                       xs[b].defined() ? c10::str(xs[b].sizes()) : std::string("undefined")));
     }
     x_in[b] = xs[b].to(device_, torch::kFloat);
   }
@@ -262,7 +262,7 @@ void LactStack::UpdateFilledChunks(const std::vector<LactState*>& states, const 
   } else {
     std::vector<torch::Tensor> chunks, ws;
     for (int64_t i : round.filled) {
-      torch::Tensor r = rows[i].narrow(0, 0, round.n[i]);  // [n, F]
+      torch::Tensor r = rows[i].narrow(0, 0, round.n[i]);                                // [n, F]
       if (round.p[i] > 0) r = torch::cat({states[round.active[i]]->pending_[l], r}, 0);  // [C, F]
       chunks.push_back(r);
       ws.push_back(round.fast[i][l]);
@@ -293,7 +293,7 @@ void LactStack::CommitRound(const std::vector<LactState*>& states, const Round& 
     if (round.p[i] + round.n[i] == config_.chunk_size) {
       s->pending_ = torch::empty({num_layers(), 0, s->pending_.size(2)}, initial_fast_.options());
     } else {
-      torch::Tensor r = rows[i].narrow(1, 0, round.n[i]);  // [L, n, F]
+      torch::Tensor r = rows[i].narrow(1, 0, round.n[i]);                           // [L, n, F]
       s->pending_ = round.p[i] == 0 ? r.clone() : torch::cat({s->pending_, r}, 1);  // [L, p + n, F]
     }
   }
@@ -309,7 +309,7 @@ absl::StatusOr<std::vector<torch::Tensor>> LactStack::Run(const std::vector<Lact
   std::vector<std::vector<torch::Tensor>> pieces(B);  // per stream: [n, D] per round
   Round round;
   while (NextRound(states, x_in, offset, commit, &round)) {
-    torch::Tensor x = round.x;                   // [A, N, D]
+    torch::Tensor x = round.x;                  // [A, N, D]
     std::vector<torch::Tensor> rows_per_layer;  // L x [A, N, F]
     for (int64_t l = 0; l < num_layers(); ++l) {
       // Apply with the fast weights before this round's update, then update the full chunks.
@@ -319,8 +319,9 @@ absl::StatusOr<std::vector<torch::Tensor>> LactStack::Run(const std::vector<Lact
       if (round.keep_rows) rows_per_layer.push_back(pr.rows);
       x = y;
     }
-    CommitRound(states, round, commit,
-                round.keep_rows ? torch::stack(rows_per_layer, 1) : torch::Tensor());  // [A, L, N, F]
+    CommitRound(
+        states, round, commit,
+        round.keep_rows ? torch::stack(rows_per_layer, 1) : torch::Tensor());  // [A, L, N, F]
     for (size_t i = 0; i < round.active.size(); ++i) {
       pieces[round.active[i]].push_back(x[i].narrow(0, 0, round.n[i]));  // [n, D]
       offset[round.active[i]] += round.n[i];

@@ -44,7 +44,8 @@ class LactStack {
 
   // The slow weights as CPU float32 tensors named as in lact.safetensors.
   TensorMap StateDict() const;
-  // Writes `model_dir`/lact_config.json and `model_dir`/lact.safetensors (the directory must exist).
+  // Writes `model_dir`/lact_config.json and `model_dir`/lact.safetensors (the directory must
+  // exist).
   absl::Status Save(const std::string& model_dir) const;
 
   const LactConfig& config() const { return config_; }
@@ -89,8 +90,8 @@ class LactStack {
   // boundary, batched.
   struct Round;
   // The inputs checked and moved to the stack's device as float32: [T_b, D] each.
-  absl::StatusOr<std::vector<torch::Tensor>> CheckInputs(const std::vector<LactState*>& states,
-                                                         const std::vector<torch::Tensor>& xs) const;
+  absl::StatusOr<std::vector<torch::Tensor>> CheckInputs(
+      const std::vector<LactState*>& states, const std::vector<torch::Tensor>& xs) const;
   // The next round from frames offset[b] on; false when every stream's frames are done.
   bool NextRound(const std::vector<LactState*>& states, const std::vector<torch::Tensor>& x_in,
                  const std::vector<int64_t>& offset, const std::vector<bool>& commit,

@@ -26,7 +26,8 @@ int64_t MachineMemoryBytes() {
     }
   }
   // A container's limit (cgroup v2, then v1), when lower than the machine's memory.
-  for (const char* path : {"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"}) {
+  for (const char* path :
+       {"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"}) {
     std::ifstream f(path);
     int64_t limit = 0;
     if (f >> limit && limit > 0 && (total == 0 || limit < total)) return limit;
@@ -49,7 +50,8 @@ DeviceMemory QueryDeviceMemory(const std::string& device) {
 #ifdef LACT_WITH_CUDA
     int index = 0;
     if (device.size() > 5) index = std::stoi(device.substr(5));
-    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(static_cast<c10::DeviceIndex>(index));
+    const auto stats =
+        c10::cuda::CUDACachingAllocator::getDeviceStats(static_cast<c10::DeviceIndex>(index));
     // StatType::AGGREGATE is index 0 (the enum moved namespaces across LibTorch releases).
     constexpr size_t agg = 0;
     m.allocated_bytes = stats.allocated_bytes[agg].current;

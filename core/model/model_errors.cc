@@ -19,7 +19,9 @@ bool SaysOutOfMemory(absl::string_view first_line) {
 
 }  // namespace
 
-std::string FirstLine(absl::string_view text) { return std::string(text.substr(0, text.find('\n'))); }
+std::string FirstLine(absl::string_view text) {
+  return std::string(text.substr(0, text.find('\n')));
+}
 
 absl::Status OutOfMemoryError(absl::string_view message) {
   absl::Status status = absl::ResourceExhaustedError(message);

@@ -1,6 +1,6 @@
-// Writes a model folder in the layout AsrModel::Load reads (core/streaming/asr_model.h): the Hugging Face
-// files of a Wav2Vec2ForCTC with the English character vocabulary. Used by the trainer, the
-// benchmarks' random models and the tests' generated checkpoints.
+// Writes a model folder in the layout AsrModel::Load reads (core/streaming/asr_model.h): the
+// Hugging Face files of a Wav2Vec2ForCTC with the English character vocabulary. Used by the
+// trainer, the benchmarks' random models and the tests' generated checkpoints.
 #pragma once
 
 #include <string>

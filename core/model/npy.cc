@@ -98,7 +98,8 @@ absl::StatusOr<torch::Tensor> ReadNpy(const std::string& path) {
   size_t header_len = 0;
   size_t header_start = 0;
   if (major == 1) {
-    header_len = static_cast<uint8_t>(bytes[8]) | (static_cast<size_t>(static_cast<uint8_t>(bytes[9])) << 8);
+    header_len =
+        static_cast<uint8_t>(bytes[8]) | (static_cast<size_t>(static_cast<uint8_t>(bytes[9])) << 8);
     header_start = 10;
   } else if (major == 2 || major == 3) {
     if (bytes.size() < 12) return bad("truncated header");
@@ -125,8 +126,8 @@ absl::StatusOr<torch::Tensor> ReadNpy(const std::string& path) {
   } else if (descr == "<f8") {
     item = 8;
   } else {
-    return absl::InvalidArgumentError(absl::StrCat(
-        path, ": unsupported dtype '", descr, "' (only '<f4' and '<f8' are read)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": unsupported dtype '", descr, "' (only '<f4' and '<f8' are read)"));
   }
   if (fortran != "False") {
     return absl::InvalidArgumentError(
@@ -137,12 +138,13 @@ absl::StatusOr<torch::Tensor> ReadNpy(const std::string& path) {
   }
   std::vector<int64_t> shape;
   int64_t numel = 1;
-  for (absl::string_view part : absl::StrSplit(
-           absl::string_view(shape_text).substr(1, shape_text.size() - 2), ',')) {
+  for (absl::string_view part :
+       absl::StrSplit(absl::string_view(shape_text).substr(1, shape_text.size() - 2), ',')) {
     part = absl::StripAsciiWhitespace(part);
     if (part.empty()) continue;  // trailing comma of a 1-tuple
     int64_t dim = 0;
-    if (!absl::SimpleAtoi(part, &dim) || dim < 0) return bad(absl::StrCat("bad shape ", shape_text));
+    if (!absl::SimpleAtoi(part, &dim) || dim < 0)
+      return bad(absl::StrCat("bad shape ", shape_text));
     shape.push_back(dim);
     numel *= dim;
   }

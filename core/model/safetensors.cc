@@ -59,9 +59,11 @@ absl::StatusOr<TensorMap> ParseSafetensors(std::string_view bytes, const std::st
   if (file_size < 8) return corrupt("shorter than its 8-byte header length");
 
   uint64_t header_len = 0;
-  for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | static_cast<unsigned char>(bytes[i]);
+  for (int i = 7; i >= 0; --i)
+    header_len = (header_len << 8) | static_cast<unsigned char>(bytes[i]);
   if (header_len > kMaxHeaderBytes || header_len > file_size - 8) {
-    return corrupt(absl::StrCat("header length ", header_len, " exceeds the file size ", file_size));
+    return corrupt(
+        absl::StrCat("header length ", header_len, " exceeds the file size ", file_size));
   }
   const std::string_view header = bytes.substr(8, header_len);
 
@@ -108,7 +110,8 @@ absl::StatusOr<TensorMap> ParseSafetensors(std::string_view bytes, const std::st
     for (const auto& dim : shape_json) {
       if (!dim.is_number_unsigned()) return bad("shape has a non-integer dimension");
       const uint64_t d = dim.get<uint64_t>();
-      if (d > 0 && span > std::numeric_limits<uint64_t>::max() / 8 / d) return bad("shape overflows");
+      if (d > 0 && span > std::numeric_limits<uint64_t>::max() / 8 / d)
+        return bad("shape overflows");
       if (d > 0) span *= d;
       numel *= d;
       shape.push_back(static_cast<int64_t>(d));
@@ -143,7 +146,8 @@ absl::Status SaveSafetensors(const std::string& path, const TensorMap& tensors,
   for (const auto& [name, tensor] : tensors) {
     torch::Tensor t = tensor.detach().to(torch::kCPU, torch::kFloat32).contiguous();
     const uint64_t bytes = static_cast<uint64_t>(t.numel()) * 4;
-    header[name] = {{"dtype", "F32"}, {"shape", t.sizes().vec()}, {"data_offsets", {offset, offset + bytes}}};
+    header[name] = {
+        {"dtype", "F32"}, {"shape", t.sizes().vec()}, {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;
     blobs.push_back(t);
   }
@@ -160,7 +164,8 @@ absl::Status SaveSafetensors(const std::string& path, const TensorMap& tensors,
     out.write(reinterpret_cast<const char*>(len_bytes), 8);
     out.write(header_text.data(), static_cast<std::streamsize>(header_text.size()));
     for (const auto& t : blobs) {
-      out.write(static_cast<const char*>(t.data_ptr()), static_cast<std::streamsize>(t.numel() * 4));
+      out.write(static_cast<const char*>(t.data_ptr()),
+                static_cast<std::streamsize>(t.numel() * 4));
     }
     if (!out) return absl::DataLossError(absl::StrCat(tmp, ": write failed"));
   }

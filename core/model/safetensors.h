@@ -29,6 +29,7 @@ absl::StatusOr<TensorMap> ParseSafetensors(std::string_view bytes, const std::st
 // Writes `tensors` as F32 (contiguous CPU copies are made as needed). `metadata` goes into
 // "__metadata__" ({"format": "pt"} is what transformers writes).
 absl::Status SaveSafetensors(const std::string& path, const TensorMap& tensors,
-                             const std::map<std::string, std::string>& metadata = {{"format", "pt"}});
+                             const std::map<std::string, std::string>& metadata = {
+                                 {"format", "pt"}});
 
 }  // namespace lact

@@ -55,9 +55,9 @@ absl::StatusOr<Wav2Vec2Config> Wav2Vec2Config::FromJsonFile(const std::string& p
 absl::Status Wav2Vec2Config::Validate() const {
   if (conv_dim.empty() || conv_dim.size() != conv_kernel.size() ||
       conv_dim.size() != conv_stride.size()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("conv_dim, conv_kernel and conv_stride must be non-empty and of equal length (",
-                     conv_dim.size(), ", ", conv_kernel.size(), ", ", conv_stride.size(), ")"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "conv_dim, conv_kernel and conv_stride must be non-empty and of equal length (",
+        conv_dim.size(), ", ", conv_kernel.size(), ", ", conv_stride.size(), ")"));
   }
   for (size_t i = 0; i < conv_dim.size(); ++i) {
     if (conv_dim[i] <= 0 || conv_kernel[i] <= 0 || conv_stride[i] <= 0) {
@@ -70,14 +70,14 @@ absl::Status Wav2Vec2Config::Validate() const {
   for (size_t i = conv_dim.size(); i-- > 0;) {
     if (conv_kernel[i] > kMaxConvSpan || conv_stride[i] > kMaxConvSpan ||
         samples_per_frame > kMaxConvSpan / conv_stride[i]) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "the conv stack spans more than ", kMaxConvSpan, " samples per frame"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("the conv stack spans more than ", kMaxConvSpan, " samples per frame"));
     }
     samples_per_frame *= conv_stride[i];
     receptive_field = (receptive_field - 1) * conv_stride[i] + conv_kernel[i];  // < 2^49
     if (receptive_field > kMaxConvSpan) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "the conv stack's receptive field exceeds ", kMaxConvSpan, " samples"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("the conv stack's receptive field exceeds ", kMaxConvSpan, " samples"));
     }
   }
   if (feat_extract_norm != "group" && feat_extract_norm != "layer") {
@@ -92,8 +92,9 @@ absl::Status Wav2Vec2Config::Validate() const {
   }
   if (hidden_size <= 0 || num_hidden_layers < 0 || num_attention_heads <= 0 ||
       intermediate_size <= 0 || vocab_size <= 0) {
-    return absl::InvalidArgumentError("hidden_size, num_attention_heads, intermediate_size and "
-                                      "vocab_size must be positive");
+    return absl::InvalidArgumentError(
+        "hidden_size, num_attention_heads, intermediate_size and "
+        "vocab_size must be positive");
   }
   if (hidden_size % num_attention_heads != 0) {
     return absl::InvalidArgumentError(absl::StrCat("hidden_size ", hidden_size,
@@ -115,14 +116,14 @@ absl::Status Wav2Vec2Config::Validate() const {
 }
 
 std::string Wav2Vec2Config::ToString() const {
-  return absl::StrCat("Wav2Vec2Config(conv_dim=[", absl::StrJoin(conv_dim, ","), "], conv_kernel=[",
-                      absl::StrJoin(conv_kernel, ","), "], conv_stride=[",
-                      absl::StrJoin(conv_stride, ","), "], conv_bias=", conv_bias,
-                      ", feat_extract_norm=", feat_extract_norm, ", hidden_size=", hidden_size,
-                      ", layers=", num_hidden_layers, ", heads=", num_attention_heads,
-                      ", intermediate=", intermediate_size, ", stable_layer_norm=",
-                      do_stable_layer_norm, ", pos_conv=", num_conv_pos_embeddings, "/",
-                      num_conv_pos_embedding_groups, ", vocab=", vocab_size, ")");
+  return absl::StrCat(
+      "Wav2Vec2Config(conv_dim=[", absl::StrJoin(conv_dim, ","), "], conv_kernel=[",
+      absl::StrJoin(conv_kernel, ","), "], conv_stride=[", absl::StrJoin(conv_stride, ","),
+      "], conv_bias=", conv_bias, ", feat_extract_norm=", feat_extract_norm,
+      ", hidden_size=", hidden_size, ", layers=", num_hidden_layers,
+      ", heads=", num_attention_heads, ", intermediate=", intermediate_size,
+      ", stable_layer_norm=", do_stable_layer_norm, ", pos_conv=", num_conv_pos_embeddings, "/",
+      num_conv_pos_embedding_groups, ", vocab=", vocab_size, ")");
 }
 
 int64_t Wav2Vec2Config::SamplesPerFrame() const {
@@ -160,7 +161,8 @@ absl::StatusOr<Wav2Vec2PreprocessorConfig> Wav2Vec2PreprocessorConfig::FromJsonF
 
 absl::Status Wav2Vec2PreprocessorConfig::Validate() const {
   if (sampling_rate < 1000 || sampling_rate > 192000) {
-    return absl::InvalidArgumentError(absl::StrCat("sampling_rate ", sampling_rate, " out of range"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("sampling_rate ", sampling_rate, " out of range"));
   }
   return absl::OkStatus();
 }

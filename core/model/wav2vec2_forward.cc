@@ -20,8 +20,9 @@ torch::Tensor LayerNorm(const torch::Tensor& x, const Weights::Norm& n, double e
 }
 
 // x [B, T, D] -> [B, T, D]; key_mask [B, 1, 1, T] additive (0 or -1e9), or undefined.
-torch::Tensor Attention(const Wav2Vec2Config& c, const Weights::EncoderLayer& e, const torch::Tensor& x,
-                        const torch::Tensor& key_mask, const Wav2Vec2ForwardOptions& o) {
+torch::Tensor Attention(const Wav2Vec2Config& c, const Weights::EncoderLayer& e,
+                        const torch::Tensor& x, const torch::Tensor& key_mask,
+                        const Wav2Vec2ForwardOptions& o) {
   const int64_t B = x.size(0), T = x.size(1), D = x.size(2);
   const int64_t H = c.num_attention_heads, hd = D / H;
   const double scaling = 1.0 / std::sqrt(static_cast<double>(hd));
@@ -37,9 +38,10 @@ torch::Tensor Attention(const Wav2Vec2Config& c, const Weights::EncoderLayer& e,
 }
 
 // x [B, T, D] -> [B, T, D]
-torch::Tensor FeedForward(const Wav2Vec2Config& c, const Weights::EncoderLayer& e, const torch::Tensor& x,
-                          const Wav2Vec2ForwardOptions& o) {
-  torch::Tensor h = Wav2Vec2Activation(torch::linear(x, e.ff_in.weight, e.ff_in.bias), c.hidden_act);  // [B, T, I]
+torch::Tensor FeedForward(const Wav2Vec2Config& c, const Weights::EncoderLayer& e,
+                          const torch::Tensor& x, const Wav2Vec2ForwardOptions& o) {
+  torch::Tensor h = Wav2Vec2Activation(torch::linear(x, e.ff_in.weight, e.ff_in.bias),
+                                       c.hidden_act);  // [B, T, I]
   return Drop(torch::linear(Drop(h, o), e.ff_out.weight, e.ff_out.bias), o);
 }
 
@@ -53,7 +55,8 @@ torch::Tensor ConvFeatures(const Wav2Vec2Config& c, const Weights& w, const torc
     x = torch::conv1d(x, layer.weight, layer.bias, c.conv_stride[i]);  // [B, C_i, T_i]
     if (layer_mode) {
       // LayerNorm over channels (nn.LayerNorm default eps 1e-5).
-      x = torch::layer_norm(x.transpose(1, 2), {x.size(1)}, layer.norm.weight, layer.norm.bias, 1e-5)
+      x = torch::layer_norm(x.transpose(1, 2), {x.size(1)}, layer.norm.weight, layer.norm.bias,
+                            1e-5)
               .transpose(1, 2);
     } else if (i == 0) {
       // GroupNorm with one group per channel: normalises each channel over time.
@@ -61,7 +64,8 @@ torch::Tensor ConvFeatures(const Wav2Vec2Config& c, const Weights& w, const torc
     }
     x = Wav2Vec2Activation(x, c.feat_extract_activation);
     if (frames->defined()) {
-      *frames = torch::clamp_min(torch::div(*frames - c.conv_kernel[i], c.conv_stride[i], "floor") + 1, 0);
+      *frames = torch::clamp_min(
+          torch::div(*frames - c.conv_kernel[i], c.conv_stride[i], "floor") + 1, 0);
     }
   }
   return x;
@@ -72,7 +76,8 @@ torch::Tensor AddPositional(const Wav2Vec2Config& c, const Weights& w, const tor
   torch::Tensor weight = w.pos_conv_weight;  // [D, D / G, K]
   if (!weight.defined()) {
     // Weight norm over dim 2: g · v / ||v||, the norm over dims 0 and 1 for each kernel position.
-    weight = w.pos_conv_g * w.pos_conv_v / w.pos_conv_v.pow(2).sum(std::vector<int64_t>{0, 1}, true).sqrt();
+    weight = w.pos_conv_g * w.pos_conv_v /
+             w.pos_conv_v.pow(2).sum(std::vector<int64_t>{0, 1}, true).sqrt();
   }
   const int64_t K = c.num_conv_pos_embeddings;
   torch::Tensor pos = torch::conv1d(x.transpose(1, 2), weight, w.pos_conv_bias, 1, K / 2, 1,
@@ -91,21 +96,26 @@ torch::Tensor Wav2Vec2Activation(const torch::Tensor& x, const std::string& name
 }
 
 Wav2Vec2ForwardOutput Wav2Vec2Encode(const Wav2Vec2Config& c, const Weights& w,
-                                     const torch::Tensor& waveform, const Wav2Vec2ForwardOptions& o) {
+                                     const torch::Tensor& waveform,
+                                     const Wav2Vec2ForwardOptions& o) {
   const double eps = c.layer_norm_eps;
   torch::Tensor frames;  // [B] valid frames, only with a padding mask
   if (o.lengths.defined()) frames = o.lengths.to(torch::kLong).clone();
   torch::Tensor x = ConvFeatures(c, w, waveform, &frames).transpose(1, 2);  // [B, T, C]
-  x = torch::linear(LayerNorm(x, w.projection_norm, eps), w.projection.weight, w.projection.bias);  // [B, T, D]
+  x = torch::linear(LayerNorm(x, w.projection_norm, eps), w.projection.weight,
+                    w.projection.bias);  // [B, T, D]
   x = Drop(x, o);
 
   torch::Tensor key_mask;  // [B, 1, 1, T]
   if (frames.defined()) {
     const int64_t B = x.size(0), T = x.size(1);
     frames = torch::clamp_max(frames, T);
-    torch::Tensor valid = torch::arange(T, frames.options()).unsqueeze(0) < frames.unsqueeze(1);  // [B, T]
-    key_mask = torch::zeros({B, 1, 1, T}, x.options()).masked_fill(valid.logical_not().view({B, 1, 1, T}), -1e9);
-    if (c.feat_extract_norm == "layer") x = x * valid.unsqueeze(-1).to(x.dtype());  // padded frames zeroed
+    torch::Tensor valid =
+        torch::arange(T, frames.options()).unsqueeze(0) < frames.unsqueeze(1);  // [B, T]
+    key_mask = torch::zeros({B, 1, 1, T}, x.options())
+                   .masked_fill(valid.logical_not().view({B, 1, 1, T}), -1e9);
+    if (c.feat_extract_norm == "layer")
+      x = x * valid.unsqueeze(-1).to(x.dtype());  // padded frames zeroed
   }
   x = AddPositional(c, w, x);
 

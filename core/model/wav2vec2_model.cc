@@ -1,8 +1,8 @@
 #include "core/model/wav2vec2_model.h"
 
 #include "absl/strings/str_cat.h"
-#include "core/util/status_macros.h"
 #include "core/model/wav2vec2_forward.h"
+#include "core/util/status_macros.h"
 
 namespace lact {
 
@@ -13,7 +13,8 @@ absl::StatusOr<Wav2Vec2Model> Wav2Vec2Model::Load(const std::string& dir, torch:
   LACT_ASSIGN_OR_RETURN(TensorMap tensors, LoadSafetensors(weights));
   auto model = FromTensors(config, tensors, device, dtype);
   if (!model.ok()) {
-    return absl::Status(model.status().code(), absl::StrCat(weights, ": ", model.status().message()));
+    return absl::Status(model.status().code(),
+                        absl::StrCat(weights, ": ", model.status().message()));
   }
   return model;
 }
@@ -28,13 +29,16 @@ absl::StatusOr<Wav2Vec2Model> Wav2Vec2Model::FromTensors(const Wav2Vec2Config& c
   const std::string pc = kWav2Vec2PosConv;
   for (auto& [name, t] : canonical) {
     // lm_head and the weight-norm pair stay float32 (the pair is folded below).
-    const bool keep_float32 = name.rfind("lm_head.", 0) == 0 || name == pc + "weight_g" || name == pc + "weight_v";
+    const bool keep_float32 =
+        name.rfind("lm_head.", 0) == 0 || name == pc + "weight_g" || name == pc + "weight_v";
     t = t.to(device, keep_float32 ? torch::kFloat32 : dtype).contiguous();
   }
   if (canonical.count(pc + "weight_g")) {
-    // Weight norm over dim 2: weight = g * v / ||v||, the norm over dims 0 and 1 per kernel position.
+    // Weight norm over dim 2: weight = g * v / ||v||, the norm over dims 0 and 1 per kernel
+    // position.
     const torch::Tensor g = canonical.at(pc + "weight_g"), v = canonical.at(pc + "weight_v");
-    torch::Tensor norm = v.pow(2).sum(std::vector<int64_t>{0, 1}, /*keepdim=*/true).sqrt();  // [1, 1, K]
+    torch::Tensor norm =
+        v.pow(2).sum(std::vector<int64_t>{0, 1}, /*keepdim=*/true).sqrt();  // [1, 1, K]
     canonical[pc + "weight"] = (g * v / norm).to(dtype).contiguous();
     canonical.erase(pc + "weight_g");
     canonical.erase(pc + "weight_v");

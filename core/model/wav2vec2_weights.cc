@@ -10,15 +10,20 @@ const char kWav2Vec2PosConv[] = "wav2vec2.encoder.pos_conv_embed.conv.";
 
 namespace {
 
-std::string ShapeString(at::IntArrayRef shape) { return absl::StrCat("[", absl::StrJoin(shape, ", "), "]"); }
+std::string ShapeString(at::IntArrayRef shape) {
+  return absl::StrCat("[", absl::StrJoin(shape, ", "), "]");
+}
 
-std::string ConvPrefix(size_t i) { return absl::StrCat("wav2vec2.feature_extractor.conv_layers.", i, "."); }
+std::string ConvPrefix(size_t i) {
+  return absl::StrCat("wav2vec2.feature_extractor.conv_layers.", i, ".");
+}
 std::string LayerPrefix(int64_t l) { return absl::StrCat("wav2vec2.encoder.layers.", l, "."); }
 
 }  // namespace
 
-void VisitWav2Vec2Tensors(const Wav2Vec2Config& c, Wav2Vec2Weights* w,
-                          const std::function<void(const Wav2Vec2TensorSpec&, torch::Tensor*)>& fn) {
+void VisitWav2Vec2Tensors(
+    const Wav2Vec2Config& c, Wav2Vec2Weights* w,
+    const std::function<void(const Wav2Vec2TensorSpec&, torch::Tensor*)>& fn) {
   using I = Wav2Vec2Init;
   const int64_t D = c.hidden_size, FF = c.intermediate_size;
   const bool layer_mode = c.feat_extract_norm == "layer";
@@ -70,8 +75,9 @@ void VisitWav2Vec2Tensors(const Wav2Vec2Config& c, Wav2Vec2Weights* w,
 std::vector<Wav2Vec2TensorSpec> Wav2Vec2TensorSpecs(const Wav2Vec2Config& config) {
   std::vector<Wav2Vec2TensorSpec> specs;
   Wav2Vec2Weights unused;
-  VisitWav2Vec2Tensors(config, &unused,
-                       [&specs](const Wav2Vec2TensorSpec& s, torch::Tensor*) { specs.push_back(s); });
+  VisitWav2Vec2Tensors(config, &unused, [&specs](const Wav2Vec2TensorSpec& s, torch::Tensor*) {
+    specs.push_back(s);
+  });
   return specs;
 }
 
@@ -92,13 +98,15 @@ absl::StatusOr<TensorMap> CanonicalWav2Vec2Tensors(const Wav2Vec2Config& config,
       if (folded) continue;
       key = g_name;
     } else if (s.init == Wav2Vec2Init::kPosConvV) {
-      if (folded) key = name = pc + "weight";
-      else key = v_name;
+      if (folded)
+        key = name = pc + "weight";
+      else
+        key = v_name;
     }
     auto it = tensors.find(key);
     if (it == tensors.end()) {
-      return absl::NotFoundError(absl::StrCat("missing tensor '", key, "' (expected shape ",
-                                              ShapeString(s.shape), ")"));
+      return absl::NotFoundError(
+          absl::StrCat("missing tensor '", key, "' (expected shape ", ShapeString(s.shape), ")"));
     }
     if (it->second.sizes() != at::IntArrayRef(s.shape)) {
       return absl::InvalidArgumentError(absl::StrCat("tensor '", key, "' has shape ",
@@ -143,7 +151,8 @@ void Wav2Vec2Weights::ForEach(const std::function<void(const torch::Tensor&)>& f
   each(pos_conv_weight), each(pos_conv_g), each(pos_conv_v), each(pos_conv_bias);
   each(encoder_norm.weight), each(encoder_norm.bias);
   for (const EncoderLayer& e : layers) {
-    for (const Linear* l : {&e.q, &e.k, &e.v, &e.out, &e.ff_in, &e.ff_out}) each(l->weight), each(l->bias);
+    for (const Linear* l : {&e.q, &e.k, &e.v, &e.out, &e.ff_in, &e.ff_out})
+      each(l->weight), each(l->bias);
     for (const Norm* n : {&e.attn_norm, &e.final_norm}) each(n->weight), each(n->bias);
   }
   each(lm_head.weight), each(lm_head.bias);

@@ -1,7 +1,8 @@
 // The one definition of Wav2Vec2ForCTC's tensors: every Hugging Face name, its shape and its
-// initialiser kind (the table), and the weights struct the forward pass (core/model/wav2vec2_forward)
-// reads. Inference (core/model/wav2vec2_model), training (train/trainable_wav2vec2) and the random
-// model writer (core/model/random_model) all build from this table.
+// initialiser kind (the table), and the weights struct the forward pass
+// (core/model/wav2vec2_forward) reads. Inference (core/model/wav2vec2_model), training
+// (train/trainable_wav2vec2) and the random model writer (core/model/random_model) all build from
+// this table.
 #pragma once
 
 #include <cstdint>
@@ -93,7 +94,8 @@ struct Wav2Vec2Weights {
 
   // Binds the tensors of a canonical map (CanonicalWav2Vec2Tensors' names) by role; the map must
   // hold every name of the table (or the folded positional `weight` in place of weight_g/_v).
-  static absl::StatusOr<Wav2Vec2Weights> Bind(const Wav2Vec2Config& config, const TensorMap& tensors);
+  static absl::StatusOr<Wav2Vec2Weights> Bind(const Wav2Vec2Config& config,
+                                              const TensorMap& tensors);
 
   // Calls `fn` on every defined tensor.
   void ForEach(const std::function<void(const torch::Tensor&)>& fn) const;

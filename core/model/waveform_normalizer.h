@@ -76,8 +76,8 @@ class RunningNormalizer {
 
  private:
   double epsilon_;
-  int64_t max_history_;          // 0: the whole stream
-  WaveformStats stats_;          // over the blocks in blocks_ (all of them without a history)
+  int64_t max_history_;               // 0: the whole stream
+  WaveformStats stats_;               // over the blocks in blocks_ (all of them without a history)
   std::deque<WaveformStats> blocks_;  // one per Accumulate call, when max_history_ > 0
 };
 

@@ -50,7 +50,7 @@ bool AsrModel::HasLactFiles(const std::string& dir) {
 }
 
 absl::StatusOr<std::shared_ptr<const AsrModel>> AsrModel::Load(const std::string& dir,
-                                                              const AsrModelOptions& options) {
+                                                               const AsrModelOptions& options) {
   LACT_RETURN_IF_ERROR(options.Validate());
   namespace fs = std::filesystem;
   std::error_code ec;
@@ -81,7 +81,8 @@ absl::StatusOr<std::shared_ptr<const AsrModel>> AsrModel::Load(const std::string
   model->dir_ = dir;
   const std::string preprocessor = dir + "/preprocessor_config.json";
   if (fs::exists(preprocessor, ec)) {
-    LACT_ASSIGN_OR_RETURN(model->preprocessor_, Wav2Vec2PreprocessorConfig::FromJsonFile(preprocessor));
+    LACT_ASSIGN_OR_RETURN(model->preprocessor_,
+                          Wav2Vec2PreprocessorConfig::FromJsonFile(preprocessor));
   }
   model->has_lact_files_ = HasLactFiles(dir);
   if (options.load_lact) {
@@ -110,7 +111,8 @@ absl::Status AsrModel::WarmUp(double seconds) const {
     }
     (void)encoder_.Logits(hidden).argmax(-1).to(torch::kCPU);  // waits for the device
   } catch (...) {
-    return ModelCallStatus(std::current_exception(), absl::StrCat("warm-up pass on ", encoder_.device().str(), " failed"));
+    return ModelCallStatus(std::current_exception(),
+                           absl::StrCat("warm-up pass on ", encoder_.device().str(), " failed"));
   }
   return absl::OkStatus();
 }

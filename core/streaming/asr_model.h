@@ -7,7 +7,8 @@
 //   DIR/preprocessor_config.json do_normalize, sampling_rate         (optional)
 //   DIR/lact_config.json         LaCT settings                       (optional)
 //   DIR/lact.safetensors         LaCT weights                        (optional; absent = identity)
-//   DIR/language_model/          word n-gram LM for beam search      (optional; core/decoding/language_model.h)
+//   DIR/language_model/          word n-gram LM for beam search      (optional;
+//   core/decoding/language_model.h)
 #pragma once
 
 #include <memory>
@@ -17,18 +18,18 @@
 #include <torch/torch.h>
 
 #include "absl/status/statusor.h"
-#include "core/lact/lact_stack.h"
 #include "core/decoding/language_model.h"
 #include "core/decoding/vocab.h"
+#include "core/lact/lact_stack.h"
 #include "core/model/wav2vec2_config.h"
 #include "core/model/wav2vec2_model.h"
 
 namespace lact {
 
 struct AsrModelOptions {
-  std::string device = "cpu";     // "cpu", "cuda", "cuda:N"
-  std::string dtype = "float32";  // encoder precision: float32, float16, bfloat16 (GPU)
-  bool load_lact = true;          // build the LaCT stack (identity when no weights are present)
+  std::string device = "cpu";       // "cpu", "cuda", "cuda:N"
+  std::string dtype = "float32";    // encoder precision: float32, float16, bfloat16 (GPU)
+  bool load_lact = true;            // build the LaCT stack (identity when no weights are present)
   bool load_language_model = true;  // load DIR/language_model/ when present
   // CUDA only: one forward pass (encoder, LaCT, lm_head) over this much silence at load, so the
   // first stream does not pay for cuBLAS handles and kernel loading. 0 disables; ignored on CPU.
@@ -43,7 +44,7 @@ absl::StatusOr<torch::Device> ParseDevice(const std::string& device);
 class AsrModel {
  public:
   static absl::StatusOr<std::shared_ptr<const AsrModel>> Load(const std::string& dir,
-                                                             const AsrModelOptions& options = {});
+                                                              const AsrModelOptions& options = {});
 
   const Wav2Vec2Model& encoder() const { return encoder_; }
   const Vocab& vocab() const { return vocab_; }
@@ -61,7 +62,8 @@ class AsrModel {
   const std::string& dir() const { return dir_; }
 
  private:
-  AsrModel(Wav2Vec2Model encoder, Vocab vocab) : encoder_(std::move(encoder)), vocab_(std::move(vocab)) {}
+  AsrModel(Wav2Vec2Model encoder, Vocab vocab)
+      : encoder_(std::move(encoder)), vocab_(std::move(vocab)) {}
   // The warm-up pass of AsrModelOptions::warmup_seconds; a device error becomes a Status.
   absl::Status WarmUp(double seconds) const;
 

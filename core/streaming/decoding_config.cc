@@ -35,9 +35,10 @@ absl::StatusOr<std::optional<CtcBeamSearchOptions>> DecodingConfig::Resolve(
     return std::optional<CtcBeamSearchOptions>();
   }
   if (lm == nullptr) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "beam search needs a language model: ", model.dir(), "/language_model/ is missing "
-        "(docs/language_model.md; or decode greedily)"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("beam search needs a language model: ", model.dir(),
+                     "/language_model/ is missing "
+                     "(docs/language_model.md; or decode greedily)"));
   }
   CtcBeamSearchOptions o;
   o.beam_size = beam_size;

@@ -1,6 +1,6 @@
 // How CTC output becomes text: greedy (best path) or lexicon beam search with the model
-// folder's word language model (core/decoding/ctc_beam_search.h). Validated at the edge (flags), resolved
-// against a loaded model by the recognizer.
+// folder's word language model (core/decoding/ctc_beam_search.h). Validated at the edge (flags),
+// resolved against a loaded model by the recognizer.
 #pragma once
 
 #include <limits>

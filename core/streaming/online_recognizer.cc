@@ -105,8 +105,8 @@ absl::Status OnlineRecognizer::TakeWindows(const std::vector<OnlineStream*>& str
       const int64_t length = (n_frames - 1) * samples_per_frame_ + rf;
       const int64_t offset = begin - s->buffer_start_;
       if (offset < 0 || offset + length > static_cast<int64_t>(s->buffer_.size())) {
-        return absl::InternalError(absl::StrCat("stream window [", begin, ", ", begin + length,
-                                                ") outside its buffer"));
+        return absl::InternalError(
+            absl::StrCat("stream window [", begin, ", ", begin + length, ") outside its buffer"));
       }
       w.window = torch::from_blob(s->buffer_.data() + offset, {length}, torch::kFloat32).clone();
       if (normalize) w.window = s->normalizer_.Normalize(w.window);
@@ -185,7 +185,7 @@ void OnlineRecognizer::DecodeAndPublish(std::vector<StreamStep>& steps) const {
   torch::Tensor logits = model_->encoder().Logits(torch::cat(all, 0).unsqueeze(0))[0];  // [N, V]
   // Greedy streams need the argmax ids, beam-search streams the logits (on the CPU).
   torch::Tensor ids = beam_ ? torch::Tensor() : logits.argmax(-1).to(torch::kCPU);  // [N]
-  torch::Tensor cpu_logits = beam_ ? logits.to(torch::kCPU) : torch::Tensor();     // [N, V]
+  torch::Tensor cpu_logits = beam_ ? logits.to(torch::kCPU) : torch::Tensor();      // [N, V]
   int64_t at = 0;
   for (StreamStep& w : steps) {
     PublishStep(w, logits, ids, cpu_logits, at);
@@ -193,8 +193,9 @@ void OnlineRecognizer::DecodeAndPublish(std::vector<StreamStep>& steps) const {
   }
 }
 
-void OnlineRecognizer::PublishStep(StreamStep& w, const torch::Tensor& logits, const torch::Tensor& ids,
-                                   const torch::Tensor& cpu_logits, int64_t at) const {
+void OnlineRecognizer::PublishStep(StreamStep& w, const torch::Tensor& logits,
+                                   const torch::Tensor& ids, const torch::Tensor& cpu_logits,
+                                   int64_t at) const {
   OnlineStream& s = *w.stream;
   const int64_t nc = w.committed_out.size(0), np = w.provisional_out.size(0);
   if (s.options_.capture && nc > 0) {
@@ -206,7 +207,8 @@ void OnlineRecognizer::PublishStep(StreamStep& w, const torch::Tensor& logits, c
   bool is_final;
   {
     absl::MutexLock lock(&s.mu_);
-    is_final = w.finished && s.committed_frames_ >= model_->encoder().config().NumFrames(s.total_samples_);
+    is_final =
+        w.finished && s.committed_frames_ >= model_->encoder().config().NumFrames(s.total_samples_);
   }
   CtcResult with_prov, committed_result;
   if (s.beam_decoder_) {
@@ -234,8 +236,10 @@ void OnlineRecognizer::PublishStep(StreamStep& w, const torch::Tensor& logits, c
   r.is_final = is_final;
   // Drop audio no future window needs: the next window starts left_frames_ before the committed
   // frames.
-  const int64_t keep_from = std::max<int64_t>(0, s.committed_frames_ - left_frames_) * samples_per_frame_;
-  const int64_t drop = std::min<int64_t>(keep_from - s.buffer_start_, static_cast<int64_t>(s.buffer_.size()));
+  const int64_t keep_from =
+      std::max<int64_t>(0, s.committed_frames_ - left_frames_) * samples_per_frame_;
+  const int64_t drop =
+      std::min<int64_t>(keep_from - s.buffer_start_, static_cast<int64_t>(s.buffer_.size()));
   if (drop > 0) {
     s.buffer_.erase(s.buffer_.begin(), s.buffer_.begin() + drop);
     s.buffer_start_ += drop;
@@ -255,7 +259,8 @@ absl::StatusOr<OfflineResult> OnlineRecognizer::DecodeOffline(const std::vector<
   if (model_->preprocessor().do_normalize) NormalizeWaveform(x);
   OfflineResult out;
   try {
-    torch::Tensor wave = torch::from_blob(x.data(), {1, static_cast<int64_t>(x.size())}, torch::kFloat32);
+    torch::Tensor wave =
+        torch::from_blob(x.data(), {1, static_cast<int64_t>(x.size())}, torch::kFloat32);
     out.hidden = model_->encoder().Encode(wave)[0];  // [T, D]
     out.lact = out.hidden;
     if (enable_lact && model_->lact() != nullptr) {
@@ -275,10 +280,9 @@ absl::StatusOr<OfflineResult> OnlineRecognizer::DecodeOffline(const std::vector<
 absl::StatusOr<CtcResult> OnlineRecognizer::DecodeLogits(const torch::Tensor& logits) const {
   if (logits.dim() != 2 || logits.size(1) != model_->vocab().size() ||
       !logits.is_floating_point()) {
-    return absl::InvalidArgumentError(absl::StrCat("logits must be float [frames, ",
-                                                   model_->vocab().size(), "], got ",
-                                                   c10::str(logits.sizes()), " ",
-                                                   c10::toString(logits.scalar_type())));
+    return absl::InvalidArgumentError(
+        absl::StrCat("logits must be float [frames, ", model_->vocab().size(), "], got ",
+                     c10::str(logits.sizes()), " ", c10::toString(logits.scalar_type())));
   }
   torch::InferenceMode guard;
   return beam_ ? BeamSearchDecode(logits, model_->language_model(), model_->vocab(),

@@ -79,16 +79,17 @@ class OnlineRecognizer {
   struct StreamStep {
     OnlineStream* stream = nullptr;
     StepPlan plan;
-    bool finished = false;             // its input had finished when the step began
-    torch::Tensor window;              // [S] normalised samples (undefined: no frames to encode)
-    torch::Tensor hidden;              // [T_window, D] the encoder's output for the window
-    torch::Tensor committed;           // [Tc, D] the frames this step commits
-    torch::Tensor provisional;         // [Tp, D] the lookahead frames after them
-    torch::Tensor committed_out;       // [Tc, D] after LaCT (states advanced)
-    torch::Tensor provisional_out;     // [Tp, D] after LaCT (states peeked, not advanced)
+    bool finished = false;          // its input had finished when the step began
+    torch::Tensor window;           // [S] normalised samples (undefined: no frames to encode)
+    torch::Tensor hidden;           // [T_window, D] the encoder's output for the window
+    torch::Tensor committed;        // [Tc, D] the frames this step commits
+    torch::Tensor provisional;      // [Tp, D] the lookahead frames after them
+    torch::Tensor committed_out;    // [Tc, D] after LaCT (states advanced)
+    torch::Tensor provisional_out;  // [Tp, D] after LaCT (states peeked, not advanced)
   };
   // The steps of DecodeStreams, in order.
-  absl::Status TakeWindows(const std::vector<OnlineStream*>& streams, std::vector<StreamStep>* steps) const;
+  absl::Status TakeWindows(const std::vector<OnlineStream*>& streams,
+                           std::vector<StreamStep>* steps) const;
   void EncodeWindows(std::vector<StreamStep>& steps) const;
   void SplitCommitted(std::vector<StreamStep>& steps) const;
   absl::Status ApplyLact(std::vector<StreamStep>& steps) const;

@@ -12,7 +12,8 @@ OnlineStream::OnlineStream(std::shared_ptr<const AsrModel> model, const StreamOp
       normalizer_(kWaveformNormEpsilon, int64_t{kNormalizerHistorySeconds} * model_->sample_rate()),
       decoder_(model_->vocab(), model_->frame_seconds()) {
   if (beam) {
-    beam_decoder_.emplace(model_->language_model(), model_->vocab(), model_->frame_seconds(), *beam);
+    beam_decoder_.emplace(model_->language_model(), model_->vocab(), model_->frame_seconds(),
+                          *beam);
   }
   if (options_.enable_lact && model_->lact() != nullptr) lact_state_ = model_->lact()->NewState();
 }
@@ -23,8 +24,8 @@ absl::Status OnlineStream::AcceptWaveform(int sample_rate, const float* samples,
     return absl::FailedPreconditionError("audio after InputFinished()");
   }
   if (sample_rate < 1000 || sample_rate > 192000) {
-    return absl::InvalidArgumentError(absl::StrCat("sample rate ", sample_rate,
-                                                   " Hz outside [1000, 192000]"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("sample rate ", sample_rate, " Hz outside [1000, 192000]"));
   }
   if (input_rate_ == 0) {
     input_rate_ = sample_rate;
@@ -34,8 +35,8 @@ absl::Status OnlineStream::AcceptWaveform(int sample_rate, const float* samples,
       resampler_.emplace(std::move(*r));
     }
   } else if (sample_rate != input_rate_) {
-    return absl::InvalidArgumentError(absl::StrCat("sample rate changed from ", input_rate_,
-                                                   " to ", sample_rate, " Hz within a stream"));
+    return absl::InvalidArgumentError(absl::StrCat("sample rate changed from ", input_rate_, " to ",
+                                                   sample_rate, " Hz within a stream"));
   }
   if (n == 0) return absl::OkStatus();
   if (resampler_) {
@@ -68,9 +69,7 @@ bool OnlineStream::input_finished() const {
   return input_finished_;
 }
 
-int64_t OnlineStream::lact_state_bytes() const {
-  return lact_state_ ? lact_state_->ByteSize() : 0;
-}
+int64_t OnlineStream::lact_state_bytes() const { return lact_state_ ? lact_state_->ByteSize() : 0; }
 
 int64_t OnlineStream::buffered_audio_bytes() const {
   absl::MutexLock lock(&mu_);

@@ -18,10 +18,10 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "core/audio/resampler.h"
 #include "core/decoding/ctc_beam_search.h"
 #include "core/decoding/ctc_decoder.h"
 #include "core/lact/lact_stack.h"
-#include "core/audio/resampler.h"
 #include "core/model/waveform_normalizer.h"
 
 namespace lact {
@@ -29,14 +29,14 @@ namespace lact {
 class AsrModel;
 
 struct RecognitionResult {
-  std::string committed_text;            // final part: only grows while the stream runs (beam
-                                         // search: the words no hypothesis can change)
-  std::string text;                      // committed + provisional (what an interim shows)
+  std::string committed_text;             // final part: only grows while the stream runs (beam
+                                          // search: the words no hypothesis can change)
+  std::string text;                       // committed + provisional (what an interim shows)
   std::vector<WordInfo> committed_words;  // words of committed_text, with times
   std::vector<WordInfo> words;            // words of text (the last ones may still change)
-  bool is_final = false;                 // input finished and every frame committed
+  bool is_final = false;                  // input finished and every frame committed
   int64_t committed_frames = 0;
-  double audio_seconds = 0;              // audio received so far
+  double audio_seconds = 0;  // audio received so far
 };
 
 // Waveform normalisation (models with do_normalize) uses the statistics of the stream's last
@@ -46,7 +46,7 @@ struct RecognitionResult {
 inline constexpr int kNormalizerHistorySeconds = 60;
 
 struct StreamOptions {
-  bool enable_lact = true;      // run the LaCT stack (when the recognizer has one)
+  bool enable_lact = true;       // run the LaCT stack (when the recognizer has one)
   bool keep_lact_state = false;  // session mode: Reset() keeps the fast weights
   bool capture = false;          // keep committed hidden/LaCT frames (for --dump-*; tests)
 };

@@ -8,7 +8,8 @@ namespace lact {
 
 absl::Status StreamingConfig::Validate() const {
   if (step_ms < 20 || step_ms > 60000) {
-    return absl::InvalidArgumentError(absl::StrCat("step_ms must be in [20, 60000], got ", step_ms));
+    return absl::InvalidArgumentError(
+        absl::StrCat("step_ms must be in [20, 60000], got ", step_ms));
   }
   if (left_context_ms < 0 || left_context_ms > 120000) {
     return absl::InvalidArgumentError(
@@ -33,7 +34,11 @@ int64_t StreamingConfig::step_frames(double frame_ms) const {
   int64_t f = Frames(step_ms, frame_ms);
   return f < 1 ? 1 : f;
 }
-int64_t StreamingConfig::left_frames(double frame_ms) const { return Frames(left_context_ms, frame_ms); }
-int64_t StreamingConfig::lookahead_frames(double frame_ms) const { return Frames(lookahead_ms, frame_ms); }
+int64_t StreamingConfig::left_frames(double frame_ms) const {
+  return Frames(left_context_ms, frame_ms);
+}
+int64_t StreamingConfig::lookahead_frames(double frame_ms) const {
+  return Frames(lookahead_ms, frame_ms);
+}
 
 }  // namespace lact

@@ -11,19 +11,21 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "core/audio/audio_io.h"
 #include "core/flags/decoder_flags.h"
 #include "core/flags/flag_names.h"
-#include "core/tools/tool_main.h"
 #include "core/flags/lact_flag.h"
 #include "core/flags/model_flags.h"
 #include "core/flags/streaming_flags.h"
 #include "core/flags/threads_flag.h"
-#include "core/streaming/asr_model.h"
-#include "core/audio/audio_io.h"
 #include "core/model/npy.h"
-#include "core/streaming/online_stream.h"
+#include "core/streaming/asr_model.h"
 #include "core/streaming/online_recognizer.h"
+#include "core/streaming/online_stream.h"
+#include "core/tools/tool_main.h"
 
+// The flags (hand layout: the help text starts on the flag's line).
+// clang-format off
 ABSL_FLAG(bool, streaming, false, "Simulate streaming: audio arrives in pieces of --step-ms and is "
           "decoded with the streaming window");
 ABSL_FLAG(std::string, dump_logits, "", "Write the CTC logits [frames, vocab] of the (single) input "
@@ -40,6 +42,7 @@ ABSL_FLAG(double, max_offline_seconds, 60, "Offline decoding attends over the wh
           "say its length) is decoded through the streaming window instead, read a block at a time "
           "(flat memory; LaCT sees each frame once, in order; the transcript is --streaming's). "
           "--dump-* is refused for such inputs");
+// clang-format on
 
 namespace {
 
@@ -50,8 +53,8 @@ struct Decoded {
 
 // Offline: the whole clip at once (its attention spans all of it: memory grows with the square
 // of the length, hence --max_offline_seconds).
-absl::StatusOr<Decoded> TranscribeOffline(const lact::OnlineRecognizer& rec, const std::vector<float>& audio,
-                                          bool use_lact) {
+absl::StatusOr<Decoded> TranscribeOffline(const lact::OnlineRecognizer& rec,
+                                          const std::vector<float>& audio, bool use_lact) {
   auto r = rec.DecodeOffline(audio, use_lact);
   if (!r.ok()) return r.status();
   Decoded d;
@@ -64,7 +67,8 @@ absl::StatusOr<Decoded> TranscribeOffline(const lact::OnlineRecognizer& rec, con
 // read from the file a block at a time: memory stays flat however long the file is.
 class StreamingTranscription {
  public:
-  StreamingTranscription(const lact::OnlineRecognizer& rec, bool use_lact, bool capture) : rec_(rec) {
+  StreamingTranscription(const lact::OnlineRecognizer& rec, bool use_lact, bool capture)
+      : rec_(rec) {
     lact::StreamOptions options;
     options.enable_lact = use_lact;
     options.capture = capture;
@@ -119,8 +123,9 @@ class StreamingTranscription {
 // long, read whole as before; otherwise (--streaming, a longer file, or a header that does not
 // say) through the streaming window, read a block at a time. --dump-* only for files within the
 // bound (`dumping`): the dumps would grow with the file.
-absl::StatusOr<Decoded> TranscribeFile(const lact::OnlineRecognizer& rec, const std::string& path, bool use_lact,
-                                       bool streaming, double max_offline_seconds, bool dumping) {
+absl::StatusOr<Decoded> TranscribeFile(const lact::OnlineRecognizer& rec, const std::string& path,
+                                       bool use_lact, bool streaming, double max_offline_seconds,
+                                       bool dumping) {
   const int rate = rec.model().sample_rate();
   auto reader = lact::AudioFileReader::Open(path, rate);
   if (!reader.ok()) return reader.status();
@@ -132,10 +137,11 @@ absl::StatusOr<Decoded> TranscribeFile(const lact::OnlineRecognizer& rec, const 
     return TranscribeOffline(rec, *audio, use_lact);
   }
   if (dumping && !within_bound) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--dump-* writes inputs of at most --max_offline_seconds (", max_offline_seconds, " s); this one is ",
-        declared < 0 ? std::string("of unknown length") : absl::StrCat(declared, " s"),
-        " (cut it, or raise --max_offline_seconds)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--dump-* writes inputs of at most --max_offline_seconds (",
+                     max_offline_seconds, " s); this one is ",
+                     declared < 0 ? std::string("of unknown length") : absl::StrCat(declared, " s"),
+                     " (cut it, or raise --max_offline_seconds)"));
   }
   StreamingTranscription transcription(rec, use_lact, /*capture=*/dumping);
   std::vector<float> block;
@@ -156,7 +162,8 @@ int CheckUsage(const std::vector<std::string>& files, bool dumping) {
     return 2;
   }
   if (dumping && files.size() != 1) {
-    std::cerr << "lact_transcribe: --dump-* needs exactly one input file, got " << files.size() << "\n";
+    std::cerr << "lact_transcribe: --dump-* needs exactly one input file, got " << files.size()
+              << "\n";
     return 2;
   }
   if (absl::GetFlag(FLAGS_from_logits) && (dumping || absl::GetFlag(FLAGS_streaming))) {
@@ -176,7 +183,8 @@ int CheckUsage(const std::vector<std::string>& files, bool dumping) {
 // they cannot be had. *use_lact: whether LaCT runs.
 std::unique_ptr<lact::OnlineRecognizer> LoadRecognizer(bool* use_lact, int* exit_code) {
   *exit_code = 2;
-  auto lact_mode = lact::GetLactFlag(lact::LactMode::kAuto, {lact::LactMode::kAuto, lact::LactMode::kOn, lact::LactMode::kOff});
+  auto lact_mode = lact::GetLactFlag(
+      lact::LactMode::kAuto, {lact::LactMode::kAuto, lact::LactMode::kOn, lact::LactMode::kOff});
   if (!lact_mode.ok()) {
     std::cerr << "lact_transcribe: " << lact_mode.status().message() << "\n";
     return nullptr;
@@ -184,7 +192,8 @@ std::unique_ptr<lact::OnlineRecognizer> LoadRecognizer(bool* use_lact, int* exit
   const lact::ModelFlags model_flags = lact::GetModelFlags();
   const std::string model_dir = lact::ResolveModelDir(model_flags.model_dir);
   if (model_dir.empty()) {
-    std::cerr << "lact_transcribe: no model: pass --model DIR (a Hugging Face Wav2Vec2ForCTC folder)\n";
+    std::cerr
+        << "lact_transcribe: no model: pass --model DIR (a Hugging Face Wav2Vec2ForCTC folder)\n";
     return nullptr;
   }
   lact::SetTorchThreadsFromFlag();
@@ -192,8 +201,9 @@ std::unique_ptr<lact::OnlineRecognizer> LoadRecognizer(bool* use_lact, int* exit
   options.device = model_flags.device;
   options.dtype = model_flags.dtype;
   // auto: LaCT only when the folder has LaCT files (otherwise it would be the identity anyway).
-  options.load_lact = *lact_mode == lact::LactMode::kOn ||
-                      (*lact_mode == lact::LactMode::kAuto && lact::AsrModel::HasLactFiles(model_dir));
+  options.load_lact =
+      *lact_mode == lact::LactMode::kOn ||
+      (*lact_mode == lact::LactMode::kAuto && lact::AsrModel::HasLactFiles(model_dir));
   *use_lact = options.load_lact;
   auto model = lact::AsrModel::Load(model_dir, options);
   if (!model.ok()) {
@@ -201,7 +211,8 @@ std::unique_ptr<lact::OnlineRecognizer> LoadRecognizer(bool* use_lact, int* exit
     *exit_code = 1;
     return nullptr;
   }
-  auto rec = lact::OnlineRecognizer::Create(*model, lact::GetStreamingFlags(), lact::GetDecoderFlags());
+  auto rec =
+      lact::OnlineRecognizer::Create(*model, lact::GetStreamingFlags(), lact::GetDecoderFlags());
   if (!rec.ok()) {
     std::cerr << "lact_transcribe: " << rec.status().message() << "\n";
     return nullptr;
@@ -224,7 +235,8 @@ void PrintResult(const std::string& path, const lact::CtcResult& ctc) {
 // --from-logits: one logits file decoded; false (after a message) on an error.
 bool DecodeLogitsFile(const lact::OnlineRecognizer& rec, const std::string& path) {
   auto logits = lact::ReadNpy(path);
-  auto ctc = logits.ok() ? rec.DecodeLogits(*logits) : absl::StatusOr<lact::CtcResult>(logits.status());
+  auto ctc =
+      logits.ok() ? rec.DecodeLogits(*logits) : absl::StatusOr<lact::CtcResult>(logits.status());
   if (!ctc.ok()) {
     std::cerr << "lact_transcribe: " << path << ": " << ctc.status().message() << "\n";
     return false;
@@ -234,14 +246,16 @@ bool DecodeLogitsFile(const lact::OnlineRecognizer& rec, const std::string& path
 }
 
 // One audio file: its transcript and the --dump-* files; false (after a message) on an error.
-bool TranscribeOne(const lact::OnlineRecognizer& rec, const std::string& path, bool use_lact, bool dumping) {
+bool TranscribeOne(const lact::OnlineRecognizer& rec, const std::string& path, bool use_lact,
+                   bool dumping) {
   auto decoded = TranscribeFile(rec, path, use_lact, absl::GetFlag(FLAGS_streaming),
                                 absl::GetFlag(FLAGS_max_offline_seconds), dumping);
   if (!decoded.ok()) {
     // Audio errors name the file already.
     const std::string message(decoded.status().message());
     std::cerr << "lact_transcribe: "
-              << (message.find(path) == std::string::npos ? path + ": " : std::string()) << message << "\n";
+              << (message.find(path) == std::string::npos ? path + ": " : std::string()) << message
+              << "\n";
     return false;
   }
   PrintResult(path, decoded->ctc);

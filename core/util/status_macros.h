@@ -8,10 +8,10 @@
 #define LACT_STATUS_CONCAT(a, b) LACT_STATUS_CONCAT_INNER(a, b)
 
 // Returns from the enclosing function if `expr` (an absl::Status) is not OK.
-#define LACT_RETURN_IF_ERROR(expr)                 \
-  do {                                             \
-    ::absl::Status lact_status_ = (expr);          \
-    if (!lact_status_.ok()) return lact_status_;   \
+#define LACT_RETURN_IF_ERROR(expr)               \
+  do {                                           \
+    ::absl::Status lact_status_ = (expr);        \
+    if (!lact_status_.ok()) return lact_status_; \
   } while (0)
 
 // `LACT_ASSIGN_OR_RETURN(auto x, MakeX());` assigns the value of an absl::StatusOr or returns

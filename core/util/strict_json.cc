@@ -55,7 +55,8 @@ const nlohmann::json* Find(const nlohmann::json& j, const char* key) {
 }
 
 template <typename T>
-absl::Status GetInteger(const nlohmann::json& j, const std::string& source, const char* key, T* out) {
+absl::Status GetInteger(const nlohmann::json& j, const std::string& source, const char* key,
+                        T* out) {
   const nlohmann::json* v = Find(j, key);
   if (v != nullptr && !ToInteger(*v, out)) return WrongType(source, key, *v, "an integer");
   return absl::OkStatus();
@@ -99,19 +100,23 @@ absl::StatusOr<nlohmann::json> ReadJsonObjectFile(const std::string& path) {
   return ParseJsonObject(ss.str(), path);
 }
 
-absl::Status GetJsonField(const nlohmann::json& j, const std::string& source, const char* key, int* out) {
+absl::Status GetJsonField(const nlohmann::json& j, const std::string& source, const char* key,
+                          int* out) {
   return GetInteger(j, source, key, out);
 }
 
-absl::Status GetJsonField(const nlohmann::json& j, const std::string& source, const char* key, int64_t* out) {
+absl::Status GetJsonField(const nlohmann::json& j, const std::string& source, const char* key,
+                          int64_t* out) {
   return GetInteger(j, source, key, out);
 }
 
-absl::Status GetJsonField(const nlohmann::json& j, const std::string& source, const char* key, double* out) {
+absl::Status GetJsonField(const nlohmann::json& j, const std::string& source, const char* key,
+                          double* out) {
   return GetTyped(j, source, key, &nlohmann::json::is_number, "a number", out);
 }
 
-absl::Status GetJsonField(const nlohmann::json& j, const std::string& source, const char* key, bool* out) {
+absl::Status GetJsonField(const nlohmann::json& j, const std::string& source, const char* key,
+                          bool* out) {
   return GetTyped(j, source, key, &nlohmann::json::is_boolean, "true or false", out);
 }
 

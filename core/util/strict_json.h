@@ -34,10 +34,14 @@ absl::StatusOr<nlohmann::json> ReadJsonObjectFile(const std::string& path);
 // integer (undefined behaviour; tests/fuzz/corpus/fuzz_model_config/regress-*), wrap 2^32 to 0
 // for an int and truncate 1.5 to 1: those are errors here. Numbers are not booleans and
 // booleans are not numbers.
-absl::Status GetJsonField(const nlohmann::json& j, const std::string& source, const char* key, int* out);
-absl::Status GetJsonField(const nlohmann::json& j, const std::string& source, const char* key, int64_t* out);
-absl::Status GetJsonField(const nlohmann::json& j, const std::string& source, const char* key, double* out);
-absl::Status GetJsonField(const nlohmann::json& j, const std::string& source, const char* key, bool* out);
+absl::Status GetJsonField(const nlohmann::json& j, const std::string& source, const char* key,
+                          int* out);
+absl::Status GetJsonField(const nlohmann::json& j, const std::string& source, const char* key,
+                          int64_t* out);
+absl::Status GetJsonField(const nlohmann::json& j, const std::string& source, const char* key,
+                          double* out);
+absl::Status GetJsonField(const nlohmann::json& j, const std::string& source, const char* key,
+                          bool* out);
 absl::Status GetJsonField(const nlohmann::json& j, const std::string& source, const char* key,
                           std::string* out);
 absl::Status GetJsonField(const nlohmann::json& j, const std::string& source, const char* key,

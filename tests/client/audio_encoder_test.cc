@@ -15,12 +15,14 @@ namespace {
 
 std::vector<float> Sine(int rate, double seconds, double hz = 440, double amp = 0.5) {
   std::vector<float> x(static_cast<size_t>(std::lround(rate * seconds)));
-  for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(amp * std::sin(2 * M_PI * hz * i / rate));
+  for (size_t i = 0; i < x.size(); ++i)
+    x[i] = static_cast<float>(amp * std::sin(2 * M_PI * hz * i / rate));
   return x;
 }
 
 // Best normalised cross-correlation of `decoded` against `ref` over lags 0..max_lag.
-double BestCorrelation(const std::vector<float>& ref, const std::vector<float>& decoded, int max_lag) {
+double BestCorrelation(const std::vector<float>& ref, const std::vector<float>& decoded,
+                       int max_lag) {
   double best = -1;
   for (int lag = 0; lag <= max_lag; ++lag) {
     double xy = 0, xx = 0, yy = 0;
@@ -60,9 +62,10 @@ TEST(EncoderOptions, Validate) {
 
 TEST(EncodeLinear16, ChunksOfChunkDurationLittleEndian) {
   std::vector<float> audio(4000);  // 0.25 s at 16 kHz
-  for (size_t i = 0; i < audio.size(); ++i) audio[i] = static_cast<float>(static_cast<int>(i % 200) - 100) / 32768.0f;
-  audio[5] = 1.5f;    // clipped
-  audio[6] = -2.0f;   // clipped
+  for (size_t i = 0; i < audio.size(); ++i)
+    audio[i] = static_cast<float>(static_cast<int>(i % 200) - 100) / 32768.0f;
+  audio[5] = 1.5f;   // clipped
+  audio[6] = -2.0f;  // clipped
   EncoderOptions o;
   auto chunks = EncodeForStreaming(audio, o);
   ASSERT_TRUE(chunks.ok()) << chunks.status();

@@ -46,8 +46,8 @@ int Shell(const std::string& command) {
 }
 
 fs::path TempDir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() /
-                       ("lact_eval_e2e_" + std::to_string(::getpid()) + "_" + name);
+  const fs::path dir =
+      fs::temp_directory_path() / ("lact_eval_e2e_" + std::to_string(::getpid()) + "_" + name);
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir;
@@ -73,9 +73,20 @@ class Server {
     }
     const std::string ready = (dir / "ready.json").string();
     const std::string log = (dir / "server.log").string();
-    std::vector<std::string> args = {ServerBin(), "--model", model.string(), "--host",
-                                     "127.0.0.1", "--port", "0", "--metrics_port", "-1",
-                                     "--ready_file", ready, "--threads", "2", "--drain_seconds",
+    std::vector<std::string> args = {ServerBin(),
+                                     "--model",
+                                     model.string(),
+                                     "--host",
+                                     "127.0.0.1",
+                                     "--port",
+                                     "0",
+                                     "--metrics_port",
+                                     "-1",
+                                     "--ready_file",
+                                     ready,
+                                     "--threads",
+                                     "2",
+                                     "--drain_seconds",
                                      "2"};
     pid_ = fork();
     if (pid_ == 0) {
@@ -110,7 +121,9 @@ class Server {
       waitpid(pid_, nullptr, 0);
     }
     if (const std::string report = lact::testing::SanitizerReport(log()); !report.empty()) {
-      ADD_FAILURE() << "sanitizer report in the server log " << (dir_ / "server.log").string() << ":\n" << report;
+      ADD_FAILURE() << "sanitizer report in the server log " << (dir_ / "server.log").string()
+                    << ":\n"
+                    << report;
     }
   }
   bool ok() const { return pid_ > 0 && port_ > 0; }
@@ -122,8 +135,6 @@ class Server {
   pid_t pid_ = -1;
   int port_ = 0;
 };
-
-
 
 class EvalClientE2E : public ::testing::Test {
  protected:
@@ -252,14 +263,16 @@ TEST_F(EvalClientE2E, OpusAndOggOpusLongFormFromManifest) {
   cmd += "wait $p1; a=$?; wait $p2; b=$?; exit $((a + b))";
   const int code = Shell("bash -c '" + cmd + "'");
   ASSERT_EQ(code, 0) << ReadAll(dir / "opus.err") << ReadAll(dir / "ogg_opus.err")
-                     << "\nserver log:\n" << server_->log();
+                     << "\nserver log:\n"
+                     << server_->log();
   for (const std::string encoding : {"opus", "ogg_opus"}) {
     SCOPED_TRACE(encoding);
     const auto rows = testing::ParseCsv(ReadAll(dir / encoding / "results.csv"));
     ASSERT_EQ(rows.size(), 2u);  // one long-form item
     EXPECT_EQ(rows[1][0], "1089-134691");
-    EXPECT_EQ(rows[1][3], "HE COULD WAIT NO LONGER FOR A FULL HOUR HE HAD PACED UP AND DOWN "
-                          "WAITING BUT HE COULD WAIT NO LONGER");
+    EXPECT_EQ(rows[1][3],
+              "HE COULD WAIT NO LONGER FOR A FULL HOUR HE HAD PACED UP AND DOWN "
+              "WAITING BUT HE COULD WAIT NO LONGER");
     EXPECT_EQ(rows[1][10], "on");
     EXPECT_GT(std::stod(rows[1][2]), 7.0);  // both files' audio
     const auto summary = nlohmann::json::parse(ReadAll(dir / encoding / "summary.json"));
@@ -289,9 +302,9 @@ TEST(EvalClientCli, UnreachableServerExitsTwo) {
   if (!fs::is_directory(kSample)) GTEST_SKIP() << "no " << kSample;
   const fs::path out = TempDir("unreachable");
   const auto start = std::chrono::steady_clock::now();
-  const int code = Shell(Client() + " --server 127.0.0.1:1 --connect_timeout_s 1 --librispeech " +
-                         kSample + " --output_dir " + out.string() + " >/dev/null 2>" +
-                         (out / "stderr.txt").string());
+  const int code =
+      Shell(Client() + " --server 127.0.0.1:1 --connect_timeout_s 1 --librispeech " + kSample +
+            " --output_dir " + out.string() + " >/dev/null 2>" + (out / "stderr.txt").string());
   EXPECT_EQ(code, 2);
   EXPECT_NE(ReadAll(out / "stderr.txt").find("unreachable"), std::string::npos);
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 20);

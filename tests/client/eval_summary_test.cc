@@ -11,7 +11,7 @@ TEST(Quantile, InterpolatesBetweenRanks) {
   const std::vector<double> v = {10, 20, 30, 40, 50};
   EXPECT_DOUBLE_EQ(Quantile(v, 0.0), 10);
   EXPECT_DOUBLE_EQ(Quantile(v, 0.5), 30);
-  EXPECT_DOUBLE_EQ(Quantile(v, 0.9), 46);   // (5-1)*0.9 = 3.6 -> 40 + 0.6*10
+  EXPECT_DOUBLE_EQ(Quantile(v, 0.9), 46);  // (5-1)*0.9 = 3.6 -> 40 + 0.6*10
   EXPECT_DOUBLE_EQ(Quantile(v, 1.0), 50);
   EXPECT_DOUBLE_EQ(Quantile({7}, 0.99), 7);
 }

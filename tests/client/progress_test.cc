@@ -29,7 +29,7 @@ TEST(Progress, ReporterCountsFailuresAndPrintsLastLine) {
   {
     ProgressReporter reporter(out, 2, /*min_interval_s=*/100);
     const UtteranceScore s = ScoreUtterance("A", "A");
-    reporter.StreamDone("on", &s, 1.0);   // printed (first)
+    reporter.StreamDone("on", &s, 1.0);       // printed (first)
     reporter.StreamDone("on", nullptr, 1.5);  // printed (last)
     reporter.Finish();
   }

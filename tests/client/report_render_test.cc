@@ -31,7 +31,8 @@ std::string RunCommand(const std::string& command, int* status) {
 std::string ChromiumArgs(const fs::path& profile) {
   return "--headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
          "--disable-background-networking --disable-component-update --disable-sync "
-         "--disable-default-apps --disable-extensions --user-data-dir=" + profile.string();
+         "--disable-default-apps --disable-extensions --user-data-dir=" +
+         profile.string();
 }
 
 // The markup of the element `<svg id="ID" ...>...</svg>` in `dom` ("" when absent).
@@ -40,7 +41,8 @@ std::string SvgById(const std::string& dom, const std::string& id) {
   if (at == std::string::npos) return "";
   const size_t start = dom.rfind("<svg", at);
   const size_t end = dom.find("</svg>", at);
-  return start == std::string::npos || end == std::string::npos ? "" : dom.substr(start, end - start);
+  return start == std::string::npos || end == std::string::npos ? ""
+                                                                : dom.substr(start, end - start);
 }
 
 class ReportRender : public ::testing::Test {
@@ -48,8 +50,9 @@ class ReportRender : public ::testing::Test {
   void SetUp() override {
     chromium_ = LACT_CHROMIUM;
     if (chromium_.empty() || !fs::exists(chromium_)) GTEST_SKIP() << "chromium not installed";
-    dir_ = fs::temp_directory_path() / ("lact_render_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() /
+           ("lact_render_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::create_directories(dir_ / "profile");
   }
   void TearDown() override {
@@ -62,8 +65,8 @@ class ReportRender : public ::testing::Test {
     const std::vector<FailedStream> failures = {
         {"1089-134691-0000", lact_order[0], "UNAVAILABLE: <gone>"}};
     const EvalSummary s =
-        Summarize(testing::MakeRunInfo(lact_order.size() == 2 ? "both" : lact_order[0]),
-                  lact_order, std::vector<double>(lact_order.size(), 5.0), results, failures);
+        Summarize(testing::MakeRunInfo(lact_order.size() == 2 ? "both" : lact_order[0]), lact_order,
+                  std::vector<double>(lact_order.size(), 5.0), results, failures);
     EXPECT_TRUE(WriteReports(dir_.string(), s, results, failures).ok());
     int status = -1;
     const std::string cmd = "timeout 90 " + chromium_ + " " + ChromiumArgs(dir_ / "profile") +
@@ -97,13 +100,14 @@ TEST_F(ReportRender, BothSeriesRenderWithoutErrors) {
   int status = -1;
   const fs::path png = dir_ / "report.png";
   RunCommand("timeout 90 " + chromium_ + " " + ChromiumArgs(dir_ / "profile") +
-          " --hide-scrollbars --window-size=1100,2400 --screenshot=" + png.string() + " file://" +
-          (dir_ / "report.html").string() + " >/dev/null 2>&1",
-      &status);
+                 " --hide-scrollbars --window-size=1100,2400 --screenshot=" + png.string() +
+                 " file://" + (dir_ / "report.html").string() + " >/dev/null 2>&1",
+             &status);
   EXPECT_EQ(status, 0);
   ASSERT_TRUE(fs::exists(png));
   EXPECT_GT(fs::file_size(png), 20000u);
-  if (const char* keep = std::getenv("LACT_KEEP_REPORT")) fs::copy_file(png, keep, fs::copy_options::overwrite_existing);
+  if (const char* keep = std::getenv("LACT_KEEP_REPORT"))
+    fs::copy_file(png, keep, fs::copy_options::overwrite_existing);
 }
 
 TEST_F(ReportRender, SingleSettingRenders) {

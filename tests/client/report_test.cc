@@ -78,8 +78,7 @@ TEST(SummaryJson, SettingsComparisonAndFailures) {
 
 TEST(HtmlReport, SelfContainedWithChartsAndBothSeries) {
   const auto results = testing::BothResults();
-  const EvalSummary s =
-      Summarize(testing::MakeRunInfo("both"), {"off", "on"}, {5, 5}, results, {});
+  const EvalSummary s = Summarize(testing::MakeRunInfo("both"), {"off", "on"}, {5, 5}, results, {});
   const std::string html = RenderHtmlReport(s, results, {});
   for (const char* id : {"chart-wer", "chart-cer", "chart-latency-interim", "chart-latency-final",
                          "chart-time", "chart-rtfx", "summary-table", "utterance-table"}) {
@@ -118,8 +117,7 @@ TEST(WriteReports, WritesTheThreeFiles) {
   const auto dir = std::filesystem::temp_directory_path() /
                    ("lact_report_test_" + std::to_string(::getpid())) / "nested";
   const auto results = testing::BothResults();
-  const EvalSummary s =
-      Summarize(testing::MakeRunInfo("both"), {"off", "on"}, {5, 5}, results, {});
+  const EvalSummary s = Summarize(testing::MakeRunInfo("both"), {"off", "on"}, {5, 5}, results, {});
   ASSERT_TRUE(WriteReports(dir.string(), s, results, {}).ok());
   for (const char* name : {"results.csv", "summary.json", "report.html"}) {
     EXPECT_GT(std::filesystem::file_size(dir / name), 100u) << name;

@@ -101,7 +101,7 @@ TEST(ScoreUtterance, CharacterLevel) {
 
 TEST(CorpusScore, TotalErrorsOverTotalReferenceNotMeanOfRates) {
   CorpusScore corpus;
-  corpus.Add(ScoreUtterance("A", "B"));                    // 1 error / 1 word (rate 1.0)
+  corpus.Add(ScoreUtterance("A", "B"));  // 1 error / 1 word (rate 1.0)
   corpus.Add(ScoreUtterance("A B C D E F G H I", "A B C D E F G H I"));  // 0 / 9
   EXPECT_EQ(corpus.utterances(), 2);
   EXPECT_EQ(corpus.words().errors(), 1);

@@ -104,7 +104,8 @@ class FakeServer {
 
 std::vector<EncodedChunk> Pcm(double seconds) {
   EncoderOptions o;
-  auto chunks = EncodeForStreaming(std::vector<float>(static_cast<size_t>(seconds * 16000), 0.0f), o);
+  auto chunks =
+      EncodeForStreaming(std::vector<float>(static_cast<size_t>(seconds * 16000), 0.0f), o);
   return *chunks;
 }
 
@@ -118,7 +119,8 @@ TEST(StreamClient, ConfigTranscriptAndLatencyAttribution) {
   config.timeout_s = 30;
   const auto start = std::chrono::steady_clock::now();
   auto outcome = client.Run(Pcm(1.0), config);  // 10 messages of 100 ms
-  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   ASSERT_TRUE(outcome.ok()) << outcome.status();
   EXPECT_EQ(outcome->transcript, "HELLO WORLD");
   EXPECT_EQ(outcome->final_results, 1);
@@ -160,8 +162,8 @@ TEST(StreamClient, AsFastAsPossibleAndServerDefaultLact) {
 
 TEST(StreamClient, ServerErrorsAndMissingFinal) {
   {
-    FakeServer server(FakeBehaviour{0, 0, true,
-                                    grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "full")});
+    FakeServer server(
+        FakeBehaviour{0, 0, true, grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "full")});
     auto outcome = StreamClient(server.channel()).Run(Pcm(0.5), StreamConfig{});
     EXPECT_EQ(outcome.status().code(), absl::StatusCode::kResourceExhausted);
     EXPECT_EQ(outcome.status().message(), "full");

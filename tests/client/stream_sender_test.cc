@@ -43,10 +43,13 @@ TEST(StreamSender, RealtimeSendsEachChunkWhenItsAudioIsComplete) {
   SendLog log;
   const SteadyTime start = clock.Now();
   const auto chunks = Chunks(20, 0.1);
-  const size_t sent = sender.Send(chunks, start, [&](const EncodedChunk&) {
-    clock.Advance(milliseconds(3));  // each write costs 3 ms
-    return true;
-  }, &log);
+  const size_t sent = sender.Send(
+      chunks, start,
+      [&](const EncodedChunk&) {
+        clock.Advance(milliseconds(3));  // each write costs 3 ms
+        return true;
+      },
+      &log);
   EXPECT_EQ(sent, 20u);
   const auto records = log.records();
   ASSERT_EQ(records.size(), 20u);
@@ -65,10 +68,13 @@ TEST(StreamSender, RealtimeCatchesUpAfterASlowWrite) {
   SendLog log;
   const SteadyTime start = clock.Now();
   int writes = 0;
-  sender.Send(Chunks(10, 0.1), start, [&](const EncodedChunk&) {
-    if (++writes == 2) clock.Advance(milliseconds(350));  // the 2nd write blocks 350 ms
-    return true;
-  }, &log);
+  sender.Send(
+      Chunks(10, 0.1), start,
+      [&](const EncodedChunk&) {
+        if (++writes == 2) clock.Advance(milliseconds(350));  // the 2nd write blocks 350 ms
+        return true;
+      },
+      &log);
   const auto r = log.records();
   ASSERT_EQ(r.size(), 10u);
   EXPECT_NEAR(Seconds(r[1].sent_at - start), 0.2, 1e-6);
@@ -88,7 +94,8 @@ TEST(StreamSender, RealtimeFactorScalesThePace) {
   StreamSender sender(options, &clock);
   SendLog log;
   const SteadyTime start = clock.Now();
-  sender.Send(Chunks(4, 0.1), start, [](const EncodedChunk&) { return true; }, &log);
+  sender.Send(
+      Chunks(4, 0.1), start, [](const EncodedChunk&) { return true; }, &log);
   EXPECT_NEAR(Seconds(log.records().back().sent_at - start), 0.2, 1e-6);
   options.realtime_factor = 0;
   EXPECT_FALSE(options.Validate().ok());
@@ -99,7 +106,8 @@ TEST(StreamSender, WithoutRealtimeSendsAtOnce) {
   StreamSender sender(SendOptions{}, &clock);
   SendLog log;
   const SteadyTime start = clock.Now();
-  sender.Send(Chunks(50, 0.1), start, [](const EncodedChunk&) { return true; }, &log);
+  sender.Send(
+      Chunks(50, 0.1), start, [](const EncodedChunk&) { return true; }, &log);
   EXPECT_EQ(clock.sleeps(), 0);
   EXPECT_EQ(log.records().back().sent_at, start);
 }
@@ -109,8 +117,8 @@ TEST(StreamSender, StopsWhenTheWriteFails) {
   StreamSender sender(SendOptions{}, &clock);
   SendLog log;
   int writes = 0;
-  const size_t sent = sender.Send(Chunks(10, 0.1), clock.Now(),
-                                  [&](const EncodedChunk&) { return ++writes < 4; }, &log);
+  const size_t sent = sender.Send(
+      Chunks(10, 0.1), clock.Now(), [&](const EncodedChunk&) { return ++writes < 4; }, &log);
   EXPECT_EQ(sent, 3u);
   EXPECT_EQ(writes, 4);
 }
@@ -123,7 +131,8 @@ TEST(StreamSender, RealClockHoldsTheAudioPace) {
   StreamSender sender(options, RealClock());
   SendLog log;
   const SteadyTime start = SteadyClock::now();
-  sender.Send(Chunks(12, 0.05), start, [](const EncodedChunk&) { return true; }, &log);
+  sender.Send(
+      Chunks(12, 0.05), start, [](const EncodedChunk&) { return true; }, &log);
   const SteadyTime end = SteadyClock::now();
   const auto r = log.records();
   ASSERT_EQ(r.size(), 12u);

@@ -31,7 +31,6 @@ std::string TempPath(const std::string& name) {
   return (dir / name).string();
 }
 
-
 double Rms(const std::vector<float>& x, size_t begin, size_t end) {
   double s = 0;
   for (size_t i = begin; i < end; ++i) s += static_cast<double>(x[i]) * x[i];
@@ -93,12 +92,12 @@ TEST(AudioIoTest, WriteWav16RoundTripsExactly) {
 
 TEST(AudioIoTest, WriteWav16ClampsAndRounds) {
   const std::string path = TempPath("clamp.wav");
-  ASSERT_TRUE(WriteWav16(path, {1.5f, 1.0f, -2.0f, 0.4f / 32768.0f, 0.6f / 32768.0f, NAN}, 8000)
-                  .ok());
+  ASSERT_TRUE(
+      WriteWav16(path, {1.5f, 1.0f, -2.0f, 0.4f / 32768.0f, 0.6f / 32768.0f, NAN}, 8000).ok());
   absl::StatusOr<std::vector<float>> read = ReadAudioFile(path, kNativeSampleRate);
   ASSERT_TRUE(read.ok()) << read.status();
-  const std::vector<float> expected = {32767 / 32768.0f, 32767 / 32768.0f, -1.0f, 0.0f,
-                                       1 / 32768.0f, 0.0f};
+  const std::vector<float> expected = {
+      32767 / 32768.0f, 32767 / 32768.0f, -1.0f, 0.0f, 1 / 32768.0f, 0.0f};
   EXPECT_EQ(*read, expected);
 }
 
@@ -148,7 +147,8 @@ TEST(AudioIoTest, ResamplesStereo8kWavTo16kMono) {
 
 TEST(AudioIoTest, ResamplesFlac44kTo16k) {
   AudioInfo info;
-  absl::StatusOr<std::vector<float>> audio = ReadAudioFile(Fixture("tone1k_44k.flac"), 16000, &info);
+  absl::StatusOr<std::vector<float>> audio =
+      ReadAudioFile(Fixture("tone1k_44k.flac"), 16000, &info);
   ASSERT_TRUE(audio.ok()) << audio.status();
   EXPECT_EQ(info.sample_rate, 44100);
   EXPECT_EQ(info.channels, 1);
@@ -212,7 +212,8 @@ TEST(AudioIoTest, NegativeTargetRateIsInvalidArgument) {
 // --- AudioFileReader (block-wise reading, issue 24) ---------------------------------------------
 
 // Everything a reader yields, in blocks of `block_frames`.
-absl::StatusOr<std::vector<float>> ReadAllInBlocks(const std::string& path, int rate, int64_t block_frames) {
+absl::StatusOr<std::vector<float>> ReadAllInBlocks(const std::string& path, int rate,
+                                                   int64_t block_frames) {
   auto reader = AudioFileReader::Open(path, rate);
   if (!reader.ok()) return reader.status();
   std::vector<float> out;
@@ -228,7 +229,8 @@ TEST(AudioFileReaderTest, NativeRateEqualsReadAudioFile) {
     SCOPED_TRACE(name);
     absl::StatusOr<std::vector<float>> whole = ReadAudioFile(Fixture(name), kNativeSampleRate);
     ASSERT_TRUE(whole.ok()) << whole.status();
-    absl::StatusOr<std::vector<float>> blocks = ReadAllInBlocks(Fixture(name), kNativeSampleRate, 1000);
+    absl::StatusOr<std::vector<float>> blocks =
+        ReadAllInBlocks(Fixture(name), kNativeSampleRate, 1000);
     ASSERT_TRUE(blocks.ok()) << blocks.status();
     EXPECT_EQ(*blocks, *whole);
   }
@@ -237,7 +239,8 @@ TEST(AudioFileReaderTest, NativeRateEqualsReadAudioFile) {
 TEST(AudioFileReaderTest, ResampledEqualsReadAudioFileToFloatRounding) {
   absl::StatusOr<std::vector<float>> whole = ReadAudioFile(Fixture("tone1k_44k.flac"), 16000);
   ASSERT_TRUE(whole.ok()) << whole.status();
-  absl::StatusOr<std::vector<float>> blocks = ReadAllInBlocks(Fixture("tone1k_44k.flac"), 16000, 777);
+  absl::StatusOr<std::vector<float>> blocks =
+      ReadAllInBlocks(Fixture("tone1k_44k.flac"), 16000, 777);
   ASSERT_TRUE(blocks.ok()) << blocks.status();
   ASSERT_NEAR(static_cast<double>(blocks->size()), static_cast<double>(whole->size()), 1.0);
   double worst = 0;

@@ -12,8 +12,8 @@
 
 #include "absl/strings/str_split.h"
 #include "core/decoding/ctc_decoder.h"
-#include "core/streaming/decoding_config.h"
 #include "core/model/npy.h"
+#include "core/streaming/decoding_config.h"
 
 namespace lact {
 namespace {
@@ -119,10 +119,11 @@ TEST(CtcBeamSearchTest, IncrementalEqualsWhole) {
 // Near one-hot frames: "<pad> C A T T | <pad> S A T <pad>" -> "CAT SAT" with frame times.
 TEST(CtcBeamSearchTest, WordTimesAndPartialWords) {
   const Vocab& v = FixtureVocab();
-  const std::vector<std::string> frames = {"<pad>", "C", "A", "T", "T", "|", "<pad>",
-                                           "S",     "A", "T", "<pad>"};
+  const std::vector<std::string> frames = {"<pad>", "C", "A", "T", "T",    "|",
+                                           "<pad>", "S", "A", "T", "<pad>"};
   torch::Tensor logits = torch::full({static_cast<int64_t>(frames.size()), v.size()}, -10.0);
-  for (size_t t = 0; t < frames.size(); ++t) logits[static_cast<int64_t>(t)][v.id(frames[t])] = 10.0;
+  for (size_t t = 0; t < frames.size(); ++t)
+    logits[static_cast<int64_t>(t)][v.id(frames[t])] = 10.0;
   CtcBeamSearchOptions o;
   CtcBeamSearchDecoder d(FixtureLm(), v, kFrame, o);
   d.Accept(logits.narrow(0, 0, 9));  // up to "S A": a partial word

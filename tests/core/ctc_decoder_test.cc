@@ -1,5 +1,5 @@
-// Tests of core/decoding/ctc_decoder: greedy CTC decoding rules, word timings, and the incremental decoder
-// (any split of the frames decodes as the whole; committed text only grows).
+// Tests of core/decoding/ctc_decoder: greedy CTC decoding rules, word timings, and the incremental
+// decoder (any split of the frames decodes as the whole; committed text only grows).
 #include "core/decoding/ctc_decoder.h"
 
 #include <random>
@@ -16,9 +16,10 @@ constexpr double kFrame = 0.02;
 
 const Vocab& TestVocab() {
   static const Vocab* vocab = [] {
-    absl::StatusOr<Vocab> v = Vocab::FromTokens(
-        {"<pad>", "<s>", "</s>", "<unk>", "|", "E", "T", "A", "O", "N", "I", "H", "S", "R", "D", "L",
-         "U", "M", "W", "C", "F", "G", "Y", "P", "B", "V", "K", "'", "X", "J", "Q", "Z"});
+    absl::StatusOr<Vocab> v =
+        Vocab::FromTokens({"<pad>", "<s>", "</s>", "<unk>", "|", "E", "T", "A", "O", "N", "I",
+                           "H",     "S",   "R",    "D",     "L", "U", "M", "W", "C", "F", "G",
+                           "Y",     "P",   "B",    "V",     "K", "'", "X", "J", "Q", "Z"});
     return new Vocab(std::move(v).value());
   }();
   return *vocab;
@@ -88,8 +89,10 @@ TEST(CtcDecoderTest, WordEndsAtTheEndOfItsLastRun) {
 }
 
 TEST(CtcDecoderTest, DelimitersCollapseAndDoNotPadTheText) {
-  EXPECT_EQ(GreedyDecodeIds(IdTensor(Ids("| <pad> | A | <pad> | | B <pad> | |")), TestVocab(), kFrame).text,
-            "A B");
+  EXPECT_EQ(
+      GreedyDecodeIds(IdTensor(Ids("| <pad> | A | <pad> | | B <pad> | |")), TestVocab(), kFrame)
+          .text,
+      "A B");
   EXPECT_EQ(GreedyDecodeIds(IdTensor(Ids("A | B")), TestVocab(), kFrame).text, "A B");
   EXPECT_EQ(GreedyDecodeIds(IdTensor(Ids("| | |")), TestVocab(), kFrame).text, "");
 }
@@ -125,9 +128,11 @@ TEST(CtcDecoderTest, EmptyAndAllBlank) {
 TEST(CtcDecoderTest, AcceptsOtherIntegerDtypesAndRejectsBadInput) {
   const auto ids = Ids("C A T");
   EXPECT_EQ(GreedyDecodeIds(IdTensor(ids).to(torch::kInt), TestVocab(), kFrame).text, "CAT");
-  EXPECT_THROW(GreedyDecodeIds(torch::tensor({0, 99}, torch::kLong), TestVocab(), kFrame), c10::Error);
+  EXPECT_THROW(GreedyDecodeIds(torch::tensor({0, 99}, torch::kLong), TestVocab(), kFrame),
+               c10::Error);
   EXPECT_THROW(GreedyDecodeIds(torch::tensor({-1}, torch::kLong), TestVocab(), kFrame), c10::Error);
-  EXPECT_THROW(GreedyDecodeIds(torch::zeros({2, 2}, torch::kLong), TestVocab(), kFrame), c10::Error);
+  EXPECT_THROW(GreedyDecodeIds(torch::zeros({2, 2}, torch::kLong), TestVocab(), kFrame),
+               c10::Error);
   EXPECT_THROW(GreedyDecodeIds(torch::zeros({2}), TestVocab(), kFrame), c10::Error);
   EXPECT_THROW(GreedyDecode(torch::zeros({3, 5}), TestVocab(), kFrame), c10::Error);
   EXPECT_THROW(GreedyDecode(torch::zeros({2, 3, 32}), TestVocab(), kFrame), c10::Error);
@@ -142,7 +147,9 @@ std::vector<int64_t> RandomFrames(size_t n, unsigned seed) {
   std::vector<int64_t> ids;
   while (ids.size() < n) {
     const double p = u(rng);
-    const int64_t id = p < 0.45 ? TestVocab().blank_id() : p < 0.55 ? TestVocab().word_delimiter_id() : any(rng);
+    const int64_t id = p < 0.45   ? TestVocab().blank_id()
+                       : p < 0.55 ? TestVocab().word_delimiter_id()
+                                  : any(rng);
     const int run = 1 + static_cast<int>(u(rng) * 3);
     for (int k = 0; k < run && ids.size() < n; ++k) ids.push_back(id);
   }
@@ -196,7 +203,8 @@ TEST(CtcGreedyDecoderTest, CommittedTextOnlyGrows) {
         EXPECT_EQ(after.words[i].word, before.words[i].word);
         EXPECT_EQ(after.words[i].end_s, before.words[i].end_s);
       } else {  // the open word may still gain tokens and end later
-        EXPECT_EQ(after.words[i].word.compare(0, before.words[i].word.size(), before.words[i].word), 0);
+        EXPECT_EQ(after.words[i].word.compare(0, before.words[i].word.size(), before.words[i].word),
+                  0);
         EXPECT_GE(after.words[i].end_s, before.words[i].end_s);
       }
       EXPECT_EQ(after.words[i].start_s, before.words[i].start_s);

@@ -43,7 +43,8 @@ TEST(LactFastWeightTest, UpdateDirectionsEqualAutogradGradients) {
   torch::Tensor k = torch::randn({H, C, d}, opt);
   k = k / k.norm(2, {-1}, true);
   torch::Tensor v = torch::randn({H, C, d}, opt);
-  torch::Tensor lr[3] = {0.01 + 0.2 * torch::rand({H, C}, opt), 0.01 + 0.2 * torch::rand({H, C}, opt),
+  torch::Tensor lr[3] = {0.01 + 0.2 * torch::rand({H, C}, opt),
+                         0.01 + 0.2 * torch::rand({H, C}, opt),
                          0.01 + 0.2 * torch::rand({H, C}, opt)};
   FastWeightGrads got =
       FastWeightGradients(w0, w1.transpose(-1, -2), w2, k, v, lr[0], lr[1], lr[2]);
@@ -71,13 +72,13 @@ TEST(LactFastWeightTest, UpdateDirectionsInFloat32OnBatchedLayout) {
   torch::manual_seed(3);
   const int64_t U = 2, H = 2, m = 6, d = 4, C = 5;
   torch::Tensor w = torch::randn({U, 3, H, m, d}, torch::kDouble);
-  torch::Tensor k = torch::randn({U, H, C, d}, torch::kDouble), v = torch::randn({U, H, C, d}, torch::kDouble);
+  torch::Tensor k = torch::randn({U, H, C, d}, torch::kDouble),
+                v = torch::randn({U, H, C, d}, torch::kDouble);
   torch::Tensor lr = torch::rand({U, 3, H, C}, torch::kDouble);
   auto grads = [&](torch::ScalarType t) {
-    FastWeightGrads g = FastWeightGradients(w.select(1, 0).to(t), w.select(1, 1).to(t),
-                                            w.select(1, 2).to(t), k.to(t), v.to(t),
-                                            lr.select(1, 0).to(t), lr.select(1, 1).to(t),
-                                            lr.select(1, 2).to(t));
+    FastWeightGrads g = FastWeightGradients(
+        w.select(1, 0).to(t), w.select(1, 1).to(t), w.select(1, 2).to(t), k.to(t), v.to(t),
+        lr.select(1, 0).to(t), lr.select(1, 1).to(t), lr.select(1, 2).to(t));
     return torch::stack({g.dw0, g.dw1t, g.dw2}, 1).to(torch::kDouble);
   };
   EXPECT_LT(MaxRelDiff(grads(torch::kFloat), grads(torch::kDouble)), 1e-5);
@@ -85,8 +86,8 @@ TEST(LactFastWeightTest, UpdateDirectionsInFloat32OnBatchedLayout) {
 
 TEST(LactMuonTest, NewtonSchulzIsNearlyOrthogonal) {
   torch::manual_seed(4);
-  for (std::vector<int64_t> shape : std::vector<std::vector<int64_t>>{
-           {8, 12}, {12, 8}, {16, 16}, {3, 2, 24, 12}, {192, 288}}) {
+  for (std::vector<int64_t> shape :
+       std::vector<std::vector<int64_t>>{{8, 12}, {12, 8}, {16, 16}, {3, 2, 24, 12}, {192, 288}}) {
     torch::Tensor g = torch::randn(shape, torch::kDouble);
     // (Square Gaussian matrices are avoided: their smallest singular value is so small relative
     // to the Frobenius norm that five steps cannot lift it to ~1.)
@@ -103,8 +104,10 @@ TEST(LactMuonTest, NewtonSchulzIsNearlyOrthogonal) {
 
 // A literal float64 transcription of the spec: transpose if rows > cols, normalise, 5 steps.
 torch::Tensor SpecNewtonSchulz(torch::Tensor x) {
-  const double abc[5][3] = {{4.0848, -6.8946, 2.9270}, {3.9505, -6.3029, 2.6377},
-                            {3.7418, -5.5913, 2.3037}, {2.8769, -3.1427, 1.2046},
+  const double abc[5][3] = {{4.0848, -6.8946, 2.9270},
+                            {3.9505, -6.3029, 2.6377},
+                            {3.7418, -5.5913, 2.3037},
+                            {2.8769, -3.1427, 1.2046},
                             {2.8366, -3.0525, 1.2012}};
   const bool tall = x.size(0) > x.size(1);
   if (tall) x = x.t();

@@ -1,6 +1,7 @@
 // LactStack against a literal, unbatched float64 transcription of LACT_SPEC.md written here
-// (per head, per frame, sums over the chunk's frames as loops). Independent of core/lact/fast_weight.cc
-// and core/lact/muon.cc; the Python float64 reference is compared in lact_reference_test.cc.
+// (per head, per frame, sums over the chunk's frames as loops). Independent of
+// core/lact/fast_weight.cc and core/lact/muon.cc; the Python float64 reference is compared in
+// lact_reference_test.cc.
 #include <cmath>
 #include <string>
 
@@ -17,8 +18,10 @@ using torch::Tensor;
 Tensor Silu(const Tensor& z) { return z * torch::sigmoid(z); }
 
 Tensor SpecNS(Tensor x) {  // [r, c]
-  const double abc[5][3] = {{4.0848, -6.8946, 2.9270}, {3.9505, -6.3029, 2.6377},
-                            {3.7418, -5.5913, 2.3037}, {2.8769, -3.1427, 1.2046},
+  const double abc[5][3] = {{4.0848, -6.8946, 2.9270},
+                            {3.9505, -6.3029, 2.6377},
+                            {3.7418, -5.5913, 2.3037},
+                            {2.8769, -3.1427, 1.2046},
                             {2.8366, -3.0525, 1.2012}};
   const bool tall = x.size(0) > x.size(1);
   if (tall) x = x.t();
@@ -41,11 +44,14 @@ Tensor NaiveLact(const LactConfig& c, const TensorMap& p, Tensor x) {
     };
     Tensor mean = x.mean(-1, true);
     Tensor var = (x - mean).square().mean(-1, true);
-    Tensor xh = (x - mean) / torch::sqrt(var + c.layer_norm_eps) * P("norm.weight") + P("norm.bias");
-    Tensor qkv = Silu(xh.mm(P("qkv.weight").t()));                                   // [T, 3D]
-    Tensor lr = c.lr_scale * torch::log1p(torch::exp(xh.mm(P("lr_proj.weight").t()) + P("lr_proj.bias")));
+    Tensor xh =
+        (x - mean) / torch::sqrt(var + c.layer_norm_eps) * P("norm.weight") + P("norm.bias");
+    Tensor qkv = Silu(xh.mm(P("qkv.weight").t()));  // [T, 3D]
+    Tensor lr =
+        c.lr_scale * torch::log1p(torch::exp(xh.mm(P("lr_proj.weight").t()) + P("lr_proj.bias")));
     Tensor beta;
-    if (c.use_momentum) beta = torch::sigmoid(xh.mm(P("momentum_proj.weight").t()) + P("momentum_proj.bias"));
+    if (c.use_momentum)
+      beta = torch::sigmoid(xh.mm(P("momentum_proj.weight").t()) + P("momentum_proj.bias"));
     Tensor o = torch::zeros({T, D}, torch::kDouble);
     for (int64_t h = 0; h < H; ++h) {
       auto head = [&](int64_t part, int64_t t) {
@@ -62,7 +68,8 @@ Tensor NaiveLact(const LactConfig& c, const TensorMap& p, Tensor x) {
         Tensor q = head(0, t);
         Tensor a = Silu(W[0].mv(q)) * W[2].mv(q);
         Tensor oh = W[1].mv(a);
-        oh = oh / std::sqrt(oh.square().mean().item<double>() + c.rms_norm_eps) * P("out_norm.weight");
+        oh = oh / std::sqrt(oh.square().mean().item<double>() + c.rms_norm_eps) *
+             P("out_norm.weight");
         o[t].narrow(0, h * d, d).copy_(oh);
         if ((t + 1) % C != 0) continue;
         // Update with frames [t + 1 - C, t].

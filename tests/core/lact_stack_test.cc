@@ -38,7 +38,8 @@ TEST(LactStackTest, UpdatesChangeTheOutput) {
     LactConfig c = SmallConfig(v.momentum, v.muon, v.weight_norm);
     torch::manual_seed(5);
     torch::Tensor x = torch::randn({70, 32});
-    torch::Tensor y = LactStack::FromTensors(c, RandomTensors(c, 11)).value().ForwardSequence(x).value();
+    torch::Tensor y =
+        LactStack::FromTensors(c, RandomTensors(c, 11)).value().ForwardSequence(x).value();
     LactConfig frozen = c;
     frozen.chunk_size = 1000;  // no update within 70 frames
     torch::Tensor y0 =

@@ -1,5 +1,5 @@
-// core/model/model_errors: the one place a model call's exception becomes a status. Out of memory is
-// known by its type (or, for LibTorch's CPU allocator, by its text at the boundary) and carried
+// core/model/model_errors: the one place a model call's exception becomes a status. Out of memory
+// is known by its type (or, for LibTorch's CPU allocator, by its text at the boundary) and carried
 // as a payload, so no caller has to search messages.
 #include "core/model/model_errors.h"
 
@@ -28,7 +28,8 @@ TEST(ModelErrorsTest, OutOfMemoryIsClassifiedByTypeAndCarriedAsAPayload) {
   });
   EXPECT_TRUE(IsOutOfMemory(cuda)) << cuda;
   EXPECT_EQ(cuda.code(), absl::StatusCode::kResourceExhausted);
-  EXPECT_NE(cuda.message().find("model step failed: CUDA out of memory"), std::string::npos) << cuda;
+  EXPECT_NE(cuda.message().find("model step failed: CUDA out of memory"), std::string::npos)
+      << cuda;
   EXPECT_EQ(cuda.message().find('\n'), std::string::npos) << "backtrace lines are cut: " << cuda;
 
   const absl::Status host = StatusOf([] { throw std::bad_alloc(); });
@@ -39,15 +40,19 @@ TEST(ModelErrorsTest, OutOfMemoryIsClassifiedByTypeAndCarriedAsAPayload) {
 TEST(ModelErrorsTest, TheCpuAllocatorsPlainErrorIsOutOfMemoryToo) {
   // LibTorch 1.13's DefaultCPUAllocator throws a plain c10::Error with this text.
   const absl::Status cpu = StatusOf([] {
-    TORCH_CHECK(false, "DefaultCPUAllocator: not enough memory: you tried to allocate 1099511627776 bytes.");
+    TORCH_CHECK(
+        false,
+        "DefaultCPUAllocator: not enough memory: you tried to allocate 1099511627776 bytes.");
   });
   EXPECT_TRUE(IsOutOfMemory(cpu)) << cpu;
-  const absl::Status runtime = StatusOf([] { throw std::runtime_error("allocator: out of memory"); });
+  const absl::Status runtime =
+      StatusOf([] { throw std::runtime_error("allocator: out of memory"); });
   EXPECT_TRUE(IsOutOfMemory(runtime)) << runtime;
 }
 
 TEST(ModelErrorsTest, OtherFailuresAreInternalAndNotOutOfMemory) {
-  const absl::Status shape = StatusOf([] { TORCH_CHECK(false, "mat1 and mat2 shapes cannot be multiplied"); });
+  const absl::Status shape =
+      StatusOf([] { TORCH_CHECK(false, "mat1 and mat2 shapes cannot be multiplied"); });
   EXPECT_EQ(shape.code(), absl::StatusCode::kInternal) << shape;
   EXPECT_FALSE(IsOutOfMemory(shape));
   EXPECT_NE(shape.message().find("shapes cannot be multiplied"), std::string::npos);

@@ -1,6 +1,6 @@
-// Tests of core/decoding/ngram_lm (ARPA reading, back-off scoring), core/decoding/lexicon (the spelling trie) and
-// core/decoding/language_model (the model folder's language_model/). Expected scores are worked out by
-// hand from the ARPA text below.
+// Tests of core/decoding/ngram_lm (ARPA reading, back-off scoring), core/decoding/lexicon (the
+// spelling trie) and core/decoding/language_model (the model folder's language_model/). Expected
+// scores are worked out by hand from the ARPA text below.
 #include "core/decoding/ngram_lm.h"
 
 #include <cmath>
@@ -86,7 +86,8 @@ TEST(NgramLmTest, ScoresWithBackOff) {
 }
 
 TEST(NgramLmTest, WithoutUnkUsesTheFloor) {
-  NgramLm lm = NgramLm::FromArpaString("\\data\\\nngram 1=1\n\\1-grams:\n-0.5 A\n\\end\\\n").value();
+  NgramLm lm =
+      NgramLm::FromArpaString("\\data\\\nngram 1=1\n\\1-grams:\n-0.5 A\n\\end\\\n").value();
   EXPECT_EQ(lm.unk_id(), -1);
   EXPECT_EQ(lm.Score(nullptr, 0, -1), NgramLm::kUnkFloor);
 }
@@ -109,7 +110,8 @@ TEST(NgramLmTest, RejectsMalformedFiles) {
   ExpectError("\\data\\\nngram 1=1\n\\1-grams:\nx A\n\\end\\\n", "bad number 'x'");
   ExpectError("\\data\\\nngram 1=1\n\\1-grams:\n-0.5\n\\end\\\n", "needs a log10 probability");
   ExpectError("\\data\\\nngram 1=1\n\\2-grams:\n\\end\\\n", "out of order");
-  ExpectError("\\data\\\nngram 1=1\nngram 2=0\n\\1-grams:\n-0.5 A\n\\end\\\n", "ends after the 1-grams");
+  ExpectError("\\data\\\nngram 1=1\nngram 2=0\n\\1-grams:\n-0.5 A\n\\end\\\n",
+              "ends after the 1-grams");
   ExpectError("\\data\\\nngram two\n", "expected 'ngram N=count'");
   // The line number is given.
   ExpectError("\\data\\\nngram 1=1\n\\1-grams:\nx A\n\\end\\\n", "bad.arpa:4:");
@@ -123,14 +125,17 @@ TEST(NgramLmTest, MissingFileIsNotFound) {
 
 const Vocab& Letters() {
   static const Vocab* vocab = new Vocab(
-      Vocab::FromTokens({"<pad>", "<s>", "</s>", "<unk>", "|", "A", "B", "C", "R", "T", "'"}).value());
+      Vocab::FromTokens({"<pad>", "<s>", "</s>", "<unk>", "|", "A", "B", "C", "R", "T", "'"})
+          .value());
   return *vocab;
 }
 
 TEST(LexiconTest, SpellsWordsAlongTheTrie) {
   NgramLm lm = NgramLm::FromArpaString(
-      "\\data\\\nngram 1=4\n\\1-grams:\n-1 CAT\n-2 CAR\n-0.5 A\n-3 <unk>\n\\end\\\n").value();
-  Lexicon lex = Lexicon::Build({"CAT", "CAR", "A", "CAB", "CAT", "C3PO", ""}, Letters(), lm).value();
+                   "\\data\\\nngram 1=4\n\\1-grams:\n-1 CAT\n-2 CAR\n-0.5 A\n-3 <unk>\n\\end\\\n")
+                   .value();
+  Lexicon lex =
+      Lexicon::Build({"CAT", "CAR", "A", "CAB", "CAT", "C3PO", ""}, Letters(), lm).value();
   EXPECT_EQ(lex.num_words(), 4);    // CAT, CAR, A, CAB (CAT twice counts once)
   EXPECT_EQ(lex.num_skipped(), 2);  // "C3PO" has a character without a token; "" is empty
   const Vocab& v = Letters();
@@ -173,7 +178,8 @@ TEST(LanguageModelTest, LoadsTheFolder) {
   EXPECT_FALSE(LanguageModel::Present(dir.string()));
   WriteFile(dir / "language_model" / "5gram.arpa",
             "\\data\\\nngram 1=3\n\\1-grams:\n-1 CAT\n-2 CAR\n-3 <unk>\n\\end\\\n");
-  WriteFile(dir / "language_model" / "attrs.json", R"({"alpha": 0.7, "beta": -0.5, "unk_score_offset": -10})");
+  WriteFile(dir / "language_model" / "attrs.json",
+            R"({"alpha": 0.7, "beta": -0.5, "unk_score_offset": -10})");
   EXPECT_TRUE(LanguageModel::Present(dir.string()));
   auto lm = LanguageModel::Load(dir.string(), Letters());
   ASSERT_TRUE(lm.ok()) << lm.status();
@@ -195,13 +201,15 @@ TEST(LanguageModelTest, ReportsFolderErrors) {
   ASSERT_FALSE(none.ok());
   EXPECT_NE(none.status().message().find("exactly one *.arpa"), std::string::npos);
   EXPECT_NE(none.status().message().find("KenLM binary"), std::string::npos);
-  WriteFile(dir / "language_model" / "lm.arpa", "\\data\\\nngram 1=1\n\\1-grams:\n-1 CAT\n\\end\\\n");
+  WriteFile(dir / "language_model" / "lm.arpa",
+            "\\data\\\nngram 1=1\n\\1-grams:\n-1 CAT\n\\end\\\n");
   WriteFile(dir / "language_model" / "attrs.json", R"({"alpha": "high"})");
   auto attrs = LanguageModel::Load(dir.string(), Letters());
   ASSERT_FALSE(attrs.ok());
   EXPECT_NE(attrs.status().message().find("alpha"), std::string::npos) << attrs.status();
   WriteFile(dir / "language_model" / "attrs.json", R"({"alpha": 1})");
-  WriteFile(dir / "language_model" / "lm.arpa", "\\data\\\nngram 1=1\n\\1-grams:\n-1 cat\n\\end\\\n");
+  WriteFile(dir / "language_model" / "lm.arpa",
+            "\\data\\\nngram 1=1\n\\1-grams:\n-1 cat\n\\end\\\n");
   auto lower = LanguageModel::Load(dir.string(), Letters());
   ASSERT_FALSE(lower.ok());
   EXPECT_NE(lower.status().message().find("language_model"), std::string::npos) << lower.status();

@@ -14,9 +14,7 @@ namespace {
 
 const std::string kDir = std::string(LACT_TEST_FIXTURES) + "/npy/";
 
-std::string TempPath(const std::string& name) {
-  return ::testing::TempDir() + "/npy_test_" + name;
-}
+std::string TempPath(const std::string& name) { return ::testing::TempDir() + "/npy_test_" + name; }
 
 std::vector<char> ReadBytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -22,13 +22,17 @@ const std::string kFixtures = LACT_TEST_FIXTURES;
 std::string LactModelDir() {
   // One folder per process: ctest -j runs these tests in parallel processes, which used to
   // overwrite each other's copy mid-read (a DATA_LOSS flake in CI).
-  const std::string dir = ::testing::TempDir() + "/online_recognizer_model_" + std::to_string(::getpid());
+  const std::string dir =
+      ::testing::TempDir() + "/online_recognizer_model_" + std::to_string(::getpid());
   fs::create_directories(dir);
-  for (const char* f : {"config.json", "model.safetensors", "vocab.json", "preprocessor_config.json"}) {
-    fs::copy_file(kFixtures + "/tiny_group/" + f, dir + "/" + f, fs::copy_options::overwrite_existing);
+  for (const char* f :
+       {"config.json", "model.safetensors", "vocab.json", "preprocessor_config.json"}) {
+    fs::copy_file(kFixtures + "/tiny_group/" + f, dir + "/" + f,
+                  fs::copy_options::overwrite_existing);
   }
   for (const char* f : {"lact_config.json", "lact.safetensors"}) {
-    fs::copy_file(kFixtures + "/lact_momentum/" + f, dir + "/" + f, fs::copy_options::overwrite_existing);
+    fs::copy_file(kFixtures + "/lact_momentum/" + f, dir + "/" + f,
+                  fs::copy_options::overwrite_existing);
   }
   return dir;
 }
@@ -53,7 +57,8 @@ std::vector<RecognitionResult> RunStream(const OnlineRecognizer& rec, OnlineStre
                                          const std::vector<float>& audio, size_t piece) {
   std::vector<RecognitionResult> seen;
   for (size_t at = 0; at < audio.size(); at += piece) {
-    EXPECT_TRUE(s.AcceptWaveform(16000, audio.data() + at, std::min(piece, audio.size() - at)).ok());
+    EXPECT_TRUE(
+        s.AcceptWaveform(16000, audio.data() + at, std::min(piece, audio.size() - at)).ok());
     while (rec.IsReady(s)) {
       EXPECT_TRUE(rec.DecodeStreams({&s}).ok());
       seen.push_back(s.result());
@@ -83,18 +88,21 @@ TEST(OnlineRecognizerTest, CommittedTextOnlyGrowsAndFinalIsStable) {
   for (size_t i = 1; i < results.size(); ++i) {
     const std::string& prev = results[i - 1].committed_text;
     const std::string& cur = results[i].committed_text;
-    ASSERT_EQ(cur.compare(0, prev.size(), prev), 0) << "step " << i << ": '" << prev << "' -> '" << cur << "'";
+    ASSERT_EQ(cur.compare(0, prev.size(), prev), 0)
+        << "step " << i << ": '" << prev << "' -> '" << cur << "'";
     ASSERT_GE(results[i].committed_frames, results[i - 1].committed_frames);
     // Committed words keep their times once a later word exists.
     for (size_t w = 0; w + 1 < results[i - 1].committed_words.size(); ++w) {
       EXPECT_EQ(results[i].committed_words[w].word, results[i - 1].committed_words[w].word);
-      EXPECT_DOUBLE_EQ(results[i].committed_words[w].start_s, results[i - 1].committed_words[w].start_s);
+      EXPECT_DOUBLE_EQ(results[i].committed_words[w].start_s,
+                       results[i - 1].committed_words[w].start_s);
     }
   }
   EXPECT_TRUE(results.back().is_final);
   EXPECT_FALSE(results.back().committed_text.empty());
   EXPECT_EQ(results.back().text, results.back().committed_text);
-  EXPECT_EQ(results.back().committed_frames, Model()->encoder().config().NumFrames(LongAudio().size()));
+  EXPECT_EQ(results.back().committed_frames,
+            Model()->encoder().config().NumFrames(LongAudio().size()));
   // Decoding more after the final changes nothing.
   EXPECT_FALSE(rec->IsReady(*s));
 }
@@ -120,20 +128,24 @@ TEST(OnlineRecognizerTest, MemoryStaysFlatAsTheInputGrows) {
   std::vector<float> audio;
   while (audio.size() < 60 * 16000) audio.insert(audio.end(), base.begin(), base.end());
   const size_t piece = 1600;
-  const int64_t bound_samples = (c.left_context_ms + c.step_ms + c.lookahead_ms) * 16 + piece + 400 + 320;
+  const int64_t bound_samples =
+      (c.left_context_ms + c.step_ms + c.lookahead_ms) * 16 + piece + 400 + 320;
   int64_t peak_early = 0, peak_late = 0;
   for (size_t at = 0; at < audio.size(); at += piece) {
-    ASSERT_TRUE(s->AcceptWaveform(16000, audio.data() + at, std::min(piece, audio.size() - at)).ok());
+    ASSERT_TRUE(
+        s->AcceptWaveform(16000, audio.data() + at, std::min(piece, audio.size() - at)).ok());
     while (rec->IsReady(*s)) ASSERT_TRUE(rec->DecodeStreams({s.get()}).ok());
     int64_t held = s->buffered_audio_bytes() / 4;
-    (at < audio.size() / 3 ? peak_early : peak_late) = std::max(at < audio.size() / 3 ? peak_early : peak_late, held);
+    (at < audio.size() / 3 ? peak_early : peak_late) =
+        std::max(at < audio.size() / 3 ? peak_early : peak_late, held);
   }
-  EXPECT_LE(peak_late, bound_samples * 2) << "capacity may double once; more means the buffer grows";
+  EXPECT_LE(peak_late, bound_samples * 2)
+      << "capacity may double once; more means the buffer grows";
   EXPECT_LE(peak_late, peak_early * 2 + piece);
   // The fast-weight state is fixed-size too: at most one open chunk of rows on top of a fresh one.
   const auto& lc = Model()->lact()->config();
-  const int64_t open_chunk_bytes = lc.num_lact_layers * lc.chunk_size *
-                                   (2 * lc.hidden_size + 4 * lc.num_lact_heads) * 4;
+  const int64_t open_chunk_bytes =
+      lc.num_lact_layers * lc.chunk_size * (2 * lc.hidden_size + 4 * lc.num_lact_heads) * 4;
   EXPECT_LE(s->lact_state_bytes(), Model()->lact()->NewState().ByteSize() + open_chunk_bytes);
 }
 
@@ -190,9 +202,11 @@ TEST(OnlineRecognizerTest, BatchedStreamsEqualEachAlone) {
     // Equal up to float32 summation order (a batched matmul reduces in another order; LaCT's
     // updates carry such differences forward): max|diff| <= 1e-4 max|ref|.
     const float scale = alone_lact[i].abs().max().item<float>();
-    EXPECT_LE((streams[i]->captured_lact() - alone_lact[i]).abs().max().item<float>(), 1e-4f * scale)
+    EXPECT_LE((streams[i]->captured_lact() - alone_lact[i]).abs().max().item<float>(),
+              1e-4f * scale)
         << "stream " << i << " max diff "
-        << (streams[i]->captured_lact() - alone_lact[i]).abs().max().item<float>() << " hidden diff "
+        << (streams[i]->captured_lact() - alone_lact[i]).abs().max().item<float>()
+        << " hidden diff "
         << (streams[i]->captured_hidden() - alone_hidden[i]).abs().max().item<float>();
   }
 }
@@ -232,10 +246,12 @@ TEST(OnlineRecognizerTest, RejectsBadInput) {
   auto s = rec->CreateStream();
   std::vector<float> x(1000, 0.1f);
   ASSERT_TRUE(s->AcceptWaveform(8000, x.data(), x.size()).ok());  // resampled
-  EXPECT_EQ(s->AcceptWaveform(16000, x.data(), x.size()).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s->AcceptWaveform(16000, x.data(), x.size()).code(),
+            absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(s->AcceptWaveform(8000, x.data(), 0).code(), absl::StatusCode::kOk);
   s->InputFinished();
-  EXPECT_EQ(s->AcceptWaveform(8000, x.data(), x.size()).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(s->AcceptWaveform(8000, x.data(), x.size()).code(),
+            absl::StatusCode::kFailedPrecondition);
   auto bad = rec->CreateStream();
   EXPECT_EQ(bad->AcceptWaveform(50, x.data(), x.size()).code(), absl::StatusCode::kInvalidArgument);
   StreamingConfig c;

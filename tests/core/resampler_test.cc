@@ -1,5 +1,6 @@
-// Tests of core/audio/resampler: streaming soxr resampling must equal one-shot resampling for any split
-// of the input, keep the length ratio and the frequency of a sine, and pass through equal rates.
+// Tests of core/audio/resampler: streaming soxr resampling must equal one-shot resampling for any
+// split of the input, keep the length ratio and the frequency of a sine, and pass through equal
+// rates.
 #include "core/audio/resampler.h"
 
 #include <algorithm>
@@ -17,13 +18,14 @@ namespace {
 
 std::vector<float> Sine(double freq_hz, int rate, size_t n, double amplitude = 0.5) {
   std::vector<float> x(n);
-  for (size_t i = 0; i < n; ++i) x[i] = static_cast<float>(amplitude * std::sin(2 * M_PI * freq_hz * i / rate));
+  for (size_t i = 0; i < n; ++i)
+    x[i] = static_cast<float>(amplitude * std::sin(2 * M_PI * freq_hz * i / rate));
   return x;
 }
 
-
 // Streams `x` through `r` in pieces of the given sizes (cycled), then flushes.
-std::vector<float> Stream(Resampler& r, const std::vector<float>& x, const std::vector<size_t>& sizes) {
+std::vector<float> Stream(Resampler& r, const std::vector<float>& x,
+                          const std::vector<size_t>& sizes) {
   std::vector<float> out;
   size_t pos = 0, k = 0;
   while (pos < x.size()) {
@@ -88,7 +90,8 @@ class ResamplerRateTest : public ::testing::TestWithParam<RatePair> {};
 
 TEST_P(ResamplerRateTest, LengthFollowsTheRateRatio) {
   const auto [in_rate, out_rate] = GetParam();
-  for (size_t n : {size_t{1000}, static_cast<size_t>(in_rate), static_cast<size_t>(3 * in_rate + 17)}) {
+  for (size_t n :
+       {size_t{1000}, static_cast<size_t>(in_rate), static_cast<size_t>(3 * in_rate + 17)}) {
     absl::StatusOr<std::vector<float>> y = ResampleAll(Sine(440, in_rate, n), in_rate, out_rate);
     ASSERT_TRUE(y.ok()) << y.status();
     EXPECT_NEAR(static_cast<double>(y->size()), static_cast<double>(n) * out_rate / in_rate, 3.0)
@@ -100,14 +103,16 @@ TEST_P(ResamplerRateTest, PreservesSineFrequencyAndAmplitude) {
   const auto [in_rate, out_rate] = GetParam();
   for (double freq : {440.0, 1234.0, 3000.0}) {
     if (freq >= 0.45 * std::min(in_rate, out_rate)) continue;
-    absl::StatusOr<std::vector<float>> y = ResampleAll(Sine(freq, in_rate, in_rate / 2), in_rate, out_rate);
+    absl::StatusOr<std::vector<float>> y =
+        ResampleAll(Sine(freq, in_rate, in_rate / 2), in_rate, out_rate);
     ASSERT_TRUE(y.ok()) << y.status();
     EXPECT_NEAR(PeakFrequency(*y, out_rate, 50, 0.5 * out_rate - 50), freq, 2.0);
     // Away from the edges the sine keeps its amplitude: compare with the ideal output sine.
     const std::vector<float> ideal = Sine(freq, out_rate, y->size());
     const size_t edge = y->size() / 10;
     double err = 0;
-    for (size_t i = edge; i + edge < y->size(); ++i) err = std::max(err, std::abs(double((*y)[i]) - ideal[i]));
+    for (size_t i = edge; i + edge < y->size(); ++i)
+      err = std::max(err, std::abs(double((*y)[i]) - ideal[i]));
     EXPECT_LT(err, 2e-3) << freq << " Hz: the output should be the same sine, not delayed";
   }
 }
@@ -121,7 +126,8 @@ TEST_P(ResamplerRateTest, OutputLagsInputByLessThan50ms) {
   for (int k = 1; k <= 25; ++k) {
     produced += r->Process(piece).size();
     const double expected = k * 0.02 * out_rate;
-    EXPECT_GE(static_cast<double>(produced), expected - 0.05 * out_rate) << "after " << k << " pieces";
+    EXPECT_GE(static_cast<double>(produced), expected - 0.05 * out_rate)
+        << "after " << k << " pieces";
   }
 }
 
@@ -155,7 +161,8 @@ INSTANTIATE_TEST_SUITE_P(Resampler, ResamplerRateTest,
                                            RatePair{48000, 16000}, RatePair{22050, 16000},
                                            RatePair{16000, 8000}),
                          [](const ::testing::TestParamInfo<RatePair>& info) {
-                           return std::to_string(info.param.in) + "to" + std::to_string(info.param.out);
+                           return std::to_string(info.param.in) + "to" +
+                                  std::to_string(info.param.out);
                          });
 
 TEST(ResamplerTest, CountsSamplesAndResetsOnFlush) {

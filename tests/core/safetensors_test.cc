@@ -9,9 +9,7 @@
 namespace lact {
 namespace {
 
-std::string TempPath(const std::string& name) {
-  return ::testing::TempDir() + "/" + name;
-}
+std::string TempPath(const std::string& name) { return ::testing::TempDir() + "/" + name; }
 
 void WriteBytes(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary) << bytes;
@@ -81,15 +79,16 @@ TEST(SafetensorsTest, RejectsTruncatedAndCorruptFiles) {
   ASSERT_FALSE(t.ok());
   EXPECT_NE(std::string(t.status().message()).find("'w'"), std::string::npos) << t.status();
 
-  for (const std::string& junk : {std::string("abc"), std::string(64, '\xff'),
-                                  Pack("not json", ""), Pack("[1,2]", "")}) {
+  for (const std::string& junk :
+       {std::string("abc"), std::string(64, '\xff'), Pack("not json", ""), Pack("[1,2]", "")}) {
     const std::string p = TempPath("junk.safetensors");
     WriteBytes(p, junk);
     EXPECT_FALSE(LoadSafetensors(p).ok());
   }
   // Offsets that disagree with shape x dtype.
   const std::string p = TempPath("badspan.safetensors");
-  WriteBytes(p, Pack(R"({"x":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", std::string(8, '\0')));
+  WriteBytes(
+      p, Pack(R"({"x":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", std::string(8, '\0')));
   EXPECT_FALSE(LoadSafetensors(p).ok());
   EXPECT_EQ(LoadSafetensors(TempPath("does-not-exist.safetensors")).status().code(),
             absl::StatusCode::kNotFound);

@@ -116,7 +116,8 @@ TEST(WaveformNormalizerTest, RunningUsesTheStatisticsSeenSoFar) {
 TEST(WaveformNormalizerTest, HistoryKeepsOnlyTheRecentBlocks) {
   // Three blocks of 1000 samples at very different levels; a history of 1500 samples keeps the
   // newest two blocks (dropping a block must leave at least 1500), then only the last ones.
-  std::vector<float> loud = TestSignal(1000, 3), quiet = TestSignal(1000, 4), mid = TestSignal(1000, 5);
+  std::vector<float> loud = TestSignal(1000, 3), quiet = TestSignal(1000, 4),
+                     mid = TestSignal(1000, 5);
   for (float& v : loud) v *= 8.0f;
   for (float& v : mid) v *= 0.5f;
   RunningNormalizer windowed(kWaveformNormEpsilon, 1500);
@@ -172,8 +173,8 @@ TEST(WaveformNormalizerTest, TensorNormalizeMatchesVectorNormalize) {
   const torch::Tensor ty = running.Normalize(t);
   ASSERT_EQ(ty.sizes(), t.sizes());
   ASSERT_EQ(ty.scalar_type(), torch::kFloat);
-  const torch::Tensor expected =
-      torch::from_blob(const_cast<float*>(y.data()), {1, static_cast<int64_t>(y.size())}, torch::kFloat);
+  const torch::Tensor expected = torch::from_blob(
+      const_cast<float*>(y.data()), {1, static_cast<int64_t>(y.size())}, torch::kFloat);
   EXPECT_TRUE(torch::allclose(ty, expected, /*rtol=*/1e-5, /*atol=*/1e-5));
 }
 

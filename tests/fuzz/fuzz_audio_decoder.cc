@@ -26,7 +26,8 @@
 
 namespace {
 
-constexpr int kRates[] = {0, 8000, 12000, 16000, 24000, 48000, 44100, 22050, 192000, 7999, 192001, -16000};
+constexpr int kRates[] = {0,     8000,  12000,  16000, 24000,  48000,
+                          44100, 22050, 192000, 7999,  192001, -16000};
 constexpr int kPreferred[] = {16000, 48000, 8000, 44100};
 constexpr lact::server::AudioEncoding kEncodings[] = {
     lact::server::AudioEncoding::kUnspecified, lact::server::AudioEncoding::kLinear16,
@@ -64,7 +65,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     lengths.push_back(len);
     pos += len;
   }
-  if (repair_crcs && format.encoding == lact::server::AudioEncoding::kOggOpus) lact::fuzz::RepairOggCrcs(&audio);
+  if (repair_crcs && format.encoding == lact::server::AudioEncoding::kOggOpus)
+    lact::fuzz::RepairOggCrcs(&audio);
   std::vector<float> out;
   size_t offset = 0;
   for (size_t len : lengths) {
@@ -80,7 +82,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   const size_t before = out.size();
   absl::Status s = d.Finish(&out);
-  if (s.ok()) CheckFinite(out, before);
-  else LACT_FUZZ_CHECK(s.code() == absl::StatusCode::kInvalidArgument);
+  if (s.ok())
+    CheckFinite(out, before);
+  else
+    LACT_FUZZ_CHECK(s.code() == absl::StatusCode::kInvalidArgument);
   return 0;
 }

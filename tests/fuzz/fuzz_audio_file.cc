@@ -1,7 +1,7 @@
-// Fuzz target: the audio file reader (core/audio/audio_io.cc with core/audio/resampler.cc: libsndfile, then
-// mix-down and soxr), what lact_transcribe, lact_train and lact_eval_client read WAV/FLAC with.
-// Input: the bytes of a file (any format libsndfile detects). Probe, read at the file's own rate,
-// and read at 16 kHz as the tools do.
+// Fuzz target: the audio file reader (core/audio/audio_io.cc with core/audio/resampler.cc:
+// libsndfile, then mix-down and soxr), what lact_transcribe, lact_train and lact_eval_client read
+// WAV/FLAC with. Input: the bytes of a file (any format libsndfile detects). Probe, read at the
+// file's own rate, and read at 16 kHz as the tools do.
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -33,6 +33,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     LACT_FUZZ_CHECK(at16k.status().code() == absl::StatusCode::kInvalidArgument);
     return 0;
   }
-  LACT_FUZZ_CHECK(std::fabs(static_cast<double>(at16k->size()) - out_samples) <= 2 + out_samples * 1e-3);
+  LACT_FUZZ_CHECK(std::fabs(static_cast<double>(at16k->size()) - out_samples) <=
+                  2 + out_samples * 1e-3);
   return 0;
 }

@@ -1,6 +1,6 @@
 // Fuzz target: the model folder's JSON configs. Each input is read as all three files:
-//   config.json              Wav2Vec2Config::FromJsonFile (core/model/wav2vec2_config.cc; via a file)
-//   preprocessor_config.json Wav2Vec2PreprocessorConfig::FromJsonFile (same file)
+//   config.json              Wav2Vec2Config::FromJsonFile (core/model/wav2vec2_config.cc; via a
+//   file) preprocessor_config.json Wav2Vec2PreprocessorConfig::FromJsonFile (same file)
 //   lact_config.json         LactConfig::FromJsonString (core/lact/lact_config.cc)
 // A config that loads is valid, so what the model derives from it must be well defined (no
 // overflow: UBSan) and LactConfig must survive ToJson -> FromJsonString unchanged.

@@ -1,6 +1,6 @@
 // Fuzz target: the request sequence of a StreamingRecognize call (server/stream_request_handler.cc,
-// what StreamingCall (server/streaming_call.cc) runs for every message and for the half-close): config
-// first, its validation, the decoder it creates, audio_content messages of every encoding,
+// what StreamingCall (server/streaming_call.cc) runs for every message and for the half-close):
+// config first, its validation, the decoder it creates, audio_content messages of every encoding,
 // messages in the wrong place, a second config, the half-close, a cancel. No gRPC: the handler is
 // driven directly, with the real audio decoders (server/{audio,pcm,opus,ogg_opus}_decoder.cc) and
 // the protobuf messages of proto/lact/asr/v1/asr.proto.
@@ -60,17 +60,18 @@ using lact::server::StreamRequestHandler;
 
 constexpr int kModelRates[] = {16000, 48000, 8000, 44100};
 constexpr double kMaxSeconds[] = {1, 0.25, 600, 0.02};
-constexpr int kEncodings[] = {pb::ENCODING_UNSPECIFIED, pb::LINEAR16, pb::FLOAT32, pb::OGG_OPUS,
-                              pb::OPUS, 5, -1, 1 << 30};
-constexpr int kRates[] = {0, 8000, 12000, 16000, 24000, 48000, 44100, 22050, 192000, 7999, 192001, -16000};
+constexpr int kEncodings[] = {
+    pb::ENCODING_UNSPECIFIED, pb::LINEAR16, pb::FLOAT32, pb::OGG_OPUS, pb::OPUS, 5, -1, 1 << 30};
+constexpr int kRates[] = {0,     8000,  12000,  16000, 24000,  48000,
+                          44100, 22050, 192000, 7999,  192001, -16000};
 // The most one Opus packet decodes to (120 ms at 48 kHz).
 constexpr int64_t kMaxOpusPacketSamples = 5760;
 
 // What the harness knows about the call, shared with the sink.
 struct Record {
   double max_seconds = 0;
-  int rate = 0;               // of the first batch
-  int64_t accepted = 0;       // samples accepted
+  int rate = 0;          // of the first batch
+  int64_t accepted = 0;  // samples accepted
   int64_t batches = 0;
   bool finished = false;      // FinishInput called
   bool refused = false;       // AddAudio returned an error
@@ -93,7 +94,8 @@ class RecordingSink final : public lact::server::AudioSink {
     // samples (+ a frame carried over), raw Opus one packet; beyond that only what the limit
     // still allows (an Ogg Opus message of tiny 120 ms packets would otherwise be a memory bomb).
     const auto n = static_cast<int64_t>(samples.size());
-    const int64_t allowance = lact::server::SampleAllowance(r_->max_seconds, sample_rate, r_->accepted);
+    const int64_t allowance =
+        lact::server::SampleAllowance(r_->max_seconds, sample_rate, r_->accepted);
     LACT_FUZZ_CHECK(n <= r_->message_bytes / 2 + 8 || n <= kMaxOpusPacketSamples || n <= allowance);
     ++r_->batches;
     // StreamSession::AddAudio's rule and message.
@@ -159,13 +161,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Record record;
   record.max_seconds = settings.max_stream_seconds;
   int factory_calls = 0;
-  StreamRequestHandler handler(settings, [&](const pb::RecognitionConfig& config)
-                                             -> absl::StatusOr<std::unique_ptr<lact::server::AudioSink>> {
-    ++factory_calls;
-    LACT_FUZZ_CHECK(lact::server::AudioFormatFromConfig(config).ok());  // validated before
-    if (factory_fails) return absl::UnavailableError("the server is shutting down");
-    return std::make_unique<RecordingSink>(&record);
-  });
+  StreamRequestHandler handler(
+      settings,
+      [&](const pb::RecognitionConfig& config)
+          -> absl::StatusOr<std::unique_ptr<lact::server::AudioSink>> {
+        ++factory_calls;
+        LACT_FUZZ_CHECK(lact::server::AudioFormatFromConfig(config).ok());  // validated before
+        if (factory_fails) return absl::UnavailableError("the server is shutting down");
+        return std::make_unique<RecordingSink>(&record);
+      });
 
   // LACT_FUZZ_VERBOSE=1: print every handler call's result (to see what a seed reaches).
   static const bool verbose = std::getenv("LACT_FUZZ_VERBOSE") != nullptr;
@@ -209,12 +213,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!was_ok) return;
     if (!was_started) {
       // Only a first message with a valid config starts the call.
-      const bool valid = request.has_streaming_config() && request.streaming_config().has_config() &&
-                         lact::server::AudioFormatFromConfig(request.streaming_config().config()).ok();
+      const bool valid =
+          request.has_streaming_config() && request.streaming_config().has_config() &&
+          lact::server::AudioFormatFromConfig(request.streaming_config().config()).ok();
       LACT_FUZZ_CHECK(s.ok() == (valid && !factory_fails));
       LACT_FUZZ_CHECK(factory_calls == (valid ? 1 : 0));
     } else if (!request.has_audio_content()) {
-      LACT_FUZZ_CHECK(s.code() == absl::StatusCode::kInvalidArgument);  // a second config, or nothing
+      LACT_FUZZ_CHECK(s.code() ==
+                      absl::StatusCode::kInvalidArgument);  // a second config, or nothing
     }
     LACT_FUZZ_CHECK(factory_calls <= 1);
   };
@@ -225,13 +231,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     record.message_bytes = 0;
     const absl::Status s = handler.OnHalfClose(now);
     if (verbose) {
-      std::fprintf(stderr, "  OnHalfClose: %s (accepted %lld samples at %d Hz)\n", s.ToString().c_str(),
-                   static_cast<long long>(record.accepted), record.rate);
+      std::fprintf(stderr, "  OnHalfClose: %s (accepted %lld samples at %d Hz)\n",
+                   s.ToString().c_str(), static_cast<long long>(record.accepted), record.rate);
     }
     after(s, was_started);
     if (was_ok) {
       LACT_FUZZ_CHECK(s.ok() == record.finished);
-      if (!was_started) LACT_FUZZ_CHECK(s.code() == absl::StatusCode::kInvalidArgument);  // no config
+      if (!was_started)
+        LACT_FUZZ_CHECK(s.code() == absl::StatusCode::kInvalidArgument);  // no config
       half_closed = half_closed || s.ok();
     }
   };
@@ -267,12 +274,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         on_message(request, static_cast<int64_t>(request.audio_content().size()));
         break;
       }
-      case 3:
-        on_message(request, 0);
-        break;
-      case 4:
-        on_half_close();
-        break;
+      case 3: on_message(request, 0); break;
+      case 4: on_half_close(); break;
     }
   }
   if (!cancel) on_half_close();
@@ -280,7 +283,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // What the handler counted is what the sink accepted, and never past the limit.
   LACT_FUZZ_CHECK(handler.accepted_samples() == record.accepted);
   if (record.rate > 0) {
-    LACT_FUZZ_CHECK(static_cast<double>(record.accepted) / record.rate <= settings.max_stream_seconds);
+    LACT_FUZZ_CHECK(static_cast<double>(record.accepted) / record.rate <=
+                    settings.max_stream_seconds);
   }
   if (record.finished) LACT_FUZZ_CHECK(half_closed && first_error.ok());
   if (!first_error.ok()) LACT_FUZZ_CHECK(!record.finished);

@@ -45,16 +45,17 @@ inline std::string_view AsText(const uint8_t* data, size_t size) {
 
 // A property of the code under test does not hold: report it as a crash (libFuzzer saves the
 // input as crash-<sha1>).
-#define LACT_FUZZ_CHECK(cond)                                                   \
-  do {                                                                          \
-    if (!(cond)) {                                                              \
+#define LACT_FUZZ_CHECK(cond)                                                       \
+  do {                                                                              \
+    if (!(cond)) {                                                                  \
       std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                             \
-    }                                                                           \
+      std::abort();                                                                 \
+    }                                                                               \
   } while (0)
 
 // Ogg page checksum (fuzz inputs that should reach the Opus decoder past the CRC check).
-inline uint32_t OggCrc(const unsigned char* p, size_t n) {  // CRC-32, polynomial 0x04c11db7, no reflection
+inline uint32_t OggCrc(const unsigned char* p,
+                       size_t n) {  // CRC-32, polynomial 0x04c11db7, no reflection
   static const auto* table = [] {
     static uint32_t t[256];
     for (uint32_t i = 0; i < 256; ++i) {

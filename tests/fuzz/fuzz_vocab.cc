@@ -1,5 +1,5 @@
-// Fuzz target: vocab.json (core/decoding/vocab.cc, Vocab::FromJsonString), with the default options and
-// with config.json's pad_token_id = 0. A vocabulary that loads must be a bijection between ids
+// Fuzz target: vocab.json (core/decoding/vocab.cc, Vocab::FromJsonString), with the default options
+// and with config.json's pad_token_id = 0. A vocabulary that loads must be a bijection between ids
 // 0..V-1 and tokens, with the blank in range and of kind kBlank.
 #include <cstddef>
 #include <cstdint>

@@ -22,13 +22,15 @@ using testing::SyntheticAudio;
 using testing::ToFloat32;
 using testing::ToLinear16;
 
-std::unique_ptr<AudioDecoder> Make(AudioEncoding e, int rate, int channels = 1, int preferred = 16000) {
+std::unique_ptr<AudioDecoder> Make(AudioEncoding e, int rate, int channels = 1,
+                                   int preferred = 16000) {
   auto d = CreateAudioDecoder(AudioFormat{e, rate, channels}, preferred);
   EXPECT_TRUE(d.ok()) << d.status();
   return d.ok() ? std::move(*d) : nullptr;
 }
 
-absl::StatusOr<std::vector<float>> DecodeAll(AudioDecoder& d, const std::vector<std::string>& pieces) {
+absl::StatusOr<std::vector<float>> DecodeAll(AudioDecoder& d,
+                                             const std::vector<std::string>& pieces) {
   std::vector<float> out;
   for (const auto& p : pieces) {
     if (absl::Status s = d.Decode(p, &out); !s.ok()) return s;
@@ -47,12 +49,14 @@ double Correlation(const std::vector<float>& a, const std::vector<float>& b) {
 TEST(AudioFormatTest, RejectsWhatIsNotSupported) {
   EXPECT_EQ(AudioFormat({AudioEncoding::kUnspecified, 16000, 1}).Validate().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(AudioFormat({AudioEncoding::kLinear16, 0, 1}).Validate().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(AudioFormat({AudioEncoding::kLinear16, 0, 1}).Validate().code(),
+            absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(AudioFormat({AudioEncoding::kLinear16, 500000, 1}).Validate().code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(AudioFormat({AudioEncoding::kFloat32, 16000, 3}).Validate().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(AudioFormat({AudioEncoding::kOpus, 44100, 1}).Validate().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(AudioFormat({AudioEncoding::kOpus, 44100, 1}).Validate().code(),
+            absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(AudioFormat({AudioEncoding::kOggOpus, 44100, 1}).Validate().code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(AudioFormat({AudioEncoding::kOggOpus, 0, 0}).Validate().ok());
@@ -73,9 +77,11 @@ TEST(PcmDecoderTest, Linear16SplitAtEveryByteIsExact) {
 }
 
 TEST(PcmDecoderTest, Float32AndStereoMixDown) {
-  const std::vector<float> left = SyntheticAudio(0.02, 16000, 2), right = SyntheticAudio(0.02, 16000, 3);
+  const std::vector<float> left = SyntheticAudio(0.02, 16000, 2),
+                           right = SyntheticAudio(0.02, 16000, 3);
   std::vector<float> interleaved;
-  for (size_t i = 0; i < left.size(); ++i) interleaved.push_back(left[i]), interleaved.push_back(right[i]);
+  for (size_t i = 0; i < left.size(); ++i)
+    interleaved.push_back(left[i]), interleaved.push_back(right[i]);
   auto d = Make(AudioEncoding::kFloat32, 16000, 2);
   auto out = DecodeAll(*d, SplitBytes(ToFloat32(interleaved), 5));
   ASSERT_TRUE(out.ok()) << out.status();
@@ -250,7 +256,8 @@ TEST(OggOpusDecoderTest, AnAudioPacketThatNeverEndsIsRefusedAtTheFirstPage) {
   for (int i = 0; i < 48; ++i) message += ogg.EndlessPacketPage("\x1b\x02");  // 3.1 MB
   const absl::Status s = d->Decode(message, &out);
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(std::string(s.message()).find("audio packet longer than 7657 bytes"), std::string::npos) << s;
+  EXPECT_NE(std::string(s.message()).find("audio packet longer than 7657 bytes"), std::string::npos)
+      << s;
 }
 
 TEST(OggOpusDecoderTest, AnOpusTagsPacketThatNeverEndsIsRefusedAtItsBound) {
@@ -266,7 +273,9 @@ TEST(OggOpusDecoderTest, AnOpusTagsPacketThatNeverEndsIsRefusedAtItsBound) {
     s = d->Decode(page, &out);
   }
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(std::string(s.message()).find("OpusTags packet longer than 1048576 bytes"), std::string::npos) << s;
+  EXPECT_NE(std::string(s.message()).find("OpusTags packet longer than 1048576 bytes"),
+            std::string::npos)
+      << s;
   EXPECT_LT(sent, kMaxOggHeaderPacketBytes + 2 * 65536);  // refused within a page of the bound
 }
 
@@ -284,7 +293,8 @@ TEST(OggOpusDecoderTest, ALargeButCompleteOpusTagsIsAccepted) {
   size_t at = 0;
   bool continued = false;
   while (tags.size() - at >= 255 * 255) {
-    stream += ogg.Page(std::vector<uint8_t>(255, 255), tags.substr(at, 255 * 255), false, continued, -1);
+    stream +=
+        ogg.Page(std::vector<uint8_t>(255, 255), tags.substr(at, 255 * 255), false, continued, -1);
     at += 255 * 255;
     continued = true;
   }
@@ -302,7 +312,8 @@ TEST(OggOpusDecoderTest, ALargeButCompleteOpusTagsIsAccepted) {
 TEST(OggOpusDecoderTest, OggSFollowedByGarbageSaysSo) {
   auto d = Make(AudioEncoding::kOggOpus, 0);
   std::vector<float> out;
-  const absl::Status s = d->Decode("OggS" + std::string(200, '\x01'), &out);  // a 29-byte page, bad CRC
+  const absl::Status s =
+      d->Decode("OggS" + std::string(200, '\x01'), &out);  // a 29-byte page, bad CRC
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(std::string(s.message()).find("not a valid Ogg page"), std::string::npos) << s;
 }

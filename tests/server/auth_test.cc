@@ -1,5 +1,6 @@
 // server/auth: the tokens-file parser, SHA-256, and the bearer-token check. Expected digests come
-// from the `sha256sum` command line (the recipe docs/server.md gives), not from the code under test.
+// from the `sha256sum` command line (the recipe docs/server.md gives), not from the code under
+// test.
 #include "server/auth.h"
 
 #include <unistd.h>
@@ -42,8 +43,9 @@ TEST(AuthTest, Sha256MatchesSha256sum) {
 
 TEST(AuthTest, ParsesDigestsCommentsBlankLinesAndSha256sumOutput) {
   const std::string a = Sha256sum("alpha"), b = Sha256sum("beta"), c = Sha256sum("gamma");
-  const std::string text = absl::StrCat("# accepted tokens\n\n", a, "\n   ", b, "  -   # sha256sum output, indented\r\n",
-                                        absl::AsciiStrToUpper(c), "\t# upper case\n# ", Sha256sum("delta"), "\n");
+  const std::string text =
+      absl::StrCat("# accepted tokens\n\n", a, "\n   ", b, "  -   # sha256sum output, indented\r\n",
+                   absl::AsciiStrToUpper(c), "\t# upper case\n# ", Sha256sum("delta"), "\n");
   auto auth = TokenAuthenticator::Parse(text, "tokens.txt");
   ASSERT_TRUE(auth.ok()) << auth.status();
   EXPECT_EQ(auth->size(), 3u);
@@ -81,7 +83,8 @@ TEST(AuthTest, MalformedFilesNameTheFileAndLine) {
 TEST(AuthTest, FromFileReadsAndNamesAMissingFile) {
   auto missing = TokenAuthenticator::FromFile("/nonexistent/lact/tokens.txt");
   ASSERT_FALSE(missing.ok());
-  EXPECT_TRUE(absl::StrContains(missing.status().message(), "/nonexistent/lact/tokens.txt: cannot read it"))
+  EXPECT_TRUE(
+      absl::StrContains(missing.status().message(), "/nonexistent/lact/tokens.txt: cannot read it"))
       << missing.status();
   char path[] = "/tmp/lact_auth_test_XXXXXX";
   const int fd = mkstemp(path);
@@ -99,7 +102,7 @@ TEST(AuthTest, AuthorizationValues) {
   auto auth = TokenAuthenticator::Parse(Sha256sum("s3cret") + "\n", "t");
   ASSERT_TRUE(auth.ok());
   EXPECT_TRUE(auth->CheckAuthorization("Bearer s3cret").ok());
-  EXPECT_TRUE(auth->CheckAuthorization("bearer s3cret").ok());   // the scheme is case-insensitive
+  EXPECT_TRUE(auth->CheckAuthorization("bearer s3cret").ok());    // the scheme is case-insensitive
   EXPECT_TRUE(auth->CheckAuthorization("BEARER  s3cret ").ok());  // surrounding spaces
   for (const char* bad : {"", "Bearer", "Bearer ", "Bearer  ", "Bearer S3cret", "Bearer s3cre",
                           "Bearer s3crett", "Basic s3cret", "s3cret", "Bearers3cret"}) {
@@ -112,7 +115,8 @@ TEST(AuthTest, AuthorizationValues) {
 TEST(AuthTest, MetadataNeedsExactlyOneAuthorizationEntry) {
   auto auth = TokenAuthenticator::Parse(Sha256sum("s3cret") + "\n", "t");
   ASSERT_TRUE(auth.ok());
-  const std::string good = "Bearer s3cret", bad = "Bearer nope", key = "authorization", other = "x-other";
+  const std::string good = "Bearer s3cret", bad = "Bearer nope", key = "authorization",
+                    other = "x-other";
   Metadata none;
   none.emplace(other, good);
   EXPECT_EQ(auth->CheckMetadata(none).code(), absl::StatusCode::kUnauthenticated);
@@ -131,7 +135,8 @@ TEST(AuthTest, MetadataNeedsExactlyOneAuthorizationEntry) {
 
 TEST(AuthTest, ManyDigestsAnyMatches) {
   std::string text;
-  for (int i = 0; i < 50; ++i) absl::StrAppend(&text, DigestToHex(Sha256(absl::StrCat("token-", i))), "\n");
+  for (int i = 0; i < 50; ++i)
+    absl::StrAppend(&text, DigestToHex(Sha256(absl::StrCat("token-", i))), "\n");
   auto auth = TokenAuthenticator::Parse(text, "t");
   ASSERT_TRUE(auth.ok());
   EXPECT_EQ(auth->size(), 50u);

@@ -27,14 +27,16 @@ using testing::SlowHttpClient;
 // is not needed for these tests, but a realistic size keeps the timing honest.
 std::string Exposition() {
   std::string text;
-  for (int i = 0; i < 1500; ++i) absl::StrAppend(&text, "lact_test_metric{i=\"", i, "\"} ", i, "\n");
+  for (int i = 0; i < 1500; ++i)
+    absl::StrAppend(&text, "lact_test_metric{i=\"", i, "\"} ", i, "\n");
   return text;
 }
 
-std::unique_ptr<MetricsHttpServer> StartServer(const MetricsHttpOptions& options, std::atomic<bool>* serving) {
+std::unique_ptr<MetricsHttpServer> StartServer(const MetricsHttpOptions& options,
+                                               std::atomic<bool>* serving) {
   static const std::string body = Exposition();
-  auto server = MetricsHttpServer::Start("127.0.0.1", 0, [] { return body; },
-                                         [serving] { return serving->load(); }, options);
+  auto server = MetricsHttpServer::Start(
+      "127.0.0.1", 0, [] { return body; }, [serving] { return serving->load(); }, options);
   EXPECT_TRUE(server.ok()) << server.status();
   return server.ok() ? std::move(*server) : nullptr;
 }
@@ -110,7 +112,8 @@ TEST(MetricsHttpTest, MethodsAndPaths) {
   EXPECT_EQ(RawHttpGet(port, "/nothing", absl::Seconds(2)).status, 404);
   EXPECT_EQ(RawHttpGet(port, "/metrics?x=1", absl::Seconds(2)).status, 200);
   const auto post = RawHttpRequest(
-      port, "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc",
+      port,
+      "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc",
       absl::Seconds(2));
   ASSERT_TRUE(post.ok);
   EXPECT_EQ(post.status, 405);
@@ -129,7 +132,8 @@ TEST(MetricsHttpTest, ConnectionCapClosesTheSurplusAndRecovers) {
   auto server = StartServer(options, &serving);
   ASSERT_NE(server, nullptr);
   std::vector<std::unique_ptr<SlowHttpClient>> held;
-  for (int i = 0; i < 8; ++i) held.push_back(std::make_unique<SlowHttpClient>(server->port(), false));
+  for (int i = 0; i < 8; ++i)
+    held.push_back(std::make_unique<SlowHttpClient>(server->port(), false));
   absl::SleepFor(absl::Milliseconds(200));  // accepted by the server
   // A ninth connection is not served while the cap is reached (libmicrohttpd leaves it in the
   // listen backlog or closes it)...
@@ -145,7 +149,8 @@ TEST(MetricsHttpTest, AClientThatDoesNotReadTheResponseIsCutOff) {
   MetricsHttpOptions options;
   options.request_timeout = absl::Seconds(1);
   static const std::string big(16 << 20, 'x');  // far more than the socket buffers hold
-  auto started = MetricsHttpServer::Start("127.0.0.1", 0, [] { return big; }, [] { return true; }, options);
+  auto started = MetricsHttpServer::Start(
+      "127.0.0.1", 0, [] { return big; }, [] { return true; }, options);
   ASSERT_TRUE(started.ok()) << started.status();
   auto server = std::move(*started);
   // Asks for the response and does not read it: the server's send stalls in flow control.

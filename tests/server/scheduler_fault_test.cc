@@ -65,7 +65,8 @@ class SchedulerFaultTest : public ::testing::Test {
     auto s = recognizer_->CreateStream();
     const size_t piece = static_cast<size_t>(kRate * testing::Window{}.step_ms / 1000);
     for (size_t at = 0; at < audio.size(); at += piece) {
-      EXPECT_TRUE(s->AcceptWaveform(kRate, audio.data() + at, std::min(piece, audio.size() - at)).ok());
+      EXPECT_TRUE(
+          s->AcceptWaveform(kRate, audio.data() + at, std::min(piece, audio.size() - at)).ok());
       while (recognizer_->IsReady(*s)) EXPECT_TRUE(recognizer_->DecodeStreams({s.get()}).ok());
     }
     s->InputFinished();
@@ -76,7 +77,8 @@ class SchedulerFaultTest : public ::testing::Test {
   // Runs every audio as a concurrent session (ids 1..kStreams) through one Scheduler with
   // `hook`; each session's end status and final transcript, by id.
   static std::map<uint64_t, Outcome> RunSessions(
-      std::function<void(int64_t, const std::vector<uint64_t>&)> hook, int64_t* oom_batches = nullptr) {
+      std::function<void(int64_t, const std::vector<uint64_t>&)> hook,
+      int64_t* oom_batches = nullptr) {
     SchedulerOptions options;
     options.max_batch = 2;  // several batches per step: a fault hits only some streams
     options.max_queue_delay = absl::Milliseconds(2);
@@ -97,8 +99,9 @@ class SchedulerFaultTest : public ::testing::Test {
         absl::Status s;
         const size_t chunk = 1600;  // 100 ms messages
         for (size_t at = 0; at < audio.size() && s.ok(); at += chunk) {
-          std::vector<float> piece(audio.begin() + static_cast<std::ptrdiff_t>(at),
-                                   audio.begin() + static_cast<std::ptrdiff_t>(std::min(audio.size(), at + chunk)));
+          std::vector<float> piece(
+              audio.begin() + static_cast<std::ptrdiff_t>(at),
+              audio.begin() + static_cast<std::ptrdiff_t>(std::min(audio.size(), at + chunk)));
           s = session->AddAudio(kRate, piece, absl::Now());
         }
         if (s.ok()) session->FinishInput(absl::Now());
@@ -153,15 +156,21 @@ struct FaultCase {
   const char* message_part;
 };
 
-class SchedulerFaultCaseTest : public SchedulerFaultTest, public ::testing::WithParamInterface<int> {};
+class SchedulerFaultCaseTest : public SchedulerFaultTest,
+                               public ::testing::WithParamInterface<int> {};
 
 const std::vector<FaultCase>& Cases() {
   static const auto* cases = new std::vector<FaultCase>{
       {"cuda_oom",
-       [] { TORCH_CHECK_WITH(OutOfMemoryError, false, "CUDA out of memory. Tried to allocate 2.00 GiB (simulated)"); },
+       [] {
+         TORCH_CHECK_WITH(OutOfMemoryError, false,
+                          "CUDA out of memory. Tried to allocate 2.00 GiB (simulated)");
+       },
        absl::StatusCode::kResourceExhausted, "out of memory"},
-      {"host_bad_alloc", [] { throw std::bad_alloc(); }, absl::StatusCode::kResourceExhausted, "out of memory"},
-      {"oom_in_a_runtime_error", [] { throw std::runtime_error("allocator: out of memory (simulated)"); },
+      {"host_bad_alloc", [] { throw std::bad_alloc(); }, absl::StatusCode::kResourceExhausted,
+       "out of memory"},
+      {"oom_in_a_runtime_error",
+       [] { throw std::runtime_error("allocator: out of memory (simulated)"); },
        absl::StatusCode::kResourceExhausted, "out of memory"},
       {"other_error", [] { throw std::runtime_error("simulated kernel failure"); },
        absl::StatusCode::kInternal, "simulated kernel failure"},
@@ -173,7 +182,8 @@ TEST_P(SchedulerFaultCaseTest, AFailedBatchEndsOnlyItsStreams) {
   const FaultCase& c = Cases()[static_cast<size_t>(GetParam())];
   SCOPED_TRACE(c.name);
   std::map<uint64_t, std::string> alone;
-  for (int i = 0; i < kStreams; ++i) alone[static_cast<uint64_t>(i + 1)] = DecodeAlone(audio_[static_cast<size_t>(i)]);
+  for (int i = 0; i < kStreams; ++i)
+    alone[static_cast<uint64_t>(i + 1)] = DecodeAlone(audio_[static_cast<size_t>(i)]);
 
   // Batch 3 fails: by then every session has been decoded at least once (max_batch 2, 6 streams
   // fed concurrently), so the fault hits streams in the middle of their audio.

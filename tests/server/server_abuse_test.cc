@@ -9,10 +9,10 @@
 //     server's RSS rises by less than 64 MB (acceptance 2).
 #include <algorithm>
 #include <atomic>
-#include <cstring>
-#include <functional>
 #include <cstdint>
+#include <cstring>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -46,12 +46,13 @@ int64_t RssBytes(pid_t pid) {
 // Samples a process's RSS every 20 ms on its own thread and keeps the largest.
 class RssPeak {
  public:
-  explicit RssPeak(pid_t pid) : pid_(pid), thread_([this] {
-    while (!stop_.load()) {
-      peak_.store(std::max(peak_.load(), RssBytes(pid_)));
-      absl::SleepFor(absl::Milliseconds(20));
-    }
-  }) {}
+  explicit RssPeak(pid_t pid)
+      : pid_(pid), thread_([this] {
+          while (!stop_.load()) {
+            peak_.store(std::max(peak_.load(), RssBytes(pid_)));
+            absl::SleepFor(absl::Milliseconds(20));
+          }
+        }) {}
   ~RssPeak() { Stop(); }
   int64_t Stop() {
     stop_.store(true);
@@ -73,8 +74,9 @@ struct AttackResult {
 
 // One attacking stream: OGG_OPUS config, the headers, then `next_message()` until the server
 // ends the call (a Write fails) or `max_messages` were sent.
-AttackResult Attack(pb::StreamingAsr::Stub* stub, const std::function<std::string(OggWriter&)>& next_message,
-                    int max_messages, bool endless_tags = false) {
+AttackResult Attack(pb::StreamingAsr::Stub* stub,
+                    const std::function<std::string(OggWriter&)>& next_message, int max_messages,
+                    bool endless_tags = false) {
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
   auto stream = stub->StreamingRecognize(&context);
@@ -147,7 +149,8 @@ TEST_F(ServerAbuseTest, MetricsPortAnswersUnderSlowAndSilentConnections) {
 // 64 MB, and the server must still serve a normal stream afterwards.
 void ExpectRefusedInBoundedMemory(const std::string& model, const char* attack,
                                   const std::function<std::string(OggWriter&)>& next_message,
-                                  bool endless_tags, grpc::StatusCode code, const std::string& message_part) {
+                                  bool endless_tags, grpc::StatusCode code,
+                                  const std::string& message_part) {
   ServerProcess server(model, Window{}, {"--max_streams=32", "--max_stream_seconds=120"});
   ASSERT_TRUE(server.ok()) << server.log();
   // Warm up first with 8 normal streams at once, sent faster than real time so that the model
@@ -155,7 +158,8 @@ void ExpectRefusedInBoundedMemory(const std::string& model, const char* attack,
   // are tens of MB), of the gRPC stack and of 16 RPC threads are not the attack's.
   const std::vector<float> warm = SyntheticAudio(20.0, 16000, 5);
   StreamSpec spec;
-  spec.messages = ConfigThenAudio(MakeConfig(pb::LINEAR16, 16000), false, SplitBytes(ToLinear16(warm), 160000));
+  spec.messages =
+      ConfigThenAudio(MakeConfig(pb::LINEAR16, 16000), false, SplitBytes(ToLinear16(warm), 160000));
   spec.interval = absl::ZeroDuration();
   auto stub = server.stub();
   {
@@ -172,13 +176,16 @@ void ExpectRefusedInBoundedMemory(const std::string& model, const char* attack,
   const int64_t base = RssBytes(server.pid());
   ASSERT_GT(base, 0);
   RssPeak peak(server.pid());
-  const std::vector<AttackResult> results = AttackTogether(server, 8, next_message, 40, endless_tags);
+  const std::vector<AttackResult> results =
+      AttackTogether(server, 8, next_message, 40, endless_tags);
   const int64_t rise = peak.Stop() - base;
-  std::printf("%s, 8 streams: server RSS %.1f MB before, peak rise %.1f MB; streams sent %d messages\n", attack,
-              base / 1e6, rise / 1e6, results[0].messages_sent);
+  std::printf(
+      "%s, 8 streams: server RSS %.1f MB before, peak rise %.1f MB; streams sent %d messages\n",
+      attack, base / 1e6, rise / 1e6, results[0].messages_sent);
   for (const AttackResult& r : results) {
     EXPECT_EQ(r.status.error_code(), code) << r.status.error_message();
-    EXPECT_NE(r.status.error_message().find(message_part), std::string::npos) << r.status.error_message();
+    EXPECT_NE(r.status.error_message().find(message_part), std::string::npos)
+        << r.status.error_message();
   }
   EXPECT_LT(rise, 64 << 20) << attack << ": RSS rose by " << rise / 1e6 << " MB";
   EXPECT_EQ(HttpGet(server.metrics_port(), "/healthz"), "SERVING\n");
@@ -187,29 +194,38 @@ void ExpectRefusedInBoundedMemory(const std::string& model, const char* attack,
 
 // An audio packet that never ends: messages of 48 full continued pages, 3.1 MB each.
 TEST_F(ServerAbuseTest, EndlessOggAudioPacket) {
-  ExpectRefusedInBoundedMemory(*model_, "endless Ogg audio packet", [](OggWriter& ogg) {
-    std::string message;
-    for (int i = 0; i < 48; ++i) message += ogg.EndlessPacketPage("\x1b\x02");
-    return message;
-  }, false, grpc::StatusCode::INVALID_ARGUMENT, "audio packet longer than");
+  ExpectRefusedInBoundedMemory(
+      *model_, "endless Ogg audio packet",
+      [](OggWriter& ogg) {
+        std::string message;
+        for (int i = 0; i < 48; ++i) message += ogg.EndlessPacketPage("\x1b\x02");
+        return message;
+      },
+      false, grpc::StatusCode::INVALID_ARGUMENT, "audio packet longer than");
 }
 
 // An OpusTags packet that never ends (refused at 1 MiB).
 TEST_F(ServerAbuseTest, EndlessOpusTagsPacket) {
-  ExpectRefusedInBoundedMemory(*model_, "endless OpusTags packet", [](OggWriter& ogg) {
-    std::string message;
-    for (int i = 0; i < 48; ++i) message += ogg.EndlessPacketPage("OpusTags");
-    return message;
-  }, true, grpc::StatusCode::INVALID_ARGUMENT, "OpusTags packet longer than");
+  ExpectRefusedInBoundedMemory(
+      *model_, "endless OpusTags packet",
+      [](OggWriter& ogg) {
+        std::string message;
+        for (int i = 0; i < 48; ++i) message += ogg.EndlessPacketPage("OpusTags");
+        return message;
+      },
+      true, grpc::StatusCode::INVALID_ARGUMENT, "OpusTags packet longer than");
 }
 
 // Concealment: 19 pages of 255 2-byte packets per message (15,048 bytes, 581 s of audio).
 TEST_F(ServerAbuseTest, OpusConcealmentFlood) {
-  ExpectRefusedInBoundedMemory(*model_, "Opus concealment flood", [](OggWriter& ogg) {
-    std::string message;
-    for (int i = 0; i < 19; ++i) message += ogg.ConcealmentPage();
-    return message;
-  }, false, grpc::StatusCode::OUT_OF_RANGE, "--max_stream_seconds");
+  ExpectRefusedInBoundedMemory(
+      *model_, "Opus concealment flood",
+      [](OggWriter& ogg) {
+        std::string message;
+        for (int i = 0; i < 19; ++i) message += ogg.ConcealmentPage();
+        return message;
+      },
+      false, grpc::StatusCode::OUT_OF_RANGE, "--max_stream_seconds");
 }
 
 }  // namespace

@@ -61,12 +61,15 @@ TEST(ServerDrainTest, SigtermDrainsThenExitsZero) {
 
   // All three open, then SIGTERM.
   const absl::Time open_deadline = absl::Now() + absl::Seconds(10);
-  while (absl::Now() < open_deadline &&
-         MetricValue(HttpGet(server.metrics_port(), "/metrics"), "lact_active_streams").value_or(0) < 3) {
+  while (
+      absl::Now() < open_deadline &&
+      MetricValue(HttpGet(server.metrics_port(), "/metrics"), "lact_active_streams").value_or(0) <
+          3) {
     absl::SleepFor(absl::Milliseconds(50));
   }
   absl::SleepFor(absl::Milliseconds(300));
-  const std::string http_probe = "--http_address=127.0.0.1:" + std::to_string(server.metrics_port());
+  const std::string http_probe =
+      "--http_address=127.0.0.1:" + std::to_string(server.metrics_port());
   EXPECT_EQ(HttpGet(server.metrics_port(), "/healthz"), "SERVING\n");
   EXPECT_EQ(RunHealthProbe(server.address(), {http_probe}), 0);
   const absl::Time sigterm = absl::Now();
@@ -80,7 +83,8 @@ TEST(ServerDrainTest, SigtermDrainsThenExitsZero) {
   {
     auto stub = server.stub();
     StreamSpec spec;
-    spec.messages = ConfigThenAudio(MakeConfig(pb::LINEAR16, 16000), true, {ToLinear16(finishing_audio)});
+    spec.messages =
+        ConfigThenAudio(MakeConfig(pb::LINEAR16, 16000), true, {ToLinear16(finishing_audio)});
     const StreamResult r = RunStream(stub.get(), spec);
     EXPECT_EQ(r.status.error_code(), grpc::StatusCode::UNAVAILABLE) << r.status.error_message();
   }
@@ -94,7 +98,8 @@ TEST(ServerDrainTest, SigtermDrainsThenExitsZero) {
   EXPECT_FALSE(l.got_final);
   const StreamResult s = silent.get();
   EXPECT_NE(s.status.error_code(), grpc::StatusCode::OK);
-  EXPECT_NE(s.status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << "ended by the server, not the client";
+  EXPECT_NE(s.status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED)
+      << "ended by the server, not the client";
 
   const int code = server.WaitExit(absl::Seconds(20));
   const double took = absl::ToDoubleSeconds(absl::Now() - sigterm);

@@ -60,7 +60,8 @@ TEST_F(ServerE2eTest, ConcurrentPcmAndOpusStreamsMatchLactTranscribe) {
   }
   {  // OPUS: one 20 ms packet per message.
     Case c{"opus", MakeConfig(pb::OPUS, 16000), {}, {}};
-    const std::vector<std::string> packets = EncodeOpusPackets(SyntheticAudio(3.0, 16000, 13), 16000);
+    const std::vector<std::string> packets =
+        EncodeOpusPackets(SyntheticAudio(3.0, 16000, 13), 16000);
     c.chunks = packets;
     c.audio_as_served = DecodeOpusPackets(packets, 16000);
     cases.push_back(c);
@@ -87,8 +88,8 @@ TEST_F(ServerE2eTest, ConcurrentPcmAndOpusStreamsMatchLactTranscribe) {
     files.push_back(work + "/" + c.name + ".wav");
     WriteFloatWav(files.back(), c.audio_as_served, 16000);
   }
-  std::future<std::map<std::string, std::string>> reference =
-      std::async(std::launch::async, [&] { return ReferenceTranscripts(*model_dir_, files, Window{}); });
+  std::future<std::map<std::string, std::string>> reference = std::async(
+      std::launch::async, [&] { return ReferenceTranscripts(*model_dir_, files, Window{}); });
 
   // All streams at once, each paced at about 4x real time.
   std::vector<std::future<StreamResult>> runs;
@@ -154,19 +155,25 @@ TEST_F(ServerE2eTest, ConcurrentPcmAndOpusStreamsMatchLactTranscribe) {
   for (const char* name :
        {"lact_device_memory_allocated_bytes", "lact_device_memory_reserved_bytes",
         "lact_device_memory_total_bytes", "lact_fast_weight_state_bytes", "lact_active_streams",
-        "lact_streams_total", "lact_audio_seconds_total", "lact_batch_size", "lact_model_step_seconds",
-        "lact_queue_wait_seconds", "lact_interim_latency_seconds", "lact_final_latency_seconds"}) {
+        "lact_streams_total", "lact_audio_seconds_total", "lact_batch_size",
+        "lact_model_step_seconds", "lact_queue_wait_seconds", "lact_interim_latency_seconds",
+        "lact_final_latency_seconds"}) {
     EXPECT_NE(after.find(absl::StrCat("# TYPE ", name, " ")), std::string::npos) << name;
   }
-  const double allocated = MetricValue(after, "lact_device_memory_allocated_bytes{device=\"cpu\"}").value_or(-1);
-  const double total = MetricValue(after, "lact_device_memory_total_bytes{device=\"cpu\"}").value_or(-1);
+  const double allocated =
+      MetricValue(after, "lact_device_memory_allocated_bytes{device=\"cpu\"}").value_or(-1);
+  const double total =
+      MetricValue(after, "lact_device_memory_total_bytes{device=\"cpu\"}").value_or(-1);
   EXPECT_GT(allocated, 10e6) << "a LibTorch process holds more than 10 MB";
   EXPECT_GT(total, allocated);
   EXPECT_EQ(MetricValue(after, "lact_active_streams"), 0);
   EXPECT_EQ(MetricValue(after, "lact_fast_weight_state_bytes{device=\"cpu\"}"), 0) << "state freed";
   EXPECT_GE(MetricValue(after, "lact_streams_total{code=\"OK\"}").value_or(0), cases.size());
   double audio = 0;
-  for (const Case& c : cases) audio += c.audio_as_served.size() / static_cast<double>(c.config.sample_rate_hertz() > 0 ? c.config.sample_rate_hertz() : 16000);
+  for (const Case& c : cases)
+    audio += c.audio_as_served.size() / static_cast<double>(c.config.sample_rate_hertz() > 0
+                                                                ? c.config.sample_rate_hertz()
+                                                                : 16000);
   const double decoded = MetricValue(after, "lact_audio_seconds_total").value_or(0);
   EXPECT_GT(decoded, 0.9 * audio);
   EXPECT_LT(decoded, 1.1 * audio + 1);
@@ -205,7 +212,8 @@ TEST_F(ServerE2eTest, RecognizeEqualsStreaming) {
   ASSERT_EQ(response.alternatives_size(), 1);
   const auto expected = ReferenceTranscripts(*model_dir_, {file}, Window{});
   EXPECT_EQ(response.alternatives(0).transcript(), expected.at(file));
-  EXPECT_NEAR(response.audio_duration().seconds() + response.audio_duration().nanos() * 1e-9, 2.2, 1e-3);
+  EXPECT_NEAR(response.audio_duration().seconds() + response.audio_duration().nanos() * 1e-9, 2.2,
+              1e-3);
 }
 
 TEST_F(ServerE2eTest, StreamWithoutAudioEndsWithAnEmptyFinal) {
@@ -217,7 +225,8 @@ TEST_F(ServerE2eTest, StreamWithoutAudioEndsWithAnEmptyFinal) {
   EXPECT_TRUE(r.got_final);
   EXPECT_EQ(r.final_transcript, "");
   // And a stream shorter than one model frame (10 ms).
-  spec.messages = ConfigThenAudio(MakeConfig(pb::LINEAR16, 16000), true, {ToLinear16(SyntheticAudio(0.01, 16000, 3))});
+  spec.messages = ConfigThenAudio(MakeConfig(pb::LINEAR16, 16000), true,
+                                  {ToLinear16(SyntheticAudio(0.01, 16000, 3))});
   const StreamResult tiny = RunStream(stub.get(), spec);
   ASSERT_TRUE(tiny.status.ok()) << tiny.status.error_message();
   EXPECT_TRUE(tiny.got_final);
@@ -289,7 +298,8 @@ TEST(ServerBatchingTest, ReadyStreamsAreBatchedUpToMaxBatch) {
     runs.push_back(std::async(std::launch::async, [&server, audio] {
       auto stub = server.stub();
       StreamSpec spec;
-      spec.messages = ConfigThenAudio(MakeConfig(pb::LINEAR16, 16000), false, SplitBytes(ToLinear16(audio), 6400));
+      spec.messages = ConfigThenAudio(MakeConfig(pb::LINEAR16, 16000), false,
+                                      SplitBytes(ToLinear16(audio), 6400));
       spec.interval = absl::ZeroDuration();
       return RunStream(stub.get(), spec);
     }));
@@ -306,7 +316,8 @@ TEST(ServerBatchingTest, ReadyStreamsAreBatchedUpToMaxBatch) {
   const double sum = MetricValue(m, "lact_batch_size_sum").value_or(0);
   ASSERT_GT(count, 0);
   EXPECT_GT(sum / count, 1.5) << "streams should share model calls";
-  EXPECT_EQ(MetricValue(m, "lact_batch_size_bucket{le=\"4\"}"), count) << "never more than --max_batch";
+  EXPECT_EQ(MetricValue(m, "lact_batch_size_bucket{le=\"4\"}"), count)
+      << "never more than --max_batch";
 }
 
 }  // namespace

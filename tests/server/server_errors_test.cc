@@ -67,7 +67,8 @@ TEST(ServerErrorsTest, BadInputGetsItsCodeWhileAHealthyStreamFinishes) {
   std::future<StreamResult> healthy = std::async(std::launch::async, [&server, &audio, resume] {
     auto stub = server.stub();
     StreamSpec spec;
-    spec.messages = ConfigThenAudio(MakeConfig(pb::LINEAR16, 16000), true, SplitBytes(ToLinear16(audio), 3200));
+    spec.messages =
+        ConfigThenAudio(MakeConfig(pb::LINEAR16, 16000), true, SplitBytes(ToLinear16(audio), 3200));
     spec.interval = absl::Milliseconds(20);
     spec.wait_for_interim = true;
     const size_t half = spec.messages.size() / 2;
@@ -76,7 +77,9 @@ TEST(ServerErrorsTest, BadInputGetsItsCodeWhileAHealthyStreamFinishes) {
     };
     return RunStream(stub.get(), spec);
   });
-  absl::Cleanup resume_on_exit = [&bad_calls_done] { bad_calls_done.Open(); };  // before `healthy` ends
+  absl::Cleanup resume_on_exit = [&bad_calls_done] {
+    bad_calls_done.Open();
+  };  // before `healthy` ends
   // Make sure it is open (and decoding) before the bad calls start.
   ASSERT_EQ(WaitForMetric(metrics, "lact_active_streams", 1), 1);
   std::future<std::map<std::string, std::string>> reference =
@@ -87,35 +90,46 @@ TEST(ServerErrorsTest, BadInputGetsItsCodeWhileAHealthyStreamFinishes) {
   Requests config_without_recognition_config(1);
   config_without_recognition_config[0].mutable_streaming_config()->set_interim_results(true);
   std::vector<BadCase> cases = {
-      {"audio before config", {Audio(pcm)}, grpc::StatusCode::INVALID_ARGUMENT, "audio before config"},
+      {"audio before config",
+       {Audio(pcm)},
+       grpc::StatusCode::INVALID_ARGUMENT,
+       "audio before config"},
       {"empty first message", {empty_first}, grpc::StatusCode::INVALID_ARGUMENT, "missing config"},
-      {"no RecognitionConfig", config_without_recognition_config, grpc::StatusCode::INVALID_ARGUMENT,
-       "missing config"},
+      {"no RecognitionConfig", config_without_recognition_config,
+       grpc::StatusCode::INVALID_ARGUMENT, "missing config"},
       {"no message at all", {}, grpc::StatusCode::INVALID_ARGUMENT, "no config"},
-      {"encoding unspecified", WithConfig(MakeConfig(pb::ENCODING_UNSPECIFIED, 16000), {Audio(pcm)}),
+      {"encoding unspecified",
+       WithConfig(MakeConfig(pb::ENCODING_UNSPECIFIED, 16000), {Audio(pcm)}),
        grpc::StatusCode::INVALID_ARGUMENT, "ENCODING_UNSPECIFIED"},
-      {"rate 0", WithConfig(MakeConfig(pb::LINEAR16, 0), {Audio(pcm)}), grpc::StatusCode::INVALID_ARGUMENT,
-       "sample_rate_hertz 0"},
-      {"rate 400000", WithConfig(MakeConfig(pb::FLOAT32, 400000), {}), grpc::StatusCode::INVALID_ARGUMENT,
-       "sample_rate_hertz 400000"},
+      {"rate 0", WithConfig(MakeConfig(pb::LINEAR16, 0), {Audio(pcm)}),
+       grpc::StatusCode::INVALID_ARGUMENT, "sample_rate_hertz 0"},
+      {"rate 400000", WithConfig(MakeConfig(pb::FLOAT32, 400000), {}),
+       grpc::StatusCode::INVALID_ARGUMENT, "sample_rate_hertz 400000"},
       {"3 channels", WithConfig(MakeConfig(pb::LINEAR16, 16000, 3), {Audio(pcm)}),
        grpc::StatusCode::INVALID_ARGUMENT, "audio_channel_count 3"},
-      {"OPUS at 44100", WithConfig(MakeConfig(pb::OPUS, 44100), {}), grpc::StatusCode::INVALID_ARGUMENT,
-       "OPUS"},
-      {"undecodable OPUS", WithConfig(MakeConfig(pb::OPUS, 16000), {Audio(std::string("\x03\x00", 2))}),
+      {"OPUS at 44100", WithConfig(MakeConfig(pb::OPUS, 44100), {}),
+       grpc::StatusCode::INVALID_ARGUMENT, "OPUS"},
+      {"undecodable OPUS",
+       WithConfig(MakeConfig(pb::OPUS, 16000), {Audio(std::string("\x03\x00", 2))}),
        grpc::StatusCode::INVALID_ARGUMENT, "undecodable Opus packet"},
-      {"OGG_OPUS garbage", WithConfig(MakeConfig(pb::OGG_OPUS, 0, 0), {Audio("not an ogg stream at all")}),
+      {"OGG_OPUS garbage",
+       WithConfig(MakeConfig(pb::OGG_OPUS, 0, 0), {Audio("not an ogg stream at all")}),
        grpc::StatusCode::INVALID_ARGUMENT, "not an Ogg Opus stream"},
-      {"config twice", WithConfig(MakeConfig(pb::LINEAR16, 16000), ConfigThenAudio(MakeConfig(pb::LINEAR16, 16000), true, {})),
+      {"config twice",
+       WithConfig(MakeConfig(pb::LINEAR16, 16000),
+                  ConfigThenAudio(MakeConfig(pb::LINEAR16, 16000), true, {})),
        grpc::StatusCode::INVALID_ARGUMENT, "only be sent once"},
-      {"LINEAR16 cut inside a sample", WithConfig(MakeConfig(pb::LINEAR16, 16000), {Audio(pcm + "x")}),
+      {"LINEAR16 cut inside a sample",
+       WithConfig(MakeConfig(pb::LINEAR16, 16000), {Audio(pcm + "x")}),
        grpc::StatusCode::INVALID_ARGUMENT, "inside a sample frame"},
-      {"message too large", WithConfig(MakeConfig(pb::LINEAR16, 16000), {Audio(std::string(70000, '\0'))}),
+      {"message too large",
+       WithConfig(MakeConfig(pb::LINEAR16, 16000), {Audio(std::string(70000, '\0'))}),
        grpc::StatusCode::RESOURCE_EXHAUSTED, ""},
   };
   {  // Longer than --max_stream_seconds=4.
     std::vector<std::string> chunks = SplitBytes(ToLinear16(SyntheticAudio(5, 16000, 33)), 32000);
-    cases.push_back({"stream too long", ConfigThenAudio(MakeConfig(pb::LINEAR16, 16000), true, chunks),
+    cases.push_back({"stream too long",
+                     ConfigThenAudio(MakeConfig(pb::LINEAR16, 16000), true, chunks),
                      grpc::StatusCode::OUT_OF_RANGE, "maximum duration"});
   }
   auto stub = server.stub();
@@ -127,7 +141,8 @@ TEST(ServerErrorsTest, BadInputGetsItsCodeWhileAHealthyStreamFinishes) {
     spec.deadline = absl::Seconds(20);
     const StreamResult r = RunStream(stub.get(), spec);
     EXPECT_EQ(r.status.error_code(), c.code) << r.status.error_message();
-    EXPECT_NE(r.status.error_message().find(c.message_part), std::string::npos) << r.status.error_message();
+    EXPECT_NE(r.status.error_message().find(c.message_part), std::string::npos)
+        << r.status.error_message();
   }
 
   // Unary Recognize: OPUS cannot carry a clip.
@@ -137,7 +152,8 @@ TEST(ServerErrorsTest, BadInputGetsItsCodeWhileAHealthyStreamFinishes) {
     request.set_audio_content("x");
     pb::RecognizeResponse response;
     grpc::ClientContext context;
-    EXPECT_EQ(stub->Recognize(&context, request, &response).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_EQ(stub->Recognize(&context, request, &response).error_code(),
+              grpc::StatusCode::INVALID_ARGUMENT);
   }
 
   // --max_streams=4: the healthy stream + 3 idle ones fill the server; one more is refused. The
@@ -146,7 +162,9 @@ TEST(ServerErrorsTest, BadInputGetsItsCodeWhileAHealthyStreamFinishes) {
   Gate refusal_checked;
   std::shared_future<void> release = refusal_checked.waiter();
   std::vector<std::future<StreamResult>> idle;
-  absl::Cleanup release_on_exit = [&refusal_checked] { refusal_checked.Open(); };  // before `idle` ends
+  absl::Cleanup release_on_exit = [&refusal_checked] {
+    refusal_checked.Open();
+  };  // before `idle` ends
   for (int i = 0; i < 3; ++i) {
     idle.push_back(std::async(std::launch::async, [&server, &pcm, release] {
       auto s = server.stub();
@@ -164,7 +182,8 @@ TEST(ServerErrorsTest, BadInputGetsItsCodeWhileAHealthyStreamFinishes) {
     refusal_checked.Open();
     for (auto& f : idle) {
       const StreamResult r = f.get();
-      ADD_FAILURE() << "idle stream ended " << r.status.error_code() << ": " << r.status.error_message();
+      ADD_FAILURE() << "idle stream ended " << r.status.error_code() << ": "
+                    << r.status.error_message();
     }
     FAIL() << "lact_active_streams is " << open << ", not 4; server log:\n" << server.log();
   }
@@ -172,7 +191,8 @@ TEST(ServerErrorsTest, BadInputGetsItsCodeWhileAHealthyStreamFinishes) {
     StreamSpec spec;
     spec.messages = ConfigThenAudio(MakeConfig(pb::LINEAR16, 16000), true, {pcm});
     const StreamResult r = RunStream(stub.get(), spec);
-    EXPECT_EQ(r.status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << r.status.error_message();
+    EXPECT_EQ(r.status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
+        << r.status.error_message();
     EXPECT_NE(r.status.error_message().find("max_streams"), std::string::npos);
   }
   // Cancelled by their clients: their state goes at once.
@@ -212,7 +232,6 @@ TEST(ServerErrorsTest, BadInputGetsItsCodeWhileAHealthyStreamFinishes) {
   EXPECT_EQ(log.find("internal error"), std::string::npos) << log;
 }
 
-
 // A client with a 1 KiB HTTP/2 window sends config + audio (interim results and word times on),
 // then neither reads, nor sends, nor half-closes. The server's writer blocks once the window is
 // full; the watchdog (--write_stall_timeout_s=2) must end the call by itself, long before the
@@ -236,8 +255,8 @@ TEST(ServerErrorsTest, ClientThatStopsReadingIsStoppedByTheWriteStallWatchdog) {
   // times the 1 KiB window (a run at the time of writing: the writer blocked after 5 of them).
   pb::RecognitionConfig config = MakeConfig(pb::FLOAT32, 8000);
   config.set_enable_word_time_offsets(true);
-  const auto messages =
-      ConfigThenAudio(config, /*interim=*/true, SplitBytes(ToFloat32(SyntheticAudio(10.0, 8000, 91)), 3200));
+  const auto messages = ConfigThenAudio(
+      config, /*interim=*/true, SplitBytes(ToFloat32(SyntheticAudio(10.0, 8000, 91)), 3200));
   auto stream = stub->StreamingRecognize(&context);
   size_t written = 0;
   for (const auto& m : messages) {
@@ -257,18 +276,22 @@ TEST(ServerErrorsTest, ClientThatStopsReadingIsStoppedByTheWriteStallWatchdog) {
     if (end_line.empty()) absl::SleepFor(absl::Milliseconds(200));
   }
   const absl::Duration took = absl::Now() - last_write;
-  ASSERT_FALSE(end_line.empty()) << "the server did not end the stalled call by itself\n" << server.log();
-  EXPECT_NE(end_line.find("status=RESOURCE_EXHAUSTED (the client did not read its responses for 2 s"),
-            std::string::npos)
+  ASSERT_FALSE(end_line.empty()) << "the server did not end the stalled call by itself\n"
+                                 << server.log();
+  EXPECT_NE(
+      end_line.find("status=RESOURCE_EXHAUSTED (the client did not read its responses for 2 s"),
+      std::string::npos)
       << end_line;
-  EXPECT_NE(server.log().find(": cancelling: the client did not read its responses"), std::string::npos)
+  EXPECT_NE(server.log().find(": cancelling: the client did not read its responses"),
+            std::string::npos)
       << server.log();
   EXPECT_LT(took, absl::Seconds(120));
   EXPECT_EQ(WaitForMetric(metrics, "lact_active_streams", 0), 0);
   EXPECT_EQ(WaitForMetric(metrics, "lact_fast_weight_state_bytes{device=\"cpu\"}", 0), 0);
-  EXPECT_EQ(MetricValue(HttpGet(metrics, "/metrics"), "lact_streams_total{code=\"RESOURCE_EXHAUSTED\"}")
-                .value_or(0),
-            1);
+  EXPECT_EQ(
+      MetricValue(HttpGet(metrics, "/metrics"), "lact_streams_total{code=\"RESOURCE_EXHAUSTED\"}")
+          .value_or(0),
+      1);
 
   // The client: gRPC could not send the status through the full window; it sees the reset.
   pb::StreamingRecognizeResponse response;
@@ -276,9 +299,10 @@ TEST(ServerErrorsTest, ClientThatStopsReadingIsStoppedByTheWriteStallWatchdog) {
   while (stream->Read(&response)) ++responses;
   const grpc::Status status = stream->Finish();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::CANCELLED) << status.error_message();
-  std::printf("write stall: %zu of %zu messages written; the server ended the call %.2f s after the "
-              "client's last write; the client then read %d response(s); %s\n",
-              written, messages.size(), absl::ToDoubleSeconds(took), responses, end_line.c_str());
+  std::printf(
+      "write stall: %zu of %zu messages written; the server ended the call %.2f s after the "
+      "client's last write; the client then read %d response(s); %s\n",
+      written, messages.size(), absl::ToDoubleSeconds(took), responses, end_line.c_str());
 
   // The server still serves.
   EXPECT_EQ(RunHealthProbe(server.address()), 0);

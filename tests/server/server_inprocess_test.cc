@@ -1,7 +1,8 @@
 // AsrServer in-process (server/asr_server.h): the same server lact_server's main() drives, created,
 // started, streamed to, drained and stopped inside the test, with no binary forked. A stream's
 // final transcript equals lact_transcribe --streaming on the same audio; the drain leaves no
-// stream session alive; bad settings are usage errors (lact_server exits 2), a missing model is not.
+// stream session alive; bad settings are usage errors (lact_server exits 2), a missing model is
+// not.
 #include "server/asr_server.h"
 
 #include <map>
@@ -45,10 +46,12 @@ TEST(AsrServerInProcessTest, StreamsThenDrainsCleanly) {
   const std::vector<float> audio = SyntheticAudio(2.5, 16000, 71);
   const std::string wav = MakeTempDir("lact_inprocess_") + "/a.wav";
   WriteFloatWav(wav, audio, 16000);
-  auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", (*server)->port()), grpc::InsecureChannelCredentials());
+  auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", (*server)->port()),
+                                     grpc::InsecureChannelCredentials());
   auto stub = pb::StreamingAsr::NewStub(channel);
   StreamSpec spec;
-  spec.messages = ConfigThenAudio(MakeConfig(pb::LINEAR16, 16000), true, SplitBytes(ToLinear16(audio), 6400));
+  spec.messages =
+      ConfigThenAudio(MakeConfig(pb::LINEAR16, 16000), true, SplitBytes(ToLinear16(audio), 6400));
   const StreamResult r = RunStream(stub.get(), spec);
   ASSERT_TRUE(r.status.ok()) << r.status.error_message();
   ASSERT_TRUE(r.got_final);
@@ -79,7 +82,8 @@ TEST(AsrServerInProcessTest, BadSettingsAreUsageErrorsAMissingModelIsNot) {
   auto not_loaded = AsrServer::Create(missing);
   ASSERT_FALSE(not_loaded.ok());
   EXPECT_FALSE(IsUsageError(not_loaded.status())) << not_loaded.status();
-  EXPECT_NE(not_loaded.status().message().find("cannot load the model"), std::string::npos) << not_loaded.status();
+  EXPECT_NE(not_loaded.status().message().find("cannot load the model"), std::string::npos)
+      << not_loaded.status();
 }
 
 }  // namespace

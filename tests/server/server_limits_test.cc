@@ -29,7 +29,9 @@ std::shared_ptr<grpc::Channel> OwnConnection(const ServerProcess& server, int id
 // A call held open by the test: it sends the config (or nothing) and then waits.
 struct HeldCall {
   grpc::ClientContext context;
-  std::unique_ptr<grpc::ClientReaderWriter<pb::StreamingRecognizeRequest, pb::StreamingRecognizeResponse>> stream;
+  std::unique_ptr<
+      grpc::ClientReaderWriter<pb::StreamingRecognizeRequest, pb::StreamingRecognizeResponse>>
+      stream;
 
   HeldCall(pb::StreamingAsr::Stub* stub, bool send_config) {
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
@@ -58,7 +60,8 @@ grpc::Status NormalStream(pb::StreamingAsr::Stub* stub) {
 }
 
 TEST(ServerLimitsTest, IdleStreamsAreStoppedAndTheirSlotsReused) {
-  ServerProcess server(MakeLactModelDir(), Window{}, {"--max_streams=2", "--stream_idle_timeout_s=1"});
+  ServerProcess server(MakeLactModelDir(), Window{},
+                       {"--max_streams=2", "--stream_idle_timeout_s=1"});
   ASSERT_TRUE(server.ok()) << server.log();
   auto stub = server.stub();
 
@@ -83,7 +86,9 @@ TEST(ServerLimitsTest, IdleStreamsAreStoppedAndTheirSlotsReused) {
   EXPECT_TRUE(NormalStream(stub.get()).ok());
   // The server counted and logged both, each with its reason, and logged them from the start.
   const std::string exposition = HttpGet(server.metrics_port(), "/metrics");
-  EXPECT_EQ(MetricValue(exposition, "lact_streams_total{code=\"DEADLINE_EXCEEDED\"}").value_or(-1), 2) << exposition;
+  EXPECT_EQ(MetricValue(exposition, "lact_streams_total{code=\"DEADLINE_EXCEEDED\"}").value_or(-1),
+            2)
+      << exposition;
   const std::string log = server.log();
   EXPECT_TRUE(absl::StrContains(log, "no config from the client within 1 s")) << log;
   EXPECT_TRUE(absl::StrContains(log, "no message from the client for 1 s")) << log;
@@ -105,7 +110,8 @@ TEST(ServerLimitsTest, AStreamThatKeepsSendingIsNotIdle) {
 }
 
 TEST(ServerLimitsTest, MaxStreamsPerPeerCapsOneConnection) {
-  ServerProcess server(MakeLactModelDir(), Window{}, {"--max_streams=8", "--max_streams_per_peer=2"});
+  ServerProcess server(MakeLactModelDir(), Window{},
+                       {"--max_streams=8", "--max_streams_per_peer=2"});
   ASSERT_TRUE(server.ok()) << server.log();
   auto first = pb::StreamingAsr::NewStub(OwnConnection(server, 1));
   auto second = pb::StreamingAsr::NewStub(OwnConnection(server, 2));
@@ -120,7 +126,8 @@ TEST(ServerLimitsTest, MaxStreamsPerPeerCapsOneConnection) {
   pb::RecognizeResponse response;
   const grpc::Status refused = first->Recognize(&context, request, &response);
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
-  EXPECT_TRUE(absl::StrContains(refused.error_message(), "--max_streams_per_peer")) << refused.error_message();
+  EXPECT_TRUE(absl::StrContains(refused.error_message(), "--max_streams_per_peer"))
+      << refused.error_message();
   // ...while another connection is served.
   EXPECT_TRUE(NormalStream(second.get()).ok());
   // Once the first connection's calls end, it may open calls again.

@@ -56,18 +56,23 @@ std::string MakeCredentials(const std::string& dir) {
             "extendedKeyUsage=clientAuth\n");
   const std::vector<std::string> commands = {
       // Two CAs: the one the server trusts for clients, and another one.
-      absl::StrCat("openssl req -x509 ", ec, " -days 2 -subj /CN=lact-test-ca -keyout ca.key -out ca.pem"),
-      absl::StrCat("openssl req -x509 ", ec, " -days 2 -subj /CN=lact-other-ca -keyout other_ca.key -out other_ca.pem"),
+      absl::StrCat("openssl req -x509 ", ec,
+                   " -days 2 -subj /CN=lact-test-ca -keyout ca.key -out ca.pem"),
+      absl::StrCat("openssl req -x509 ", ec,
+                   " -days 2 -subj /CN=lact-other-ca -keyout other_ca.key -out other_ca.pem"),
       // The server certificate.
       absl::StrCat("openssl req ", ec, " -subj /CN=localhost -keyout server.key -out server.csr"),
       "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 "
       "-extfile server.ext -out server.pem",
       // A client certificate from the trusted CA, one from the other CA.
-      absl::StrCat("openssl req ", ec, " -subj /CN=lact-test-client -keyout client.key -out client.csr"),
+      absl::StrCat("openssl req ", ec,
+                   " -subj /CN=lact-test-client -keyout client.key -out client.csr"),
       "openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 "
       "-extfile client.ext -out client.pem",
-      absl::StrCat("openssl req ", ec, " -subj /CN=lact-rogue-client -keyout rogue.key -out rogue.csr"),
-      "openssl x509 -req -in rogue.csr -CA other_ca.pem -CAkey other_ca.key -CAcreateserial -days 2 "
+      absl::StrCat("openssl req ", ec,
+                   " -subj /CN=lact-rogue-client -keyout rogue.key -out rogue.csr"),
+      "openssl x509 -req -in rogue.csr -CA other_ca.pem -CAkey other_ca.key -CAcreateserial -days "
+      "2 "
       "-extfile client.ext -out rogue.pem",
       // The tokens file, as docs/server.md says to make it (sha256sum's " -" suffix included).
       // (A brace group, not a subshell: dash drops a subshell's own redirection inside the
@@ -94,10 +99,10 @@ class SecurityTest : public ::testing::Test {
     credentials_error_ = new std::string(MakeCredentials(*dir_));
     if (!credentials_error_->empty()) return;
     model_ = new std::string(MakeLactModelDir());
-    server_ = new ServerProcess(*model_, Window{},
-                                {"--tls_cert=" + *dir_ + "/server.pem", "--tls_key=" + *dir_ + "/server.key",
-                                 "--tls_client_ca=" + *dir_ + "/ca.pem",
-                                 "--auth_tokens_file=" + *dir_ + "/tokens.txt"});
+    server_ = new ServerProcess(
+        *model_, Window{},
+        {"--tls_cert=" + *dir_ + "/server.pem", "--tls_key=" + *dir_ + "/server.key",
+         "--tls_client_ca=" + *dir_ + "/ca.pem", "--auth_tokens_file=" + *dir_ + "/tokens.txt"});
   }
   static void TearDownTestSuite() {
     delete server_;
@@ -116,7 +121,8 @@ class SecurityTest : public ::testing::Test {
 
   static std::string File(const std::string& name) { return *dir_ + "/" + name; }
 
-  static std::shared_ptr<grpc::Channel> TlsChannel(const ClientTls& tls, const std::string& host = "127.0.0.1") {
+  static std::shared_ptr<grpc::Channel> TlsChannel(const ClientTls& tls,
+                                                   const std::string& host = "127.0.0.1") {
     grpc::SslCredentialsOptions ssl;
     if (tls.root) ssl.pem_root_certs = ReadFile(File("ca.pem"));
     if (!tls.cert_prefix.empty()) {
@@ -125,7 +131,8 @@ class SecurityTest : public ::testing::Test {
     }
     grpc::ChannelArguments args;
     args.SetMaxSendMessageSize(64 << 20);
-    return grpc::CreateCustomChannel(absl::StrCat(host, ":", server_->port()), grpc::SslCredentials(ssl), args);
+    return grpc::CreateCustomChannel(absl::StrCat(host, ":", server_->port()),
+                                     grpc::SslCredentials(ssl), args);
   }
   static std::shared_ptr<grpc::Channel> PlainChannel() {
     return grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials());
@@ -134,9 +141,11 @@ class SecurityTest : public ::testing::Test {
   // A short LINEAR16 stream, fast, with `metadata`.
   static StreamResult Stream(grpc::Channel* channel, const std::vector<float>& audio,
                              std::vector<std::pair<std::string, std::string>> metadata) {
-    auto stub = pb::StreamingAsr::NewStub(std::shared_ptr<grpc::Channel>(channel, [](grpc::Channel*) {}));
+    auto stub =
+        pb::StreamingAsr::NewStub(std::shared_ptr<grpc::Channel>(channel, [](grpc::Channel*) {}));
     StreamSpec spec;
-    spec.messages = ConfigThenAudio(MakeConfig(pb::LINEAR16, 16000), true, SplitBytes(ToLinear16(audio), 6400));
+    spec.messages =
+        ConfigThenAudio(MakeConfig(pb::LINEAR16, 16000), true, SplitBytes(ToLinear16(audio), 6400));
     spec.interval = absl::ZeroDuration();
     spec.deadline = absl::Seconds(30);
     spec.metadata = std::move(metadata);
@@ -144,7 +153,9 @@ class SecurityTest : public ::testing::Test {
   }
 
   static std::string Metrics() { return HttpGet(server_->metrics_port(), "/metrics"); }
-  static double Metric(const std::string& series) { return MetricValue(Metrics(), series).value_or(0); }
+  static double Metric(const std::string& series) {
+    return MetricValue(Metrics(), series).value_or(0);
+  }
   // What shows whether the model ran: committed audio and model calls.
   static std::pair<double, double> ModelWork() {
     const std::string m = Metrics();
@@ -162,7 +173,8 @@ std::string* SecurityTest::model_ = nullptr;
 std::string* SecurityTest::credentials_error_ = nullptr;
 ServerProcess* SecurityTest::server_ = nullptr;
 
-const std::pair<std::string, std::string> kValidAuth = {"authorization", absl::StrCat("Bearer ", kToken)};
+const std::pair<std::string, std::string> kValidAuth = {"authorization",
+                                                        absl::StrCat("Bearer ", kToken)};
 
 TEST_F(SecurityTest, ValidCertificateAndTokenIsServedWithTheReferenceTranscript) {
   const std::vector<float> audio = SyntheticAudio(3.0, 16000, 91);
@@ -200,7 +212,8 @@ TEST_F(SecurityTest, ValidCertificateAndTokenIsServedWithTheReferenceTranscript)
   {
     grpc::ClientContext context;  // no token
     pb::RecognizeResponse response;
-    EXPECT_EQ(stub->Recognize(&context, request, &response).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+    EXPECT_EQ(stub->Recognize(&context, request, &response).error_code(),
+              grpc::StatusCode::UNAUTHENTICATED);
   }
 }
 
@@ -216,7 +229,8 @@ TEST_F(SecurityTest, WithoutAValidClientCertificateTheCallIsUnavailable) {
   }
   {  // A client that does not trust the server's CA refuses the server.
     auto channel = TlsChannel({false, "client"});
-    EXPECT_EQ(Stream(channel.get(), audio, {kValidAuth}).status.error_code(), grpc::StatusCode::UNAVAILABLE);
+    EXPECT_EQ(Stream(channel.get(), audio, {kValidAuth}).status.error_code(),
+              grpc::StatusCode::UNAVAILABLE);
   }
   EXPECT_EQ(ModelWork(), before);
 }
@@ -230,12 +244,12 @@ TEST_F(SecurityTest, MissingOrWrongTokenIsUnauthenticatedAndNeverReachesTheModel
   const std::vector<float> audio = SyntheticAudio(4.0, 16000, 93);
   auto channel = TlsChannel({true, "client"});
   const std::vector<std::vector<std::pair<std::string, std::string>>> cases = {
-      {},                                                          // no token
-      {{"authorization", "Bearer wrong-token"}},                   // wrong token
-      {{"authorization", absl::StrCat("Bearer ", kToken, "x")}},   // almost right
-      {{"authorization", absl::StrCat("Basic ", kToken)}},         // wrong scheme
-      {{"authorization", "Bearer "}},                              // empty token
-      {kValidAuth, {"authorization", "Bearer wrong-token"}},       // two entries
+      {},                                                         // no token
+      {{"authorization", "Bearer wrong-token"}},                  // wrong token
+      {{"authorization", absl::StrCat("Bearer ", kToken, "x")}},  // almost right
+      {{"authorization", absl::StrCat("Basic ", kToken)}},        // wrong scheme
+      {{"authorization", "Bearer "}},                             // empty token
+      {kValidAuth, {"authorization", "Bearer wrong-token"}},      // two entries
   };
   for (size_t i = 0; i < cases.size(); ++i) {
     SCOPED_TRACE(absl::StrCat("case ", i));
@@ -276,20 +290,25 @@ TEST_F(SecurityTest, HealthChecksNeedTlsButNoToken) {
   EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING);
 
   // lact_health_probe with the same TLS flags as lact_eval_client.
-  const std::vector<std::string> mtls = {"--ssl_root_cert=" + File("ca.pem"), "--ssl_cert=" + File("client.pem"),
+  const std::vector<std::string> mtls = {"--ssl_root_cert=" + File("ca.pem"),
+                                         "--ssl_cert=" + File("client.pem"),
                                          "--ssl_key=" + File("client.key")};
   EXPECT_EQ(RunHealthProbe(server_->address(), mtls), 0);
   EXPECT_EQ(RunHealthProbe("localhost:" + std::to_string(server_->port()), mtls), 0);
   std::vector<std::string> renamed = mtls;
   renamed.push_back("--ssl_target_name=localhost");
   EXPECT_EQ(RunHealthProbe(server_->address(), renamed), 0);
-  EXPECT_EQ(RunHealthProbe(server_->address(), {"--ssl_root_cert=" + File("ca.pem")}), 1);  // no client cert
-  EXPECT_EQ(RunHealthProbe(server_->address()), 1);                                          // plaintext
-  EXPECT_EQ(RunHealthProbe(server_->address(), {"--ssl_cert=" + File("client.pem")}), 2);    // no key
+  EXPECT_EQ(RunHealthProbe(server_->address(), {"--ssl_root_cert=" + File("ca.pem")}),
+            1);                                      // no client cert
+  EXPECT_EQ(RunHealthProbe(server_->address()), 1);  // plaintext
+  EXPECT_EQ(RunHealthProbe(server_->address(), {"--ssl_cert=" + File("client.pem")}), 2);  // no key
 
   // The metrics listener's plain-HTTP /healthz needs no certificate (the container HEALTHCHECK).
-  EXPECT_EQ(RunHealthProbe(server_->address(), {"--http_address=127.0.0.1:" + std::to_string(server_->metrics_port())}), 0);
-  EXPECT_EQ(RunHealthProbe(server_->address(), {"--http_address=127.0.0.1:1"}), 1);  // nothing listens
+  EXPECT_EQ(RunHealthProbe(server_->address(),
+                           {"--http_address=127.0.0.1:" + std::to_string(server_->metrics_port())}),
+            0);
+  EXPECT_EQ(RunHealthProbe(server_->address(), {"--http_address=127.0.0.1:1"}),
+            1);  // nothing listens
   EXPECT_EQ(RunHealthProbe(server_->address(), {"--http_address=nonsense"}), 2);
 }
 
@@ -303,17 +322,22 @@ TEST_F(SecurityTest, EvalClientSpeaksMutualTlsAndTokens) {
   WriteText(work + "/manifest.tsv", "utt.wav\tsome reference words\n");
   auto run = [&](const std::string& name, const std::string& flags) {
     const std::string out = work + "/" + name;
-    return Shell(absl::StrCat(LACT_EVAL_CLIENT_BIN, " --server=", server_->address(), " --manifest=", work,
-                              "/manifest.tsv --lact=on --progress=false --connect_timeout_s=5 --output_dir=",
-                              out, " ", flags, " > ", out, ".stdout 2> ", out, ".stderr"));
+    return Shell(absl::StrCat(
+        LACT_EVAL_CLIENT_BIN, " --server=", server_->address(), " --manifest=", work,
+        "/manifest.tsv --lact=on --progress=false --connect_timeout_s=5 --output_dir=", out, " ",
+        flags, " > ", out, ".stdout 2> ", out, ".stderr"));
   };
-  const std::string mtls = absl::StrCat("--ssl_root_cert=", File("ca.pem"), " --ssl_cert=", File("client.pem"),
-                                        " --ssl_key=", File("client.key"));
-  EXPECT_EQ(run("file", mtls + " --auth_token_file=" + File("token.txt")), 0) << ReadFile(work + "/file.stderr");
-  EXPECT_EQ(run("flag", absl::StrCat(mtls, " --auth_token=", kToken)), 0) << ReadFile(work + "/flag.stderr");
+  const std::string mtls =
+      absl::StrCat("--ssl_root_cert=", File("ca.pem"), " --ssl_cert=", File("client.pem"),
+                   " --ssl_key=", File("client.key"));
+  EXPECT_EQ(run("file", mtls + " --auth_token_file=" + File("token.txt")), 0)
+      << ReadFile(work + "/file.stderr");
+  EXPECT_EQ(run("flag", absl::StrCat(mtls, " --auth_token=", kToken)), 0)
+      << ReadFile(work + "/flag.stderr");
   // A token but no client certificate: refused (exit 2 when the handshake fails before the
   // client calls the connection ready, 1 when it fails the stream: TLS 1.3 may do either).
-  EXPECT_NE(run("nocert", absl::StrCat("--ssl_root_cert=", File("ca.pem"), " --auth_token=", kToken)), 0);
+  EXPECT_NE(
+      run("nocert", absl::StrCat("--ssl_root_cert=", File("ca.pem"), " --auth_token=", kToken)), 0);
   // A client certificate but no token: the stream fails UNAUTHENTICATED (exit 1).
   EXPECT_EQ(run("notoken", mtls), 1);
   EXPECT_TRUE(absl::StrContains(ReadFile(work + "/notoken.stderr"), "authorization"))
@@ -331,7 +355,8 @@ TEST(SecurityFlagsTest, BadTlsAndTokenFlagsAreAClearStartupError) {
   WriteText(dir + "/not_pem.txt", "hello\n");
   WriteText(dir + "/bad_tokens.txt", "# a comment\n0123456789abcdef\n");
   WriteText(dir + "/no_tokens.txt", "# only a comment\n\n");
-  const std::string cert = "--tls_cert=" + dir + "/server.pem", key = "--tls_key=" + dir + "/server.key";
+  const std::string cert = "--tls_cert=" + dir + "/server.pem",
+                    key = "--tls_key=" + dir + "/server.key";
   struct Case {
     std::vector<std::string> flags;
     std::string message_part;
@@ -340,16 +365,23 @@ TEST(SecurityFlagsTest, BadTlsAndTokenFlagsAreAClearStartupError) {
       {{cert}, "--tls_cert " + dir + "/server.pem needs --tls_key"},
       {{key}, "--tls_key " + dir + "/server.key needs --tls_cert"},
       {{"--tls_client_ca=" + dir + "/ca.pem"}, "needs --tls_cert and --tls_key"},
-      {{"--tls_cert=" + dir + "/missing.pem", key}, "--tls_cert " + dir + "/missing.pem: cannot read it"},
-      {{cert, "--tls_key=" + dir + "/missing.key"}, "--tls_key " + dir + "/missing.key: cannot read it"},
-      {{cert, key, "--tls_client_ca=" + dir + "/missing_ca.pem"}, "--tls_client_ca " + dir + "/missing_ca.pem"},
+      {{"--tls_cert=" + dir + "/missing.pem", key},
+       "--tls_cert " + dir + "/missing.pem: cannot read it"},
+      {{cert, "--tls_key=" + dir + "/missing.key"},
+       "--tls_key " + dir + "/missing.key: cannot read it"},
+      {{cert, key, "--tls_client_ca=" + dir + "/missing_ca.pem"},
+       "--tls_client_ca " + dir + "/missing_ca.pem"},
       {{"--tls_cert=" + dir, key}, "--tls_cert " + dir + ": read error"},  // a folder
       {{"--tls_cert=" + dir + "/not_pem.txt", key}, "no PEM certificate"},
-      {{cert, "--tls_key=" + dir + "/not_pem.txt"}, "--tls_key " + dir + "/not_pem.txt: no unencrypted PEM private key"},
+      {{cert, "--tls_key=" + dir + "/not_pem.txt"},
+       "--tls_key " + dir + "/not_pem.txt: no unencrypted PEM private key"},
       {{cert, "--tls_key=" + dir + "/client.key"}, "does not match the certificate"},
-      {{cert, key, "--tls_client_ca=" + dir + "/not_pem.txt"}, "--tls_client_ca " + dir + "/not_pem.txt: no PEM certificate"},
-      {{"--auth_tokens_file=" + dir + "/missing_tokens.txt"}, "--auth_tokens_file " + dir + "/missing_tokens.txt: cannot read it"},
-      {{"--auth_tokens_file=" + dir + "/bad_tokens.txt"}, "bad_tokens.txt line 2: expected a SHA-256 digest"},
+      {{cert, key, "--tls_client_ca=" + dir + "/not_pem.txt"},
+       "--tls_client_ca " + dir + "/not_pem.txt: no PEM certificate"},
+      {{"--auth_tokens_file=" + dir + "/missing_tokens.txt"},
+       "--auth_tokens_file " + dir + "/missing_tokens.txt: cannot read it"},
+      {{"--auth_tokens_file=" + dir + "/bad_tokens.txt"},
+       "bad_tokens.txt line 2: expected a SHA-256 digest"},
       {{"--auth_tokens_file=" + dir + "/no_tokens.txt"}, "holds no token digest"},
   };
   for (const Case& c : cases) {
@@ -376,7 +408,8 @@ TEST(ServerTlsOnlyTest, ServerTlsWithoutClientCertificates) {
   EXPECT_TRUE(absl::StrContains(server.log(), "(TLS)")) << server.log();
   grpc::SslCredentialsOptions ssl;
   ssl.pem_root_certs = ReadFile(dir + "/ca.pem");
-  auto stub = pb::StreamingAsr::NewStub(grpc::CreateChannel(server.address(), grpc::SslCredentials(ssl)));
+  auto stub =
+      pb::StreamingAsr::NewStub(grpc::CreateChannel(server.address(), grpc::SslCredentials(ssl)));
   StreamSpec spec;
   spec.messages = ConfigThenAudio(MakeConfig(pb::LINEAR16, 16000), false,
                                   SplitBytes(ToLinear16(SyntheticAudio(1.0, 16000, 97)), 6400));
@@ -384,8 +417,10 @@ TEST(ServerTlsOnlyTest, ServerTlsWithoutClientCertificates) {
   const StreamResult r = RunStream(stub.get(), spec);
   EXPECT_TRUE(r.status.ok()) << r.status.error_message();
   EXPECT_TRUE(r.got_final);
-  EXPECT_NE(RunStream(server.stub().get(), spec).status.error_code(), grpc::StatusCode::OK);  // plaintext
-  EXPECT_TRUE(MetricValue(HttpGet(server.metrics_port(), "/metrics"), "lact_active_streams").has_value());
+  EXPECT_NE(RunStream(server.stub().get(), spec).status.error_code(),
+            grpc::StatusCode::OK);  // plaintext
+  EXPECT_TRUE(
+      MetricValue(HttpGet(server.metrics_port(), "/metrics"), "lact_active_streams").has_value());
   std::error_code ec;
   fs::remove_all(dir, ec);
 }

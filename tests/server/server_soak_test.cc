@@ -15,7 +15,8 @@
 //               HTTP/2 flow-control window: what it buffers is bounded by that window),
 //               CANCELLED "the client stopped reading" (its writer was blocked) or
 //               RESOURCE_EXHAUSTED "the client did not read its responses" (the write-stall
-//               watchdog); the client then reads what is there: with OK, the right final transcript;
+//               watchdog); the client then reads what is there: with OK, the right final
+//               transcript;
 //   oversize    a message over --max_message_bytes, after some audio: RESOURCE_EXHAUSTED;
 //   burst       --max_streams + 2 calls at once, admitted ones held open until the server has
 //               refused at least one (RESOURCE_EXHAUSTED naming --max_streams); the admitted
@@ -64,9 +65,11 @@ namespace {
 
 constexpr int kMaxMessageBytes = 65536;
 constexpr int kMaxStreamSeconds = 60;
-constexpr int kSlowReaderRate = 8000;  // slow readers alone use FLOAT32 at 8 kHz (found in the log by it)
+constexpr int kSlowReaderRate =
+    8000;  // slow readers alone use FLOAT32 at 8 kHz (found in the log by it)
 constexpr absl::Duration kSlowReaderStall = absl::Seconds(25);
-constexpr absl::Duration kSlowReaderEndBound = absl::Seconds(150);  // generous: decoding on a loaded machine
+constexpr absl::Duration kSlowReaderEndBound =
+    absl::Seconds(150);  // generous: decoding on a loaded machine
 constexpr absl::Duration kCallDeadline = absl::Seconds(180);
 
 int EnvInt(const char* name, int fallback) {
@@ -92,27 +95,34 @@ int64_t RssKiB(pid_t pid) {
 }
 
 enum Behaviour { kHealthy, kCancel, kDisconnect, kSlowReader, kOversize, kBurst, kNumBehaviours };
-const char* const kNames[] = {"healthy", "cancel", "disconnect", "slow_reader", "oversize", "burst"};
+const char* const kNames[] = {"healthy",     "cancel",   "disconnect",
+                              "slow_reader", "oversize", "burst"};
 
 struct Clip {
   std::vector<float> samples;  // at `rate`
   int rate = 16000;
-  std::string reference;       // recognised alone by the server, before the soak
+  std::string reference;  // recognised alone by the server, before the soak
 };
 
 class Soak {
  public:
-  Soak(ServerProcess* server, std::vector<Clip> clips, Clip slow_clip, int max_streams, uint32_t seed)
-      : server_(server), clips_(std::move(clips)), slow_clip_(std::move(slow_clip)),
-        slow_long_clip_{SyntheticAudio(kMaxStreamSeconds + 10, kSlowReaderRate, 78), kSlowReaderRate, ""},
-        max_streams_(max_streams), seed_(seed) {}
+  Soak(ServerProcess* server, std::vector<Clip> clips, Clip slow_clip, int max_streams,
+       uint32_t seed)
+      : server_(server),
+        clips_(std::move(clips)),
+        slow_clip_(std::move(slow_clip)),
+        slow_long_clip_{SyntheticAudio(kMaxStreamSeconds + 10, kSlowReaderRate, 78),
+                        kSlowReaderRate, ""},
+        max_streams_(max_streams),
+        seed_(seed) {}
 
   // Runs `workers` workers until `until`; worker i starts with behaviour i % kNumBehaviours.
   void Run(int workers, absl::Time until) {
     std::vector<std::thread> threads;
     for (int i = 0; i < workers; ++i) {
       threads.emplace_back([this, i, until] {
-        std::mt19937 rng(seed_ * 7919u + static_cast<uint32_t>(i) + 1000u * static_cast<uint32_t>(round_));
+        std::mt19937 rng(seed_ * 7919u + static_cast<uint32_t>(i) +
+                         1000u * static_cast<uint32_t>(round_));
         bool first = true;
         while (absl::Now() < until) {
           Behaviour b = first ? static_cast<Behaviour>((i + round_) % kNumBehaviours) : Draw(rng);
@@ -173,17 +183,20 @@ class Soak {
   }
 
   // Config + the clip's audio in random pieces (LINEAR16 or FLOAT32: the same samples).
-  std::vector<pb::StreamingRecognizeRequest> Messages(const Clip& clip, std::mt19937& rng, bool interim,
-                                                      pb::AudioEncoding encoding, bool word_times,
+  std::vector<pb::StreamingRecognizeRequest> Messages(const Clip& clip, std::mt19937& rng,
+                                                      bool interim, pb::AudioEncoding encoding,
+                                                      bool word_times,
                                                       absl::Duration* interval) const {
     pb::RecognitionConfig config = MakeConfig(encoding, clip.rate);
     config.set_enable_word_time_offsets(word_times);
-    const std::string bytes = encoding == pb::FLOAT32 ? ToFloat32(clip.samples) : ToLinear16(clip.samples);
+    const std::string bytes =
+        encoding == pb::FLOAT32 ? ToFloat32(clip.samples) : ToLinear16(clip.samples);
     const size_t bytes_per_sample = encoding == pb::FLOAT32 ? 4 : 2;
     std::vector<std::string> chunks;
     for (size_t at = 0; at < bytes.size();) {
       // 20..300 ms of audio per message (any byte count: a message may end mid-sample).
-      const size_t samples = static_cast<size_t>(clip.rate) * std::uniform_int_distribution<int>(20, 300)(rng) / 1000;
+      const size_t samples =
+          static_cast<size_t>(clip.rate) * std::uniform_int_distribution<int>(20, 300)(rng) / 1000;
       const size_t n = std::min(bytes.size() - at, samples * bytes_per_sample + (rng() % 2));
       chunks.push_back(bytes.substr(at, n));
       at += n;
@@ -211,8 +224,8 @@ class Soak {
     }
     if (!r.status.ok() || !r.got_final || r.final_transcript != clip.reference) {
       Fail(absl::StrCat(label, ": status ", r.status.error_code(), " '", r.status.error_message(),
-                        "' final=", r.got_final, " transcript '", r.final_transcript, "' expected '",
-                        clip.reference, "'"));
+                        "' final=", r.got_final, " transcript '", r.final_transcript,
+                        "' expected '", clip.reference, "'"));
       return false;
     }
     Count(label);
@@ -260,7 +273,8 @@ class Soak {
     const StreamResult r = RunStream(stub, spec);
     if (IsRefusal(r.status) && RefusalAllowed(token)) return Count("refused_during_burst");
     if (r.status.error_code() != code) {
-      return Fail(absl::StrCat(what, ": status ", r.status.error_code(), " '", r.status.error_message(), "'"));
+      return Fail(absl::StrCat(what, ": status ", r.status.error_code(), " '",
+                               r.status.error_message(), "'"));
     }
     Count(counter);
   }
@@ -277,25 +291,31 @@ class Soak {
       const int devnull = open("/dev/null", O_WRONLY);
       dup2(devnull, 2);
       close(fds[0]);
-      execl("/proc/self/exe", "server_soak_test", "--soak_child", address.c_str(), seed.c_str(), nullptr);
+      execl("/proc/self/exe", "server_soak_test", "--soak_child", address.c_str(), seed.c_str(),
+            nullptr);
       _exit(127);
     }
     close(fds[1]);
     // The child says "ready" once the server has answered its call (admitted, being decoded).
     pollfd p{fds[0], POLLIN, 0};
     char buf[16] = {0};
-    const bool ready = poll(&p, 1, 60000) == 1 && read(fds[0], buf, sizeof buf) > 0 && buf[0] == 'r';
+    const bool ready =
+        poll(&p, 1, 60000) == 1 && read(fds[0], buf, sizeof buf) > 0 && buf[0] == 'r';
     close(fds[0]);
     if (ready) absl::SleepFor(absl::Milliseconds(std::uniform_int_distribution<int>(0, 800)(rng)));
     kill(pid, SIGKILL);
     int status = 0;
     waitpid(pid, &status, 0);
     // Exit code 4: the server refused the child's call (--max_streams).
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 4 && RefusalAllowed(token)) return Count("refused_during_burst");
-    if (!ready) return Fail(absl::StrCat("disconnect: the child never became ready (wait status ", status, ")"));
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 4 && RefusalAllowed(token))
+      return Count("refused_during_burst");
+    if (!ready)
+      return Fail(
+          absl::StrCat("disconnect: the child never became ready (wait status ", status, ")"));
     if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL) {
       // It ended by itself: the server refused or ended its call early.
-      return Fail(absl::StrCat("disconnect: the child exited before the kill (wait status ", status, ")"));
+      return Fail(
+          absl::StrCat("disconnect: the child exited before the kill (wait status ", status, ")"));
     }
     Count("disconnect_killed");
   }
@@ -325,7 +345,8 @@ class Soak {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(300));
     absl::Duration interval;
-    const auto messages = Messages(past_limit ? slow_long_clip_ : slow_clip_, rng, true, pb::FLOAT32, true, &interval);
+    const auto messages = Messages(past_limit ? slow_long_clip_ : slow_clip_, rng, true,
+                                   pb::FLOAT32, true, &interval);
     const size_t log_mark = server_->log().size();
     const int64_t token = BurstToken();
     auto stream = stub->StreamingRecognize(&context);
@@ -368,7 +389,8 @@ class Soak {
         }
       }
       if (!end_code.empty()) break;
-      if (id.empty() && absl::Now() > closed + absl::Seconds(15)) break;  // refused, or never started
+      if (id.empty() && absl::Now() > closed + absl::Seconds(15))
+        break;  // refused, or never started
       absl::SleepFor(absl::Milliseconds(250));
     }
     // Stay unread for the whole stall (a server that waits for the client would be caught here).
@@ -393,18 +415,21 @@ class Soak {
     }
     if (id.empty() || end_code.empty()) {
       return Fail(absl::StrCat("slow reader: the server did not end the call within ",
-                               absl::FormatDuration(kSlowReaderEndBound), " of the half-close (id '", id,
-                               "'); client status ", status.error_code(), " '", status.error_message(), "'"));
+                               absl::FormatDuration(kSlowReaderEndBound),
+                               " of the half-close (id '", id, "'); client status ",
+                               status.error_code(), " '", status.error_message(), "'"));
     }
     {
       absl::MutexLock lock(&mu_);
       const int64_t ms = absl::ToInt64Milliseconds(ended - closed);
       counts_[kind + "end_ms_max"] = std::max(counts_[kind + "end_ms_max"], ms);
-      counts_[kind + "response_bytes_max"] = std::max(counts_[kind + "response_bytes_max"], response_bytes);
+      counts_[kind + "response_bytes_max"] =
+          std::max(counts_[kind + "response_bytes_max"], response_bytes);
     }
     // The write-stall watchdog (--write_stall_timeout_s, default 30 s) may stop a call whose
     // writer stayed blocked that long before any other end (the client sees the reset).
-    if (end_code == "RESOURCE_EXHAUSTED" && end_message.find("did not read its responses") != std::string::npos &&
+    if (end_code == "RESOURCE_EXHAUSTED" &&
+        end_message.find("did not read its responses") != std::string::npos &&
         status.error_code() == grpc::StatusCode::CANCELLED) {
       return Count(kind + "write_stall_by_server");
     }
@@ -417,18 +442,19 @@ class Soak {
       }
     } else if (end_code == "OK") {
       if (!status.ok() || !got_final || final_transcript != slow_clip_.reference) {
-        return Fail(absl::StrCat("slow reader: server OK but client status ", status.error_code(), " '",
-                                 status.error_message(), "' transcript '", final_transcript, "' expected '",
-                                 slow_clip_.reference, "'"));
+        return Fail(absl::StrCat("slow reader: server OK but client status ", status.error_code(),
+                                 " '", status.error_message(), "' transcript '", final_transcript,
+                                 "' expected '", slow_clip_.reference, "'"));
       }
       return Count(kind + "ok");
     }
-    if (!past_limit && end_code == "CANCELLED" && end_message.find("stopped reading") != std::string::npos &&
+    if (!past_limit && end_code == "CANCELLED" &&
+        end_message.find("stopped reading") != std::string::npos &&
         status.error_code() == grpc::StatusCode::CANCELLED) {
       return Count(kind + "cancelled_by_server");
     }
-    Fail(absl::StrCat("slow reader: server ended with ", end_code, " (", end_message, "), client status ",
-                      status.error_code(), " '", status.error_message(), "'"));
+    Fail(absl::StrCat("slow reader: server ended with ", end_code, " (", end_message,
+                      "), client status ", status.error_code(), " '", status.error_message(), "'"));
   }
 
   void Oversize(std::mt19937& rng) {
@@ -476,7 +502,8 @@ class Soak {
           pb::StreamingRecognizeResponse response;
           while (stream->Read(&response)) {
             for (const auto& res : response.results()) {
-              if (res.is_final() && res.alternatives_size() > 0) transcript = res.alternatives(0).transcript();
+              if (res.is_final() && res.alternatives_size() > 0)
+                transcript = res.alternatives(0).transcript();
             }
           }
           std::lock_guard<std::mutex> lock(m);
@@ -504,8 +531,9 @@ class Soak {
           return;
         }
         if (!status.ok() || transcript != clip.reference) {
-          Fail(absl::StrCat("burst: admitted call status ", status.error_code(), " '", status.error_message(),
-                            "' transcript '", transcript, "' expected '", clip.reference, "'"));
+          Fail(absl::StrCat("burst: admitted call status ", status.error_code(), " '",
+                            status.error_message(), "' transcript '", transcript, "' expected '",
+                            clip.reference, "'"));
         }
       });
     }
@@ -557,10 +585,10 @@ double AwaitMetric(int port, const std::string& series, double value, absl::Dura
 std::string RecogniseAlone(ServerProcess& server, const Clip& clip, pb::AudioEncoding encoding) {
   auto stub = server.stub();
   StreamSpec spec;
-  spec.messages = ConfigThenAudio(MakeConfig(encoding, clip.rate), false,
-                                  SplitBytes(encoding == pb::FLOAT32 ? ToFloat32(clip.samples)
-                                                                     : ToLinear16(clip.samples),
-                                             8000));
+  spec.messages = ConfigThenAudio(
+      MakeConfig(encoding, clip.rate), false,
+      SplitBytes(encoding == pb::FLOAT32 ? ToFloat32(clip.samples) : ToLinear16(clip.samples),
+                 8000));
   spec.interval = absl::ZeroDuration();
   spec.deadline = absl::Seconds(120);
   const StreamResult r = RunStream(stub.get(), spec);
@@ -578,12 +606,13 @@ TEST(ServerSoakTest, ManyStreamsWithFaultsForMinutes) {
   // the previous one, if the server has not yet seen its cancel or disconnect): fewer than
   // --max_streams, so a refusal outside a burst is a failure.
   const int max_streams = 2 * streams + 2;
-  std::printf("soak: %d s (warm-up %d s), %d client workers, seed %u, --max_streams=%d\n", seconds, warmup,
-              streams, seed, max_streams);
+  std::printf("soak: %d s (warm-up %d s), %d client workers, seed %u, --max_streams=%d\n", seconds,
+              warmup, streams, seed, max_streams);
 
   const std::string model = MakeLactModelDir();
   ServerProcess server(model, Window{},
-                       {absl::StrCat("--max_streams=", max_streams), absl::StrCat("--max_message_bytes=", kMaxMessageBytes),
+                       {absl::StrCat("--max_streams=", max_streams),
+                        absl::StrCat("--max_message_bytes=", kMaxMessageBytes),
                         absl::StrCat("--max_stream_seconds=", kMaxStreamSeconds)});
   ASSERT_TRUE(server.ok()) << server.log();
 
@@ -621,7 +650,8 @@ TEST(ServerSoakTest, ManyStreamsWithFaultsForMinutes) {
   std::thread sampler([&] {
     const absl::Duration every = absl::Seconds(std::max(5, seconds / 10));
     while (!soak_done.WaitForNotificationWithTimeout(every)) {
-      rss_series.emplace_back(static_cast<int>(absl::ToInt64Seconds(absl::Now() - start)), RssKiB(server.pid()));
+      rss_series.emplace_back(static_cast<int>(absl::ToInt64Seconds(absl::Now() - start)),
+                              RssKiB(server.pid()));
     }
   });
   soak.Run(streams, start + absl::Seconds(warmup));
@@ -634,9 +664,12 @@ TEST(ServerSoakTest, ManyStreamsWithFaultsForMinutes) {
 
   // The server survived, and every stream's state is gone.
   int wait_status = 0;
-  ASSERT_EQ(waitpid(server.pid(), &wait_status, WNOHANG), 0) << "the server died: " << server.log().substr(0, 4000);
+  ASSERT_EQ(waitpid(server.pid(), &wait_status, WNOHANG), 0)
+      << "the server died: " << server.log().substr(0, 4000);
   EXPECT_EQ(AwaitMetric(server.metrics_port(), "lact_active_streams", 0, absl::Seconds(90)), 0);
-  EXPECT_EQ(AwaitMetric(server.metrics_port(), "lact_fast_weight_state_bytes{device=\"cpu\"}", 0, absl::Seconds(30)), 0);
+  EXPECT_EQ(AwaitMetric(server.metrics_port(), "lact_fast_weight_state_bytes{device=\"cpu\"}", 0,
+                        absl::Seconds(30)),
+            0);
   const int64_t rss_end = RssKiB(server.pid());
   EXPECT_EQ(RunHealthProbe(server.address()), 0);
   // Served as before.
@@ -646,23 +679,28 @@ TEST(ServerSoakTest, ManyStreamsWithFaultsForMinutes) {
   EXPECT_EQ(server.log().find("internal error"), std::string::npos);
 
   const auto counts = soak.counts();
-  std::printf("soak: ran %.0f s; server VmRSS %.1f MiB after the warm-up, %.1f MiB at the end (growth %+.1f MiB, bound %d MiB)\n",
-              elapsed, rss_warm / 1024.0, rss_end / 1024.0, (rss_end - rss_warm) / 1024.0, rss_bound_mb);
+  std::printf(
+      "soak: ran %.0f s; server VmRSS %.1f MiB after the warm-up, %.1f MiB at the end (growth "
+      "%+.1f MiB, bound %d MiB)\n",
+      elapsed, rss_warm / 1024.0, rss_end / 1024.0, (rss_end - rss_warm) / 1024.0, rss_bound_mb);
   std::string series;
-  for (const auto& [t, kib] : rss_series) absl::StrAppendFormat(&series, " %ds:%.1f", t, kib / 1024.0);
+  for (const auto& [t, kib] : rss_series)
+    absl::StrAppendFormat(&series, " %ds:%.1f", t, kib / 1024.0);
   std::printf("soak: server VmRSS (MiB) during the run:%s\n", series.c_str());
-  for (const auto& [name, n] : counts) std::printf("soak: %-32s %lld\n", name.c_str(), static_cast<long long>(n));
-  for (const char* code : {"OK", "CANCELLED", "RESOURCE_EXHAUSTED", "DEADLINE_EXCEEDED", "INTERNAL", "UNAVAILABLE",
-                           "OUT_OF_RANGE", "INVALID_ARGUMENT"}) {
-    std::printf("soak: server lact_streams_total{code=\"%s\"} %.0f\n", code,
-                MetricValue(metrics, absl::StrCat("lact_streams_total{code=\"", code, "\"}")).value_or(0));
+  for (const auto& [name, n] : counts)
+    std::printf("soak: %-32s %lld\n", name.c_str(), static_cast<long long>(n));
+  for (const char* code : {"OK", "CANCELLED", "RESOURCE_EXHAUSTED", "DEADLINE_EXCEEDED", "INTERNAL",
+                           "UNAVAILABLE", "OUT_OF_RANGE", "INVALID_ARGUMENT"}) {
+    std::printf(
+        "soak: server lact_streams_total{code=\"%s\"} %.0f\n", code,
+        MetricValue(metrics, absl::StrCat("lact_streams_total{code=\"", code, "\"}")).value_or(0));
   }
   std::fflush(stdout);
 
   for (const std::string& f : soak.failures()) ADD_FAILURE() << f;
   EXPECT_EQ(counts.count("failures"), 0u);
-  for (const char* what : {"healthy_ok", "cancel_cancelled", "disconnect_killed", "oversize_resource_exhausted",
-                           "bursts", "healthy_after_burst_ok"}) {
+  for (const char* what : {"healthy_ok", "cancel_cancelled", "disconnect_killed",
+                           "oversize_resource_exhausted", "bursts", "healthy_after_burst_ok"}) {
     EXPECT_GT(counts.count(what) ? counts.at(what) : 0, 0) << what;
   }
   int64_t slow_readers = 0;
@@ -689,7 +727,8 @@ int RunChild(const std::string& address, uint32_t seed) {
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(kMaxStreamSeconds));
   auto stream = stub->StreamingRecognize(&context);
   const std::vector<float> audio = SyntheticAudio(kMaxStreamSeconds - 5, 16000, seed);
-  const auto messages = ConfigThenAudio(MakeConfig(pb::LINEAR16, 16000), true, SplitBytes(ToLinear16(audio), 3200));
+  const auto messages =
+      ConfigThenAudio(MakeConfig(pb::LINEAR16, 16000), true, SplitBytes(ToLinear16(audio), 3200));
   std::atomic<bool> ended{false};
   std::thread reader([&] {
     pb::StreamingRecognizeResponse r;
@@ -722,7 +761,8 @@ int RunChild(const std::string& address, uint32_t seed) {
 
 int main(int argc, char** argv) {
   if (argc >= 4 && std::strcmp(argv[1], "--soak_child") == 0) {
-    return lact::server::testing::RunChild(argv[2], static_cast<uint32_t>(std::strtoul(argv[3], nullptr, 10)));
+    return lact::server::testing::RunChild(
+        argv[2], static_cast<uint32_t>(std::strtoul(argv[3], nullptr, 10)));
   }
   ::testing::InitGoogleTest(&argc, argv);
   return RUN_ALL_TESTS();

@@ -2,23 +2,23 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <netinet/in.h>
 #include <ogg/ogg.h>
 #include <opus/opus.h>
 #include <opus/opusenc.h>
+#include <poll.h>
 #include <signal.h>
 #include <sndfile.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -47,7 +47,8 @@ std::vector<std::string> Window::ServerFlags() const {
 
 std::vector<std::string> Window::TranscribeFlags() const {
   return {"--streaming", absl::StrCat("--step-ms=", step_ms),
-          absl::StrCat("--left-context-ms=", left_context_ms), absl::StrCat("--lookahead-ms=", lookahead_ms)};
+          absl::StrCat("--left-context-ms=", left_context_ms),
+          absl::StrCat("--lookahead-ms=", lookahead_ms)};
 }
 
 std::string MakeTempDir(const std::string& prefix) {
@@ -62,7 +63,8 @@ std::string MakeTempDir(const std::string& prefix) {
 std::string MakeLactModelDir() {
   const std::string dir = MakeTempDir("lact_server_model_");
   const fs::path fixtures = LACT_TEST_FIXTURES;
-  for (const char* f : {"config.json", "model.safetensors", "vocab.json", "preprocessor_config.json"}) {
+  for (const char* f :
+       {"config.json", "model.safetensors", "vocab.json", "preprocessor_config.json"}) {
     fs::copy_file(fixtures / "tiny_group" / f, fs::path(dir) / f);
   }
   for (const char* f : {"lact_config.json", "lact.safetensors"}) {
@@ -114,7 +116,8 @@ std::string ToFloat32(const std::vector<float>& samples) {
   return out;
 }
 
-std::vector<std::string> EncodeOpusPackets(const std::vector<float>& samples, int rate, int frame_ms) {
+std::vector<std::string> EncodeOpusPackets(const std::vector<float>& samples, int rate,
+                                           int frame_ms) {
   int error = 0;
   OpusEncoder* enc = opus_encoder_create(rate, 1, OPUS_APPLICATION_VOIP, &error);
   if (enc == nullptr) throw std::runtime_error("opus_encoder_create failed");
@@ -125,8 +128,10 @@ std::vector<std::string> EncodeOpusPackets(const std::vector<float>& samples, in
   std::vector<unsigned char> out(4000);
   for (size_t at = 0; at < samples.size(); at += frame) {
     std::fill(buf.begin(), buf.end(), 0.0f);
-    std::copy(samples.begin() + at, samples.begin() + std::min(samples.size(), at + frame), buf.begin());
-    const int n = opus_encode_float(enc, buf.data(), frame, out.data(), static_cast<opus_int32>(out.size()));
+    std::copy(samples.begin() + at, samples.begin() + std::min(samples.size(), at + frame),
+              buf.begin());
+    const int n =
+        opus_encode_float(enc, buf.data(), frame, out.data(), static_cast<opus_int32>(out.size()));
     if (n < 0) throw std::runtime_error("opus_encode_float failed");
     packets.emplace_back(reinterpret_cast<const char*>(out.data()), n);
   }
@@ -161,7 +166,8 @@ std::string EncodeOggOpus(const std::vector<float>& samples, int rate) {
   OggOpusComments* comments = ope_comments_create();
   int error = 0;
   OggOpusEnc* enc = ope_encoder_create_callbacks(&callbacks, &bytes, comments, rate, 1, 0, &error);
-  if (enc == nullptr) throw std::runtime_error(absl::StrCat("ope_encoder_create_callbacks: ", error));
+  if (enc == nullptr)
+    throw std::runtime_error(absl::StrCat("ope_encoder_create_callbacks: ", error));
   ope_encoder_ctl(enc, OPE_SET_SERIALNO(1234));
   ope_encoder_ctl(enc, OPUS_SET_BITRATE(24000));
   ope_encoder_write_float(enc, samples.data(), static_cast<int>(samples.size()));
@@ -171,12 +177,13 @@ std::string EncodeOggOpus(const std::vector<float>& samples, int rate) {
   return bytes;
 }
 
-std::string OggWriter::Page(const std::vector<uint8_t>& lacing, const std::string& body, bool bos, bool continued,
-                            int64_t granule) {
+std::string OggWriter::Page(const std::vector<uint8_t>& lacing, const std::string& body, bool bos,
+                            bool continued, int64_t granule) {
   std::string header(27 + lacing.size(), '\0');
   std::memcpy(header.data(), "OggS", 4);
   header[5] = static_cast<char>((continued ? 1 : 0) | (bos ? 2 : 0));
-  for (int i = 0; i < 8; ++i) header[6 + i] = static_cast<char>((static_cast<uint64_t>(granule) >> (8 * i)) & 0xff);
+  for (int i = 0; i < 8; ++i)
+    header[6 + i] = static_cast<char>((static_cast<uint64_t>(granule) >> (8 * i)) & 0xff);
   for (int i = 0; i < 4; ++i) header[14 + i] = static_cast<char>((kSerial >> (8 * i)) & 0xff);
   for (int i = 0; i < 4; ++i) header[18 + i] = static_cast<char>((sequence_ >> (8 * i)) & 0xff);
   header[26] = static_cast<char>(lacing.size());
@@ -309,8 +316,8 @@ ServerProcess::ServerProcess(const std::string& model_dir, const Window& window,
   log_path_ = dir_ + "/server.log";
   const std::string ready = dir_ + "/ready.json";
   std::vector<std::string> argv = {LACT_SERVER_BIN, "--model=" + model_dir, "--host=127.0.0.1",
-                                   "--port=0", "--metrics_port=0", "--ready_file=" + ready,
-                                   "--threads=1", "--lact=true"};
+                                   "--port=0",      "--metrics_port=0",     "--ready_file=" + ready,
+                                   "--threads=1",   "--lact=true"};
   for (const auto& f : window.ServerFlags()) argv.push_back(f);
   for (const auto& f : extra_flags) argv.push_back(f);
   pid_ = fork();
@@ -393,8 +400,8 @@ pb::RecognitionConfig MakeConfig(pb::AudioEncoding encoding, int rate, int chann
 }
 
 std::vector<pb::StreamingRecognizeRequest> ConfigThenAudio(const pb::RecognitionConfig& config,
-                                                          bool interim,
-                                                          const std::vector<std::string>& chunks) {
+                                                           bool interim,
+                                                           const std::vector<std::string>& chunks) {
   std::vector<pb::StreamingRecognizeRequest> out(1);
   *out[0].mutable_streaming_config()->mutable_config() = config;
   out[0].mutable_streaming_config()->set_interim_results(interim);
@@ -424,7 +431,8 @@ StreamResult RunStream(pb::StreamingAsr::Stub* stub, const StreamSpec& spec) {
           result.got_final = true;
           if (r.alternatives_size() > 0) {
             result.final_transcript = r.alternatives(0).transcript();
-            result.final_words.assign(r.alternatives(0).words().begin(), r.alternatives(0).words().end());
+            result.final_words.assign(r.alternatives(0).words().begin(),
+                                      r.alternatives(0).words().end());
           }
         } else if (!closed) {
           ++result.interims_before_close;
@@ -464,7 +472,8 @@ StreamResult RunStream(pb::StreamingAsr::Stub* stub, const StreamSpec& spec) {
 
 std::string HttpGet(int port, const std::string& path) {
   const std::string out_path = MakeTempDir("lact_http_") + "/body";
-  const std::string cmd = absl::StrCat("curl -s -m 10 -o ", out_path, " 'http://127.0.0.1:", port, path, "'");
+  const std::string cmd =
+      absl::StrCat("curl -s -m 10 -o ", out_path, " 'http://127.0.0.1:", port, path, "'");
   if (std::system(cmd.c_str()) != 0) return "";
   return ReadFile(out_path);
 }
@@ -532,7 +541,8 @@ RawHttpReply RawHttpRequest(int port, const std::string& request, absl::Duration
   });
   close(fd);
   reply.elapsed = absl::Now() - start;
-  if (!whole || body_start == std::string::npos || buffer.compare(0, 9, "HTTP/1.1 ") != 0) return reply;
+  if (!whole || body_start == std::string::npos || buffer.compare(0, 9, "HTTP/1.1 ") != 0)
+    return reply;
   reply.ok = true;
   reply.status = std::atoi(buffer.c_str() + 9);
   reply.body = buffer.substr(body_start, length);
@@ -540,11 +550,12 @@ RawHttpReply RawHttpRequest(int port, const std::string& request, absl::Duration
 }
 
 RawHttpReply RawHttpGet(int port, const std::string& path, absl::Duration timeout) {
-  return RawHttpRequest(port, "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
-                        timeout);
+  return RawHttpRequest(
+      port, "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", timeout);
 }
 
-SlowHttpClient::SlowHttpClient(int port, bool trickle) : fd_(ConnectLoopback(port)), trickle_(trickle) {}
+SlowHttpClient::SlowHttpClient(int port, bool trickle)
+    : fd_(ConnectLoopback(port)), trickle_(trickle) {}
 
 SlowHttpClient::~SlowHttpClient() {
   if (fd_ >= 0) close(fd_);
@@ -570,7 +581,9 @@ bool SlowHttpClient::ClosedByServer(absl::Duration wait) {
   char chunk[4096];
   while (absl::Now() < deadline) {
     pollfd p{fd_, POLLIN, 0};
-    const int r = poll(&p, 1, static_cast<int>(std::max<int64_t>(1, absl::ToInt64Milliseconds(deadline - absl::Now()))));
+    const int r = poll(
+        &p, 1,
+        static_cast<int>(std::max<int64_t>(1, absl::ToInt64Milliseconds(deadline - absl::Now()))));
     if (r <= 0) continue;
     const ssize_t n = recv(fd_, chunk, sizeof chunk, 0);
     if (n <= 0) return true;  // EOF or reset
@@ -579,8 +592,10 @@ bool SlowHttpClient::ClosedByServer(absl::Duration wait) {
   return false;
 }
 
-SlowConnectionCrowd::SlowConnectionCrowd(int port, int trickling, int silent, absl::Duration period) {
-  for (int i = 0; i < trickling; ++i) trickling_.push_back(std::make_unique<SlowHttpClient>(port, true));
+SlowConnectionCrowd::SlowConnectionCrowd(int port, int trickling, int silent,
+                                         absl::Duration period) {
+  for (int i = 0; i < trickling; ++i)
+    trickling_.push_back(std::make_unique<SlowHttpClient>(port, true));
   for (int i = 0; i < silent; ++i) silent_.push_back(std::make_unique<SlowHttpClient>(port, false));
   thread_ = std::thread([this, period] {
     while (!stop_.load()) {
@@ -620,7 +635,8 @@ std::optional<double> MetricValue(const std::string& exposition, const std::stri
 }
 
 int RunHealthProbe(const std::string& address, const std::vector<std::string>& extra_flags) {
-  std::vector<std::string> argv = {LACT_HEALTH_PROBE_BIN, "--address=" + address, "--timeout_ms=3000"};
+  std::vector<std::string> argv = {LACT_HEALTH_PROBE_BIN, "--address=" + address,
+                                   "--timeout_ms=3000"};
   argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
   auto [code, out] = RunCapture(argv);
   return code;

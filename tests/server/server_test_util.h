@@ -8,8 +8,8 @@
 
 #include <sys/types.h>
 
-#include <cstdint>
 #include <atomic>
+#include <cstdint>
 #include <functional>
 #include <future>
 #include <map>
@@ -58,8 +58,8 @@ std::string EncodeOggOpus(const std::vector<float>& samples, int rate);
 class OggWriter {
  public:
   // One page: `lacing` values, `body` bytes; `continued`: its first packet began earlier.
-  std::string Page(const std::vector<uint8_t>& lacing, const std::string& body, bool bos, bool continued,
-                   int64_t granule);
+  std::string Page(const std::vector<uint8_t>& lacing, const std::string& body, bool bos,
+                   bool continued, int64_t granule);
   // A complete packet (< 255 * 255 bytes) alone on a page.
   std::string PacketPage(const std::string& packet, bool bos);
   // OpusHead: version 1, mono, pre-skip 312, input rate 16 kHz, gain 0, mapping family 0.
@@ -156,8 +156,8 @@ struct StreamResult {
 
 // First message with `config`, then one message per audio chunk.
 std::vector<pb::StreamingRecognizeRequest> ConfigThenAudio(const pb::RecognitionConfig& config,
-                                                          bool interim,
-                                                          const std::vector<std::string>& chunks);
+                                                           bool interim,
+                                                           const std::vector<std::string>& chunks);
 pb::RecognitionConfig MakeConfig(pb::AudioEncoding encoding, int rate, int channels = 1);
 
 StreamResult RunStream(pb::StreamingAsr::Stub* stub, const StreamSpec& spec);
@@ -187,8 +187,8 @@ class Gate {
 std::string HttpGet(int port, const std::string& path);
 // Plain-socket HTTP on 127.0.0.1:port, for the metrics listener's attack tests.
 struct RawHttpReply {
-  bool ok = false;      // a whole response (status line, headers, Content-Length body) arrived
-  int status = 0;       // e.g. 200
+  bool ok = false;  // a whole response (status line, headers, Content-Length body) arrived
+  int status = 0;   // e.g. 200
   std::string body;
   absl::Duration elapsed;  // connect -> the whole response
 };
@@ -223,7 +223,8 @@ class SlowHttpClient {
 // each send a byte of an endless request head every `period`, and `silent` ones that send nothing.
 class SlowConnectionCrowd {
  public:
-  SlowConnectionCrowd(int port, int trickling, int silent, absl::Duration period = absl::Milliseconds(300));
+  SlowConnectionCrowd(int port, int trickling, int silent,
+                      absl::Duration period = absl::Milliseconds(300));
   ~SlowConnectionCrowd();
   bool all_connected() const;
 

@@ -11,15 +11,15 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "core/streaming/asr_model.h"
 #include "core/audio/audio_io.h"
 #include "core/lact/lact_stack.h"
 #include "core/model/model_folder.h"
 #include "core/model/npy.h"
 #include "core/model/random_model.h"
 #include "core/model/safetensors.h"
-#include "core/model/waveform_normalizer.h"
 #include "core/model/wav2vec2_model.h"
+#include "core/model/waveform_normalizer.h"
+#include "core/streaming/asr_model.h"
 #include "tests/core/lact_test_util.h"
 #include "train/trainable_lact.h"
 #include "train/trainable_wav2vec2.h"
@@ -63,12 +63,13 @@ TEST_P(TrainableWav2Vec2Test, MatchesTorchaudioLogits) {
   EXPECT_TRUE(torch::equal(again.hidden, out.hidden));
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, TrainableWav2Vec2Test, ::testing::Values("tiny_layer", "tiny_group"));
+INSTANTIATE_TEST_SUITE_P(Fixtures, TrainableWav2Vec2Test,
+                         ::testing::Values("tiny_layer", "tiny_group"));
 
 TEST(TrainableWav2Vec2, PaddingInABatchChangesNothingForLayerNormModels) {
   const std::string dir = kFixtures + "/tiny_layer";
   TrainableWav2Vec2 model = LoadTrainable(dir);
-  torch::Tensor x = FixtureInput(dir);                 // [1, S]
+  torch::Tensor x = FixtureInput(dir);  // [1, S]
   const int64_t S = x.size(1), short_len = S * 2 / 3;
   torch::Tensor batch = torch::zeros({2, S});
   batch[0].copy_(x[0]);
@@ -120,7 +121,7 @@ TEST_P(TrainableLactReferenceTest, MatchesFloat64ReferenceAndCore) {
   LactConfig config = LactConfig::FromJsonFile(dir + "/lact_config.json").value();
   TensorMap tensors = LoadSafetensors(dir + "/lact.safetensors").value();
   TrainableLact lact = TrainableLact::FromTensors(config, tensors).value();
-  torch::Tensor x = ReadNpy(dir + "/hidden.npy").value();     // [T, D]
+  torch::Tensor x = ReadNpy(dir + "/hidden.npy").value();      // [T, D]
   torch::Tensor ref = ReadNpy(dir + "/expected.npy").value();  // [T, D]
   const int64_t T = x.size(0);
   torch::NoGradGuard no_grad;
@@ -145,7 +146,8 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, TrainableLactReferenceTest,
 
 TEST(TrainableLact, GradientsFlowThroughTheFastWeightUpdates) {
   LactConfig config = testing_util::SmallConfig();
-  TrainableLact lact = TrainableLact::FromTensors(config, testing_util::RandomTensors(config, 5)).value();
+  TrainableLact lact =
+      TrainableLact::FromTensors(config, testing_util::RandomTensors(config, 5)).value();
   torch::manual_seed(1);
   const int64_t C = config.chunk_size;
   torch::Tensor x = torch::randn({1, 3 * C, config.hidden_size});
@@ -158,13 +160,15 @@ TEST(TrainableLact, GradientsFlowThroughTheFastWeightUpdates) {
   size_t i = 0;
   for (const auto& [name, value] : names) {
     const torch::Tensor& g = params[i++].grad();
-    if (name.find("lr_proj") != std::string::npos || name.find("momentum_proj") != std::string::npos) {
+    if (name.find("lr_proj") != std::string::npos ||
+        name.find("momentum_proj") != std::string::npos) {
       ASSERT_TRUE(g.defined()) << name;
       EXPECT_GT(g.abs().max().item<double>(), 0) << name;
     }
   }
   // The first chunk's outputs do not depend on the updates: no gradient to lr_proj from them.
-  TrainableLact fresh = TrainableLact::FromTensors(config, testing_util::RandomTensors(config, 5)).value();
+  TrainableLact fresh =
+      TrainableLact::FromTensors(config, testing_util::RandomTensors(config, 5)).value();
   torch::Tensor y0 = fresh.Forward(x, torch::tensor({3 * C}));
   y0.narrow(1, 0, C).square().sum().backward();
   i = 0;

@@ -8,8 +8,8 @@
 #include <gtest/gtest.h>
 
 #include "core/audio/audio_io.h"
-#include "core/model/model_folder.h"
 #include "core/decoding/vocab.h"
+#include "core/model/model_folder.h"
 #include "train/dataset.h"
 #include "train/train_options.h"
 
@@ -26,9 +26,9 @@ TEST(LearningRate, WarmsUpLinearlyThenDecaysByCosine) {
   o.max_steps = 110;
   EXPECT_DOUBLE_EQ(LearningRateAt(o, 0), 1e-4);
   EXPECT_DOUBLE_EQ(LearningRateAt(o, 4), 5e-4);
-  EXPECT_DOUBLE_EQ(LearningRateAt(o, 10), 1e-3);                       // peak after warm-up
-  EXPECT_NEAR(LearningRateAt(o, 60), (1e-3 + 1e-5) / 2, 1e-12);        // half way: the mean
-  EXPECT_NEAR(LearningRateAt(o, 110), 1e-5, 1e-15);                    // the end: min_lr
+  EXPECT_DOUBLE_EQ(LearningRateAt(o, 10), 1e-3);                 // peak after warm-up
+  EXPECT_NEAR(LearningRateAt(o, 60), (1e-3 + 1e-5) / 2, 1e-12);  // half way: the mean
+  EXPECT_NEAR(LearningRateAt(o, 110), 1e-5, 1e-15);              // the end: min_lr
   for (int64_t s = 11; s < 110; ++s) EXPECT_LT(LearningRateAt(o, s), LearningRateAt(o, s - 1));
 }
 
@@ -132,7 +132,9 @@ TEST(Dataset, BatchesRespectTheBudgetAndAreDeterministicPerSeedAndEpoch) {
   EXPECT_EQ(batch.waveform.size(1), batch.lengths.max().item<int64_t>());
   EXPECT_EQ(batch.targets.size(0), batch.target_lengths.sum().item<int64_t>());
   // Normalised per example: the valid samples of a constant signal become ~0 (mean removed).
-  EXPECT_LT(batch.waveform[0].narrow(0, 0, batch.lengths[0].item<int64_t>()).abs().max().item<float>(), 1e-3);
+  EXPECT_LT(
+      batch.waveform[0].narrow(0, 0, batch.lengths[0].item<int64_t>()).abs().max().item<float>(),
+      1e-3);
 
   // The prefetcher hands the batches back in order.
   BatchPrefetcher loader(d, vocab, a, 2);

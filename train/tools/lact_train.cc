@@ -14,6 +14,8 @@
 #include "core/tools/tool_main.h"
 #include "train/trainer.h"
 
+// The flags (hand layout: the help text starts on the flag's line).
+// clang-format off
 ABSL_FLAG(std::string, mode, "encoder",
           "encoder: train a Wav2Vec2ForCTC model (from --config, or continue --base_model); "
           "lact: freeze --base_model and train its LaCT stack through the test-time updates");
@@ -50,6 +52,7 @@ ABSL_FLAG(bool, resume, false, "Continue from <out>/checkpoint (same flags and s
 ABSL_FLAG(int64_t, stop_at_step, 0, "Save a checkpoint and stop after this step (0 = run to "
           "--max_steps); --resume continues exactly from there");
 ABSL_FLAG(int32_t, loader_threads, 2, "Threads reading and decoding audio ahead of the trainer");
+// clang-format on
 
 namespace {
 
@@ -62,7 +65,8 @@ absl::StatusOr<lact::train::TrainOptions> OptionsFromFlags() {
   } else if (mode == "lact") {
     o.mode = TrainMode::kLact;
   } else {
-    return absl::InvalidArgumentError(absl::StrCat("--mode must be encoder or lact, not '", mode, "'"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--mode must be encoder or lact, not '", mode, "'"));
   }
   o.config = absl::GetFlag(FLAGS_config);
   o.base_model = absl::GetFlag(FLAGS_base_model);
@@ -127,7 +131,8 @@ Flags accept dashes or underscores (--max-steps = --max_steps).)";
   }
   std::fprintf(stderr, "lact_train: %s\n", options->ToString().c_str());
   return lact::RunToolMain("lact_train", [&] {
-    absl::StatusOr<std::unique_ptr<lact::train::Trainer>> trainer = lact::train::Trainer::Create(*options);
+    absl::StatusOr<std::unique_ptr<lact::train::Trainer>> trainer =
+        lact::train::Trainer::Create(*options);
     absl::Status s = trainer.ok() ? (*trainer)->Run() : trainer.status();
     if (!s.ok()) std::fprintf(stderr, "lact_train: %s\n", s.ToString().c_str());
     return s.ok() ? 0 : 1;
