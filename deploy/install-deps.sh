@@ -37,6 +37,7 @@ build_pkgs=(
   libssl-dev openssl                     # libcrypto (server/auth, TLS checks); openssl: test certificates
   nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev               # libFuzzer + ASan/UBSan (tests/fuzz/run_fuzzers.sh)
+  clang-format                           # the code style (.clang-format, tools.format_check)
   # test tools: independent reference implementations, Prometheus, YAML lint, report rendering
   python3 python3-numpy python3-torch python3-torchaudio
   prometheus yamllint chromium sox espeak-ng
