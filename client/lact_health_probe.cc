@@ -19,7 +19,6 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "client/connection_flags.h"
 #include "core/flags/flag_names.h"
 #include "grpc/health/v1/health.grpc.pb.h"

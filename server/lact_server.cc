@@ -7,7 +7,6 @@
 
 #include <c10/util/Exception.h>
 
-#include "absl/flags/usage.h"
 #include "core/flags/flag_names.h"
 #include "server/asr_server.h"
 #include "server/log.h"

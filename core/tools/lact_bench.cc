@@ -11,10 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <numeric>
-#include <random>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <torch/torch.h>
@@ -24,7 +21,6 @@
 #include "absl/debugging/symbolize.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -34,7 +30,6 @@
 #include "core/flags/streaming_flags.h"
 #include "core/flags/threads_flag.h"
 #include "core/lact/lact_config.h"
-#include "core/model/device_memory.h"
 #include "core/model/model_folder.h"
 #include "core/model/random_model.h"
 #include "core/streaming/asr_model.h"

@@ -7,7 +7,6 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "core/flags/flag_names.h"
 #include "core/flags/threads_flag.h"
