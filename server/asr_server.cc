@@ -159,6 +159,7 @@ absl::Status AsrServer::BuildAndStartGrpc() {
   o.write_stall_timeout = absl::Seconds(config_.write_stall_timeout_s);
   o.stream_idle_timeout = absl::Seconds(config_.stream_idle_timeout_s);
   o.max_streams_per_peer = config_.max_streams_per_peer;
+  o.endpointing = config_.endpointing;
   service_ = std::make_unique<AsrService>(*recognizer_, scheduler_.get(), metrics_.get(), o);
 
   grpc::EnableDefaultHealthCheckService(true);

@@ -78,8 +78,11 @@ ServerMetrics::ServerMetrics(const std::string& device)
   interim_latency_seconds_ =
       histogram("lact_interim_latency_seconds",
                 "Newest audio of a result received -> interim result sent", LatencyBuckets());
-  final_latency_seconds_ = histogram("lact_final_latency_seconds",
-                                     "Client half-close -> final result sent", LatencyBuckets());
+  final_latency_seconds_ =
+      histogram("lact_final_latency_seconds",
+                "Client half-close (the input's end) or the newest audio of an "
+                "endpointed utterance received -> its final result sent",
+                LatencyBuckets());
   // Make the usual codes visible (at 0) before the first stream ends.
   for (const char* code : {"OK", "CANCELLED", "INVALID_ARGUMENT", "RESOURCE_EXHAUSTED"}) {
     streams_total_->Add({{"code", code}});

@@ -1,20 +1,22 @@
 // The Prometheus metrics of lact_server (a prometheus-cpp registry, served on /metrics by
 // metrics_http_server.h).
 //
-//   lact_device_memory_allocated_bytes{device}   gauge   see device_memory.h (read at scrape time)
+// clang-format off
+//   lact_device_memory_allocated_bytes{device}   gauge     see device_memory.h (read at scrape time)
 //   lact_device_memory_reserved_bytes{device}    gauge
 //   lact_device_memory_total_bytes{device}       gauge
-//   lact_fast_weight_state_bytes{device}         gauge   LaCT fast weights held by open streams
-//   lact_active_streams                          gauge   open streams (StreamingRecognize +
-//   Recognize) lact_ready_queue_length                      gauge   ready streams waiting for the
-//   model lact_streams_total{code}                     counter finished streams by gRPC status code
-//   name lact_audio_seconds_total                     counter audio decoded (committed) by the
-//   model lact_batch_size                              histogram streams per model call
+//   lact_fast_weight_state_bytes{device}         gauge     LaCT fast weights held by open streams
+//   lact_active_streams                          gauge     open streams (StreamingRecognize + Recognize)
+//   lact_ready_queue_length                      gauge     ready streams waiting for the model
+//   lact_streams_total{code}                     counter   finished streams by gRPC status code
+//   lact_audio_seconds_total                     counter   audio decoded (committed)
+//   lact_batch_size                              histogram streams per model call
 //   lact_model_step_seconds                      histogram time of one batched DecodeStreams
 //   lact_queue_wait_seconds                      histogram ready -> taken into a batch
-//   lact_interim_latency_seconds                 histogram newest audio in a result received ->
-//   interim sent lact_final_latency_seconds                   histogram client half-close -> final
-//   result sent
+//   lact_interim_latency_seconds                 histogram newest audio in a result received -> interim sent
+//   lact_final_latency_seconds                   histogram half-close (or an endpointed utterance's
+//                                                          newest audio received) -> final sent
+// clang-format on
 #pragma once
 
 #include <atomic>

@@ -25,9 +25,33 @@ void FillAlternative(const ResultSnapshot& r, bool word_times,
   }
 }
 
-pb::StreamingRecognizeResponse StreamingResponse(const ResultSnapshot& r, bool word_times,
+namespace {
+
+pb::StreamingRecognizeResponse::SpeechEventType EventType(SpeechEvent e) {
+  switch (e) {
+    case SpeechEvent::kEndOfSingleUtterance:
+      return pb::StreamingRecognizeResponse::END_OF_SINGLE_UTTERANCE;
+    case SpeechEvent::kActivityBegin: return pb::StreamingRecognizeResponse::SPEECH_ACTIVITY_BEGIN;
+    case SpeechEvent::kActivityEnd: return pb::StreamingRecognizeResponse::SPEECH_ACTIVITY_END;
+    case SpeechEvent::kActivityTimeout:
+      return pb::StreamingRecognizeResponse::SPEECH_ACTIVITY_TIMEOUT;
+    case SpeechEvent::kNone: break;
+  }
+  return pb::StreamingRecognizeResponse::SPEECH_EVENT_UNSPECIFIED;
+}
+
+}  // namespace
+
+pb::StreamingRecognizeResponse StreamingResponse(const SessionMessage& m, bool word_times,
                                                  double audio_received_seconds) {
   pb::StreamingRecognizeResponse response;
+  SetDuration(audio_received_seconds, response.mutable_audio_received());
+  if (m.event != SpeechEvent::kNone) {
+    response.set_speech_event_type(EventType(m.event));
+    SetDuration(m.event_offset_s, response.mutable_speech_event_offset());
+    return response;
+  }
+  const ResultSnapshot& r = m.result;
   pb::StreamingRecognitionResult* result = response.add_results();
   FillAlternative(r, word_times, result->add_alternatives());
   result->set_is_final(r.is_final);
@@ -37,8 +61,24 @@ pb::StreamingRecognizeResponse StreamingResponse(const ResultSnapshot& r, bool w
                                          : static_cast<float>(r.committed_text.size()) /
                                                static_cast<float>(r.text.size()));
   SetDuration(r.end_seconds, result->mutable_result_end_time());
-  SetDuration(audio_received_seconds, response.mutable_audio_received());
   return response;
+}
+
+void FillRecognizeResponse(const std::vector<ResultSnapshot>& finals, bool word_times,
+                           double audio_seconds, pb::RecognizeResponse* response) {
+  ResultSnapshot joined;
+  joined.is_final = true;
+  for (const ResultSnapshot& f : finals) {
+    pb::SpeechRecognitionResult* result = response->add_results();
+    FillAlternative(f, word_times, result->add_alternatives());
+    SetDuration(f.end_seconds, result->mutable_result_end_time());
+    if (f.committed_text.empty()) continue;
+    if (!joined.committed_text.empty()) joined.committed_text += ' ';
+    joined.committed_text += f.committed_text;
+    joined.words.insert(joined.words.end(), f.words.begin(), f.words.end());
+  }
+  FillAlternative(joined, word_times, response->add_alternatives());
+  SetDuration(audio_seconds, response->mutable_audio_duration());
 }
 
 }  // namespace lact::server

@@ -76,24 +76,25 @@ absl::Status ServerConfig::Validate() const {
   if (feed_ms < 0 || feed_ms > 60000) return bad("--feed_ms must be in [0, 60000], got ", feed_ms);
   if (absl::Status s = streaming.Validate(); !s.ok()) return s;
   if (absl::Status s = decoding.Validate(); !s.ok()) return s;
+  if (absl::Status s = endpointing.Validate(); !s.ok()) return s;
   return absl::OkStatus();
 }
 
 std::string ServerConfig::ToString() const {
-  return absl::StrCat("model=", model_dir, " device=", device, " dtype=", dtype,
-                      " lact=", lact ? "on" : "off", " threads=", threads, " listen=", host, ":",
-                      port, " metrics=", effective_metrics_host(), ":", metrics_port, " tls=",
-                      tls_cert.empty()        ? "off"
-                      : tls_client_ca.empty() ? "on"
-                                              : "mutual",
-                      " auth=", auth_tokens_file.empty() ? "off" : "bearer_tokens",
-                      " max_batch=", max_batch, " max_queue_delay_ms=", max_queue_delay_ms,
-                      " max_streams=", max_streams, " max_stream_seconds=", max_stream_seconds,
-                      " max_message_bytes=", max_message_bytes, " drain_seconds=", drain_seconds,
-                      " write_stall_timeout_s=", write_stall_timeout_s,
-                      " stream_idle_timeout_s=", stream_idle_timeout_s,
-                      " max_streams_per_peer=", max_streams_per_peer, " ", streaming.ToString(),
-                      " feed_ms=", effective_feed_ms(), " ", decoding.ToString());
+  return absl::StrCat(
+      "model=", model_dir, " device=", device, " dtype=", dtype, " lact=", lact ? "on" : "off",
+      " threads=", threads, " listen=", host, ":", port, " metrics=", effective_metrics_host(), ":",
+      metrics_port, " tls=",
+      tls_cert.empty()        ? "off"
+      : tls_client_ca.empty() ? "on"
+                              : "mutual",
+      " auth=", auth_tokens_file.empty() ? "off" : "bearer_tokens", " max_batch=", max_batch,
+      " max_queue_delay_ms=", max_queue_delay_ms, " max_streams=", max_streams,
+      " max_stream_seconds=", max_stream_seconds, " max_message_bytes=", max_message_bytes,
+      " drain_seconds=", drain_seconds, " write_stall_timeout_s=", write_stall_timeout_s,
+      " stream_idle_timeout_s=", stream_idle_timeout_s,
+      " max_streams_per_peer=", max_streams_per_peer, " ", streaming.ToString(), " ",
+      endpointing.ToString(), " feed_ms=", effective_feed_ms(), " ", decoding.ToString());
 }
 
 }  // namespace lact::server

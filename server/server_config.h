@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "core/endpointing/endpointing_config.h"
 #include "core/streaming/decoding_config.h"
 #include "core/streaming/streaming_config.h"
 
@@ -53,6 +54,8 @@ struct ServerConfig {
 
   // Streaming window (the recognizer's), and how audio is handed to it.
   StreamingConfig streaming;
+  // --endpointing*: what a request's unset EndpointingConfig fields take.
+  EndpointingConfig endpointing;
   // Audio is given to the recognizer in pieces of this many ms (0: step_ms). With step_ms the
   // transcript equals `lact_transcribe --streaming` on the same audio, whatever the network
   // timing (see docs/server.md, "Determinism").

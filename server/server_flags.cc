@@ -5,6 +5,7 @@
 
 #include "absl/flags/flag.h"
 #include "core/flags/decoder_flags.h"
+#include "core/flags/endpointing_flags.h"
 #include "core/flags/lact_flag.h"
 #include "core/flags/model_flags.h"
 #include "core/flags/streaming_flags.h"
@@ -93,6 +94,9 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags() {
   c.streaming = GetStreamingFlags();
   c.feed_ms = absl::GetFlag(FLAGS_feed_ms);
   c.decoding = GetDecoderFlags();
+  auto endpointing = GetEndpointingFlags(/*enabled_default=*/true);
+  if (!endpointing.ok()) return endpointing.status();
+  c.endpointing = *endpointing;
   return c;
 }
 

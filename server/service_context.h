@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "core/endpointing/endpointing_config.h"
 #include "lact/asr/v1/asr.pb.h"
 
 namespace lact {
@@ -42,6 +43,8 @@ struct AsrServiceOptions {
   absl::Duration stream_idle_timeout = absl::Seconds(30);
   // --max_streams_per_peer: open calls per peer (bearer token, else HTTP/2 connection); 0: off.
   int max_streams_per_peer = 0;
+  // --endpointing and its settings: what a request's unset EndpointingConfig fields take.
+  EndpointingConfig endpointing;
 };
 
 // How often a waiting thread re-checks for a cancelled call.
@@ -54,11 +57,12 @@ struct ServiceContext {
   CallRegistry* registry;
   const AsrServiceOptions& options;
 
-  // The call's StreamSession for `config` (LaCT per enable_lact and the server's default, word
-  // times, the feed size, the duration limit), attached to the call; the call's abort reason
-  // when the shutdown began meanwhile.
+  // The call's StreamSession for `request` (server/session_config), attached to the call;
+  // INVALID_ARGUMENT for a bad setting; the call's abort reason when the shutdown began
+  // meanwhile. `max_outbox`: SessionOptions::max_outbox (0 for Recognize).
   absl::StatusOr<std::shared_ptr<StreamSession>> StartSession(
-      Call& call, const lact::asr::v1::RecognitionConfig& config) const;
+      Call& call, const lact::asr::v1::StreamingRecognitionConfig& request,
+      size_t max_outbox) const;
 };
 
 }  // namespace lact::server

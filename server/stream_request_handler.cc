@@ -82,7 +82,7 @@ absl::Status StreamRequestHandler::OnConfig(const pb::StreamingRecognizeRequest&
   format_ = *format;
   auto decoder = CreateAudioDecoder(format_, settings_.model_sample_rate);
   if (!decoder.ok()) return Fail(decoder.status());
-  auto sink = factory_(streaming_config_.config());
+  auto sink = factory_(streaming_config_);
   if (!sink.ok()) return Fail(sink.status());
   if (*sink == nullptr) return Fail(absl::InternalError("the session factory returned no session"));
   decoder_ = std::move(*decoder);

@@ -47,7 +47,7 @@ class AudioSink {
 // decoder created): starts the session. An error (e.g. the server began shutting down) ends
 // the call with it.
 using SessionFactory = std::function<absl::StatusOr<std::unique_ptr<AudioSink>>(
-    const lact::asr::v1::RecognitionConfig& config)>;
+    const lact::asr::v1::StreamingRecognitionConfig& config)>;
 
 struct StreamRequestSettings {
   // Opus is decoded at this rate when libopus can produce it (CreateAudioDecoder).

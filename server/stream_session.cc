@@ -43,6 +43,11 @@ StreamSession::StreamSession(uint64_t id, const OnlineRecognizer& recognizer, Sc
       frame_seconds_(recognizer.model().frame_seconds()) {
   StreamOptions stream_options;
   stream_options.enable_lact = options.enable_lact;
+  stream_options.endpointing = options.endpointing;
+  stream_options.lact_scope = options.lact_scope;
+  // The timeouts need the endpointer's view of speech even when the text is not cut.
+  stream_options.speech_events = options.speech_events || options.speech_start_timeout_s > 0 ||
+                                 options.speech_end_timeout_s > 0 || options.single_utterance;
   stream_ = recognizer_.CreateStream(stream_options);
   state_bytes_ = stream_->lact_state_bytes();
   if (metrics_ != nullptr)
@@ -72,6 +77,7 @@ absl::Status StreamSession::AddAudio(int sample_rate, const std::vector<float>& 
                                      absl::Time arrival) {
   absl::MutexLock lock(&mu_);
   if (!error_.ok()) return error_;
+  if (ended_by_server_) return absl::OkStatus();  // single_utterance / timeout: ignored
   if (done_ || input_done_) return absl::FailedPreconditionError("audio after the end of input");
   if (samples.empty()) return absl::OkStatus();
   if (input_rate_ == 0) {
@@ -89,6 +95,7 @@ absl::Status StreamSession::AddAudio(int sample_rate, const std::vector<float>& 
     cv_.Wait(&mu_);
   }
   if (!error_.ok()) return error_;
+  if (ended_by_server_) return absl::OkStatus();
   if (done_) return absl::FailedPreconditionError("audio after the end of the stream");
   received_samples_ += static_cast<int64_t>(samples.size());
   const double seconds = static_cast<double>(received_samples_) / input_rate_;
@@ -131,13 +138,24 @@ void StreamSession::Abort(const absl::Status& status) {
 }
 
 absl::Status StreamSession::WaitForUpdate(uint64_t after_version, absl::Time deadline,
-                                          ResultSnapshot* out) {
+                                          SessionUpdate* out) {
   absl::MutexLock lock(&mu_);
-  while (error_.ok() && !done_ && snapshot_.version <= after_version) {
+  while (error_.ok() && !done_ && outbox_.empty() && snapshot_.version <= after_version) {
     if (cv_.WaitWithDeadline(&mu_, deadline)) break;
   }
-  *out = snapshot_;
+  out->messages.assign(std::make_move_iterator(outbox_.begin()),
+                       std::make_move_iterator(outbox_.end()));
+  const bool was_full = options_.max_outbox > 0 && outbox_.size() >= options_.max_outbox;
+  outbox_.clear();
+  out->interim = snapshot_;
+  out->ended = done_;
+  if (was_full && error_.ok()) PumpLocked();  // the writer caught up: decode on
   return error_;
+}
+
+bool StreamSession::ended_by_server() const {
+  absl::MutexLock lock(&mu_);
+  return ended_by_server_;
 }
 
 absl::Time StreamSession::half_close_time() const {
@@ -157,6 +175,7 @@ double StreamSession::received_seconds() const {
 
 void StreamSession::PumpLocked() {
   if (state_ != State::kIdle || done_ || stream_ == nullptr) return;
+  if (options_.max_outbox > 0 && outbox_.size() >= options_.max_outbox) return;  // writer behind
   while (!recognizer_.IsReady(*stream_)) {
     const size_t available = pending_.size() - pending_pos_;
     size_t n = 0;
@@ -236,22 +255,105 @@ void StreamSession::EndDecode(const absl::Status& status) {
     }
   }
   committed_frames_ = r.committed_frames;
-  if (r.text != snapshot_.text || r.committed_text != snapshot_.committed_text || r.is_final) {
-    ++snapshot_.version;
-    snapshot_.text = r.text;
-    snapshot_.committed_text = r.committed_text;
-    if (options_.word_times) snapshot_.words = CopyWords(r.is_final ? r.committed_words : r.words);
-    snapshot_.is_final = r.is_final;
-    snapshot_.end_seconds = r.is_final ? r.audio_seconds : decode_end_seconds_;
-    snapshot_.newest_audio_arrival = decode_audio_arrival_;
-  }
-  if (r.is_final) {
+  PublishLocked(*stream_);
+  if (r.is_final || done_) {
     done_ = true;
     ReleaseStreamLocked();  // the fast weights go as soon as the final is known
   } else {
     PumpLocked();
   }
   cv_.SignalAll();
+}
+
+void StreamSession::PublishLocked(OnlineStream& stream) {
+  const RecognitionResult& r = stream.result();
+  // Events before the finals that end at or after their frame (an END comes before its final).
+  const std::vector<EndpointEvent> events = stream.TakeEvents();
+  const std::vector<UtteranceResult> finals = stream.TakeUtterances();
+  size_t e = 0;
+  for (const UtteranceResult& u : finals) {
+    for (; e < events.size() && events[e].frame <= u.end_frame && !ended_by_server_; ++e)
+      PublishEventLocked(events[e]);
+    if (ended_by_server_) return;
+    PublishFinalLocked(u, r.audio_seconds);
+  }
+  for (; e < events.size() && !ended_by_server_; ++e) PublishEventLocked(events[e]);
+  if (!ended_by_server_ && !r.is_final) CheckTimeoutsLocked();
+  if (ended_by_server_ || r.is_final) return;
+  if (r.text != snapshot_.text || r.committed_text != snapshot_.committed_text) {
+    ++snapshot_.version;
+    snapshot_.text = r.text;
+    snapshot_.committed_text = r.committed_text;
+    if (options_.word_times) snapshot_.words = CopyWords(r.words);
+    snapshot_.end_seconds = decode_end_seconds_;
+    snapshot_.newest_audio_arrival = decode_audio_arrival_;
+  }
+}
+
+void StreamSession::PublishEventLocked(const EndpointEvent& e) {
+  SessionMessage m;
+  m.event_offset_s = static_cast<double>(e.frame) * frame_seconds_;
+  if (e.kind == EndpointEvent::Kind::kStart) {
+    speech_seen_ = in_speech_ = true;
+    m.event = SpeechEvent::kActivityBegin;
+  } else if (e.kind == EndpointEvent::Kind::kEnd) {
+    in_speech_ = false;
+    activity_end_frame_ = e.frame;
+    m.event = SpeechEvent::kActivityEnd;
+  } else {
+    return;  // kEndOfSpeech: not an API event
+  }
+  if (options_.speech_events) outbox_.push_back(std::move(m));
+}
+
+void StreamSession::PublishFinalLocked(const UtteranceResult& u, double audio_seconds) {
+  SessionMessage m;
+  ResultSnapshot& f = m.result;
+  f.text = u.text;
+  f.committed_text = u.text;
+  if (options_.word_times) f.words = CopyWords(u.words);
+  f.is_final = true;
+  f.at_input_end = u.at_input_end;
+  f.end_seconds = u.at_input_end ? audio_seconds : u.end_s;
+  f.newest_audio_arrival = decode_audio_arrival_;
+  if (options_.single_utterance && !u.at_input_end) {
+    SessionMessage end;
+    end.event = SpeechEvent::kEndOfSingleUtterance;
+    end.event_offset_s = u.end_s;
+    outbox_.push_back(std::move(end));
+    outbox_.push_back(std::move(m));
+    EndByServerLocked();
+    return;
+  }
+  outbox_.push_back(std::move(m));
+}
+
+void StreamSession::CheckTimeoutsLocked() {
+  const double now_s = static_cast<double>(committed_frames_) * frame_seconds_;
+  double timeout_at = -1;
+  if (!speech_seen_ && options_.speech_start_timeout_s > 0 &&
+      now_s >= options_.speech_start_timeout_s) {
+    timeout_at = options_.speech_start_timeout_s;
+  } else if (speech_seen_ && !in_speech_ && options_.speech_end_timeout_s > 0) {
+    const double end_s = static_cast<double>(activity_end_frame_) * frame_seconds_;
+    if (now_s - end_s >= options_.speech_end_timeout_s)
+      timeout_at = end_s + options_.speech_end_timeout_s;
+  }
+  if (timeout_at < 0) return;
+  SessionMessage m;
+  m.event = SpeechEvent::kActivityTimeout;
+  m.event_offset_s = timeout_at;
+  outbox_.push_back(std::move(m));
+  EndByServerLocked();
+}
+
+void StreamSession::EndByServerLocked() {
+  ended_by_server_ = true;
+  done_ = true;
+  pending_.clear();
+  pending_.shrink_to_fit();
+  pending_pos_ = 0;
+  arrivals_.clear();
 }
 
 }  // namespace lact::server

@@ -25,10 +25,14 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "core/endpointing/endpointer.h"
+#include "core/endpointing/endpointing_config.h"
+#include "core/streaming/lact_scope.h"
 
 namespace lact {
 class OnlineRecognizer;
 class OnlineStream;
+struct UtteranceResult;
 }  // namespace lact
 
 namespace lact::server {
@@ -42,15 +46,41 @@ struct WordTime {
   double end_s = 0;
 };
 
-// A copy of the stream's result as of its last decode.
+// One result: the open utterance as of the last decode (interim), or a finished one (final).
 struct ResultSnapshot {
-  uint64_t version = 0;         // grows with every change of text (and at the final)
-  std::string text;             // committed + provisional
+  uint64_t version = 0;         // interim: grows with every change of text
+  std::string text;             // committed + provisional (final: the utterance's transcript)
   std::string committed_text;   // will not change
   std::vector<WordTime> words;  // of `text`, when word times were asked for
   bool is_final = false;
-  double end_seconds = 0;                                  // audio (model rate) the decode had
+  bool at_input_end = false;  // final: ended by the end of the input (the half-close)
+  // Interim: the audio (model rate) the decode had; final: the utterance's end (the end decision's
+  // frame), or all the audio at the input's end.
+  double end_seconds = 0;
   absl::Time newest_audio_arrival = absl::InfinitePast();  // when the newest audio decoded arrived
+};
+
+// StreamingRecognizeResponse.speech_event_type.
+enum class SpeechEvent {
+  kNone,
+  kEndOfSingleUtterance,
+  kActivityBegin,
+  kActivityEnd,
+  kActivityTimeout,
+};
+
+// One message for the RPC's writer, in stream order: a speech event, or a final result.
+struct SessionMessage {
+  SpeechEvent event = SpeechEvent::kNone;  // kNone: `result` is a final
+  double event_offset_s = 0;               // the event's time in the stream's audio
+  ResultSnapshot result;
+};
+
+// What WaitForUpdate hands the writer.
+struct SessionUpdate {
+  std::vector<SessionMessage> messages;  // since the last update, in order (each sent once)
+  ResultSnapshot interim;                // the open utterance as of the last decode
+  bool ended = false;                    // the stream is over: nothing follows `messages`
 };
 
 struct SessionOptions {
@@ -63,6 +93,22 @@ struct SessionOptions {
   // reading and HTTP/2 flow control holds the client back. The message being added is always
   // taken whole (a Recognize clip is one message), so the buffer stays under this plus one message.
   double max_pending_seconds = 10;
+  // Utterances: the endpointing rule (enabled: a final per utterance; off, as here by default:
+  // one at the input's end; the server sets it from --endpointing*) and what the fast weights
+  // span.
+  EndpointingConfig endpointing = EndpointingConfig::Off();
+  LactScope lact_scope = LactScope::kStream;
+  bool speech_events = false;     // SPEECH_ACTIVITY_BEGIN / END messages
+  bool single_utterance = false;  // END_OF_SINGLE_UTTERANCE and the end after the first final
+  // SPEECH_ACTIVITY_TIMEOUT (judged on the audio's content, in committed frames): no speech
+  // within speech_start_timeout_s of the stream's start, or none within speech_end_timeout_s of
+  // the last SPEECH_ACTIVITY_END. 0: off. The stream then ends (OK), later audio is ignored.
+  double speech_start_timeout_s = 0;
+  double speech_end_timeout_s = 0;
+  // Backpressure on the writer: the stream is not decoded further while this many messages wait
+  // to be sent (a client that does not read its responses); 0: no bound (Recognize, which reads
+  // them only at the end).
+  size_t max_outbox = 64;
 };
 
 class StreamSession : public std::enable_shared_from_this<StreamSession> {
@@ -88,10 +134,14 @@ class StreamSession : public std::enable_shared_from_this<StreamSession> {
   // Ends the stream with `status` (cancel, deadline, bad audio, shutdown): the OnlineStream and
   // its fast weights are freed at once, or as soon as a decode running now returns.
   void Abort(const absl::Status& status);
-  // Waits until the result's version exceeds `after_version`, the stream ends, or `deadline`.
-  // Fills `out` with the latest result; returns the stream's error (non-OK once it failed or was
-  // aborted), OK otherwise. `out->is_final` marks the last result.
-  absl::Status WaitForUpdate(uint64_t after_version, absl::Time deadline, ResultSnapshot* out);
+  // Waits until a message waits, the interim's version exceeds `after_version`, the stream ends,
+  // or `deadline`. Hands `out` the waiting messages (taken: each is handed out once) and the
+  // latest interim; returns the stream's error (non-OK once it failed or was aborted), OK
+  // otherwise. `out->ended` marks the last update.
+  absl::Status WaitForUpdate(uint64_t after_version, absl::Time deadline, SessionUpdate* out);
+  // True once the server ended the stream on its own (single_utterance, a voice-activity
+  // timeout): later audio is ignored, and the reader may stop reading.
+  bool ended_by_server() const;
   absl::Time half_close_time() const;
   double received_seconds() const;
   // Encoder frames committed so far: grows while the stream's backlog is being decoded.
@@ -116,6 +166,15 @@ class StreamSession : public std::enable_shared_from_this<StreamSession> {
   void PumpLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FailLocked(const absl::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReleaseStreamLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // After a decode: the stream's events and finished utterances into the outbox (in frame
+  // order), the voice-activity timeouts, then the interim snapshot.
+  void PublishLocked(OnlineStream& stream) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void PublishEventLocked(const EndpointEvent& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void PublishFinalLocked(const UtteranceResult& u, double audio_seconds)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void CheckTimeoutsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The server ends the stream on its own (after `last` is queued).
+  void EndByServerLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const uint64_t id_;
   const OnlineRecognizer& recognizer_;
@@ -151,7 +210,13 @@ class StreamSession : public std::enable_shared_from_this<StreamSession> {
   double decode_end_seconds_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t committed_frames_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t state_bytes_ ABSL_GUARDED_BY(mu_) = 0;  // counted in lact_fast_weight_state_bytes
-  ResultSnapshot snapshot_ ABSL_GUARDED_BY(mu_);
+  ResultSnapshot snapshot_ ABSL_GUARDED_BY(mu_);  // the open utterance's interim
+  std::deque<SessionMessage> outbox_ ABSL_GUARDED_BY(mu_);
+  bool ended_by_server_ ABSL_GUARDED_BY(mu_) = false;
+  // Voice activity, in committed frames.
+  bool speech_seen_ ABSL_GUARDED_BY(mu_) = false;
+  bool in_speech_ ABSL_GUARDED_BY(mu_) = false;
+  int64_t activity_end_frame_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace lact::server

@@ -22,6 +22,10 @@ namespace {
 // does not read its responses can block the writer in flow control).
 constexpr absl::Duration kWriterJoinTimeout = absl::Seconds(10);
 
+// Finals and events waiting for the writer before the stream's decoding pauses (a client that
+// does not read its responses holds its own stream back, not the server's memory).
+constexpr size_t kMaxOutbox = 64;
+
 // After a Read that returned false: a real half-close, or a call gRPC failed (e.g. an oversize
 // message) or the client cancelled, which ServerContext::IsCancelled() may report only a moment
 // later. Waits up to kCancelSettle for that; true when the call turned out cancelled. Only used
@@ -69,9 +73,9 @@ StreamingCall::StreamingCall(const ServiceContext& service, std::shared_ptr<Call
       // The request sequence (config, audio, half-close) is the handler's; the session it
       // starts is kept here for the writer.
       handler_(RequestSettings(service.options),
-               [this](const pb::RecognitionConfig& config)
+               [this](const pb::StreamingRecognitionConfig& config)
                    -> absl::StatusOr<std::unique_ptr<AudioSink>> {
-                 auto started = service_.StartSession(*call_, config);
+                 auto started = service_.StartSession(*call_, config, kMaxOutbox);
                  if (!started.ok()) return started.status();
                  session_ = *started;
                  return std::make_unique<SessionSink>(session_);
@@ -120,10 +124,10 @@ void StreamingCall::LogStart() const {
 
 void StreamingCall::WriterLoop() {
   uint64_t version = 0;
-  std::string last_sent;
+  std::string last_sent;  // the open utterance's last interim text ("" after each final)
   while (true) {
-    ResultSnapshot r;
-    if (absl::Status s = session_->WaitForUpdate(version, absl::Now() + kPollInterval, &r);
+    SessionUpdate update;
+    if (absl::Status s = session_->WaitForUpdate(version, absl::Now() + kPollInterval, &update);
         !s.ok()) {
       writer_status_ = s;
       break;
@@ -132,35 +136,47 @@ void StreamingCall::WriterLoop() {
       writer_status_ = absl::CancelledError("cancelled by the client");
       break;
     }
-    if (r.version == version) continue;
-    version = r.version;
-    if (!r.is_final && (!interim_ || r.text == last_sent)) continue;
-    if (!WriteResult(r)) {
+    bool written = true;
+    for (const SessionMessage& m : update.messages) {
+      written = WriteMessage(m);
+      if (!written) break;
+      if (m.event == SpeechEvent::kNone) last_sent.clear();
+    }
+    const ResultSnapshot& interim = update.interim;
+    if (written && !update.ended && interim_ && interim.version > version &&
+        interim.text != last_sent) {
+      SessionMessage m;
+      m.result = interim;
+      written = WriteMessage(m);
+      last_sent = interim.text;
+    }
+    version = std::max(version, interim.version);
+    if (!written) {
       writer_status_ = absl::CancelledError("the client stopped reading");
       break;
     }
-    if (r.is_final) break;
-    last_sent = r.text;
+    if (update.ended) break;
   }
   writer_done_.Notify();
 }
 
-bool StreamingCall::WriteResult(const ResultSnapshot& r) {
+bool StreamingCall::WriteMessage(const SessionMessage& m) {
   const pb::StreamingRecognizeResponse response =
-      StreamingResponse(r, word_times_, session_->received_seconds());
+      StreamingResponse(m, word_times_, session_->received_seconds());
   call_->write_started_ns.store(std::max<int64_t>(1, absl::GetCurrentTimeNanos()));
   const bool written = stream_->Write(response);
   call_->write_started_ns.store(0);
   if (!written) return false;
   ServerMetrics* metrics = service_.metrics;
-  if (metrics == nullptr) return true;
+  if (metrics == nullptr || m.event != SpeechEvent::kNone) return true;
   const absl::Time sent = absl::Now();
-  if (r.is_final) {
+  const ResultSnapshot& r = m.result;
+  if (r.is_final && r.at_input_end) {
     metrics->final_latency_seconds().Observe(
         absl::ToDoubleSeconds(sent - session_->half_close_time()));
   } else if (r.newest_audio_arrival != absl::InfinitePast()) {
-    metrics->interim_latency_seconds().Observe(
-        absl::ToDoubleSeconds(sent - r.newest_audio_arrival));
+    (r.is_final ? metrics->final_latency_seconds() : metrics->interim_latency_seconds())
+        .Observe(absl::ToDoubleSeconds(sent - r.newest_audio_arrival));
   }
   return true;
 }
@@ -178,6 +194,9 @@ absl::Status StreamingCall::ReadAudio() {
       return s;
     }
     if (absl::Status s = handler_.OnMessage(request, absl::Now()); !s.ok()) return s;
+    // single_utterance / a voice-activity timeout ended the stream: the call ends OK (what the
+    // client sends from now on is ignored).
+    if (session_->ended_by_server()) return absl::OkStatus();
   }
 }
 

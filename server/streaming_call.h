@@ -20,7 +20,7 @@
 
 namespace lact::server {
 
-struct ResultSnapshot;
+struct SessionMessage;
 
 class StreamingCall {
  public:
@@ -42,8 +42,9 @@ class StreamingCall {
   void LogStart() const;
   // Step 2, on the writer thread.
   void WriterLoop();
-  // Sends the response for `r`; false when the client stopped reading.
-  bool WriteResult(const ResultSnapshot& r);
+  // Sends the response for `m` (a result or a speech event); false when the client stopped
+  // reading.
+  bool WriteMessage(const SessionMessage& m);
   // Step 3: audio until the half-close; the reader's status.
   absl::Status ReadAudio();
   // Step 4.

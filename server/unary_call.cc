@@ -52,16 +52,22 @@ absl::Status FeedClip(const std::string& clip, double max_stream_seconds, AudioD
   return absl::OkStatus();
 }
 
-// Waits for the session's final result; CANCELLED / the call's abort reason when those come first.
-absl::StatusOr<ResultSnapshot> AwaitFinal(StreamSession& session, Call& call,
-                                          grpc::ServerContext* context) {
-  ResultSnapshot r;
+// Waits for the session's finals (one per utterance) until the stream ends; CANCELLED / the
+// call's abort reason when those come first.
+absl::StatusOr<std::vector<ResultSnapshot>> AwaitFinals(StreamSession& session, Call& call,
+                                                        grpc::ServerContext* context) {
+  std::vector<ResultSnapshot> finals;
   uint64_t version = 0;
   while (true) {
-    if (absl::Status s = session.WaitForUpdate(version, absl::Now() + kPollInterval, &r); !s.ok())
+    SessionUpdate update;
+    if (absl::Status s = session.WaitForUpdate(version, absl::Now() + kPollInterval, &update);
+        !s.ok())
       return s;
-    if (r.is_final) return r;
-    version = r.version;
+    for (SessionMessage& m : update.messages) {
+      if (m.event == SpeechEvent::kNone) finals.push_back(std::move(m.result));
+    }
+    if (update.ended) return finals;
+    version = update.interim.version;
     if (context->IsCancelled()) return absl::CancelledError("cancelled by the client");
     if (absl::Status a = call.aborted(); !a.ok()) return a;
   }
@@ -76,7 +82,9 @@ grpc::Status RunRecognize(const ServiceContext& service, std::shared_ptr<Call> c
   AudioFormat format;
   auto decoder = ClipDecoder(request, service.options.model_sample_rate, &format);
   if (!decoder.ok()) return guard.Finish(ToGrpcStatus(decoder.status()));
-  auto started = service.StartSession(*call, request.config());
+  pb::StreamingRecognitionConfig streaming;
+  *streaming.mutable_config() = request.config();
+  auto started = service.StartSession(*call, streaming, /*max_outbox=*/0);
   if (!started.ok()) return guard.Finish(ToGrpcStatus(started.status()));
   std::shared_ptr<StreamSession> session = *started;
   Log("stream ", call->id, " start: Recognize peer=", context->peer(), " ", format.ToString());
@@ -86,16 +94,15 @@ grpc::Status RunRecognize(const ServiceContext& service, std::shared_ptr<Call> c
     session->Abort(s);
     return guard.Finish(ToGrpcStatus(s));
   }
-  absl::StatusOr<ResultSnapshot> final_result = AwaitFinal(*session, *call, context);
-  if (!final_result.ok()) {
-    if (final_result.status().code() == absl::StatusCode::kCancelled && context->IsCancelled()) {
+  absl::StatusOr<std::vector<ResultSnapshot>> finals = AwaitFinals(*session, *call, context);
+  if (!finals.ok()) {
+    if (finals.status().code() == absl::StatusCode::kCancelled && context->IsCancelled()) {
       return guard.Finish(grpc::Status::CANCELLED);
     }
-    return guard.Finish(ToGrpcStatus(final_result.status()));
+    return guard.Finish(ToGrpcStatus(finals.status()));
   }
-  FillAlternative(*final_result, request.config().enable_word_time_offsets(),
-                  response->add_alternatives());
-  SetDuration(session->received_seconds(), response->mutable_audio_duration());
+  FillRecognizeResponse(*finals, request.config().enable_word_time_offsets(),
+                        session->received_seconds(), response);
   return guard.Finish(grpc::Status::OK);
 }
 

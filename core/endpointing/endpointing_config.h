@@ -30,6 +30,12 @@ struct EndpointingConfig {
   // InvalidArgument naming the field: histories in [20, 10000] ms (the eou window at most the
   // stop window), thresholds in (0, 1], max_utterance_seconds 0 or in [1, 3600].
   absl::Status Validate() const;
+  // The defaults with enabled = false.
+  static EndpointingConfig Off() {
+    EndpointingConfig c;
+    c.enabled = false;
+    return c;
+  }
   std::string ToString() const;
 };
 

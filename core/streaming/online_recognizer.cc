@@ -158,6 +158,11 @@ absl::Status OnlineRecognizer::ApplyLact(std::vector<StreamStep>& steps) const {
   std::vector<torch::Tensor> xs, ps;
   for (StreamStep& w : steps) {
     if (!w.stream->lact_state_) continue;
+    if (w.stream->lact_reset_pending_) {  // LactScope::kUtterance: the utterance before ended
+      w.stream->lact_state_->Reset();
+      w.stream->last_lact_reset_frame_ = w.stream->committed_frames_;
+      w.stream->lact_reset_pending_ = false;
+    }
     with_lact.push_back(&w);
     states.push_back(&*w.stream->lact_state_);
     const_states.push_back(&*w.stream->lact_state_);
@@ -183,9 +188,10 @@ void OnlineRecognizer::DecodeAndPublish(std::vector<StreamStep>& steps) const {
     all.push_back(w.provisional_out);
   }
   torch::Tensor logits = model_->encoder().Logits(torch::cat(all, 0).unsqueeze(0))[0];  // [N, V]
-  // Greedy streams need the argmax ids, beam-search streams the logits (on the CPU).
-  torch::Tensor ids = beam_ ? torch::Tensor() : logits.argmax(-1).to(torch::kCPU);  // [N]
-  torch::Tensor cpu_logits = beam_ ? logits.to(torch::kCPU) : torch::Tensor();      // [N, V]
+  // Every stream needs the argmax ids (the endpointer, greedy decoding), beam-search streams
+  // the logits too (on the CPU).
+  torch::Tensor ids = logits.argmax(-1).to(torch::kCPU);                        // [N]
+  torch::Tensor cpu_logits = beam_ ? logits.to(torch::kCPU) : torch::Tensor();  // [N, V]
   int64_t at = 0;
   for (StreamStep& w : steps) {
     PublishStep(w, logits, ids, cpu_logits, at);
@@ -210,32 +216,40 @@ void OnlineRecognizer::PublishStep(StreamStep& w, const torch::Tensor& logits,
     is_final =
         w.finished && s.committed_frames_ >= model_->encoder().config().NumFrames(s.total_samples_);
   }
-  CtcResult with_prov, committed_result;
-  if (s.beam_decoder_) {
-    s.beam_decoder_->Accept(cpu_logits.narrow(0, at, nc));
-    if (is_final) {
-      committed_result = s.beam_decoder_->Final();
-      with_prov = committed_result;
-    } else {
-      with_prov = s.beam_decoder_->WithProvisional(cpu_logits.narrow(0, at + nc, np));
-      committed_result = s.beam_decoder_->Stable();
-    }
-  } else {
-    s.decoder_.Accept(ids.narrow(0, at, nc));
-    with_prov = s.decoder_.WithProvisional(ids.narrow(0, at + nc, np));
-    committed_result = s.decoder_.Committed();
+  // Committed frames: endpoints, finished utterances; a LaCT reset at the next step's first frame.
+  const auto rows = [](const torch::Tensor& t, int64_t from, int64_t n) {
+    return t.defined() ? t.narrow(0, from, n) : t;
+  };
+  if (s.text_.Accept(rows(ids, at, nc), rows(cpu_logits, at, nc)) &&
+      s.options_.lact_scope == LactScope::kUtterance) {
+    s.lact_reset_pending_ = true;
   }
   RecognitionResult& r = s.result_;
-  r.committed_text = committed_result.text;
-  r.committed_words = committed_result.words;
-  r.text = with_prov.text;
-  r.words = with_prov.words;
+  if (is_final) {
+    // The texts become the last utterance's final (without endpointing: the stream's).
+    const UtteranceResult* last = s.text_.Finish();
+    r.committed_text = last ? last->text : std::string();
+    r.text = r.committed_text;
+    r.committed_words = last ? last->words : std::vector<WordInfo>();
+    r.words = r.committed_words;
+  } else {
+    CtcResult committed, with_prov;
+    s.text_.Open(rows(ids, at + nc, np), rows(cpu_logits, at + nc, np), &committed, &with_prov);
+    r.committed_text = std::move(committed.text);
+    r.committed_words = std::move(committed.words);
+    r.text = std::move(with_prov.text);
+    r.words = std::move(with_prov.words);
+  }
   r.committed_frames = s.committed_frames_;
+  r.utterance_start_frame = s.text_.utterance_start_frame();
   absl::MutexLock lock(&s.mu_);
   r.audio_seconds = static_cast<double>(s.total_samples_) / model_->sample_rate();
   r.is_final = is_final;
-  // Drop audio no future window needs: the next window starts left_frames_ before the committed
-  // frames.
+  DropConsumedAudio(s);
+}
+
+void OnlineRecognizer::DropConsumedAudio(OnlineStream& s) const {
+  // The next window starts left_frames_ before the committed frames: nothing before it is needed.
   const int64_t keep_from =
       std::max<int64_t>(0, s.committed_frames_ - left_frames_) * samples_per_frame_;
   const int64_t drop =

@@ -97,6 +97,8 @@ class OnlineRecognizer {
   // One stream's share of the batch's logits [N, V] (rows from `at`): decoder, result, buffer.
   void PublishStep(StreamStep& step, const torch::Tensor& logits, const torch::Tensor& ids,
                    const torch::Tensor& cpu_logits, int64_t at) const;
+  // Drops the audio no future window of `s` needs (the buffer is locked by the caller).
+  void DropConsumedAudio(OnlineStream& s) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu_);
 
   OnlineRecognizer(std::shared_ptr<const AsrModel> model, const StreamingConfig& config,
                    std::optional<CtcBeamSearchOptions> beam);

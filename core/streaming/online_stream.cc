@@ -10,11 +10,8 @@ OnlineStream::OnlineStream(std::shared_ptr<const AsrModel> model, const StreamOp
     : model_(std::move(model)),
       options_(options),
       normalizer_(kWaveformNormEpsilon, int64_t{kNormalizerHistorySeconds} * model_->sample_rate()),
-      decoder_(model_->vocab(), model_->frame_seconds()) {
-  if (beam) {
-    beam_decoder_.emplace(model_->language_model(), model_->vocab(), model_->frame_seconds(),
-                          *beam);
-  }
+      text_(model_->vocab(), model_->language_model(), model_->frame_seconds(), beam,
+            UtteranceOptions{options.endpointing, options.speech_events}) {
   if (options_.enable_lact && model_->lact() != nullptr) lact_state_ = model_->lact()->NewState();
 }
 
@@ -95,8 +92,9 @@ void OnlineStream::Reset() {
   }
   committed_frames_ = 0;
   if (lact_state_ && !options_.keep_lact_state) lact_state_->Reset();
-  decoder_.Reset();
-  if (beam_decoder_) beam_decoder_->Reset();
+  text_.Reset();
+  lact_reset_pending_ = false;
+  last_lact_reset_frame_ = -1;
   result_ = RecognitionResult{};
   captured_hidden_.clear();
   captured_lact_.clear();

@@ -21,22 +21,29 @@
 #include "core/audio/resampler.h"
 #include "core/decoding/ctc_beam_search.h"
 #include "core/decoding/ctc_decoder.h"
+#include "core/endpointing/endpointing_config.h"
 #include "core/lact/lact_stack.h"
 #include "core/model/waveform_normalizer.h"
+#include "core/streaming/lact_scope.h"
+#include "core/streaming/utterance_decoder.h"
 
 namespace lact {
 
 class AsrModel;
 
+// The open utterance as of the last decode (with endpointing off: the whole stream so far). Word
+// times are from the stream's start. Finished utterances: OnlineStream::TakeUtterances().
 struct RecognitionResult {
-  std::string committed_text;             // final part: only grows while the stream runs (beam
-                                          // search: the words no hypothesis can change)
+  std::string committed_text;             // final part: only grows while the utterance runs
+                                          // (beam search: the words no hypothesis can change)
   std::string text;                       // committed + provisional (what an interim shows)
   std::vector<WordInfo> committed_words;  // words of committed_text, with times
   std::vector<WordInfo> words;            // words of text (the last ones may still change)
-  bool is_final = false;                  // input finished and every frame committed
+  bool is_final = false;                  // input finished and every frame committed; the
+                                          // texts are then the last utterance's final
   int64_t committed_frames = 0;
-  double audio_seconds = 0;  // audio received so far
+  int64_t utterance_start_frame = 0;  // first frame of the open utterance
+  double audio_seconds = 0;           // audio received so far
 };
 
 // Waveform normalisation (models with do_normalize) uses the statistics of the stream's last
@@ -49,6 +56,11 @@ struct StreamOptions {
   bool enable_lact = true;       // run the LaCT stack (when the recognizer has one)
   bool keep_lact_state = false;  // session mode: Reset() keeps the fast weights
   bool capture = false;          // keep committed hidden/LaCT frames (for --dump-*; tests)
+  // Endpointing: off here (one utterance per stream, as offline tools expect); the server turns
+  // it on by default (--endpointing).
+  EndpointingConfig endpointing = EndpointingConfig::Off();
+  bool speech_events = false;  // keep the endpointer's events (TakeEvents) even without cutting
+  LactScope lact_scope = LactScope::kStream;
 };
 
 class OnlineStream {
@@ -72,6 +84,13 @@ class OnlineStream {
   int64_t buffered_audio_bytes() const;
   double received_seconds() const;
   bool lact_enabled() const { return lact_state_.has_value(); }
+
+  // Utterances finished since the last call (the last one when the stream is final), in order;
+  // and the endpointer's events (with endpointing or speech_events). Call between decodes.
+  std::vector<UtteranceResult> TakeUtterances() { return text_.TakeUtterances(); }
+  std::vector<EndpointEvent> TakeEvents() { return text_.TakeEvents(); }
+  // LactScope::kUtterance: the committed frame where the fast weights were last reset (-1: never).
+  int64_t last_lact_reset_frame() const { return last_lact_reset_frame_; }
 
   // Starts a new utterance on the same stream: audio, statistics and text are cleared; the LaCT
   // state is reset too unless the stream was created with keep_lact_state (session mode).
@@ -103,8 +122,9 @@ class OnlineStream {
   // Touched only by the decoding thread.
   int64_t committed_frames_ = 0;
   std::optional<LactState> lact_state_;
-  CtcGreedyDecoder decoder_;                          // when decoding greedily
-  std::optional<CtcBeamSearchDecoder> beam_decoder_;  // when decoding with beam search
+  UtteranceDecoder text_;            // CTC decoding, cut into utterances
+  bool lact_reset_pending_ = false;  // kUtterance: an utterance ended in the last step
+  int64_t last_lact_reset_frame_ = -1;
   RecognitionResult result_;
   std::vector<torch::Tensor> captured_hidden_, captured_lact_, captured_logits_;
 };

@@ -267,5 +267,99 @@ TEST(OnlineRecognizerTest, RejectsBadInput) {
   EXPECT_EQ(tiny->result().committed_text, "");
 }
 
+// Endpointing that cuts the tiny random model's output often: an utterance starts at almost any
+// non-blank frame and is forced to end after 1 s.
+EndpointingConfig FrequentEndpoints() {
+  EndpointingConfig c;
+  c.start_threshold = 0.05;
+  c.max_utterance_seconds = 1;
+  return c;
+}
+
+// RunStream's schedule, keeping every finished utterance, each frame where the LaCT state was
+// reset (LactScope::kUtterance) and each end decision's frame.
+std::vector<UtteranceResult> RunUtterances(const OnlineRecognizer& rec, OnlineStream& s,
+                                           const std::vector<float>& audio,
+                                           std::vector<int64_t>* resets,
+                                           std::vector<int64_t>* ends = nullptr) {
+  std::vector<UtteranceResult> out;
+  const auto decode = [&] {
+    EXPECT_TRUE(rec.DecodeStreams({&s}).ok());
+    for (auto& u : s.TakeUtterances()) out.push_back(std::move(u));
+    for (const auto& e : s.TakeEvents()) {
+      if (ends != nullptr && e.kind == EndpointEvent::Kind::kEnd) ends->push_back(e.frame);
+    }
+    const int64_t r = s.last_lact_reset_frame();
+    if (r >= 0 && (resets->empty() || resets->back() != r)) resets->push_back(r);
+  };
+  const size_t piece = 4000;
+  for (size_t at = 0; at < audio.size(); at += piece) {
+    EXPECT_TRUE(
+        s.AcceptWaveform(16000, audio.data() + at, std::min(piece, audio.size() - at)).ok());
+    while (rec.IsReady(s)) decode();
+  }
+  s.InputFinished();
+  while (!s.is_final()) decode();
+  return out;
+}
+
+TEST(OnlineRecognizerTest, StreamScopeLactIgnoresEndpoints) {
+  auto rec = *OnlineRecognizer::Create(Model(), SmallWindow());
+  StreamOptions off;
+  off.capture = true;
+  auto plain = rec->CreateStream(off);
+  std::vector<int64_t> resets;
+  const auto one = RunUtterances(*rec, *plain, LongAudio(), &resets);
+  ASSERT_EQ(one.size(), 1u);
+  StreamOptions on = off;
+  on.endpointing = FrequentEndpoints();
+  auto cut = rec->CreateStream(on);
+  const auto many = RunUtterances(*rec, *cut, LongAudio(), &resets);
+  ASSERT_GE(many.size(), 3u);  // the endpoints happened
+  EXPECT_TRUE(resets.empty());
+  // The fast weights depend on the audio alone: the same LaCT output, bit for bit.
+  EXPECT_TRUE(torch::equal(cut->captured_lact(), plain->captured_lact()));
+  // Utterances tile the stream in order.
+  for (size_t i = 1; i < many.size(); ++i) {
+    EXPECT_EQ(many[i].start_frame, many[i - 1].end_frame);
+    EXPECT_GE(many[i].start_s, many[i - 1].start_s);
+  }
+}
+
+TEST(OnlineRecognizerTest, UtteranceScopeLactRestartsAtEachEndpoint) {
+  auto rec = *OnlineRecognizer::Create(Model(), SmallWindow());
+  StreamOptions o;
+  o.capture = true;
+  o.endpointing = FrequentEndpoints();
+  o.lact_scope = LactScope::kUtterance;
+  auto s = rec->CreateStream(o);
+  std::vector<int64_t> resets, ends;
+  RunUtterances(*rec, *s, LongAudio(), &resets, &ends);
+  ASSERT_GE(resets.size(), 2u);
+  // Each reset is at the first committed frame of the step after an end decision (a step is
+  // 15 frames here).
+  for (int64_t r : resets) {
+    bool after_an_end = false;
+    for (int64_t e : ends) after_an_end |= e <= r && r - e < 15;
+    EXPECT_TRUE(after_an_end) << r;
+  }
+  const torch::Tensor hidden = s->captured_hidden(), lact = s->captured_lact();
+  // From a reset frame on (up to the next one), the output is that of a fresh state fed the
+  // same encoder frames.
+  const int64_t r0 = resets[0], r1 = resets[1];
+  LactState fresh = Model()->lact()->NewState();
+  torch::InferenceMode guard;
+  auto ys = Model()->lact()->Forward({&fresh}, {hidden.narrow(0, r0, r1 - r0)});
+  ASSERT_TRUE(ys.ok()) << ys.status();
+  const torch::Tensor want = (*ys)[0], got = lact.narrow(0, r0, r1 - r0);
+  const float scale = want.abs().max().item<float>();
+  EXPECT_LE((got - want).abs().max().item<float>(), 1e-4f * scale);
+  // Without the reset the same frames give another output (the state had adapted).
+  LactState carried = Model()->lact()->NewState();
+  auto zs = Model()->lact()->Forward({&carried}, {hidden.narrow(0, 0, r1)});
+  ASSERT_TRUE(zs.ok());
+  EXPECT_GT(((*zs)[0].narrow(0, r0, r1 - r0) - want).abs().max().item<float>(), 1e-3f * scale);
+}
+
 }  // namespace
 }  // namespace lact

@@ -163,10 +163,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   int factory_calls = 0;
   StreamRequestHandler handler(
       settings,
-      [&](const pb::RecognitionConfig& config)
+      [&](const pb::StreamingRecognitionConfig& config)
           -> absl::StatusOr<std::unique_ptr<lact::server::AudioSink>> {
         ++factory_calls;
-        LACT_FUZZ_CHECK(lact::server::AudioFormatFromConfig(config).ok());  // validated before
+        LACT_FUZZ_CHECK(lact::server::AudioFormatFromConfig(config.config()).ok());  // validated
         if (factory_fails) return absl::UnavailableError("the server is shutting down");
         return std::make_unique<RecordingSink>(&record);
       });

@@ -36,6 +36,27 @@ struct Outcome {
   std::string transcript;
 };
 
+// Waits for the session's finals until the stream ends (60 s without any update: an error) and
+// joins their transcripts.
+absl::Status AwaitFinals(StreamSession& session, std::string* text) {
+  uint64_t version = 0;
+  while (true) {
+    SessionUpdate u;
+    absl::Status s = session.WaitForUpdate(version, absl::Now() + absl::Seconds(60), &u);
+    if (!s.ok()) return s;
+    for (const SessionMessage& m : u.messages) {
+      if (m.event != SpeechEvent::kNone || m.result.text.empty()) continue;
+      if (!text->empty()) *text += ' ';
+      *text += m.result.text;
+    }
+    if (u.ended) return absl::OkStatus();
+    if (u.messages.empty() && u.interim.version == version) {
+      return absl::DeadlineExceededError("no result for 60 s");
+    }
+    version = u.interim.version;
+  }
+}
+
 class SchedulerFaultTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -105,20 +126,11 @@ class SchedulerFaultTest : public ::testing::Test {
           s = session->AddAudio(kRate, piece, absl::Now());
         }
         if (s.ok()) session->FinishInput(absl::Now());
-        ResultSnapshot r;
-        uint64_t version = 0;
-        while (s.ok()) {
-          s = session->WaitForUpdate(version, absl::Now() + absl::Seconds(60), &r);
-          if (!s.ok() || r.is_final) break;
-          if (r.version == version) {  // 60 s without any result: report it rather than hang
-            s = absl::DeadlineExceededError("no result for 60 s");
-            break;
-          }
-          version = r.version;
-        }
+        std::string text;
+        if (s.ok()) s = AwaitFinals(*session, &text);
         if (!s.ok()) session->Abort(s);  // as the RPC handler does when its call ends
         absl::MutexLock lock(&mu);
-        out[id] = Outcome{s, r.committed_text};
+        out[id] = Outcome{s, text};
       });
     }
     for (auto& t : clients) t.join();
@@ -249,16 +261,9 @@ TEST_F(SchedulerFaultTest, AddAudioWaitsWhileTheRecognizerIsFarBehind) {
   sender.join();
   EXPECT_TRUE(returned_after_start.load());
   session->FinishInput(absl::Now());
-  ResultSnapshot r;
-  uint64_t version = 0;
-  absl::Status s;
-  while (s.ok() && !r.is_final) {
-    s = session->WaitForUpdate(version, absl::Now() + absl::Seconds(60), &r);
-    ASSERT_TRUE(s.ok()) << s;
-    ASSERT_NE(r.version, version) << "no result for 60 s";
-    version = r.version;
-  }
-  EXPECT_EQ(r.committed_text, DecodeAlone(audio));
+  std::string text;
+  ASSERT_TRUE(AwaitFinals(*session, &text).ok());
+  EXPECT_EQ(text, DecodeAlone(audio));
   scheduler.Stop();
   session.reset();
   EXPECT_EQ(StreamSession::live_count(), 0);

@@ -429,9 +429,16 @@ StreamResult RunStream(pb::StreamingAsr::Stub* stub, const StreamSpec& spec) {
       for (const auto& r : response.results()) {
         if (r.is_final()) {
           result.got_final = true;
+          ++result.finals;
+          const std::string text =
+              r.alternatives_size() > 0 ? r.alternatives(0).transcript() : std::string();
+          result.final_transcripts.push_back(text);
+          if (!text.empty()) {
+            if (!result.final_transcript.empty()) result.final_transcript += ' ';
+            result.final_transcript += text;
+          }
           if (r.alternatives_size() > 0) {
-            result.final_transcript = r.alternatives(0).transcript();
-            result.final_words.assign(r.alternatives(0).words().begin(),
+            result.final_words.insert(result.final_words.end(), r.alternatives(0).words().begin(),
                                       r.alternatives(0).words().end());
           }
         } else if (!closed) {

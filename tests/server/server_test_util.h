@@ -150,8 +150,12 @@ struct StreamResult {
   std::vector<pb::StreamingRecognizeResponse> responses;
   int interims_before_close = 0;  // interim responses received before the half-close
   bool got_final = false;
+  // Every final of the stream (one per utterance with endpointing), joined in order with single
+  // spaces (empty finals add nothing), and all their words.
   std::string final_transcript;
   std::vector<pb::WordInfo> final_words;
+  int finals = 0;
+  std::vector<std::string> final_transcripts;  // each final's own transcript
 };
 
 // First message with `config`, then one message per audio chunk.

@@ -1,0 +1,82 @@
+#include "server/session_config.h"
+
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+
+namespace lact::server {
+
+namespace pb = lact::asr::v1;
+
+absl::StatusOr<EndpointingConfig> MergeEndpointing(const pb::EndpointingConfig& request,
+                                                   const EndpointingConfig& defaults) {
+  EndpointingConfig c = defaults;
+  if (request.has_enabled()) c.enabled = request.enabled();
+  if (request.has_start_history()) c.start_history_ms = request.start_history();
+  if (request.has_start_threshold()) c.start_threshold = request.start_threshold();
+  if (request.has_stop_history()) c.stop_history_ms = request.stop_history();
+  if (request.has_stop_threshold()) c.stop_threshold = request.stop_threshold();
+  if (request.has_stop_history_eou()) c.stop_history_eou_ms = request.stop_history_eou();
+  if (request.has_stop_threshold_eou()) c.stop_threshold_eou = request.stop_threshold_eou();
+  if (request.has_max_utterance_seconds())
+    c.max_utterance_seconds = request.max_utterance_seconds();
+  if (absl::Status s = c.Validate(); !s.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("RecognitionConfig.endpointing_config: ", s.message()));
+  }
+  return c;
+}
+
+namespace {
+
+// A voice-activity timeout in seconds: >= 0 (0: off), at most a day.
+absl::StatusOr<double> TimeoutSeconds(const char* name, const google::protobuf::Duration& d) {
+  const double s = static_cast<double>(d.seconds()) + d.nanos() * 1e-9;
+  if (d.seconds() < 0 || d.nanos() < 0 || d.nanos() > 999999999 || !(s <= 86400)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("StreamingRecognitionConfig.voice_activity_timeout.", name,
+                     " must be a duration in [0, 86400] s (0: off), got ", d.seconds(), " s ",
+                     d.nanos(), " ns"));
+  }
+  return s;
+}
+
+}  // namespace
+
+absl::StatusOr<SessionOptions> SessionOptionsFromRequest(
+    const pb::StreamingRecognitionConfig& request, const AsrServiceOptions& options) {
+  const pb::RecognitionConfig& config = request.config();
+  SessionOptions so;
+  so.enable_lact = (config.has_enable_lact() ? config.enable_lact() : options.lact_default) &&
+                   options.model_has_lact;
+  so.word_times = config.enable_word_time_offsets();
+  so.feed_ms = options.feed_ms;
+  so.max_audio_seconds = options.max_stream_seconds;
+  auto endpointing = MergeEndpointing(config.endpointing_config(), options.endpointing);
+  if (!endpointing.ok()) return endpointing.status();
+  so.endpointing = *endpointing;
+  switch (config.lact_scope()) {
+    case pb::LACT_SCOPE_STREAM: so.lact_scope = LactScope::kStream; break;
+    case pb::LACT_SCOPE_UTTERANCE: so.lact_scope = LactScope::kUtterance; break;
+    default:
+      return absl::InvalidArgumentError(absl::StrCat("RecognitionConfig.lact_scope: unknown value ",
+                                                     static_cast<int>(config.lact_scope())));
+  }
+  if (request.single_utterance() && !so.endpointing.enabled) {
+    return absl::InvalidArgumentError(
+        "StreamingRecognitionConfig.single_utterance needs endpointing (endpointing_config."
+        "enabled is false)");
+  }
+  so.single_utterance = request.single_utterance();
+  so.speech_events = request.enable_voice_activity_events();
+  const auto& timeout = request.voice_activity_timeout();
+  auto start = TimeoutSeconds("speech_start_timeout", timeout.speech_start_timeout());
+  if (!start.ok()) return start.status();
+  auto end = TimeoutSeconds("speech_end_timeout", timeout.speech_end_timeout());
+  if (!end.ok()) return end.status();
+  so.speech_start_timeout_s = *start;
+  so.speech_end_timeout_s = *end;
+  return so;
+}
+
+}  // namespace lact::server
