@@ -22,6 +22,7 @@
 #include "server/auth.h"
 #include "server/log.h"
 #include "server/metrics.h"
+#include "server/recognition_config_info.h"
 #include "server/scheduler.h"
 #include "server/stream_session.h"
 #include "server/tls_credentials.h"
@@ -160,6 +161,7 @@ absl::Status AsrServer::BuildAndStartGrpc() {
   o.stream_idle_timeout = absl::Seconds(config_.stream_idle_timeout_s);
   o.max_streams_per_peer = config_.max_streams_per_peer;
   o.endpointing = config_.endpointing;
+  o.recognition_config = RecognitionConfigInfo(*recognizer_, config_, o.model_has_lact);
   service_ = std::make_unique<AsrService>(*recognizer_, scheduler_.get(), metrics_.get(), o);
 
   grpc::EnableDefaultHealthCheckService(true);

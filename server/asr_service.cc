@@ -1,5 +1,6 @@
 #include "server/asr_service.h"
 
+#include "server/auth.h"
 #include "server/status_mapping.h"
 #include "server/streaming_call.h"
 #include "server/unary_call.h"
@@ -44,6 +45,16 @@ grpc::Status AsrService::Recognize(grpc::ServerContext* context,
   auto admitted = registry_.Admit(context, "Recognize");
   if (!admitted.ok()) return ToGrpcStatus(admitted.status());
   return RunRecognize(context_, *std::move(admitted), context, *request, response);
+}
+
+grpc::Status AsrService::GetRecognitionConfig(grpc::ServerContext* context,
+                                              const pb::GetRecognitionConfigRequest* /*request*/,
+                                              pb::GetRecognitionConfigResponse* response) {
+  if (options_.authenticator != nullptr) {
+    if (grpc::Status s = options_.authenticator->Authenticate(*context); !s.ok()) return s;
+  }
+  *response = options_.recognition_config;
+  return grpc::Status::OK;
 }
 
 }  // namespace lact::server

@@ -39,6 +39,9 @@ class AsrService final : public lact::asr::v1::StreamingAsr::Service {
   grpc::Status Recognize(grpc::ServerContext* context,
                          const lact::asr::v1::RecognizeRequest* request,
                          lact::asr::v1::RecognizeResponse* response) override;
+  grpc::Status GetRecognitionConfig(grpc::ServerContext* context,
+                                    const lact::asr::v1::GetRecognitionConfigRequest* request,
+                                    lact::asr::v1::GetRecognitionConfigResponse* response) override;
 
   // Graceful shutdown: new calls get UNAVAILABLE from now on.
   void StartDrain() { registry_.StartDrain(); }

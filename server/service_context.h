@@ -45,6 +45,8 @@ struct AsrServiceOptions {
   int max_streams_per_peer = 0;
   // --endpointing and its settings: what a request's unset EndpointingConfig fields take.
   EndpointingConfig endpointing;
+  // GetRecognitionConfig's answer (server/recognition_config_info).
+  lact::asr::v1::GetRecognitionConfigResponse recognition_config;
 };
 
 // How often a waiting thread re-checks for a cancelled call.

@@ -28,21 +28,6 @@
 namespace lact::server::testing {
 namespace {
 
-// The process's resident set (VmRSS), bytes; 0 when unreadable.
-int64_t RssBytes(pid_t pid) {
-  std::ifstream f(absl::StrCat("/proc/", pid, "/status"));
-  std::string line;
-  while (std::getline(f, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) {
-      std::istringstream in(line.substr(6));
-      int64_t kb = 0;
-      in >> kb;
-      return kb * 1024;
-    }
-  }
-  return 0;
-}
-
 // Samples a process's RSS every 20 ms on its own thread and keeps the largest.
 class RssPeak {
  public:

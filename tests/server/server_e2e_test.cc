@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "server/ogg_opus_decoder.h"
 #include "tests/server/server_test_util.h"
 
@@ -283,6 +284,67 @@ namespace {
 
 // Many streams at once with a long queue delay: the scheduler batches them, never past
 // --max_batch, and every stream still gets its own transcript.
+// GetRecognitionConfig answers with the loaded model folder's values (read here from its JSON
+// files by Python, not by the server's loader) and the server's settings.
+TEST_F(ServerE2eTest, GetRecognitionConfigDescribesTheLoadedModel) {
+  pb::GetRecognitionConfigResponse info;
+  grpc::ClientContext context;
+  const grpc::Status status =
+      server_->stub()->GetRecognitionConfig(&context, pb::GetRecognitionConfigRequest(), &info);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  const std::string dir = MakeTempDir("lact_config_info_");
+  {
+    std::ofstream out(dir + "/answer.txt");
+    out << info.model_name() << "\n"
+        << info.sample_rate_hertz() << "\n"
+        << info.frame_seconds() << "\n"
+        << absl::StrJoin(info.vocabulary(), " ") << "\n";
+    std::ofstream(dir + "/lact.json") << info.lact_config_json();
+  }
+  const std::string script = R"PY(
+import json, math, os, sys
+model, dir = sys.argv[1], sys.argv[2]
+name, rate, frame, vocab = open(os.path.join(dir, "answer.txt")).read().split("\n")[:4]
+config = json.load(open(os.path.join(model, "config.json")))
+pre = json.load(open(os.path.join(model, "preprocessor_config.json")))
+tokens = json.load(open(os.path.join(model, "vocab.json")))
+want_vocab = " ".join(t for t, _ in sorted(tokens.items(), key=lambda kv: kv[1]))
+want_frame = math.prod(config["conv_stride"]) / pre["sampling_rate"]
+assert name == os.path.basename(model.rstrip("/")), (name, model)
+assert int(rate) == pre["sampling_rate"], (rate, pre["sampling_rate"])
+assert abs(float(frame) - want_frame) < 1e-9, (frame, want_frame)
+assert vocab == want_vocab, (vocab, want_vocab)
+lact = json.load(open(os.path.join(dir, "lact.json")))
+for key, value in json.load(open(os.path.join(model, "lact_config.json"))).items():
+    assert key in lact and lact[key] == value, (key, value, lact.get(key))
+print("GetRecognitionConfig matches", model)
+)PY";
+  std::ofstream(dir + "/check.py") << script;
+  EXPECT_EQ(
+      std::system(
+          absl::StrCat("/usr/bin/python3 ", dir, "/check.py ", *model_dir_, " ", dir).c_str()),
+      0);
+  EXPECT_EQ(info.decoder(), "greedy");  // the fixture has no language_model/
+  EXPECT_FALSE(info.language_model());
+  EXPECT_TRUE(info.lact_available());
+  EXPECT_TRUE(info.lact_default());
+  // The window the server was started with, and the documented defaults (docs/server.md).
+  EXPECT_EQ(info.streaming_window().step_ms(), Window{}.step_ms);
+  EXPECT_EQ(info.streaming_window().left_context_ms(), Window{}.left_context_ms);
+  EXPECT_EQ(info.streaming_window().lookahead_ms(), Window{}.lookahead_ms);
+  EXPECT_TRUE(info.endpointing().enabled());
+  EXPECT_EQ(info.endpointing().start_history(), 300);
+  EXPECT_FLOAT_EQ(info.endpointing().start_threshold(), 0.2f);
+  EXPECT_EQ(info.endpointing().stop_history(), 800);
+  EXPECT_FLOAT_EQ(info.endpointing().stop_threshold(), 0.98f);
+  EXPECT_EQ(info.endpointing().stop_history_eou(), 240);
+  EXPECT_DOUBLE_EQ(info.endpointing().max_utterance_seconds(), 30);
+  EXPECT_EQ(info.limits().max_batch(), 8);
+  EXPECT_EQ(info.limits().max_streams(), 64);
+  EXPECT_DOUBLE_EQ(info.limits().max_stream_seconds(), 600);
+  EXPECT_EQ(info.device(), "cpu");
+}
+
 TEST(ServerBatchingTest, ReadyStreamsAreBatchedUpToMaxBatch) {
   const std::string model = MakeLactModelDir();
   ServerProcess server(model, Window{}, {"--max_batch=4", "--max_queue_delay_ms=100"});

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -15,6 +16,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -235,6 +237,59 @@ TEST_F(EndpointingTest, LongFormStreamGetsAFinalPerPauseAtTheSameWer) {
       last_end = Seconds(result.result_end_time());
     }
   }
+}
+
+// Issue 19, acceptance 2: a 20-minute stream (the chapter over and over, fed as fast as the
+// server takes it): the server's RSS after 1200 s of acknowledged audio is within 16 MiB of its
+// RSS after 120 s, and the largest response of the second half is no larger than the first
+// half's (both bounded by an utterance).
+TEST_F(EndpointingTest, TwentyMinuteStreamKeepsMemoryAndResponsesFlat) {
+  constexpr double kSeconds = 1200;
+  pb::StreamingRecognitionConfig s = Streaming(/*interim=*/true);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(10));
+  auto stub = server_->stub();
+  auto stream = stub->StreamingRecognize(&context);
+  pb::StreamingRecognizeRequest first;
+  *first.mutable_streaming_config() = s;
+  ASSERT_TRUE(stream->Write(first));
+  int64_t rss_120 = 0, rss_1200 = 0;
+  size_t largest_first = 0, largest_second = 0;
+  int finals = 0;
+  std::thread reader([&] {
+    pb::StreamingRecognizeResponse r;
+    while (stream->Read(&r)) {
+      const double acknowledged = Seconds(r.audio_received());
+      if (rss_120 == 0 && acknowledged >= 120) rss_120 = RssBytes(server_->pid());
+      if (rss_1200 == 0 && acknowledged >= kSeconds) rss_1200 = RssBytes(server_->pid());
+      size_t& largest = acknowledged < kSeconds / 2 ? largest_first : largest_second;
+      largest = std::max(largest, r.ByteSizeLong());
+      for (const auto& result : r.results()) finals += result.is_final() ? 1 : 0;
+    }
+  });
+  const std::string pcm = ToLinear16(chapter_->audio);
+  const size_t message = kRate / 10 * 2;  // 100 ms
+  const size_t total = static_cast<size_t>(kSeconds * kRate * 2);
+  pb::StreamingRecognizeRequest audio;
+  for (size_t sent = 0; sent < total;) {
+    const size_t at = sent % pcm.size();
+    audio.set_audio_content(pcm.substr(at, std::min({message, pcm.size() - at, total - sent})));
+    if (!stream->Write(audio)) break;
+    sent += audio.audio_content().size();
+  }
+  stream->WritesDone();
+  reader.join();
+  const grpc::Status status = stream->Finish();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_GT(rss_120, 0);
+  ASSERT_GT(rss_1200, 0);
+  std::cout << "20-minute stream: RSS " << rss_120 / 1048576.0 << " MiB at 120 s, "
+            << rss_1200 / 1048576.0 << " MiB at 1200 s; " << finals << " finals; largest response "
+            << largest_first << " B (first half), " << largest_second << " B (second half)\n";
+  EXPECT_LE(rss_1200 - rss_120, int64_t{16} << 20);
+  EXPECT_LE(largest_second, largest_first);
+  EXPECT_LE(largest_first, 4096u);
+  EXPECT_GE(finals, 4 * 40);  // the chapter's ~48 utterances, four times and more
 }
 
 // Issue 19, acceptance 4: silence only.

@@ -91,6 +91,9 @@ std::map<std::string, std::string> ReferenceTranscripts(const std::string& model
                                                         const std::vector<std::string>& files,
                                                         const Window& window);
 
+// The process's resident set (VmRSS), bytes; 0 when unreadable.
+int64_t RssBytes(pid_t pid);
+
 // A loopback TCP port that was free a moment ago.
 int FreePort();
 
