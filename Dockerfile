@@ -40,12 +40,12 @@ WORKDIR /src
 COPY deploy/install-deps.sh deploy/install-deps.sh
 RUN bash deploy/install-deps.sh && rm -rf /var/lib/apt/lists/*
 COPY . .
-ARG LACT_TARGETS="lact_server lact_health_probe lact_eval_client lact_transcribe lact_bench"
+ARG LACT_TARGETS="lact_server lact_health_probe lact_eval_client lact_stream lact_transcribe lact_bench"
 RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release \
  && cmake --build build -j"$(nproc)" --target ${LACT_TARGETS} \
  && mkdir -p /out/bin /out/models \
  && cp build/server/lact_server build/client/lact_health_probe build/client/lact_eval_client \
-       build/core/lact_transcribe build/core/lact_bench /out/bin/ \
+       build/client/lact_stream build/core/lact_transcribe build/core/lact_bench /out/bin/ \
  && if [ -d models ]; then cp -a models/. /out/models/; fi
 
 # ---------------------------------------------------------------------------------------------
@@ -107,13 +107,13 @@ RUN python3 -m venv /opt/torch-venv \
 ENV PATH=/usr/local/cuda/bin:${PATH} \
     TORCH_CUDA_ARCH_LIST=${TORCH_CUDA_ARCH_LIST}
 COPY . .
-ARG LACT_TARGETS="lact_server lact_health_probe lact_eval_client lact_transcribe lact_bench"
+ARG LACT_TARGETS="lact_server lact_health_probe lact_eval_client lact_stream lact_transcribe lact_bench"
 RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DLACT_USE_CUDA=ON \
       -DCMAKE_PREFIX_PATH="$(/opt/torch-venv/bin/python -c 'import torch.utils; print(torch.utils.cmake_prefix_path)')" \
  && cmake --build build -j"$(nproc)" --target ${LACT_TARGETS} \
  && mkdir -p /out/bin /out/models \
  && cp build/server/lact_server build/client/lact_health_probe build/client/lact_eval_client \
-       build/core/lact_transcribe build/core/lact_bench /out/bin/ \
+       build/client/lact_stream build/core/lact_transcribe build/core/lact_bench /out/bin/ \
  && if [ -d models ]; then cp -a models/. /out/models/; fi
 
 # ---------------------------------------------------------------------------------------------

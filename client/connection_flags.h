@@ -1,6 +1,7 @@
-// The gRPC client connection flag group, shared by lact_eval_client and lact_health_probe:
-// --use_ssl, --ssl_root_cert, --ssl_cert, --ssl_key, --ssl_target_name (the names Riva's clients
-// use). Bearer tokens are lact_eval_client's own (health checks need none).
+// The gRPC client connection flag group, shared by lact_eval_client, lact_stream and
+// lact_health_probe: --use_ssl, --ssl_root_cert, --ssl_cert, --ssl_key, --ssl_target_name (the
+// names Riva's clients use). The server address and bearer tokens are client/server_flags.h's
+// (health checks need no token).
 #pragma once
 
 #include <memory>

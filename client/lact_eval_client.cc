@@ -27,10 +27,10 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "client/audio_encoder.h"
-#include "client/connection_flags.h"
 #include "client/eval_summary.h"
 #include "client/progress.h"
 #include "client/report.h"
+#include "client/server_flags.h"
 #include "client/stream_client.h"
 #include "core/audio/audio_io.h"
 #include "core/corpus/librispeech.h"
@@ -40,7 +40,6 @@
 
 // The flags (hand layout: the help text starts on the flag's line).
 // clang-format off
-ABSL_FLAG(std::string, server, "localhost:50051", "lact_server address, HOST:PORT");
 ABSL_FLAG(std::string, librispeech, "",
           "LibriSpeech folder: the one holding <split>/ (e.g. .../LibriSpeech), its parent, or the "
           "split folder itself");
@@ -69,12 +68,6 @@ ABSL_FLAG(std::string, output_dir, "eval_out",
           "Where results.csv, summary.json and report.html are written");
 ABSL_FLAG(double, timeout_s, 0,
           "Deadline of each stream in seconds; 0: 60 s plus 4x the audio length");
-ABSL_FLAG(double, connect_timeout_s, 10, "How long to wait for the server before giving up");
-ABSL_FLAG(std::string, auth_token, "", "Bearer token sent as 'authorization: Bearer <token>' on every "
-          "stream (lact_server --auth_tokens_file). Visible in the process list: prefer "
-          "--auth_token_file");
-ABSL_FLAG(std::string, auth_token_file, "", "File holding the bearer token (surrounding whitespace "
-          "and the trailing newline are ignored)");
 ABSL_FLAG(bool, progress, true, "Print a progress line on stderr");
 // clang-format on
 
@@ -94,17 +87,6 @@ int Fail(const absl::Status& status) {
 
 std::string NowRfc3339() {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(), absl::UTCTimeZone());
-}
-
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return absl::NotFoundError(absl::StrCat("cannot read '", path, "'"));
-  std::string data;
-  char buf[8192];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) data.append(buf, n);
-  std::fclose(f);
-  return data;
 }
 
 // The item's audio, its files joined in order, at `rate` Hz ([n]).
@@ -229,7 +211,6 @@ void PrintSummary(const lact::eval::EvalSummary& summary) {
 
 // The stream and encoder settings from the flags.
 absl::Status SettingsFromFlags(Settings* settings) {
-  settings->server = absl::GetFlag(FLAGS_server);
   auto encoding = lact::eval::ParseAudioEncoding(absl::GetFlag(FLAGS_encoding));
   if (!encoding.ok()) return encoding.status();
   settings->encoder.encoding = *encoding;
@@ -261,48 +242,14 @@ absl::StatusOr<std::vector<std::string>> PhasesFromFlags() {
   return std::vector<std::string>{lact::LactModeName(*lact_mode)};
 }
 
-// --auth_token or --auth_token_file (not both); a warning when it would travel without TLS.
-absl::StatusOr<std::string> AuthTokenFromFlags(bool tls) {
-  if (!absl::GetFlag(FLAGS_auth_token).empty() && !absl::GetFlag(FLAGS_auth_token_file).empty()) {
-    return absl::InvalidArgumentError("give --auth_token or --auth_token_file, not both");
-  }
-  std::string token = absl::GetFlag(FLAGS_auth_token);
-  if (!absl::GetFlag(FLAGS_auth_token_file).empty()) {
-    auto text = ReadFile(absl::GetFlag(FLAGS_auth_token_file));
-    if (!text.ok()) return text.status();
-    token = std::string(absl::StripAsciiWhitespace(*text));
-    if (token.empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--auth_token_file ", absl::GetFlag(FLAGS_auth_token_file), " is empty"));
-    }
-  }
-  if (!token.empty() && !tls) {
-    std::fprintf(stderr,
-                 "[eval] warning: the bearer token is sent without TLS (fine only behind a "
-                 "TLS-terminating proxy or on a trusted network; --use_ssl)\n");
-  }
-  return token;
-}
-
-// The channel to --server (TLS per the connection flags), once the server answers; the bearer
-// token goes into `settings`.
+// The channel to --server (client/server_flags), once the server answers; the bearer token and
+// the target go into `settings`.
 absl::StatusOr<std::shared_ptr<grpc::Channel>> ConnectFromFlags(Settings* settings) {
-  auto connection = lact::eval::ClientConnectionFromFlags();
-  if (!connection.ok()) return connection.status();
-  auto token = AuthTokenFromFlags(connection->tls);
-  if (!token.ok()) return token.status();
-  settings->stream.auth_token = *token;
-  connection->args.SetMaxReceiveMessageSize(64 << 20);
-  // One connection per stream would measure connection set-up; all streams share one channel
-  // (HTTP/2 multiplexes them), as in riva_streaming_asr_client.
-  auto channel =
-      grpc::CreateCustomChannel(settings->server, connection->credentials, connection->args);
-  if (auto s = lact::eval::WaitForServer(channel.get(), settings->server,
-                                         absl::GetFlag(FLAGS_connect_timeout_s));
-      !s.ok()) {
-    return s;
-  }
-  return channel;
+  auto server = lact::eval::ConnectFromFlags("lact_eval_client");
+  if (!server.ok()) return server.status();
+  settings->server = server->target;
+  settings->stream.auth_token = server->auth_token;
+  return server->channel;
 }
 
 lact::eval::RunInfo MakeRunInfo(const Settings& settings,

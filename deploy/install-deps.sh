@@ -40,6 +40,7 @@ build_pkgs=(
   clang-format                           # the code style (.clang-format, tools.format_check)
   # test tools: independent reference implementations, Prometheus, YAML lint, report rendering
   python3 python3-numpy python3-torch python3-torchaudio
+  python3-grpcio                         # the Python client example in docs/clients.md
   prometheus yamllint chromium sox espeak-ng
   r-cran-janeaustenr                     # public-domain text for the synthetic corpus (tools/)
 )

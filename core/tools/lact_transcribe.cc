@@ -1,7 +1,10 @@
 // lact_transcribe: offline (or simulated streaming) transcription of audio files with a model
 // folder, printing "<path>\t<transcript>" per file. See --help.
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/audio/audio_io.h"
 #include "core/flags/decoder_flags.h"
+#include "core/flags/endpointing_flags.h"
 #include "core/flags/flag_names.h"
 #include "core/flags/lact_flag.h"
 #include "core/flags/model_flags.h"
@@ -22,6 +26,7 @@
 #include "core/streaming/online_recognizer.h"
 #include "core/streaming/online_stream.h"
 #include "core/tools/tool_main.h"
+#include "core/tools/transcribe/segments_output.h"
 
 // The flags (hand layout: the help text starts on the flag's line).
 // clang-format off
@@ -41,6 +46,15 @@ ABSL_FLAG(double, max_offline_seconds, 60, "Offline decoding attends over the wh
           "say its length) is decoded through the streaming window instead, read a block at a time "
           "(flat memory; LaCT sees each frame once, in order; the transcript is --streaming's). "
           "--dump-* is refused for such inputs");
+ABSL_FLAG(bool, segments, false, "Cut the audio into utterances where the speech pauses (the "
+          "server's endpointing, --endpointing* settings; implies --streaming) and print "
+          "<path>\\t<start_s>\\t<end_s>\\t<transcript> per utterance");
+ABSL_FLAG(std::string, format, "text", "Output format: text (<path>\\t<transcript>), or, per "
+          "utterance as --segments cuts them, srt / vtt (subtitles) or json (utterance and word "
+          "times)");
+ABSL_FLAG(std::string, segments_dir, "", "Write each input's output to DIR/<name>.<txt|tsv|srt|vtt|"
+          "json> instead of standard output (needed for --format srt|vtt|json with several "
+          "inputs)");
 // clang-format on
 
 namespace {
@@ -48,6 +62,7 @@ namespace {
 struct Decoded {
   lact::CtcResult ctc;
   torch::Tensor hidden, lact_out, logits;
+  std::vector<lact::UtteranceResult> utterances;  // streaming: as the endpointer cut them
 };
 
 // Offline: the whole clip at once (its attention spans all of it: memory grows with the square
@@ -59,6 +74,14 @@ absl::StatusOr<Decoded> TranscribeOffline(const lact::OnlineRecognizer& rec,
   Decoded d;
   d.ctc = r->ctc;
   d.hidden = r->hidden, d.lact_out = r->lact, d.logits = r->logits;
+  lact::UtteranceResult whole;  // the clip is one utterance
+  whole.text = d.ctc.text;
+  whole.words = d.ctc.words;
+  whole.end_frame = d.logits.size(0);
+  whole.end_s = static_cast<double>(whole.end_frame) * rec.model().frame_seconds();
+  whole.start_s = whole.words.empty() ? 0.0 : whole.words.front().start_s;
+  whole.at_input_end = true;
+  d.utterances.push_back(std::move(whole));
   return d;
 }
 
@@ -66,11 +89,13 @@ absl::StatusOr<Decoded> TranscribeOffline(const lact::OnlineRecognizer& rec,
 // read from the file a block at a time: memory stays flat however long the file is.
 class StreamingTranscription {
  public:
-  StreamingTranscription(const lact::OnlineRecognizer& rec, bool use_lact, bool capture)
+  StreamingTranscription(const lact::OnlineRecognizer& rec, bool use_lact, bool capture,
+                         const lact::EndpointingConfig& endpointing)
       : rec_(rec) {
     lact::StreamOptions options;
     options.enable_lact = use_lact;
     options.capture = capture;
+    options.endpointing = endpointing;
     stream_ = rec.CreateStream(options);
     piece_ = static_cast<size_t>(rec.model().sample_rate()) * rec.config().step_ms / 1000;
   }
@@ -90,12 +115,15 @@ class StreamingTranscription {
     }
     stream_->InputFinished();
     while (!stream_->is_final()) {
-      if (auto s = rec_.DecodeStreams({stream_.get()}); !s.ok()) return s;
+      if (auto s = Decode(); !s.ok()) return s;
     }
-    const auto& result = stream_->result();
     Decoded d;
-    d.ctc.text = result.committed_text;
-    d.ctc.words = result.committed_words;
+    d.utterances = std::move(utterances_);
+    for (const lact::UtteranceResult& u : d.utterances) {  // the finals, joined
+      if (u.text.empty()) continue;
+      absl::StrAppend(&d.ctc.text, d.ctc.text.empty() ? "" : " ", u.text);
+      d.ctc.words.insert(d.ctc.words.end(), u.words.begin(), u.words.end());
+    }
     d.hidden = stream_->captured_hidden();
     d.lact_out = stream_->captured_lact();
     d.logits = stream_->captured_logits();
@@ -107,8 +135,14 @@ class StreamingTranscription {
     const int rate = rec_.model().sample_rate();
     if (auto s = stream_->AcceptWaveform(rate, samples, n); !s.ok()) return s;
     while (rec_.IsReady(*stream_)) {
-      if (auto s = rec_.DecodeStreams({stream_.get()}); !s.ok()) return s;
+      if (auto s = Decode(); !s.ok()) return s;
     }
+    return absl::OkStatus();
+  }
+  // One model step; keeps the utterances it finished.
+  absl::Status Decode() {
+    if (auto s = rec_.DecodeStreams({stream_.get()}); !s.ok()) return s;
+    for (auto& u : stream_->TakeUtterances()) utterances_.push_back(std::move(u));
     return absl::OkStatus();
   }
 
@@ -116,6 +150,7 @@ class StreamingTranscription {
   std::unique_ptr<lact::OnlineStream> stream_;
   size_t piece_ = 0;
   std::vector<float> pending_;  // audio not yet fed (less than a piece)
+  std::vector<lact::UtteranceResult> utterances_;
 };
 
 // One file. Offline (not --streaming) when the header says it is at most `max_offline_seconds`
@@ -124,7 +159,7 @@ class StreamingTranscription {
 // bound (`dumping`): the dumps would grow with the file.
 absl::StatusOr<Decoded> TranscribeFile(const lact::OnlineRecognizer& rec, const std::string& path,
                                        bool use_lact, bool streaming, double max_offline_seconds,
-                                       bool dumping) {
+                                       bool dumping, const lact::EndpointingConfig& endpointing) {
   const int rate = rec.model().sample_rate();
   auto reader = lact::AudioFileReader::Open(path, rate);
   if (!reader.ok()) return reader.status();
@@ -142,7 +177,7 @@ absl::StatusOr<Decoded> TranscribeFile(const lact::OnlineRecognizer& rec, const 
                      declared < 0 ? std::string("of unknown length") : absl::StrCat(declared, " s"),
                      " (cut it, or raise --max_offline_seconds)"));
   }
-  StreamingTranscription transcription(rec, use_lact, /*capture=*/dumping);
+  StreamingTranscription transcription(rec, use_lact, /*capture=*/dumping, endpointing);
   std::vector<float> block;
   while (true) {
     block.clear();
@@ -244,11 +279,83 @@ bool DecodeLogitsFile(const lact::OnlineRecognizer& rec, const std::string& path
   return true;
 }
 
+// How results are written (--segments, --format, --segments_dir), and the endpointing the
+// streaming path uses.
+struct OutputOptions {
+  lact::SegmentFormat format = lact::SegmentFormat::kText;
+  std::string output_dir;
+  bool streaming = false;  // --streaming, or implied by per-utterance output
+  lact::EndpointingConfig endpointing = lact::EndpointingConfig::Off();
+};
+
+// The flags' output options; nullopt (after a message) when they do not go together.
+std::optional<OutputOptions> GetOutputOptions(size_t num_files) {
+  auto format = lact::ParseSegmentFormat(absl::GetFlag(FLAGS_format));
+  if (!format.ok()) {
+    std::cerr << "lact_transcribe: " << format.status().message() << "\n";
+    return std::nullopt;
+  }
+  OutputOptions o;
+  o.format = *format;
+  const bool segments = absl::GetFlag(FLAGS_segments);
+  if (segments && o.format != lact::SegmentFormat::kText) {
+    std::cerr << "lact_transcribe: --segments prints lines; it cannot be combined with --format "
+              << absl::GetFlag(FLAGS_format) << "\n";
+    return std::nullopt;
+  }
+  if (segments) o.format = lact::SegmentFormat::kLines;
+  o.output_dir = absl::GetFlag(FLAGS_segments_dir);
+  const bool per_utterance = o.format != lact::SegmentFormat::kText;
+  if (per_utterance && absl::GetFlag(FLAGS_from_logits)) {
+    std::cerr << "lact_transcribe: --segments / --format need audio, not --from-logits\n";
+    return std::nullopt;
+  }
+  if (num_files > 1 && o.output_dir.empty() &&
+      (o.format == lact::SegmentFormat::kSrt || o.format == lact::SegmentFormat::kVtt ||
+       o.format == lact::SegmentFormat::kJson)) {
+    std::cerr << "lact_transcribe: --format " << absl::GetFlag(FLAGS_format)
+              << " writes one document per input: give --segments_dir for " << num_files
+              << " inputs\n";
+    return std::nullopt;
+  }
+  auto endpointing = lact::GetEndpointingFlags(/*enabled_default=*/per_utterance);
+  if (!endpointing.ok()) {
+    std::cerr << "lact_transcribe: " << endpointing.status().message() << "\n";
+    return std::nullopt;
+  }
+  o.endpointing = *endpointing;
+  o.streaming = absl::GetFlag(FLAGS_streaming) || per_utterance || o.endpointing.enabled;
+  return o;
+}
+
+// Writes `text` to DIR/<name of path>.<ext> with --segments_dir, else to standard output.
+bool WriteOutput(const OutputOptions& o, const std::string& path, const std::string& text) {
+  if (o.output_dir.empty()) {
+    std::cout << text;
+    std::cout.flush();
+    return true;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(o.output_dir, ec);
+  const std::string out =
+      absl::StrCat(o.output_dir, "/", std::filesystem::path(path).stem().string(), ".",
+                   lact::SegmentFormatExtension(o.format));
+  std::ofstream file(out);
+  file << text;
+  file.close();
+  if (!file) {
+    std::cerr << "lact_transcribe: cannot write " << out << "\n";
+    return false;
+  }
+  return true;
+}
+
 // One audio file: its transcript and the --dump-* files; false (after a message) on an error.
 bool TranscribeOne(const lact::OnlineRecognizer& rec, const std::string& path, bool use_lact,
-                   bool dumping) {
-  auto decoded = TranscribeFile(rec, path, use_lact, absl::GetFlag(FLAGS_streaming),
-                                absl::GetFlag(FLAGS_max_offline_seconds), dumping);
+                   bool dumping, const OutputOptions& output) {
+  auto decoded =
+      TranscribeFile(rec, path, use_lact, output.streaming,
+                     absl::GetFlag(FLAGS_max_offline_seconds), dumping, output.endpointing);
   if (!decoded.ok()) {
     // Audio errors name the file already.
     const std::string message(decoded.status().message());
@@ -257,8 +364,12 @@ bool TranscribeOne(const lact::OnlineRecognizer& rec, const std::string& path, b
               << "\n";
     return false;
   }
-  PrintResult(path, decoded->ctc);
   bool ok = true;
+  if (output.format == lact::SegmentFormat::kText && output.output_dir.empty()) {
+    PrintResult(path, decoded->ctc);
+  } else {
+    ok = WriteOutput(output, path, lact::FormatSegments(output.format, path, decoded->utterances));
+  }
   for (const auto& [flag, tensor] :
        {std::pair{absl::GetFlag(FLAGS_dump_logits), decoded->logits},
         std::pair{absl::GetFlag(FLAGS_dump_hidden), decoded->hidden},
@@ -278,21 +389,28 @@ int Run(int argc, char** argv) {
 Usage: lact_transcribe --model DIR [--device cpu|cuda] [--lact auto|on|off] [--streaming]
        [--step-ms N --left-context-ms N --lookahead-ms N] [--dump-logits OUT.npy]
        [--dump-hidden OUT.npy] [--dump-lact OUT.npy] [--decoder auto|greedy|beam] AUDIO...
+       lact_transcribe --model DIR (--segments | --format srt|vtt|json) [--segments_dir DIR]
+       [--endpointing_stop_history_ms N ...] AUDIO...
        lact_transcribe --model DIR --from-logits LOGITS.npy...
-Prints <path>\t<transcript> per file.)";
+Prints <path>\t<transcript> per file; --segments a line per utterance (<path>\t<start_s>\t<end_s>
+\t<transcript>), --format srt|vtt|json subtitles or JSON with utterance and word times (the
+utterances are cut where the speech pauses, as lact_server's endpointing does).)";
   const std::vector<std::string> files = lact::ParseFlags(argc, argv, kUsage);
   const bool dumping = !absl::GetFlag(FLAGS_dump_logits).empty() ||
                        !absl::GetFlag(FLAGS_dump_hidden).empty() ||
                        !absl::GetFlag(FLAGS_dump_lact).empty();
   if (int usage = CheckUsage(files, dumping); usage != 0) return usage;
+  const std::optional<OutputOptions> output = GetOutputOptions(files.size());
+  if (!output) return 2;
   bool use_lact = false;
   int exit_code = 0;
   std::unique_ptr<lact::OnlineRecognizer> rec = LoadRecognizer(&use_lact, &exit_code);
   if (rec == nullptr) return exit_code;
   int failures = 0;
   for (const std::string& path : files) {
-    const bool ok = absl::GetFlag(FLAGS_from_logits) ? DecodeLogitsFile(*rec, path)
-                                                     : TranscribeOne(*rec, path, use_lact, dumping);
+    const bool ok = absl::GetFlag(FLAGS_from_logits)
+                        ? DecodeLogitsFile(*rec, path)
+                        : TranscribeOne(*rec, path, use_lact, dumping, *output);
     failures += ok ? 0 : 1;
   }
   if (failures > 0 && files.size() > 1) {

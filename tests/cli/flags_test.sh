@@ -50,15 +50,20 @@ help_lists() {
 has_flags() { help_lists yes "$@"; }
 lacks_flags() { help_lists no "$@"; }
 has_flags server/lact_server model device dtype lact threads step_ms left_context_ms lookahead_ms \
-  max_batch decoder beam_size lm_weight word_score token_threshold port max_streams
-has_flags core/lact_transcribe model device dtype lact threads step_ms decoder beam_size streaming
+  max_batch decoder beam_size lm_weight word_score token_threshold port max_streams endpointing \
+  endpointing_stop_history_ms max_utterance_seconds
+has_flags core/lact_transcribe model device dtype lact threads step_ms decoder beam_size streaming \
+  segments format segments_dir endpointing max_utterance_seconds
 has_flags core/lact_bench model device dtype lact threads step_ms max_batch streams
 has_flags train/lact_train threads mode
 lacks_flags train/lact_train model lact step_ms decoder
 has_flags client/lact_eval_client lact use_ssl ssl_root_cert ssl_cert ssl_key ssl_target_name auth_token
 lacks_flags client/lact_eval_client model threads decoder
 has_flags client/lact_health_probe use_ssl ssl_root_cert ssl_cert ssl_key ssl_target_name address
-lacks_flags client/lact_health_probe lact model
+lacks_flags client/lact_health_probe lact model server auth_token
+has_flags client/lact_stream server use_ssl ssl_root_cert auth_token auth_token_file lact realtime \
+  pcm_rate events
+lacks_flags client/lact_stream model threads decoder librispeech
 
 # --lact: one vocabulary; a value a binary does not take is refused with the values it does.
 if [ -x "$B/server/lact_server" ]; then
@@ -87,6 +92,26 @@ if [ -x "$T" ]; then
     "$T" --dump_logits "$tmp/x.npy" "$tmp/a.wav" "$tmp/b.wav"
   check "lact_transcribe no files" 2 "no audio files" "$T"
   check "lact_transcribe --lact both" 2 "lact must be auto, on, off here" "$T" --lact both "$tmp/a.wav"
+fi
+
+# lact_stream takes files (or '-'): the same usage rules.
+if [ -x "$B/client/lact_stream" ]; then
+  checked=$((checked + 1))
+  check "lact_stream --help" nonzero "Streams audio to lact_server" "$B/client/lact_stream" --help
+  check "lact_stream no input" 2 "no input" "$B/client/lact_stream"
+  check "lact_stream unknown flag" nonzero "no_such_flag" "$B/client/lact_stream" --no-such-flag=1
+  check "lact_stream --lact both" 2 "lact must be auto, on, off here" "$B/client/lact_stream" --lact both -
+fi
+if [ -x "$T" ]; then
+  check "lact_transcribe --format xml" 2 "format must be text, srt, vtt or json" "$T" --format xml "$tmp/a.wav"
+  check "lact_transcribe --format srt two files" 2 "give --segments_dir" "$T" --format srt "$tmp/a.wav" "$tmp/b.wav"
+  check "lact_transcribe --segments --format json" 2 "cannot be combined" "$T" --segments --format json "$tmp/a.wav"
+  check "lact_transcribe --endpointing maybe" 2 "endpointing must be on or off" "$T" --endpointing maybe "$tmp/a.wav"
+  check "lact_transcribe --max_utterance_seconds 0.5" 2 "max_utterance_seconds" "$T" --segments --max_utterance_seconds 0.5 "$tmp/a.wav"
+fi
+if [ -x "$B/server/lact_server" ]; then
+  check "lact_server --endpointing_stop_threshold 2" 2 "stop_threshold" "$B/server/lact_server" \
+    --endpointing_stop_threshold 2 --port 0 --metrics_port -1
 fi
 
 [ $checked -gt 0 ] || { echo "no binaries built"; exit 77; }
