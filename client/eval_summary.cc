@@ -51,6 +51,10 @@ EvalSummary Summarize(const RunInfo& run, const std::vector<std::string>& lact_o
       final.insert(final.end(), r.final_latencies_ms.begin(), r.final_latencies_ms.end());
       if (r.first_interim_ms >= 0) first.push_back(r.first_interim_ms);
       stream.push_back(r.stream_s);
+      variant.finals += r.finals;
+      variant.largest_response_bytes =
+          std::max(variant.largest_response_bytes, r.largest_response_bytes);
+      variant.speech_events += r.speech_events;
     }
     for (const FailedStream& f : failures) {
       if (f.lact == variant.lact) ++variant.failures;

@@ -3,8 +3,8 @@
 //
 // Latency, as riva_streaming_asr_client measures it: for every response, the time from sending
 // the audio that caused it to the response's arrival. The audio that caused a response is the
-// chunk that completed its `result_end_time` (the end of the audio the server decoded for it);
-// a final result's is the half-close, since the server finalises only then. Interim and final
+// chunk that completed its `result_end_time` (interim: the end of the audio the server decoded
+// for it; final: the end of its utterance, or all the audio at the half-close). Interim and final
 // latencies are summarised separately. Time to first interim is from the first audio message
 // to the first interim result. Throughput is RTFX = audio seconds / wall seconds of the phase
 // that streamed them (with --lact both, each setting runs as its own phase).
@@ -30,7 +30,11 @@ struct UtteranceResult {
   double first_interim_ms = -1;              // < 0: no interim result arrived
   double final_latency_ms = -1;              // half-close -> final result; < 0: none arrived
   std::vector<double> interim_latencies_ms;  // one per interim response
-  std::vector<double> final_latencies_ms;    // one per final response
+  std::vector<double> final_latencies_ms;    // one per final response (utterance end -> final)
+  std::vector<double> final_end_s;           // each final's result_end_time (the same order)
+  int finals = 0;                            // final results (one per utterance)
+  int64_t largest_response_bytes = 0;
+  int speech_events = 0;
   double stream_s = 0;  // wall time from the first audio message to the end of the call
 };
 
@@ -67,6 +71,9 @@ struct VariantSummary {
   LatencyStats final;
   LatencyStats first_interim;
   LatencyStats stream_s;  // per-stream wall seconds (not ms)
+  int64_t finals = 0;     // final results of the completed streams
+  int64_t largest_response_bytes = 0;
+  int64_t speech_events = 0;
 };
 
 // How the run was made (echoed into summary.json and the report).
@@ -79,6 +86,7 @@ struct RunInfo {
   int num_parallel_requests = 0;
   bool simulate_realtime = false;
   bool interim_results = false;
+  std::string endpointing = "server";  // --endpointing: on, off, or server (left to it)
   bool long_form = false;
   int items = 0;           // corpus items (streams per setting)
   std::string started_at;  // RFC 3339, UTC

@@ -147,6 +147,12 @@ std::string RenderSummaryTable(const EvalSummary& summary) {
       [](const VariantSummary& v) { return LatencyCell(v.first_interim, &LatencyStats::p50); });
   row("interim / final responses",
       [](const VariantSummary& v) { return absl::StrCat(v.interim.count, " / ", v.final.count); });
+  row("finals per stream", [](const VariantSummary& v) {
+    return Fixed(v.utterances > 0 ? static_cast<double>(v.finals) / v.utterances : 0.0, 1);
+  });
+  row("largest response (bytes)",
+      [](const VariantSummary& v) { return absl::StrCat(v.largest_response_bytes); });
+  row("speech events", [](const VariantSummary& v) { return absl::StrCat(v.speech_events); });
   html += "</table>\n";
   return html;
 }
@@ -195,6 +201,37 @@ HistogramSpec LatencyHistogram(const ChartData& data, std::string id, std::strin
   return chart;
 }
 
+// The longest stream's utterances, per LaCT setting: a bar per final at its end time (its
+// result_end_time, in stream seconds), as high as its latency.
+std::string RenderTimeline(const ChartData& data) {
+  const UtteranceResult* longest = nullptr;
+  for (const auto& r : data.results) {
+    if (longest == nullptr || r.duration_s > longest->duration_s) longest = &r;
+  }
+  if (longest == nullptr || longest->final_end_s.empty()) return "";
+  BarChartSpec chart;
+  chart.id = "chart-timeline";
+  chart.title = absl::StrCat("Utterances of the longest stream (", HtmlEscape(longest->id), ", ",
+                             Fixed(longest->duration_s, 1), " s): final latency at each end");
+  chart.x_label = "utterance end (s from the stream's start)";
+  chart.y_label = "final latency (ms)";
+  for (double end : longest->final_end_s) chart.categories.push_back(Fixed(end, 1));
+  for (const auto& v : data.summary.variants) {
+    ChartSeries series{SeriesName(v.lact), SeriesColor(v.lact), {}};
+    for (const auto& r : data.results) {
+      if (r.id != longest->id || r.lact != v.lact) continue;
+      series.values = r.final_latencies_ms;
+    }
+    series.values.resize(chart.categories.size(), 0.0);
+    chart.series.push_back(std::move(series));
+  }
+  return absl::StrCat(
+      "<h2>Utterance timeline</h2>\n", RenderBarChart(chart),
+      "<p class=\"meta\">Each bar is one final result (one utterance with endpointing; the "
+      "first setting's utterance ends label the axis). Latency: from sending the audio at the "
+      "utterance's end to the final's arrival.</p>\n");
+}
+
 std::string RenderCharts(const ChartData& data) {
   BarChartSpec time =
       PerUtteranceChart(data, "chart-time", "Processing time per utterance vs audio length (s)",
@@ -224,9 +261,9 @@ std::string RenderCharts(const ChartData& data) {
                                        "Interim result latency (audio sent to response received)",
                                        &UtteranceResult::interim_latencies_ms)),
       RenderHistogram(LatencyHistogram(data, "chart-latency-final",
-                                       "Final result latency (half-close to final result)",
+                                       "Final result latency (utterance end sent to final result)",
                                        &UtteranceResult::final_latencies_ms)),
-      "<h2>Inference time and throughput</h2>\n", RenderBarChart(time),
+      RenderTimeline(data), "<h2>Inference time and throughput</h2>\n", RenderBarChart(time),
       "<p class=\"meta\">Processing time: from the first audio message to the end of the "
       "call. With --simulate_realtime it cannot be shorter than the audio.</p>\n",
       RenderBarChart(rtfx));

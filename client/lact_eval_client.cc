@@ -35,6 +35,7 @@
 #include "core/audio/audio_io.h"
 #include "core/corpus/librispeech.h"
 #include "core/corpus/scoring.h"
+#include "core/flags/endpointing_mode_flag.h"
 #include "core/flags/flag_names.h"
 #include "core/flags/lact_flag.h"
 
@@ -161,6 +162,10 @@ void RunPhase(const std::vector<CorpusItem>& items, const std::string& lact,
       r.final_latency_ms = outcome->final_latency_ms;
       r.interim_latencies_ms = std::move(outcome->interim_latencies_ms);
       r.final_latencies_ms = std::move(outcome->final_latencies_ms);
+      r.final_end_s = std::move(outcome->final_end_s);
+      r.finals = outcome->final_results;
+      r.largest_response_bytes = outcome->largest_response_bytes;
+      r.speech_events = outcome->speech_events;
       r.stream_s = outcome->stream_s;
       progress->StreamDone(
           lact, &r.score,
@@ -204,6 +209,11 @@ void PrintSummary(const lact::eval::EvalSummary& summary) {
     PrintLatency("interim", v.interim);
     PrintLatency("final", v.final);
     PrintLatency("time to first interim", v.first_interim);
+    std::printf(
+        "  Finals: %lld (%.1f per stream)   Largest response: %lld B   Speech events: %lld\n",
+        static_cast<long long>(v.finals),
+        v.utterances > 0 ? static_cast<double>(v.finals) / v.utterances : 0.0,
+        static_cast<long long>(v.largest_response_bytes), static_cast<long long>(v.speech_events));
     std::printf("  Run time: %.2f s   Audio processed: %.2f s   Throughput: %.2f RTFX\n", v.wall_s,
                 v.audio_s, v.rtfx);
   }
@@ -222,6 +232,9 @@ absl::Status SettingsFromFlags(Settings* settings) {
   settings->stream.encoding = settings->encoder.encoding;
   settings->stream.sample_rate = settings->encoder.sample_rate;
   settings->stream.interim_results = absl::GetFlag(FLAGS_interim_results);
+  auto endpointing = lact::GetEndpointingModeFlag();
+  if (!endpointing.ok()) return endpointing.status();
+  settings->stream.endpointing = *endpointing;
   settings->stream.send.simulate_realtime = absl::GetFlag(FLAGS_simulate_realtime);
   settings->timeout_s = absl::GetFlag(FLAGS_timeout_s);
   settings->parallel = absl::GetFlag(FLAGS_num_parallel_requests);
@@ -267,6 +280,9 @@ lact::eval::RunInfo MakeRunInfo(const Settings& settings,
   run.num_parallel_requests = settings.parallel;
   run.simulate_realtime = settings.stream.send.simulate_realtime;
   run.interim_results = settings.stream.interim_results;
+  run.endpointing = !settings.stream.endpointing.has_value() ? "server"
+                    : *settings.stream.endpointing           ? "on"
+                                                             : "off";
   run.long_form = corpus_options.long_form;
   run.items = static_cast<int>(items);
   run.started_at = NowRfc3339();

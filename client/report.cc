@@ -52,7 +52,7 @@ std::string RenderResultsCsv(const std::vector<UtteranceResult>& results) {
                     r.score.words.errors(), ",",
                     r.first_interim_ms >= 0 ? Fixed(r.first_interim_ms, 1) : std::string(), ",",
                     r.final_latency_ms >= 0 ? Fixed(r.final_latency_ms, 1) : std::string(), ",",
-                    CsvField(r.lact), "\n");
+                    CsvField(r.lact), ",", r.finals, ",", r.largest_response_bytes, "\n");
   }
   return csv;
 }
@@ -70,25 +70,32 @@ std::string RenderSummaryJson(const EvalSummary& summary,
               {"num_parallel_requests", run.num_parallel_requests},
               {"simulate_realtime", run.simulate_realtime},
               {"interim_results", run.interim_results},
+              {"endpointing", run.endpointing},
               {"long_form", run.long_form},
               {"started_at", run.started_at}};
   j["settings"] = nlohmann::json::array();
   for (const VariantSummary& v : summary.variants) {
-    j["settings"].push_back({{"lact", v.lact},
-                             {"utterances", v.utterances},
-                             {"failures", v.failures},
-                             {"wer", v.wer},
-                             {"cer", v.cer},
-                             {"words", CountsJson(v.words)},
-                             {"chars", CountsJson(v.chars)},
-                             {"audio_s", v.audio_s},
-                             {"wall_s", v.wall_s},
-                             {"rtfx", v.rtfx},
-                             {"latency_ms",
-                              {{"interim", LatencyJson(v.interim)},
-                               {"final", LatencyJson(v.final)},
-                               {"first_interim", LatencyJson(v.first_interim)}}},
-                             {"stream_s", LatencyJson(v.stream_s)}});
+    j["settings"].push_back(
+        {{"lact", v.lact},
+         {"utterances", v.utterances},
+         {"failures", v.failures},
+         {"wer", v.wer},
+         {"cer", v.cer},
+         {"words", CountsJson(v.words)},
+         {"chars", CountsJson(v.chars)},
+         {"audio_s", v.audio_s},
+         {"wall_s", v.wall_s},
+         {"rtfx", v.rtfx},
+         {"latency_ms",
+          {{"interim", LatencyJson(v.interim)},
+           {"final", LatencyJson(v.final)},
+           {"first_interim", LatencyJson(v.first_interim)}}},
+         {"stream_s", LatencyJson(v.stream_s)},
+         {"finals", v.finals},
+         {"finals_per_stream",
+          v.utterances > 0 ? static_cast<double>(v.finals) / v.utterances : 0.0},
+         {"largest_response_bytes", v.largest_response_bytes},
+         {"speech_events", v.speech_events}});
   }
   const VariantSummary* off = nullptr;
   const VariantSummary* on = nullptr;

@@ -2,7 +2,7 @@
 //
 //   results.csv   one row per streamed utterance and LaCT setting, columns exactly
 //                 id, speaker, duration_s, reference, hypothesis, wer, cer, errors,
-//                 first_interim_ms, final_latency_ms, lact
+//                 first_interim_ms, final_latency_ms, lact, finals, largest_response_bytes
 //                 (RFC 4180 quoting; `errors` = word errors S+D+I; wer/cer per utterance;
 //                 first_interim_ms empty when no interim result arrived). Failed streams have
 //                 no row: they are listed in summary.json and the report.
@@ -10,8 +10,9 @@
 //                 latency percentiles, RTFX, and the failed streams.
 //   report.html   one self-contained page (inline SVG and CSS, no external URLs): WER and CER
 //                 per utterance (LaCT vs baseline series when both ran), interim and final
-//                 latency histograms, per-utterance processing time, RTFX, a summary table and
-//                 the per-utterance transcripts.
+//                 latency histograms, the utterance timeline of the longest stream (each
+//                 final's latency at its end time), per-utterance processing time, RTFX, a
+//                 summary table and the per-utterance transcripts.
 #pragma once
 
 #include <string>
@@ -26,7 +27,7 @@ namespace lact::eval {
 // The CSV's header line, without the newline.
 inline constexpr std::string_view kResultsCsvHeader =
     "id,speaker,duration_s,reference,hypothesis,wer,cer,errors,first_interim_ms,"
-    "final_latency_ms,lact";
+    "final_latency_ms,lact,finals,largest_response_bytes";
 
 // One CSV field: quoted (with "" for ") when it holds a comma, quote, CR or LF, or starts or
 // ends with a space.

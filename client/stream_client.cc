@@ -47,6 +47,9 @@ pb::StreamingRecognizeRequest ConfigRequest(const StreamConfig& config) {
   rc->set_sample_rate_hertz(config.sample_rate);
   rc->set_audio_channel_count(1);
   if (config.enable_lact.has_value()) rc->set_enable_lact(*config.enable_lact);
+  if (config.endpointing.has_value()) {
+    rc->mutable_endpointing_config()->set_enabled(*config.endpointing);
+  }
   return first;
 }
 
@@ -56,8 +59,9 @@ SteadyTime FromNanos(int64_t ns) {
 }
 
 // Takes the responses of one call as they arrive: the final transcripts and each response's
-// latency, from the send that caused it (the half-close for a final, else the audio message
-// holding the result's end time, else the last message sent before it arrived).
+// latency, from the send that caused it (the audio message holding the result's end time; else,
+// for a final, the half-close; else the last message sent before it arrived), the largest
+// response and the speech events.
 class ResponseTally {
  public:
   ResponseTally(SteadyTime start, const SendLog* log) : start_(start), log_(log) {}
@@ -65,6 +69,11 @@ class ResponseTally {
   // half_close_ns: time_since_epoch of the half-close, < 0 while it has not happened.
   void Add(const pb::StreamingRecognizeResponse& response, SteadyTime arrival,
            int64_t half_close_ns) {
+    outcome_.largest_response_bytes =
+        std::max(outcome_.largest_response_bytes, static_cast<int64_t>(response.ByteSizeLong()));
+    if (response.speech_event_type() != pb::StreamingRecognizeResponse::SPEECH_EVENT_UNSPECIFIED) {
+      ++outcome_.speech_events;
+    }
     bool is_final = false;
     double end_s = -1;
     for (const auto& result : response.results()) {
@@ -84,6 +93,7 @@ class ResponseTally {
     const double latency = Ms(arrival - CausedBy(is_final, end_s, arrival, half_close_ns));
     if (is_final) {
       outcome_.final_latencies_ms.push_back(latency);
+      outcome_.final_end_s.push_back(end_s);
       last_final_ = arrival;
     } else {
       ++outcome_.interim_responses;
@@ -104,9 +114,9 @@ class ResponseTally {
  private:
   SteadyTime CausedBy(bool is_final, double end_s, SteadyTime arrival,
                       int64_t half_close_ns) const {
-    if (is_final && half_close_ns >= 0) return FromNanos(half_close_ns);
     SteadyTime caused_by;
     if (end_s > 0 && log_->SendTimeForAudio(end_s, &caused_by)) return caused_by;
+    if (is_final && half_close_ns >= 0) return FromNanos(half_close_ns);
     if (log_->LastSendBefore(arrival, &caused_by)) return caused_by;
     return start_;
   }

@@ -2,13 +2,11 @@
 // riva_streaming_asr_client measures it: a sender thread writes the config and then the audio
 // messages (paced by StreamSender), the calling thread reads responses and timestamps each.
 //
-// Latency of a response: arrival time minus the send time of the audio that caused it.
-//   interim response: the message that completed the audio up to the response's largest
-//                     `result_end_time` (the end of the window the server decoded for it);
-//                     when a result has no end time, the last message sent before the arrival.
-//   final response:   the half-close (the server finalises only when the input ends); a final
-//                     result that arrives before the half-close (endpointing) is matched by its
-//                     `result_end_time` like an interim one.
+// Latency of a response: arrival time minus the send time of the audio that caused it: the
+// message that completed the audio up to the response's largest `result_end_time` (interim: the
+// end of the window the server decoded for it; final: the end of its utterance, where the
+// endpointer decided, or all the audio at the half-close). Without an end time: for a final the
+// half-close, else the last message sent before the arrival.
 // A response holding any final result counts as final, as in Riva's client.
 #pragma once
 
@@ -32,6 +30,7 @@ struct StreamConfig {
   int sample_rate = 16000;  // of the encoded audio (RecognitionConfig.sample_rate_hertz)
   bool interim_results = true;
   std::optional<bool> enable_lact;  // unset: the server's default
+  std::optional<bool> endpointing;  // RecognitionConfig.endpointing_config.enabled; unset: default
   SendOptions send;
   double timeout_s = 0;  // the call's deadline from its start; 0: none
   // When set: sent as `authorization: Bearer <auth_token>` metadata (lact_server
@@ -45,7 +44,10 @@ struct StreamOutcome {
   int final_results = 0;
   int interim_responses = 0;
   std::vector<double> interim_latencies_ms;
-  std::vector<double> final_latencies_ms;
+  std::vector<double> final_latencies_ms;  // one per final, in arrival order
+  std::vector<double> final_end_s;         // each final's result_end_time (the same order)
+  int64_t largest_response_bytes = 0;      // serialized size of the largest response
+  int speech_events = 0;                   // responses carrying a speech event
   double first_interim_ms = -1;  // first audio message -> first interim response; < 0: none
   double final_latency_ms = -1;  // half-close -> last final result; < 0: none
   double stream_s = 0;           // first audio message -> call finished

@@ -1,17 +1,12 @@
 #include "core/flags/endpointing_flags.h"
 
 #include <cstdint>
-#include <string>
 
 #include "absl/flags/flag.h"
-#include "absl/strings/ascii.h"
-#include "absl/strings/str_cat.h"
+#include "core/flags/endpointing_mode_flag.h"
 
 // The flags (hand layout: the help text starts on the flag's line).
 // clang-format off
-ABSL_FLAG(std::string, endpointing, "", "on|off: cut streams into utterances, a final result "
-          "each (lact_server: on by default; off: one final per stream, at its end). See "
-          "docs/server.md, \"Endpointing\"");
 ABSL_FLAG(int32_t, endpointing_start_history_ms, lact::EndpointingConfig{}.start_history_ms,
           "Endpointing: window of the start rule (ms)");
 ABSL_FLAG(double, endpointing_start_threshold, lact::EndpointingConfig{}.start_threshold,
@@ -32,17 +27,9 @@ namespace lact {
 
 absl::StatusOr<EndpointingConfig> GetEndpointingFlags(bool enabled_default) {
   EndpointingConfig c;
-  const std::string mode = absl::AsciiStrToLower(absl::GetFlag(FLAGS_endpointing));
-  if (mode.empty()) {
-    c.enabled = enabled_default;
-  } else if (mode == "on" || mode == "true" || mode == "1") {
-    c.enabled = true;
-  } else if (mode == "off" || mode == "false" || mode == "0") {
-    c.enabled = false;
-  } else {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--endpointing must be on or off, got '", mode, "'"));
-  }
+  auto mode = GetEndpointingModeFlag();
+  if (!mode.ok()) return mode.status();
+  c.enabled = mode->value_or(enabled_default);
   c.start_history_ms = absl::GetFlag(FLAGS_endpointing_start_history_ms);
   c.start_threshold = absl::GetFlag(FLAGS_endpointing_start_threshold);
   c.stop_history_ms = absl::GetFlag(FLAGS_endpointing_stop_history_ms);

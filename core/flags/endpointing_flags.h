@@ -1,5 +1,6 @@
 // The endpointing flag group (lact_server's defaults for RecognitionConfig.endpointing_config,
-// lact_transcribe --segments): --endpointing and one flag per EndpointingConfig field.
+// lact_transcribe --segments): --endpointing (core/flags/endpointing_mode_flag.h) and one flag per
+// EndpointingConfig field.
 #pragma once
 
 #include "absl/status/statusor.h"

@@ -9,6 +9,9 @@
 #   - lact_stream against lact_server (defaults) on the file, and on the same audio as raw PCM
 #     through standard input: one line per final, the same lines as lact_transcribe --segments
 #     (the server's transcript is a function of the audio: docs/server.md, "Determinism");
+#   - lact_eval_client --long_form on the chapter: one final per utterance (as many as lact_stream
+#     printed), their latencies, the largest response and the report's utterance timeline; with
+#     --endpointing off one final and far larger responses;
 #   - lact_stream's usage errors (exit 2) and an unreachable server (exit 1).
 set -euo pipefail
 BIN=${LACT_BIN:?}
@@ -127,6 +130,34 @@ PY
 else
   echo "skip the Python client (no python3-grpcio: deploy/install-deps.sh installs it)"
 fi
+
+# lact_eval_client on the chapter as one long-form stream: a final per utterance (joined for the
+# score), their latencies and the largest response; --endpointing off: one final, larger
+# responses (every interim repeats the whole chapter so far).
+E="$BIN/client/lact_eval_client --server 127.0.0.1:$port --librispeech $tmp/synth --split test \
+   --long_form --lact off --progress=false"
+$E --output_dir "$tmp/eval_on" > "$tmp/eval_on.log" 2>&1 || { cat "$tmp/eval_on.log"; fail "eval --endpointing (server default)"; }
+$E --endpointing off --output_dir "$tmp/eval_off" > "$tmp/eval_off.log" 2>&1 \
+  || { cat "$tmp/eval_off.log"; fail "eval --endpointing off"; }
+"$PY" - "$tmp" "$(wc -l < "$tmp/stream_file.txt")" <<'PY'
+import csv, json, sys
+tmp, lines = sys.argv[1], int(sys.argv[2])
+on = list(csv.DictReader(open(f"{tmp}/eval_on/results.csv")))
+off = list(csv.DictReader(open(f"{tmp}/eval_off/results.csv")))
+assert len(on) == len(off) == 1, (len(on), len(off))
+assert int(on[0]["finals"]) == lines, (on[0]["finals"], lines)  # as many as lact_stream printed
+assert int(off[0]["finals"]) == 1, off[0]["finals"]
+big_on, big_off = int(on[0]["largest_response_bytes"]), int(off[0]["largest_response_bytes"])
+assert big_on <= 4096 and big_on * 4 < big_off, (big_on, big_off)
+s_on, s_off = (json.load(open(f"{tmp}/{d}/summary.json")) for d in ("eval_on", "eval_off"))
+assert s_on["run"]["endpointing"] == "server" and s_off["run"]["endpointing"] == "off"
+assert s_on["settings"][0]["latency_ms"]["final"]["count"] == lines
+assert s_on["settings"][0]["finals_per_stream"] == lines
+html = open(f"{tmp}/eval_on/report.html").read()
+assert 'id="chart-timeline"' in html, "no utterance timeline in the report"
+print(f"ok   lact_eval_client --long_form: {lines} finals (off: 1), largest response {big_on} B (off: {big_off} B), "
+      f"final latency p50 {s_on['settings'][0]['latency_ms']['final']['p50']:.0f} ms")
+PY
 
 code=0; $S > /dev/null 2> "$tmp/err.txt" || code=$?
 [[ $code == 2 ]] || fail "lact_stream without input: exit $code, want 2"

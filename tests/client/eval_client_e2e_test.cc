@@ -178,12 +178,15 @@ TEST_F(EvalClientE2E, LactBothRealtimeParallelWritesConsistentReports) {
   // results.csv: 4 utterances x 2 settings.
   const auto rows = testing::ParseCsv(ReadAll(out / "results.csv"));
   ASSERT_EQ(rows.size(), 9u);
-  ASSERT_EQ(rows[0].size(), 11u);
+  ASSERT_EQ(rows[0].size(), 13u);
   EXPECT_EQ(rows[0][0], "id");
   EXPECT_EQ(rows[0][10], "lact");
+  EXPECT_EQ(rows[0][11], "finals");
   std::map<std::string, CorpusScore> rescored;
   for (size_t i = 1; i < rows.size(); ++i) {
-    ASSERT_EQ(rows[i].size(), 11u);
+    ASSERT_EQ(rows[i].size(), 13u);
+    EXPECT_GE(std::stoi(rows[i][11]), 1) << "row " << i;
+    EXPECT_GT(std::stoll(rows[i][12]), 0) << "row " << i;
     rescored[rows[i][10]].Add(ScoreUtterance(rows[i][3], rows[i][4]));
     EXPECT_FALSE(rows[i][9].empty()) << "final latency missing in row " << i;
   }

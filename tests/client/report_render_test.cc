@@ -1,6 +1,7 @@
 // report.html in headless Chromium: the page loads without script errors, every chart is laid
 // out with a non-empty box (the page's own check writes data-charts-rendered="k/n" on <body>),
 // and with --lact both the per-utterance charts hold both series. Skipped when no Chromium.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -116,6 +117,26 @@ TEST_F(ReportRender, SingleSettingRenders) {
   const std::string dom = Render({"off"}, results);
   EXPECT_NE(dom.find("data-charts-rendered=\"6/6\""), std::string::npos);
   EXPECT_EQ(SvgById(dom, "chart-wer").find("data-series=\"LaCT on\""), std::string::npos);
+}
+
+// A long stream's finals (endpointing) add the utterance timeline: a bar per final at its end.
+TEST_F(ReportRender, UtteranceTimelineOfTheLongestStream) {
+  auto results = testing::BothResults();
+  double longest = 0;
+  for (const auto& r : results) longest = std::max(longest, r.duration_s);
+  for (auto& r : results) {
+    if (r.duration_s != longest) continue;
+    r.final_end_s = {3.1, 6.4, longest};
+    r.final_latencies_ms = {120, 95, r.lact == "on" ? 210.0 : 180.0};
+    r.finals = 3;
+  }
+  const std::string dom = Render({"off", "on"}, results);
+  EXPECT_NE(dom.find("data-charts-rendered=\"7/7\""), std::string::npos);
+  const std::string svg = SvgById(dom, "chart-timeline");
+  ASSERT_FALSE(svg.empty());
+  EXPECT_NE(svg.find(">6.4<"), std::string::npos) << svg.substr(0, 2000);
+  EXPECT_NE(svg.find("data-series=\"LaCT on\""), std::string::npos);
+  EXPECT_NE(svg.find("data-series=\"LaCT off (baseline)\""), std::string::npos);
 }
 
 }  // namespace

@@ -30,14 +30,19 @@ TEST(ResultsCsv, ExactColumnsAndRoundTrip) {
   auto results = testing::BothResults();
   results[0].hypothesis = "HE SAID, \"STEW\"\nAND";
   results[1].first_interim_ms = -1;
+  for (size_t i = 0; i < results.size(); ++i) {
+    results[i].finals = static_cast<int>(i) + 2;
+    results[i].largest_response_bytes = 1000 + 7 * static_cast<int64_t>(i);
+  }
   const std::string csv = RenderResultsCsv(results);
   const auto rows = testing::ParseCsv(csv);
   ASSERT_EQ(rows.size(), 5u);
   EXPECT_EQ(rows[0], (std::vector<std::string>{"id", "speaker", "duration_s", "reference",
                                                "hypothesis", "wer", "cer", "errors",
-                                               "first_interim_ms", "final_latency_ms", "lact"}));
+                                               "first_interim_ms", "final_latency_ms", "lact",
+                                               "finals", "largest_response_bytes"}));
   for (size_t i = 1; i < rows.size(); ++i) {
-    ASSERT_EQ(rows[i].size(), 11u) << i;
+    ASSERT_EQ(rows[i].size(), 13u) << i;
     const auto& r = results[i - 1];
     EXPECT_EQ(rows[i][0], r.id);
     EXPECT_EQ(rows[i][1], "1089");
@@ -47,6 +52,8 @@ TEST(ResultsCsv, ExactColumnsAndRoundTrip) {
     EXPECT_NEAR(std::stod(rows[i][6]), r.score.cer(), 1e-6);
     EXPECT_EQ(std::stoll(rows[i][7]), r.score.words.errors());
     EXPECT_EQ(rows[i][10], r.lact);
+    EXPECT_EQ(std::stoll(rows[i][11]), r.finals);
+    EXPECT_EQ(std::stoll(rows[i][12]), r.largest_response_bytes);
   }
   EXPECT_EQ(rows[2][8], "");  // no interim result
   EXPECT_EQ(rows[1][2], "10.400");
