@@ -269,6 +269,65 @@ TEST_F(SchedulerFaultTest, AddAudioWaitsWhileTheRecognizerIsFarBehind) {
   EXPECT_EQ(StreamSession::live_count(), 0);
 }
 
+// The outbox bound: a client that does not take its finals (the RPC writer stuck in flow
+// control) holds its own stream's decoding back once max_outbox messages wait, instead of the
+// server queueing finals without end; taking them lets decoding go on, and nothing is lost.
+TEST_F(SchedulerFaultTest, UnsentFinalsHoldTheStreamBack) {
+  const std::vector<float> audio = testing::SyntheticAudio(12.0, kRate, 777);
+  SchedulerOptions options;
+  Scheduler scheduler(*recognizer_, options, nullptr);
+  scheduler.Start();
+  SessionOptions so;
+  so.feed_ms = testing::Window{}.step_ms;
+  so.max_pending_seconds = 60;  // all the audio is taken at once
+  so.max_outbox = 2;
+  // An utterance starts at almost any non-blank frame of the tiny random model and is forced to
+  // end after 1 s: a final about every second of audio.
+  so.endpointing.enabled = true;
+  so.endpointing.start_threshold = 0.05;
+  so.endpointing.max_utterance_seconds = 1;
+  auto session = StreamSession::Create(1, *recognizer_, &scheduler, nullptr, so);
+  ASSERT_TRUE(session->AddAudio(kRate, audio, absl::Now()).ok());
+  session->FinishInput(absl::Now());
+  // Decoding stops while the finals wait: committed frames stop growing short of the end.
+  int64_t frames = -1;
+  for (int i = 0; i < 100 && session->committed_frames() != frames; ++i) {
+    frames = session->committed_frames();
+    absl::SleepFor(absl::Milliseconds(300));
+  }
+  const int64_t total_frames = static_cast<int64_t>(audio.size()) / 320;
+  EXPECT_LT(frames, total_frames / 2) << "the stream was decoded on with its finals unsent";
+  SessionUpdate first;
+  ASSERT_TRUE(session->WaitForUpdate(0, absl::Now(), &first).ok());
+  EXPECT_GE(first.messages.size(), 2u);
+  EXPECT_LE(first.messages.size(), 3u);  // the bound, plus what the step in progress ended
+  EXPECT_FALSE(first.ended);
+  // Taking them resumes decoding; every final arrives, the stream ends.
+  std::string text;
+  for (const SessionMessage& m : first.messages) {
+    if (!text.empty() && !m.result.text.empty()) text += ' ';
+    text += m.result.text;
+  }
+  std::string rest;
+  ASSERT_TRUE(AwaitFinals(*session, &rest).ok());
+  EXPECT_GT(session->committed_frames(), total_frames - 2);
+  if (!text.empty() && !rest.empty()) text += ' ';
+  text += rest;
+  // The same finals as a session whose writer keeps up.
+  so.max_outbox = 0;
+  auto unbounded = StreamSession::Create(2, *recognizer_, &scheduler, nullptr, so);
+  ASSERT_TRUE(unbounded->AddAudio(kRate, audio, absl::Now()).ok());
+  unbounded->FinishInput(absl::Now());
+  std::string want;
+  ASSERT_TRUE(AwaitFinals(*unbounded, &want).ok());
+  EXPECT_EQ(text, want);
+  EXPECT_FALSE(want.empty());
+  scheduler.Stop();
+  session.reset();
+  unbounded.reset();
+  EXPECT_EQ(StreamSession::live_count(), 0);
+}
+
 INSTANTIATE_TEST_SUITE_P(Faults, SchedulerFaultCaseTest, ::testing::Range(0, 4),
                          [](const ::testing::TestParamInfo<int>& info) {
                            return std::string(Cases()[static_cast<size_t>(info.param)].name);
