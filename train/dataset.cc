@@ -176,6 +176,7 @@ absl::StatusOr<Batch> Dataset::ReadBatch(const std::vector<int64_t>& indices,
     target_lengths.push_back(static_cast<int64_t>(ids.size()));
     targets.insert(targets.end(), ids.begin(), ids.end());
     b.references.push_back(e.reference);
+    b.audio_paths.push_back(e.audio_paths);
     waves.push_back(std::move(wave));
   }
   b.waveform = torch::zeros({static_cast<int64_t>(waves.size()), longest});  // [B, S]

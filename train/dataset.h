@@ -45,6 +45,7 @@ struct Batch {
   torch::Tensor targets;         // [sum L] int64 token ids, concatenated
   torch::Tensor target_lengths;  // [B] int64
   std::vector<std::string> references;
+  std::vector<std::vector<std::string>> audio_paths;  // [B] each example's files, in order
 };
 
 // The target ids of `text` under `vocab`: characters that are tokens map to themselves

@@ -30,6 +30,9 @@ absl::Status TrainOptions::Validate() const {
     return absl::InvalidArgumentError("--eval_every and --checkpoint_every must be >= 0");
   }
   if (stop_at_step < 0) return absl::InvalidArgumentError("--stop_at_step must be >= 0");
+  if (!state_cache_dir.empty() && mode != TrainMode::kLact) {
+    return absl::InvalidArgumentError("--state_cache needs mode lact (a frozen encoder)");
+  }
   if (torch_threads < 0 || loader_threads < 1) {
     return absl::InvalidArgumentError("--threads must be >= 0 and --loader_threads >= 1");
   }
@@ -39,13 +42,15 @@ absl::Status TrainOptions::Validate() const {
 }
 
 std::string TrainOptions::ToString() const {
-  return absl::StrCat("mode=", mode == TrainMode::kEncoder ? "encoder" : "lact", " config=", config,
-                      " base_model=", base_model, " lact_config=", lact_config, " out=", out_dir,
-                      " max_steps=", max_steps, " warmup=", warmup_steps, " lr=", lr,
-                      " min_lr=", min_lr, " weight_decay=", weight_decay, " clip_norm=", clip_norm,
-                      " dropout=", dropout, " seed=", seed, " sortagrad=", sortagrad,
-                      " batch_seconds=", train_data.batch_seconds,
-                      " utterances_per_example=", train_data.utterances_per_example);
+  return absl::StrCat(
+      "mode=", mode == TrainMode::kEncoder ? "encoder" : "lact", " config=", config,
+      " base_model=", base_model, " lact_config=", lact_config, " out=", out_dir,
+      " max_steps=", max_steps, " warmup=", warmup_steps, " lr=", lr, " min_lr=", min_lr,
+      " weight_decay=", weight_decay, " clip_norm=", clip_norm, " dropout=", dropout,
+      " seed=", seed, " sortagrad=", sortagrad, " batch_seconds=", train_data.batch_seconds,
+      " utterances_per_example=", train_data.utterances_per_example,
+      " state_cache=", state_cache_dir.empty() ? "off" : state_cache_dir,
+      state_cache_dir.empty() ? "" : (state_cache_float16 ? " (float16)" : " (float32)"));
 }
 
 double LearningRateAt(const TrainOptions& o, int64_t step) {

@@ -42,6 +42,11 @@ struct TrainOptions {
   bool resume = false;       // continue from out_dir/checkpoint when it exists
   int64_t stop_at_step = 0;  // >0: save a checkpoint and stop after this step (time-boxed
                              // runs; --resume continues exactly where it stopped)
+  // Mode lact: the frozen encoder's states are the committed frames of the server's streaming
+  // window (its default window), computed once per example and cached here
+  // (train/encoder_state_cache.h); "" = the encoder runs offline on every step.
+  std::string state_cache_dir;
+  bool state_cache_float16 = true;  // storage precision of the cache
 
   absl::Status Validate() const;
   std::string ToString() const;

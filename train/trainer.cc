@@ -1,9 +1,11 @@
 #include "train/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
@@ -101,6 +103,12 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainOptions& opt
     t->lact_.emplace(std::move(lact));
   }
   t->ResetOptimizer();
+  if (!options.state_cache_dir.empty()) {
+    StateCacheOptions cache;
+    cache.dir = options.state_cache_dir;
+    cache.dtype = options.state_cache_float16 ? torch::kHalf : torch::kFloat;
+    LACT_ASSIGN_OR_RETURN(t->state_cache_, EncoderStateCache::Open(cache, options.base_model));
+  }
 
   // Data.
   DatasetOptions train_data = options.train_data;
@@ -131,18 +139,41 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainOptions& opt
   return t;
 }
 
-std::pair<torch::Tensor, torch::Tensor> Trainer::Forward(const Batch& batch, bool training,
-                                                         bool with_lact) {
-  TrainableWav2Vec2::Output out;
-  if (lact_) {
-    torch::NoGradGuard no_grad;  // the encoder is frozen
-    out = encoder_->Encode(batch.waveform, batch.lengths, /*training=*/false);
-  } else {
-    out = encoder_->Encode(batch.waveform, batch.lengths, training);
+absl::StatusOr<std::pair<torch::Tensor, torch::Tensor>> Trainer::CachedStates(const Batch& batch) {
+  std::vector<torch::Tensor> states;
+  int64_t longest = 0;
+  for (const auto& paths : batch.audio_paths) {
+    LACT_ASSIGN_OR_RETURN(torch::Tensor s, state_cache_->Get(paths));  // [T_b, D]
+    longest = std::max(longest, s.size(0));
+    states.push_back(std::move(s));
   }
-  torch::Tensor hidden = out.hidden;
-  if (lact_ && with_lact) hidden = lact_->Forward(hidden, out.frame_lengths);
-  return {encoder_->Logits(hidden), out.frame_lengths};  // [B, T, V], [B]
+  const int64_t B = static_cast<int64_t>(states.size());
+  torch::Tensor hidden = torch::zeros({B, longest, config_.hidden_size});  // [B, T, D]
+  std::vector<int64_t> frames;
+  for (int64_t b = 0; b < B; ++b) {
+    const int64_t t = states[static_cast<size_t>(b)].size(0);
+    hidden[b].narrow(0, 0, t).copy_(states[static_cast<size_t>(b)]);
+    frames.push_back(t);
+  }
+  return std::make_pair(hidden, torch::tensor(frames, torch::kLong));
+}
+
+absl::StatusOr<std::pair<torch::Tensor, torch::Tensor>> Trainer::Forward(const Batch& batch,
+                                                                         bool training,
+                                                                         bool with_lact) {
+  torch::Tensor hidden, frames;
+  if (state_cache_) {  // mode lact: the streaming window's committed frames, from the cache
+    LACT_ASSIGN_OR_RETURN(std::tie(hidden, frames), CachedStates(batch));
+  } else if (lact_) {
+    torch::NoGradGuard no_grad;  // the encoder is frozen
+    TrainableWav2Vec2::Output out = encoder_->Encode(batch.waveform, batch.lengths, false);
+    hidden = out.hidden, frames = out.frame_lengths;
+  } else {
+    TrainableWav2Vec2::Output out = encoder_->Encode(batch.waveform, batch.lengths, training);
+    hidden = out.hidden, frames = out.frame_lengths;
+  }
+  if (lact_ && with_lact) hidden = lact_->Forward(hidden, frames);
+  return std::make_pair(encoder_->Logits(hidden), frames);  // [B, T, V], [B]
 }
 
 void Trainer::ResetOptimizer() {
@@ -173,7 +204,8 @@ absl::StatusOr<DevScore> Trainer::Evaluate(const Dataset& data, bool with_lact) 
       static_cast<double>(config_.SamplesPerFrame()) / data.options().sample_rate;
   while (!loader.Done()) {
     LACT_ASSIGN_OR_RETURN(Batch batch, loader.Next());
-    auto [logits, frames] = Forward(batch, /*training=*/false, with_lact);
+    LACT_ASSIGN_OR_RETURN(auto forward, Forward(batch, /*training=*/false, with_lact));
+    auto [logits, frames] = forward;
     loss_sum += CtcLoss(logits, frames, batch).item<double>() * logits.size(0);
     for (int64_t b = 0; b < logits.size(0); ++b) {
       CtcResult r =
@@ -263,14 +295,15 @@ absl::Status Trainer::LoadCheckpoint(const std::string& dir) {
   return absl::OkStatus();
 }
 
-Trainer::StepResult Trainer::TrainStep(const Batch& batch) {
+absl::StatusOr<Trainer::StepResult> Trainer::TrainStep(const Batch& batch) {
   torch::manual_seed(options_.seed * 7919 + static_cast<uint64_t>(step_));  // dropout
   StepResult r;
   r.lr = LearningRateAt(options_, step_);
   for (auto& group : optimizer_->param_groups()) {
     static_cast<torch::optim::AdamWOptions&>(group.options()).lr(r.lr);
   }
-  auto [logits, frames] = Forward(batch, /*training=*/true, /*with_lact=*/true);
+  LACT_ASSIGN_OR_RETURN(auto forward, Forward(batch, /*training=*/true, /*with_lact=*/true));
+  auto [logits, frames] = forward;
   torch::Tensor loss = CtcLoss(logits, frames, batch);
   optimizer_->zero_grad();
   loss.backward();
@@ -281,6 +314,14 @@ Trainer::StepResult Trainer::TrainStep(const Batch& batch) {
   ++batch_in_epoch_;
   r.loss = loss.item<double>();
   return r;
+}
+
+absl::StatusOr<std::pair<double, double>> Trainer::StepOnce() {
+  const std::vector<std::vector<int64_t>> batches = train_->EpochBatches(options_.seed, epoch_);
+  const size_t at = static_cast<size_t>(batch_in_epoch_) % batches.size();
+  LACT_ASSIGN_OR_RETURN(Batch batch, train_->ReadBatch(batches[at], *vocab_));
+  LACT_ASSIGN_OR_RETURN(const StepResult r, TrainStep(batch));
+  return std::make_pair(r.loss, r.gnorm);
 }
 
 absl::StatusOr<bool> Trainer::EvaluateAndCheckpoint(std::ostream& log) {
@@ -332,7 +373,7 @@ absl::Status Trainer::Run() {
     BatchPrefetcher loader(*train_, *vocab_, std::move(batches), options_.loader_threads);
     while (!loader.Done() && step_ < options_.max_steps) {
       LACT_ASSIGN_OR_RETURN(Batch batch, loader.Next());
-      const StepResult r = TrainStep(batch);
+      LACT_ASSIGN_OR_RETURN(const StepResult r, TrainStep(batch));
       if (std::isfinite(r.loss)) loss_avg += r.loss, ++loss_n;
       const double lr = r.lr, gnorm = r.gnorm;
       audio_s += batch.lengths.sum().item<double>() / train_->options().sample_rate;
@@ -369,6 +410,12 @@ absl::Status Trainer::Run() {
   LACT_RETURN_IF_ERROR(SaveModel(options_.out_dir));
   std::fprintf(stderr, "wrote %s (step %lld, %s)\n", options_.out_dir.c_str(),
                static_cast<long long>(step_), FormatDuration(elapsed()).c_str());
+  if (state_cache_) {
+    std::fprintf(stderr, "state cache %s: %lld hits, %lld misses, %.1f MB written\n",
+                 options_.state_cache_dir.c_str(), static_cast<long long>(state_cache_->hits()),
+                 static_cast<long long>(state_cache_->misses()),
+                 static_cast<double>(state_cache_->bytes_written()) / 1e6);
+  }
   return absl::OkStatus();
 }
 

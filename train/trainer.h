@@ -15,6 +15,7 @@
 #include "core/lact/lact_config.h"
 #include "core/model/wav2vec2_config.h"
 #include "train/dataset.h"
+#include "train/encoder_state_cache.h"
 #include "train/train_options.h"
 #include "train/trainable_lact.h"
 #include "train/trainable_wav2vec2.h"
@@ -39,12 +40,20 @@ class Trainer {
   absl::StatusOr<DevScore> Evaluate(const Dataset& data, bool with_lact);
 
   int64_t step() const { return step_; }
+  // The state cache (nullptr without --state_cache).
+  const EncoderStateCache* state_cache() const { return state_cache_.get(); }
+  // One optimizer step on the next training batch (for tests and benchmarks; Run does the rest):
+  // the loss and the gradient norm before clipping.
+  absl::StatusOr<std::pair<double, double>> StepOnce();
 
  private:
   Trainer() = default;
   // logits [B, T, V] and valid frames [B] for a batch.
-  std::pair<torch::Tensor, torch::Tensor> Forward(const Batch& batch, bool training,
-                                                  bool with_lact);
+  absl::StatusOr<std::pair<torch::Tensor, torch::Tensor>> Forward(const Batch& batch, bool training,
+                                                                  bool with_lact);
+  // Mode lact with the state cache: the examples' cached states, padded: hidden [B, T, D] and
+  // valid frames [B].
+  absl::StatusOr<std::pair<torch::Tensor, torch::Tensor>> CachedStates(const Batch& batch);
   // A fresh AdamW over the trained parameters (options_: lr, weight decay).
   void ResetOptimizer();
   torch::Tensor CtcLoss(const torch::Tensor& logits, const torch::Tensor& frames,
@@ -54,7 +63,7 @@ class Trainer {
   struct StepResult {
     double loss = 0, lr = 0, gnorm = 0;
   };
-  StepResult TrainStep(const Batch& batch);
+  absl::StatusOr<StepResult> TrainStep(const Batch& batch);
   // After a step: dev evaluation and checkpoint when due; true when --stop_at_step is reached.
   absl::StatusOr<bool> EvaluateAndCheckpoint(std::ostream& log);
   absl::Status SaveModel(const std::string& dir) const;
@@ -68,6 +77,7 @@ class Trainer {
   std::optional<Vocab> vocab_;
   std::optional<Dataset> train_, dev_;
   std::unique_ptr<torch::optim::AdamW> optimizer_;
+  std::unique_ptr<EncoderStateCache> state_cache_;  // mode lact with --state_cache
   bool do_normalize_ = true;
   int64_t step_ = 0;
   int64_t epoch_ = 0;

@@ -4,6 +4,7 @@
 // served a stale entry; a damaged entry is recomputed.
 #include "train/encoder_state_cache.h"
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -14,6 +15,8 @@
 #include <gtest/gtest.h>
 
 #include "core/audio/audio_io.h"
+#include "train/train_options.h"
+#include "train/trainer.h"
 
 namespace lact::train {
 namespace {
@@ -182,6 +185,56 @@ TEST_F(EncoderStateCacheTest, DamagedEntriesAreRecomputed) {
   ASSERT_TRUE(hit.ok());
   EXPECT_EQ(cache->hits(), 1);  // the rewritten entry is whole
   EXPECT_FALSE(EncoderStateCache::Open(StateCacheOptions{}, (dir_ / "model").string()).ok());
+}
+
+// Issue 20, acceptance 1: a LaCT training step from the cache is the step computed without it
+// (the first trainer fills the cache: its step computes the states; the second reads them), and
+// a float16 cache gives the same loss within 1e-3 relative.
+TEST_F(EncoderStateCacheTest, TrainingStepFromTheCacheEqualsTheComputedStep) {
+  {
+    std::ofstream manifest(dir_ / "train.tsv");
+    manifest << (dir_ / "a.wav").string() << "\tTHE CAT SAT ON THE MAT\n"
+             << (dir_ / "b.wav").string() << "\tA TEN\n";
+  }
+  const auto options = [&](const std::string& cache, bool float16) {
+    TrainOptions o;
+    o.mode = TrainMode::kLact;
+    o.base_model = (dir_ / "model").string();
+    o.lact_config = kFixtures + "/lact_momentum/lact_config.json";
+    o.train_data.corpus.manifest = (dir_ / "train.tsv").string();
+    o.train_data.max_example_seconds = 60;
+    o.has_dev = false;
+    o.out_dir = (dir_ / "out").string();
+    o.max_steps = 10;
+    o.warmup_steps = 0;
+    o.seed = 3;
+    o.loader_threads = 1;
+    o.state_cache_dir = (dir_ / cache).string();
+    o.state_cache_float16 = float16;
+    return o;
+  };
+  auto computed = Trainer::Create(options("cache32", false));
+  ASSERT_TRUE(computed.ok()) << computed.status();
+  auto first = (*computed)->StepOnce();
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ((*computed)->state_cache()->hits(), 0);
+  EXPECT_EQ((*computed)->state_cache()->misses(), 2);
+
+  auto cached = Trainer::Create(options("cache32", false));
+  ASSERT_TRUE(cached.ok());
+  auto second = (*cached)->StepOnce();
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ((*cached)->state_cache()->hits(), 2);
+  EXPECT_EQ((*cached)->state_cache()->misses(), 0);
+  EXPECT_NEAR(second->first, first->first, 1e-6 * std::abs(first->first));     // the loss
+  EXPECT_NEAR(second->second, first->second, 1e-6 * std::abs(first->second));  // gradient norm
+  EXPECT_GT(first->second, 0);
+
+  auto half = Trainer::Create(options("cache16", true));
+  ASSERT_TRUE(half.ok());
+  auto third = (*half)->StepOnce();
+  ASSERT_TRUE(third.ok());
+  EXPECT_NEAR(third->first, first->first, 1e-3 * std::abs(first->first));
 }
 
 }  // namespace

@@ -50,6 +50,10 @@ ABSL_FLAG(int64_t, checkpoint_every, 500, "Save <out>/checkpoint every N steps (
 ABSL_FLAG(bool, resume, false, "Continue from <out>/checkpoint (same flags and seed)");
 ABSL_FLAG(int64_t, stop_at_step, 0, "Save a checkpoint and stop after this step (0 = run to "
           "--max_steps); --resume continues exactly from there");
+ABSL_FLAG(std::string, state_cache, "", "Mode lact: cache the frozen encoder's states (the committed "
+          "frames of the server's default streaming window) in DIR, computed once per example; "
+          "later epochs run only LaCT, lm_head and the loss");
+ABSL_FLAG(std::string, state_cache_dtype, "float16", "Storage of --state_cache: float16 or float32");
 ABSL_FLAG(int32_t, loader_threads, 2, "Threads reading and decoding audio ahead of the trainer");
 // clang-format on
 
@@ -109,6 +113,13 @@ absl::StatusOr<lact::train::TrainOptions> OptionsFromFlags() {
   o.stop_at_step = absl::GetFlag(FLAGS_stop_at_step);
   o.torch_threads = lact::GetThreadsFlag();
   o.loader_threads = absl::GetFlag(FLAGS_loader_threads);
+  o.state_cache_dir = absl::GetFlag(FLAGS_state_cache);
+  const std::string cache_dtype = absl::GetFlag(FLAGS_state_cache_dtype);
+  if (cache_dtype != "float16" && cache_dtype != "float32") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--state_cache_dtype must be float16 or float32, got '", cache_dtype, "'"));
+  }
+  o.state_cache_float16 = cache_dtype == "float16";
   if (absl::Status s = o.Validate(); !s.ok()) return s;
   return o;
 }
