@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# LaCT training step time with and without the encoder state cache (issue 20, acceptance 1), on
+# the same data and machine: a small synthetic corpus (tools/make_synthetic_corpus.py), the demo
+# model frozen (models/demo) with train/configs/demo_lact.json, examples of 8 utterances of one
+# speaker. Runs lact_train --mode lact three times for STEPS steps each: without the cache (the
+# encoder runs offline on every step), with a cold cache (the first epoch computes the streaming
+# states), and with the now warm cache. Prints each step's throughput (audio seconds per wall
+# second, lact_train's own log) and the cache's size per audio hour.
+#
+#   tools/lact_train_cache_bench.sh [BUILD_DIR] [STEPS]
+set -euo pipefail
+BUILD=${1:-build}
+STEPS=${2:-6}
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+PY=/usr/bin/python3
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+echo "[bench] corpus" >&2
+"$PY" "$SRC/tools/make_synthetic_corpus.py" --out "$tmp/data" --splits train --hours train=0.05 \
+  --speakers train=3 --jobs 2 --quiet 2> "$tmp/corpus.log"
+train() {  # NAME [FLAGS...]
+  local name=$1; shift
+  echo "[bench] $name" >&2
+  "$BUILD/train/lact_train" --mode lact --base_model "$SRC/models/demo" \
+    --lact_config "$SRC/train/configs/demo_lact.json" --data "$tmp/data" --train_split train \
+    --dev_split "" --utterances_per_example 8 --max_seconds 60 --batch_seconds 60 \
+    --max_steps "$STEPS" --warmup_steps 1 --log_every 1 --eval_every 0 --checkpoint_every 0 \
+    --seed 1 --threads 2 --out "$tmp/out_$name" "$@" 2> "$tmp/$name.log" \
+    || { cat "$tmp/$name.log" >&2; exit 1; }
+}
+train offline
+train cold --state_cache "$tmp/cache"
+train warm --state_cache "$tmp/cache"
+"$PY" - "$tmp" "$STEPS" <<'PY'
+import glob, os, re, subprocess, sys
+tmp, steps = sys.argv[1], int(sys.argv[2])
+def speeds(name):
+    return [float(m.group(1)) for m in re.finditer(r"\| (\S+) audio-s/s \|", open(f"{tmp}/{name}.log").read())]
+rows = {n: speeds(n) for n in ("offline", "cold", "warm")}
+for n, v in rows.items():
+    print(f"{n:8s} audio-s/s per step: " + " ".join(f"{x:.1f}" for x in v))
+mean = lambda v: sum(v) / len(v)
+print(f"mean step throughput: offline {mean(rows['offline']):.1f}, cold cache {mean(rows['cold']):.1f}, "
+      f"warm cache {mean(rows['warm']):.1f} audio-s/s: warm / offline = {mean(rows['warm']) / mean(rows['offline']):.1f}x")
+audio_s = 0.0
+for f in glob.glob(f"{tmp}/data/train/*/*/*.flac"):
+    audio_s += float(subprocess.run(["soxi", "-D", f], capture_output=True, text=True).stdout)
+size = sum(os.path.getsize(p) for p in glob.glob(f"{tmp}/cache/*.states"))
+print(f"cache: {size / 1e6:.1f} MB for {audio_s:.0f} s of audio = {size / 1e9 / (audio_s / 3600):.2f} GB per audio hour "
+      f"(float16, hidden 256)")
+print(open(f"{tmp}/warm.log").read().strip().splitlines()[-1])
+PY
