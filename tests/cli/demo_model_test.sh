@@ -12,15 +12,7 @@
 #     has a higher WER.
 # Rates are recomputed here with tests/client/score_reference.py (an independent scorer).
 MAX_OFFLINE_WER=${MAX_OFFLINE_WER:-15}  # issue 8: <= 15%; MODEL_CARD.md: 14.13% (stage 8 + LM)
-set -euo pipefail
-BIN=${LACT_BIN:?}
-SRC=${LACT_SRC:?}
-PY=/usr/bin/python3
-tmp=$(mktemp -d)
-server_pid=""
-cleanup() { [[ -n "$server_pid" ]] && kill "$server_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+source "$(dirname "$0")/server_lib.sh"
 [[ -s "$SRC/models/demo/model.safetensors" ]] || fail "models/demo is missing"
 [[ -x "$BIN/server/lact_server" && -x "$BIN/client/lact_eval_client" ]] || { echo "SKIP: no server build"; exit 77; }
 
@@ -36,12 +28,7 @@ env -u LACT_MODEL "$BIN/core/lact_transcribe" --decoder greedy $(cat "$tmp/files
 
 # Streaming: the server on its defaults (no --model, default window), the eval client replaying
 # the split as a LibriSpeech folder.
-env -u LACT_MODEL "$BIN/server/lact_server" --host 127.0.0.1 --port 0 --metrics_port -1 \
-  --ready_file "$tmp/ready.json" > "$tmp/server.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 1 300); do [[ -s "$tmp/ready.json" ]] && break; sleep 0.1; done
-[[ -s "$tmp/ready.json" ]] || { cat "$tmp/server.log"; fail "server did not start"; }
-port=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["port"])' "$tmp/ready.json")
+start_server env -u LACT_MODEL --
 "$BIN/client/lact_eval_client" --server "127.0.0.1:$port" --librispeech "$tmp/synth" --split test \
   --lact off --num_parallel_requests 4 --progress=false --output_dir "$tmp/eval" > "$tmp/eval.log" 2>&1 \
   || { cat "$tmp/eval.log"; fail "lact_eval_client"; }

@@ -13,15 +13,7 @@
 #     printed), their latencies, the largest response and the report's utterance timeline; with
 #     --endpointing off one final and far larger responses;
 #   - lact_stream's usage errors (exit 2) and an unreachable server (exit 1).
-set -euo pipefail
-BIN=${LACT_BIN:?}
-SRC=${LACT_SRC:?}
-PY=/usr/bin/python3
-tmp=$(mktemp -d)
-server_pid=""
-cleanup() { [[ -n "$server_pid" ]] && kill "$server_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+source "$(dirname "$0")/server_lib.sh"
 [[ -x "$BIN/server/lact_server" && -x "$BIN/client/lact_stream" ]] || { echo "SKIP: no server build"; exit 77; }
 
 "$PY" "$SRC/tools/make_synthetic_corpus.py" --out "$tmp/synth" --long_form --chapters 1 \
@@ -94,12 +86,7 @@ assert len(srt) >= 10, f"only {len(srt)} utterances in a {duration:.0f} s chapte
 print(f"ok   lact_transcribe: {len(srt)} SubRip cues, {len(vtt)} WebVTT cues, JSON and --segments agree")
 PY
 
-"$BIN/server/lact_server" --model "$SRC/models/demo" --host 127.0.0.1 --port 0 --metrics_port -1 \
-  --ready_file "$tmp/ready.json" > "$tmp/server.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 1 300); do [[ -s "$tmp/ready.json" ]] && break; sleep 0.1; done
-[[ -s "$tmp/ready.json" ]] || { cat "$tmp/server.log"; fail "server did not start"; }
-port=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["port"])' "$tmp/ready.json")
+start_server -- --model "$SRC/models/demo"
 
 S="$BIN/client/lact_stream --server 127.0.0.1:$port --realtime=false"
 $S "$tmp/chapter.wav" > "$tmp/stream_file.txt"
