@@ -165,8 +165,9 @@ absl::StatusOr<Batch> Dataset::ReadBatch(const std::vector<int64_t>& indices,
   for (int64_t i : indices) {
     const Example& e = examples_[static_cast<size_t>(i)];
     std::vector<float> wave;
-    for (const std::string& path : e.audio_paths) {
-      LACT_ASSIGN_OR_RETURN(std::vector<float> part, ReadAudioFile(path, options_.sample_rate));
+    for (size_t p = 0; options_.read_audio && p < e.audio_paths.size(); ++p) {
+      LACT_ASSIGN_OR_RETURN(std::vector<float> part,
+                            ReadAudioFile(e.audio_paths[p], options_.sample_rate));
       wave.insert(wave.end(), part.begin(), part.end());
     }
     if (options_.do_normalize) NormalizeWaveform(wave);
@@ -177,6 +178,7 @@ absl::StatusOr<Batch> Dataset::ReadBatch(const std::vector<int64_t>& indices,
     targets.insert(targets.end(), ids.begin(), ids.end());
     b.references.push_back(e.reference);
     b.audio_paths.push_back(e.audio_paths);
+    b.audio_seconds += e.seconds;
     waves.push_back(std::move(wave));
   }
   b.waveform = torch::zeros({static_cast<int64_t>(waves.size()), longest});  // [B, S]

@@ -29,6 +29,9 @@ struct DatasetOptions {
   double batch_seconds = 64.0;        // audio (padded) per batch
   int sample_rate = 16000;
   bool do_normalize = true;  // zero mean, unit variance per example (preprocessor)
+  // false: batches carry no audio (waveform [B, 0], lengths 0), only targets and the files'
+  // paths; for training from cached encoder states, which reads no audio per step.
+  bool read_audio = true;
 
   absl::Status Validate() const;
 };
@@ -46,6 +49,7 @@ struct Batch {
   torch::Tensor target_lengths;  // [B] int64
   std::vector<std::string> references;
   std::vector<std::vector<std::string>> audio_paths;  // [B] each example's files, in order
+  double audio_seconds = 0;                           // of the examples (from the file headers)
 };
 
 // The target ids of `text` under `vocab`: characters that are tokens map to themselves

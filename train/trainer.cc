@@ -113,6 +113,7 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainOptions& opt
   // Data.
   DatasetOptions train_data = options.train_data;
   train_data.do_normalize = t->do_normalize_;
+  train_data.read_audio = t->state_cache_ == nullptr;  // the cache reads its own audio on a miss
   LACT_ASSIGN_OR_RETURN(Dataset train, Dataset::Load(train_data, options.loader_threads));
   t->train_.emplace(std::move(train));
   std::fprintf(stderr, "train: %lld examples, %.2f h (%lld longer than %.0f s skipped)\n",
@@ -121,6 +122,7 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainOptions& opt
   if (options.has_dev) {
     DatasetOptions dev_data = options.dev_data;
     dev_data.do_normalize = t->do_normalize_;
+    dev_data.read_audio = t->state_cache_ == nullptr;
     LACT_ASSIGN_OR_RETURN(Dataset dev, Dataset::Load(dev_data, options.loader_threads));
     t->dev_.emplace(std::move(dev));
     std::fprintf(stderr, "dev: %lld examples, %.2f h\n",
@@ -376,7 +378,7 @@ absl::Status Trainer::Run() {
       LACT_ASSIGN_OR_RETURN(const StepResult r, TrainStep(batch));
       if (std::isfinite(r.loss)) loss_avg += r.loss, ++loss_n;
       const double lr = r.lr, gnorm = r.gnorm;
-      audio_s += batch.lengths.sum().item<double>() / train_->options().sample_rate;
+      audio_s += batch.audio_seconds;
       if (step_ % options_.log_every == 0 || step_ == options_.max_steps) {
         const double now = elapsed();
         const double dt =
