@@ -23,6 +23,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "client/server_flags.h"
+#include "client/stream_client.h"
 #include "core/audio/audio_io.h"
 #include "core/flags/flag_names.h"
 #include "core/flags/lact_flag.h"
@@ -90,8 +91,6 @@ class StdinSource final : public AudioSource {
   int rate_;
 };
 
-double Seconds(const google::protobuf::Duration& d) { return d.seconds() + d.nanos() * 1e-9; }
-
 // Prints the responses of one call: interims on one refreshing terminal line, finals as lines
 // "[start - end] transcript" (the first word's start to the last word's end; without words, the
 // previous final's end to this one's result_end_time).
@@ -105,7 +104,7 @@ class Printer {
       Line(absl::StrFormat(
           "# %s at %.2f s",
           pb::StreamingRecognizeResponse::SpeechEventType_Name(response.speech_event_type()),
-          Seconds(response.speech_event_offset())));
+          lact::eval::DurationSeconds(response.speech_event_offset())));
       return;
     }
     for (const auto& result : response.results()) {
@@ -118,12 +117,12 @@ class Printer {
         }
         continue;
       }
-      const double end = Seconds(result.result_end_time());
+      const double end = lact::eval::DurationSeconds(result.result_end_time());
       double from = last_end_, to = end;
       if (result.alternatives_size() > 0 && result.alternatives(0).words_size() > 0) {
         const auto& words = result.alternatives(0).words();
-        from = Seconds(words.begin()->start_time());
-        to = Seconds(words.rbegin()->end_time());
+        from = lact::eval::DurationSeconds(words.begin()->start_time());
+        to = lact::eval::DurationSeconds(words.rbegin()->end_time());
       }
       last_end_ = end;
       ++finals_;

@@ -21,10 +21,6 @@ pb::AudioEncoding ToProto(AudioEncoding encoding) {
 
 double Ms(SteadyClock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
-double DurationSeconds(const google::protobuf::Duration& d) {
-  return static_cast<double>(d.seconds()) + static_cast<double>(d.nanos()) * 1e-9;
-}
-
 // The call's deadline and bearer token.
 void ConfigureContext(const StreamConfig& config, grpc::ClientContext* context) {
   if (config.timeout_s > 0) {
@@ -128,6 +124,10 @@ class ResponseTally {
 };
 
 }  // namespace
+
+double DurationSeconds(const google::protobuf::Duration& d) {
+  return static_cast<double>(d.seconds()) + static_cast<double>(d.nanos()) * 1e-9;
+}
 
 absl::Status FromGrpcStatus(const grpc::Status& status) {
   return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());

@@ -53,6 +53,9 @@ struct StreamOutcome {
   double stream_s = 0;           // first audio message -> call finished
 };
 
+// A protobuf Duration in seconds.
+double DurationSeconds(const google::protobuf::Duration& d);
+
 // grpc::Status as absl::Status (same code and message).
 absl::Status FromGrpcStatus(const grpc::Status& status);
 

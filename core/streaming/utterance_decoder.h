@@ -72,8 +72,6 @@ class UtteranceDecoder {
 
   int64_t frames() const { return frames_; }                      // committed frames accepted
   int64_t utterance_start_frame() const { return start_frame_; }  // of the open utterance
-  int64_t utterances() const { return utterances_; }              // finished so far
-  bool endpointing() const { return options_.endpointing.enabled; }
 
   // Forgets everything: the next frame is frame 0 of a new stream.
   void Reset();
