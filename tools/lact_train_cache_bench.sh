@@ -11,6 +11,7 @@
 set -euo pipefail
 BUILD=${1:-build}
 STEPS=${2:-6}
+THREADS=${THREADS:-2}
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 PY=/usr/bin/python3
 tmp=$(mktemp -d)
@@ -26,7 +27,7 @@ train() {  # NAME [FLAGS...]
     --lact_config "$SRC/train/configs/demo_lact.json" --data "$tmp/data" --train_split train \
     --dev_split "" --utterances_per_example 8 --max_seconds 60 --batch_seconds 60 \
     --max_steps "$STEPS" --warmup_steps 1 --log_every 1 --eval_every 0 --checkpoint_every 0 \
-    --seed 1 --threads 2 --out "$tmp/out_$name" "$@" 2> "$tmp/$name.log" \
+    --seed 1 --threads "$THREADS" --out "$tmp/out_$name" "$@" 2> "$tmp/$name.log" \
     || { cat "$tmp/$name.log" >&2; exit 1; }
 }
 train offline

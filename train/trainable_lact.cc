@@ -56,18 +56,23 @@ torch::Tensor TrainableLact::Layer(int64_t l, const torch::Tensor& x,
   torch::Tensor momentum = torch::zeros_like(fast);
   const LactRowNorms r = LactInitialRowNorms(w);
   const FastWeightUpdateOptions options = LactUpdateOptions(config_);
-  // Step 7: chunks in order: apply with the state before the chunk, then update if full.
+  // Step 7: chunks in order: apply with the state before the chunk, then update if full. The
+  // per-chunk pieces come from one split each (not a narrow per chunk): the backward of a split is
+  // one concatenation, where each narrow's backward would write a zero-filled full-length tensor.
+  const std::vector<torch::Tensor> qs = q.split(C, 2), ks = k.split(C, 2), vs = v.split(C, 2);
+  const std::vector<torch::Tensor> lrs = lr.split(C, 3);
+  const std::vector<torch::Tensor> betas =
+      config_.use_momentum ? beta.split(C, 2) : std::vector<torch::Tensor>(qs.size(), beta);
   std::vector<torch::Tensor> outs;
-  for (int64_t start = 0; start < T; start += C) {
-    const int64_t n = std::min(C, T - start);
-    torch::Tensor qc = q.narrow(2, start, n);  // [B, H, n, d]
-    outs.push_back(FastWeightApply(qc, fast.select(1, 0), fast.select(1, 1), fast.select(1, 2)));
-    if (n < C || start + C >= T) continue;  // a partial chunk, or the last one: no update needed
+  for (size_t i = 0; i < qs.size(); ++i) {
+    const int64_t start = static_cast<int64_t>(i) * C;
+    // [B, H, n, d] with n = C but for a partial last chunk.
+    outs.push_back(FastWeightApply(qs[i], fast.select(1, 0), fast.select(1, 1), fast.select(1, 2)));
+    if (qs[i].size(2) < C || start + C >= T) continue;  // partial, or the last: no update needed
     torch::Tensor full = (frame_lengths >= start + C).view({B, 1, 1, 1, 1});  // [B, 1, 1, 1, 1]
     torch::Tensor new_fast = fast, new_momentum = momentum;
-    FastWeightUpdate(options, k.narrow(2, start, C), v.narrow(2, start, C), lr.narrow(3, start, C),
-                     config_.use_momentum ? beta.narrow(2, start, C) : beta, r.r0, r.r1, r.r2,
-                     &new_fast, &new_momentum);
+    FastWeightUpdate(options, ks[i], vs[i], lrs[i], betas[i], r.r0, r.r1, r.r2, &new_fast,
+                     &new_momentum);
     fast = torch::where(full, new_fast, fast);
     if (config_.use_momentum) momentum = torch::where(full, new_momentum, momentum);
   }

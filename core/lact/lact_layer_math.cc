@@ -132,16 +132,20 @@ LactFeatures LactProject(const LactConfig& config, const LactLayerWeights& w,
   torch::Tensor xhat = torch::layer_norm(x, {D}, w.norm_w, w.norm_b, config.layer_norm_eps);
   torch::Tensor feat =
       torch::linear(xhat, projection.weight, projection.bias);  // [B, N, 3D + 3H (+ H)]
-  torch::Tensor qkv = torch::silu(feat.narrow(-1, 0, 3 * D));   // [B, N, 3D]
-  auto l2n = [](const torch::Tensor& u) {                       // per token and head
+  // Pieces by split, not narrow: under autograd a split's backward is one concatenation, where
+  // each narrow's would write its own zero-filled copy of the whole input.
+  std::vector<int64_t> sizes = {D, D, D, 3 * H};
+  if (config.use_momentum) sizes.push_back(H);
+  const std::vector<torch::Tensor> p = feat.split_with_sizes(sizes, -1);
+  auto l2n = [](const torch::Tensor& u) {  // per token and head
     return u / (u.norm(2, {-1}, /*keepdim=*/true) + 1e-5);
   };
   LactFeatures f;
-  f.q = l2n(qkv.narrow(-1, 0, D).reshape({B, N, H, d}));                    // [B, N, H, d]
-  f.k = l2n(qkv.narrow(-1, D, D).reshape({B, N, H, d}));                    // [B, N, H, d]
-  f.v = qkv.narrow(-1, 2 * D, D);                                           // [B, N, D]
-  f.lr = config.lr_scale * torch::softplus(feat.narrow(-1, 3 * D, 3 * H));  // [B, N, 3H]
-  if (config.use_momentum) f.beta = torch::sigmoid(feat.narrow(-1, 3 * D + 3 * H, H));  // [B, N, H]
+  f.q = l2n(torch::silu(p[0]).reshape({B, N, H, d}));      // [B, N, H, d]
+  f.k = l2n(torch::silu(p[1]).reshape({B, N, H, d}));      // [B, N, H, d]
+  f.v = torch::silu(p[2]);                                 // [B, N, D]
+  f.lr = config.lr_scale * torch::softplus(p[3]);          // [B, N, 3H]
+  if (config.use_momentum) f.beta = torch::sigmoid(p[4]);  // [B, N, H]
   return f;
 }
 
