@@ -18,6 +18,7 @@
 #include "core/flags/endpointing_flags.h"
 #include "core/flags/flag_names.h"
 #include "core/flags/lact_flag.h"
+#include "core/flags/lact_scope_flag.h"
 #include "core/flags/model_flags.h"
 #include "core/flags/streaming_flags.h"
 #include "core/flags/threads_flag.h"
@@ -90,12 +91,13 @@ absl::StatusOr<Decoded> TranscribeOffline(const lact::OnlineRecognizer& rec,
 class StreamingTranscription {
  public:
   StreamingTranscription(const lact::OnlineRecognizer& rec, bool use_lact, bool capture,
-                         const lact::EndpointingConfig& endpointing)
+                         const lact::EndpointingConfig& endpointing, lact::LactScope scope)
       : rec_(rec) {
     lact::StreamOptions options;
     options.enable_lact = use_lact;
     options.capture = capture;
     options.endpointing = endpointing;
+    options.lact_scope = scope;
     stream_ = rec.CreateStream(options);
     piece_ = static_cast<size_t>(rec.model().sample_rate()) * rec.config().step_ms / 1000;
   }
@@ -159,7 +161,8 @@ class StreamingTranscription {
 // bound (`dumping`): the dumps would grow with the file.
 absl::StatusOr<Decoded> TranscribeFile(const lact::OnlineRecognizer& rec, const std::string& path,
                                        bool use_lact, bool streaming, double max_offline_seconds,
-                                       bool dumping, const lact::EndpointingConfig& endpointing) {
+                                       bool dumping, const lact::EndpointingConfig& endpointing,
+                                       lact::LactScope scope) {
   const int rate = rec.model().sample_rate();
   auto reader = lact::AudioFileReader::Open(path, rate);
   if (!reader.ok()) return reader.status();
@@ -177,7 +180,7 @@ absl::StatusOr<Decoded> TranscribeFile(const lact::OnlineRecognizer& rec, const 
                      declared < 0 ? std::string("of unknown length") : absl::StrCat(declared, " s"),
                      " (cut it, or raise --max_offline_seconds)"));
   }
-  StreamingTranscription transcription(rec, use_lact, /*capture=*/dumping, endpointing);
+  StreamingTranscription transcription(rec, use_lact, /*capture=*/dumping, endpointing, scope);
   std::vector<float> block;
   while (true) {
     block.clear();
@@ -286,6 +289,7 @@ struct OutputOptions {
   std::string output_dir;
   bool streaming = false;  // --streaming, or implied by per-utterance output
   lact::EndpointingConfig endpointing = lact::EndpointingConfig::Off();
+  lact::LactScope lact_scope = lact::LactScope::kStream;  // --lact_scope
 };
 
 // The flags' output options; nullopt (after a message) when they do not go together.
@@ -324,6 +328,12 @@ std::optional<OutputOptions> GetOutputOptions(size_t num_files) {
     return std::nullopt;
   }
   o.endpointing = *endpointing;
+  auto scope = lact::GetLactScopeFlag();
+  if (!scope.ok()) {
+    std::cerr << "lact_transcribe: " << scope.status().message() << "\n";
+    return std::nullopt;
+  }
+  o.lact_scope = *scope;
   o.streaming = absl::GetFlag(FLAGS_streaming) || per_utterance || o.endpointing.enabled;
   return o;
 }
@@ -353,9 +363,9 @@ bool WriteOutput(const OutputOptions& o, const std::string& path, const std::str
 // One audio file: its transcript and the --dump-* files; false (after a message) on an error.
 bool TranscribeOne(const lact::OnlineRecognizer& rec, const std::string& path, bool use_lact,
                    bool dumping, const OutputOptions& output) {
-  auto decoded =
-      TranscribeFile(rec, path, use_lact, output.streaming,
-                     absl::GetFlag(FLAGS_max_offline_seconds), dumping, output.endpointing);
+  auto decoded = TranscribeFile(rec, path, use_lact, output.streaming,
+                                absl::GetFlag(FLAGS_max_offline_seconds), dumping,
+                                output.endpointing, output.lact_scope);
   if (!decoded.ok()) {
     // Audio errors name the file already.
     const std::string message(decoded.status().message());

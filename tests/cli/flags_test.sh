@@ -25,7 +25,7 @@ check() {
 # Tools without positional arguments, and a word of their usage text.
 for entry in server/lact_server:lact_server client/lact_health_probe:SERVING \
              train/lact_train:lact_train core/lact_bench:lact_bench \
-             client/lact_eval_client:lact_eval_client; do
+             client/lact_eval_client:lact_eval_client train/lact_study_eval:lact_study_eval; do
   bin=$B/${entry%%:*} word=${entry#*:} name=$(basename "${entry%%:*}")
   [ -x "$bin" ] || { echo "skip $name (not built)"; continue; }
   checked=$((checked + 1))
@@ -53,10 +53,15 @@ has_flags server/lact_server model device dtype lact threads step_ms left_contex
   max_batch decoder beam_size lm_weight word_score token_threshold port max_streams endpointing \
   endpointing_stop_history_ms max_utterance_seconds
 has_flags core/lact_transcribe model device dtype lact threads step_ms decoder beam_size streaming \
-  segments format segments_dir endpointing max_utterance_seconds
+  segments format segments_dir endpointing max_utterance_seconds lact_scope
 has_flags core/lact_bench model device dtype lact threads step_ms max_batch streams
-has_flags train/lact_train threads mode
-lacks_flags train/lact_train model lact step_ms decoder
+has_flags train/lact_train threads mode device dtype max_minutes state_cache
+lacks_flags train/lact_train lact step_ms decoder
+# lact_study_eval decodes as lact_server does: the server's window, decoder and endpointing flags.
+has_flags train/lact_study_eval model lact lact_scope lact_updates step_ms decoder beam_size \
+  endpointing state_cache corpus chapters max_chapters words_out
+lacks_flags server/lact_server lact_scope lact_updates
+lacks_flags core/lact_bench lact_scope
 has_flags client/lact_eval_client lact use_ssl ssl_root_cert ssl_cert ssl_key ssl_target_name auth_token
 lacks_flags client/lact_eval_client model threads decoder
 has_flags client/lact_health_probe use_ssl ssl_root_cert ssl_cert ssl_key ssl_target_name address
