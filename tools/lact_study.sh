@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# The LaCT study (issue 20, docs/lact_results.md) from a clean checkout in one command: a long-form
+# synthetic corpus (train chapters for LaCT, dev and test chapters of unseen voices and sentences),
+# the LaCT stack of models/demo trained with several seeds on cached encoder states, every setting
+# decoded by lact_study_eval exactly as lact_server decodes a stream, and the report with paired
+# bootstrap intervals and the per-position CER curve (tools/lact_study_report.py).
+#
+#   tools/lact_study.sh BUILD_DIR WORK_DIR [--seeds N] [--steps N] [--config FILE] [--quick]
+#
+#   --seeds N     training seeds per trained setting (default 3)
+#   --steps N     optimizer steps per training run (default 600)
+#   --config FILE the LaCT config to train (default train/configs/demo_lact.json)
+#   --quick       a small corpus (2 train, 2 dev, 2 test chapters of 1 min) and 4 steps: checks the
+#                 pipeline end to end (tests/cli/lact_study_test.sh does not run this; see below)
+#   Env JOBS (default 2): runs side by side, each with one LibTorch thread (one thread is faster
+#   than two per run on a 2-core machine).
+#
+# WORK_DIR keeps the corpus, the state cache and the runs, so a second invocation reuses them
+# (a changed model, file or window is another cache key). Results: WORK_DIR/report/ (study.md,
+# study.csv, chapters.csv, position.csv, position.svg, position_delta.svg) and WORK_DIR/runs/*.log.
+#
+# Settings (test chapters; decoding with the demo LM beam search unless named greedy):
+#   baseline            LaCT off: the frozen demo model alone
+#   no-ttt#S            the trained stack of seed S with its initial fast weights, never updated
+#   lact#S              LaCT on, LACT_SCOPE_STREAM (the primary measure)
+#   lact-utterance#S    LaCT on, LACT_SCOPE_UTTERANCE (state restarted after each endpoint)
+#   greedy-baseline, greedy-lact#S   the same two, greedy decoding
+set -euo pipefail
+usage() { sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; }
+[ $# -ge 2 ] || { usage >&2; exit 2; }
+case "$1" in -h|--help) usage; exit 0 ;; esac
+BUILD=$(cd "$1" && pwd); WORK=$2; shift 2
+SEEDS=3; STEPS=600; QUICK=0
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+CONFIG=$SRC/train/configs/demo_lact.json
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --seeds) SEEDS=$2; shift 2 ;;
+    --steps) STEPS=$2; shift 2 ;;
+    --config) CONFIG=$(realpath "$2"); shift 2 ;;
+    --quick) QUICK=1; shift ;;
+    *) echo "lact_study: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
+  esac
+done
+JOBS=${JOBS:-2}
+PY=/usr/bin/python3
+MODEL=$SRC/models/demo
+mkdir -p "$WORK/runs"; WORK=$(cd "$WORK" && pwd)
+t0=$(date +%s)
+say() { echo "[lact_study $(( $(date +%s) - t0 )) s] $*" >&2; }
+
+# 1. The corpus: one call, so train/dev/test share the sentence and voice partitions (disjoint).
+if [ ! -s "$WORK/corpus/test.info.json" ]; then
+  if [ "$QUICK" = 1 ]; then
+    sizes=(--chapters train=2,dev=2,test=2 --speakers train=2,dev=2,test=2 --chapter_minutes 1)
+  else
+    sizes=(--chapters train=40,dev=8,test=24 --speakers train=40,dev=8,test=24 --chapter_minutes 4.5)
+  fi
+  say "corpus ${sizes[*]}"
+  "$PY" "$SRC/tools/make_synthetic_corpus.py" --out "$WORK/corpus" --long_form \
+    --splits train,dev,test "${sizes[@]}" --seed 20 --jobs "$JOBS" --quiet 2> "$WORK/runs/corpus.log" \
+    || { cat "$WORK/runs/corpus.log" >&2; exit 1; }
+fi
+[ "$QUICK" = 1 ] && STEPS=4
+
+# Runs a command line per line of stdin, JOBS at a time; fails when one fails.
+parallel() { xargs -d '\n' -P "$JOBS" -I{} bash -c {}; }
+evaluate() {  # NAME MODEL_DIR SPLIT [lact_study_eval flags...]: one line for `parallel`
+  local name=$1 model=$2 split=$3; shift 3
+  echo "'$BUILD/train/lact_study_eval' --model '$model' --corpus '$WORK/corpus' --chapters $split" \
+    "--state_cache '$WORK/cache' --threads 1 $* --words_out '$WORK/runs/$name.tsv'" \
+    "2> '$WORK/runs/$name.log' || { tail -3 '$WORK/runs/$name.log' >&2; exit 255; }"
+}
+
+# 2. The encoder states of the dev and test chapters (the baseline runs fill the cache), while the
+#    training runs fill it for the train chapters.
+say "baselines (filling the state cache for dev and test)"
+{ evaluate baseline "$MODEL" test --lact off; evaluate dev-baseline "$MODEL" dev --lact off; } | parallel
+train_line() {  # SEED
+  echo "'$BUILD/train/lact_train' --mode lact --base_model '$MODEL' --lact_config '$CONFIG'" \
+    "--data '$WORK/corpus' --train_split train --dev_split dev --utterances_per_example 16" \
+    "--max_seconds 120 --batch_seconds 120 --max_steps $STEPS --warmup_steps $(( STEPS / 10 + 1 ))" \
+    "--lr 1e-3 --eval_every $(( STEPS / 4 > 0 ? STEPS / 4 : 1 )) --checkpoint_every 0 --log_every 20" \
+    "--seed $1 --threads 1 --loader_threads 1 --state_cache '$WORK/cache-train'" \
+    "--out '$WORK/runs/lact-seed$1' 2> '$WORK/runs/train-seed$1.log'" \
+    "|| { tail -3 '$WORK/runs/train-seed$1.log' >&2; exit 255; }"
+}
+say "training $SEEDS seeds x $STEPS steps"
+for s in $(seq 1 "$SEEDS"); do
+  [ -s "$WORK/runs/lact-seed$s/lact.safetensors" ] || train_line "$s"
+done | parallel
+
+# 3. Every setting on the test chapters. Each seed's model: the demo folder (with its language
+#    model, which lact_train's output does not carry) plus the trained stack.
+for s in $(seq 1 "$SEEDS"); do
+  m=$WORK/runs/model-seed$s
+  mkdir -p "$m"
+  for f in "$MODEL"/*; do ln -sfn "$f" "$m/$(basename "$f")"; done
+  cp "$WORK/runs/lact-seed$s/lact_config.json" "$WORK/runs/lact-seed$s/lact.safetensors" "$m/"
+done
+say "decoding the settings"
+{
+  evaluate greedy-baseline "$MODEL" test --lact off --decoder greedy
+  for s in $(seq 1 "$SEEDS"); do
+    m=$WORK/runs/model-seed$s
+    evaluate "lact-s$s" "$m" test --lact on
+    evaluate "no-ttt-s$s" "$m" test --lact on --lact_updates=false
+    evaluate "lact-utterance-s$s" "$m" test --lact on --lact_scope utterance
+    evaluate "greedy-lact-s$s" "$m" test --lact on --decoder greedy
+    evaluate "dev-lact-s$s" "$m" dev --lact on
+  done
+} | parallel
+
+# 4. The report: LM decoding against the baseline, greedy against the greedy baseline.
+report() {  # OUT BASELINE RUN...
+  local out=$1 base=$2; shift 2
+  local args=()
+  for r in "$@"; do args+=(--run "$r"); done
+  "$PY" "$SRC/tools/lact_study_report.py" --corpus "$WORK/corpus" --split test --baseline "$base" \
+    "${args[@]}" --out "$out" 2> "$out.log" || { cat "$out.log" >&2; exit 1; }
+}
+runs=(baseline="$WORK/runs/baseline.tsv")
+greedy=(greedy-baseline="$WORK/runs/greedy-baseline.tsv")
+for s in $(seq 1 "$SEEDS"); do
+  runs+=("lact#$s=$WORK/runs/lact-s$s.tsv" "no-ttt#$s=$WORK/runs/no-ttt-s$s.tsv"
+         "lact-utterance#$s=$WORK/runs/lact-utterance-s$s.tsv")
+  greedy+=("greedy-lact#$s=$WORK/runs/greedy-lact-s$s.tsv")
+done
+mkdir -p "$WORK/report"
+report "$WORK/report/lm" baseline "${runs[@]}"
+report "$WORK/report/greedy" greedy-baseline "${greedy[@]}"
+{
+  echo "## LM beam search (the server's default decoding)"; echo
+  cat "$WORK/report/lm/study.md"; echo
+  echo "## Greedy decoding"; echo
+  cat "$WORK/report/greedy/study.md"; echo
+  echo "## Training (dev CER by step, lact_train's offline-window dev evaluation)"; echo
+  for s in $(seq 1 "$SEEDS"); do
+    echo "seed $s: $(grep -o 'dev at step [0-9]*: CER [0-9.]*%' "$WORK/runs/train-seed$s.log" | sed 's/dev at //' | paste -sd ';' -)"
+  done
+  echo; echo "dev chapters, LM decoding: $(grep -h 'chapters: WER' "$WORK"/runs/dev-*.log | sed 's/lact_study_eval: //' | paste -sd ';' -)"
+} > "$WORK/report/study.md"
+cat "$WORK/report/study.md"
+say "done: $WORK/report/study.md"
