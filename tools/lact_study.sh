@@ -5,11 +5,14 @@
 # decoded by lact_study_eval exactly as lact_server decodes a stream, and the report with paired
 # bootstrap intervals and the per-position CER curve (tools/lact_study_report.py).
 #
-#   tools/lact_study.sh BUILD_DIR WORK_DIR [--seeds N] [--steps N] [--config FILE] [--quick]
+#   tools/lact_study.sh BUILD_DIR WORK_DIR [--seeds N] [--steps N] [--config FILE] [--ablations]
+#                       [--quick]
 #
 #   --seeds N     training seeds per trained setting (default 3)
 #   --steps N     optimizer steps per training run (default 600)
 #   --config FILE the LaCT config to train (default train/configs/demo_lact.json)
+#   --ablations   also train and decode one-change variants of the config: chunk_size 64/128/512,
+#                 lr_scale 0.001/0.1, no momentum, Muon, one layer (lact-<variant> settings)
 #   --quick       a small corpus (2 train, 2 dev, 2 test chapters of 1 min) and 4 steps: checks the
 #                 pipeline end to end (tests/cli/lact_study_test.sh does not run this; see below)
 #   Env JOBS (default 2): runs side by side, each with one LibTorch thread (one thread is faster
@@ -23,6 +26,7 @@
 #   baseline            LaCT off: the frozen demo model alone
 #   no-ttt#S            the trained stack of seed S with its initial fast weights, never updated
 #   lact#S              LaCT on, LACT_SCOPE_STREAM (the primary measure)
+#   lact-<variant>#S    the same for an ablation variant (--ablations)
 #   lact-utterance#S    LaCT on, LACT_SCOPE_UTTERANCE (state restarted after each endpoint)
 #   greedy-baseline, greedy-lact#S   the same two, greedy decoding
 set -euo pipefail
@@ -30,8 +34,8 @@ usage() { sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; }
 [ $# -ge 2 ] || { usage >&2; exit 2; }
 case "$1" in -h|--help) usage; exit 0 ;; esac
 BUILD=$(cd "$1" && pwd); WORK=$2; shift 2
-SEEDS=3; STEPS=600; QUICK=0
-SRC=$(cd "$(dirname "$0")/.." && pwd)
+SEEDS=3; STEPS=600; QUICK=0; ABLATIONS=0
+SRC=${LACT_SRC:-$(cd "$(dirname "$0")/.." && pwd)}  # LACT_SRC: when run from a copy
 CONFIG=$SRC/train/configs/demo_lact.json
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -39,6 +43,7 @@ while [ $# -gt 0 ]; do
     --steps) STEPS=$2; shift 2 ;;
     --config) CONFIG=$(realpath "$2"); shift 2 ;;
     --quick) QUICK=1; shift ;;
+    --ablations) ABLATIONS=1; shift ;;
     *) echo "lact_study: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
   esac
 done
@@ -76,69 +81,96 @@ evaluate() {  # NAME MODEL_DIR SPLIT [lact_study_eval flags...]: one line for `p
 #    training runs fill it for the train chapters.
 say "baselines (filling the state cache for dev and test)"
 { evaluate baseline "$MODEL" test --lact off; evaluate dev-baseline "$MODEL" dev --lact off; } | parallel
-train_line() {  # SEED
-  echo "'$BUILD/train/lact_train' --mode lact --base_model '$MODEL' --lact_config '$CONFIG'" \
+# Trained settings: NAME and the changes to --config (JSON keys). `main` is the config as given;
+# with --ablations each variant changes one thing (chosen on dev, reported on test).
+variants=("main {}")
+if [ "$ABLATIONS" = 1 ]; then
+  variants+=('chunk64 {"chunk_size": 64}' 'chunk128 {"chunk_size": 128}' 'chunk512 {"chunk_size": 512}'
+             'lr0.001 {"lr_scale": 0.001}' 'lr0.1 {"lr_scale": 0.1}' 'nomomentum {"use_momentum": false}'
+             'muon {"use_muon": true}' 'layers1 {"num_lact_layers": 1}')
+fi
+mkdir -p "$WORK/configs"
+for v in "${variants[@]}"; do
+  "$PY" -c 'import json,sys; c=json.load(open(sys.argv[1])); c.update(json.loads(sys.argv[2])); json.dump(c, open(sys.argv[3], "w"), indent=1)' \
+    "$CONFIG" "${v#* }" "$WORK/configs/${v%% *}.json"
+done
+train_line() {  # VARIANT SEED
+  local run=$1-seed$2
+  echo "'$BUILD/train/lact_train' --mode lact --base_model '$MODEL' --lact_config '$WORK/configs/$1.json'" \
     "--data '$WORK/corpus' --train_split train --dev_split dev --utterances_per_example 16" \
     "--max_seconds 120 --batch_seconds 120 --max_steps $STEPS --warmup_steps $(( STEPS / 10 + 1 ))" \
     "--lr 1e-3 --eval_every $(( STEPS / 4 > 0 ? STEPS / 4 : 1 )) --checkpoint_every 0 --log_every 20" \
-    "--seed $1 --threads 1 --loader_threads 1 --state_cache '$WORK/cache-train'" \
-    "--out '$WORK/runs/lact-seed$1' 2> '$WORK/runs/train-seed$1.log'" \
-    "|| { tail -3 '$WORK/runs/train-seed$1.log' >&2; exit 255; }"
+    "--seed $2 --threads 1 --loader_threads 1 --state_cache '$WORK/cache-train'" \
+    "--out '$WORK/runs/train-$run' 2> '$WORK/runs/train-$run.log'" \
+    "|| { tail -3 '$WORK/runs/train-$run.log' >&2; exit 255; }"
 }
-say "training $SEEDS seeds x $STEPS steps"
-for s in $(seq 1 "$SEEDS"); do
-  [ -s "$WORK/runs/lact-seed$s/lact.safetensors" ] || train_line "$s"
+say "training ${#variants[@]} setting(s) x $SEEDS seeds x $STEPS steps"
+for v in "${variants[@]}"; do
+  for s in $(seq 1 "$SEEDS"); do
+    [ -s "$WORK/runs/train-${v%% *}-seed$s/lact.safetensors" ] || train_line "${v%% *}" "$s"
+  done
 done | parallel
 
-# 3. Every setting on the test chapters. Each seed's model: the demo folder (with its language
-#    model, which lact_train's output does not carry) plus the trained stack.
-for s in $(seq 1 "$SEEDS"); do
-  m=$WORK/runs/model-seed$s
-  mkdir -p "$m"
-  for f in "$MODEL"/*; do ln -sfn "$f" "$m/$(basename "$f")"; done
-  cp "$WORK/runs/lact-seed$s/lact_config.json" "$WORK/runs/lact-seed$s/lact.safetensors" "$m/"
+# 3. Every setting on the test chapters (and each trained one on dev). Each run's model: the demo
+#    folder (with its language model, which lact_train's output does not carry) + the stack.
+for v in "${variants[@]}"; do
+  for s in $(seq 1 "$SEEDS"); do
+    m=$WORK/runs/model-${v%% *}-seed$s
+    mkdir -p "$m"
+    for f in "$MODEL"/*; do ln -sfn "$f" "$m/$(basename "$f")"; done
+    cp "$WORK/runs/train-${v%% *}-seed$s/lact_config.json" "$WORK/runs/train-${v%% *}-seed$s/lact.safetensors" "$m/"
+  done
 done
 say "decoding the settings"
 {
   evaluate greedy-baseline "$MODEL" test --lact off --decoder greedy
   for s in $(seq 1 "$SEEDS"); do
-    m=$WORK/runs/model-seed$s
-    evaluate "lact-s$s" "$m" test --lact on
+    m=$WORK/runs/model-main-seed$s
     evaluate "no-ttt-s$s" "$m" test --lact on --lact_updates=false
     evaluate "lact-utterance-s$s" "$m" test --lact on --lact_scope utterance
     evaluate "greedy-lact-s$s" "$m" test --lact on --decoder greedy
-    evaluate "dev-lact-s$s" "$m" dev --lact on
+    for v in "${variants[@]}"; do
+      evaluate "lact-${v%% *}-s$s" "$WORK/runs/model-${v%% *}-seed$s" test --lact on
+      evaluate "dev-lact-${v%% *}-s$s" "$WORK/runs/model-${v%% *}-seed$s" dev --lact on
+    done
   done
 } | parallel
 
 # 4. The report: LM decoding against the baseline, greedy against the greedy baseline.
-report() {  # OUT BASELINE RUN...
-  local out=$1 base=$2; shift 2
+report() {  # OUT SPLIT BASELINE RUN...
+  local out=$1 split=$2 base=$3; shift 3
   local args=()
   for r in "$@"; do args+=(--run "$r"); done
-  "$PY" "$SRC/tools/lact_study_report.py" --corpus "$WORK/corpus" --split test --baseline "$base" \
+  "$PY" "$SRC/tools/lact_study_report.py" --corpus "$WORK/corpus" --split "$split" --baseline "$base" \
     "${args[@]}" --out "$out" 2> "$out.log" || { cat "$out.log" >&2; exit 1; }
 }
 runs=(baseline="$WORK/runs/baseline.tsv")
+dev=(baseline="$WORK/runs/dev-baseline.tsv")
 greedy=(greedy-baseline="$WORK/runs/greedy-baseline.tsv")
 for s in $(seq 1 "$SEEDS"); do
-  runs+=("lact#$s=$WORK/runs/lact-s$s.tsv" "no-ttt#$s=$WORK/runs/no-ttt-s$s.tsv"
+  runs+=("lact#$s=$WORK/runs/lact-main-s$s.tsv" "no-ttt#$s=$WORK/runs/no-ttt-s$s.tsv"
          "lact-utterance#$s=$WORK/runs/lact-utterance-s$s.tsv")
   greedy+=("greedy-lact#$s=$WORK/runs/greedy-lact-s$s.tsv")
+  for v in "${variants[@]:1}"; do runs+=("lact-${v%% *}#$s=$WORK/runs/lact-${v%% *}-s$s.tsv"); done
+  for v in "${variants[@]}"; do dev+=("lact-${v%% *}#$s=$WORK/runs/dev-lact-${v%% *}-s$s.tsv"); done
 done
 mkdir -p "$WORK/report"
-report "$WORK/report/lm" baseline "${runs[@]}"
-report "$WORK/report/greedy" greedy-baseline "${greedy[@]}"
+report "$WORK/report/lm" test baseline "${runs[@]}"
+report "$WORK/report/greedy" test greedy-baseline "${greedy[@]}"
+report "$WORK/report/dev" dev baseline "${dev[@]}"
 {
-  echo "## LM beam search (the server's default decoding)"; echo
+  echo "## Test chapters, LM beam search (the server's default decoding)"; echo
   cat "$WORK/report/lm/study.md"; echo
-  echo "## Greedy decoding"; echo
+  echo "## Test chapters, greedy decoding"; echo
   cat "$WORK/report/greedy/study.md"; echo
-  echo "## Training (dev CER by step, lact_train's offline-window dev evaluation)"; echo
-  for s in $(seq 1 "$SEEDS"); do
-    echo "seed $s: $(grep -o 'dev at step [0-9]*: CER [0-9.]*%' "$WORK/runs/train-seed$s.log" | sed 's/dev at //' | paste -sd ';' -)"
+  echo "## Dev chapters, LM beam search (where settings are chosen)"; echo
+  cat "$WORK/report/dev/study.md"; echo
+  echo "## Training: dev CER by step (lact_train's dev evaluation: 16-utterance examples)"; echo
+  for v in "${variants[@]}"; do
+    for s in $(seq 1 "$SEEDS"); do
+      echo "- ${v%% *} seed $s: $(grep -o 'dev at step [0-9]*: CER [0-9.]*%' "$WORK/runs/train-${v%% *}-seed$s.log" | sed 's/dev at //' | paste -sd ';' -)"
+    done
   done
-  echo; echo "dev chapters, LM decoding: $(grep -h 'chapters: WER' "$WORK"/runs/dev-*.log | sed 's/lact_study_eval: //' | paste -sd ';' -)"
 } > "$WORK/report/study.md"
 cat "$WORK/report/study.md"
 say "done: $WORK/report/study.md"

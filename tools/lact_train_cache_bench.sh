@@ -8,14 +8,26 @@
 # second, lact_train's own log) and the cache's size per audio hour.
 #
 #   tools/lact_train_cache_bench.sh [BUILD_DIR] [STEPS]
+#   Env: THREADS (LibTorch threads per run, default 1: on 2 cores one thread is faster for both
+#   runs), MODEL=base (a random wav2vec2-base-sized model, 12 layers x 768, written by
+#   lact_bench --random base, with the spec's default LaCT config: hidden 768, chunk 512) instead
+#   of the demo model.
 set -euo pipefail
 BUILD=${1:-build}
 STEPS=${2:-6}
-THREADS=${THREADS:-2}
+THREADS=${THREADS:-1}
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 PY=/usr/bin/python3
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+BASE=$SRC/models/demo
+LACT_CONFIG=(--lact_config "$SRC/train/configs/demo_lact.json")
+if [ "${MODEL:-demo}" = base ]; then
+  "$BUILD/core/lact_bench" --random base --save_random_model "$tmp/base" > /dev/null 2>&1
+  cp "$SRC/models/demo/vocab.json" "$tmp/base/vocab.json"  # the same 32 characters
+  rm -f "$tmp/base/lact_config.json" "$tmp/base/lact.safetensors"
+  BASE=$tmp/base; LACT_CONFIG=()
+fi
 
 echo "[bench] corpus" >&2
 "$PY" "$SRC/tools/make_synthetic_corpus.py" --out "$tmp/data" --splits train --hours train=0.05 \
@@ -23,8 +35,7 @@ echo "[bench] corpus" >&2
 train() {  # NAME [FLAGS...]
   local name=$1; shift
   echo "[bench] $name" >&2
-  "$BUILD/train/lact_train" --mode lact --base_model "$SRC/models/demo" \
-    --lact_config "$SRC/train/configs/demo_lact.json" --data "$tmp/data" --train_split train \
+  "$BUILD/train/lact_train" --mode lact --base_model "$BASE" "${LACT_CONFIG[@]}" --data "$tmp/data" --train_split train \
     --dev_split "" --utterances_per_example 8 --max_seconds 60 --batch_seconds 60 \
     --max_steps "$STEPS" --warmup_steps 1 --log_every 1 --eval_every 0 --checkpoint_every 0 \
     --seed 1 --threads "$THREADS" --out "$tmp/out_$name" "$@" 2> "$tmp/$name.log" \
@@ -49,6 +60,6 @@ for f in glob.glob(f"{tmp}/data/train/*/*/*.flac"):
     audio_s += float(subprocess.run(["soxi", "-D", f], capture_output=True, text=True).stdout)
 size = sum(os.path.getsize(p) for p in glob.glob(f"{tmp}/cache/*.states"))
 print(f"cache: {size / 1e6:.1f} MB for {audio_s:.0f} s of audio = {size / 1e9 / (audio_s / 3600):.2f} GB per audio hour "
-      f"(float16, hidden 256)")
+      f"(float16)")
 print(open(f"{tmp}/warm.log").read().strip().splitlines()[-1])
 PY

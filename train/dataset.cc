@@ -30,6 +30,13 @@ absl::Status DatasetOptions::Validate() const {
   return absl::OkStatus();
 }
 
+Batch ToDevice(Batch batch, torch::Device device) {
+  if (device.is_cpu()) return batch;
+  for (torch::Tensor* t : {&batch.waveform, &batch.lengths, &batch.targets, &batch.target_lengths})
+    *t = t->to(device);
+  return batch;
+}
+
 std::vector<int64_t> EncodeTranscript(const std::string& text, const Vocab& vocab) {
   std::vector<int64_t> ids;
   bool pending_space = false;

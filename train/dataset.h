@@ -52,6 +52,9 @@ struct Batch {
   double audio_seconds = 0;                           // of the examples (from the file headers)
 };
 
+// `batch` with its tensors on `device` (the same batch on the CPU).
+Batch ToDevice(Batch batch, torch::Device device);
+
 // The target ids of `text` under `vocab`: characters that are tokens map to themselves
 // (upper-cased), spaces to the word delimiter; anything else is dropped. Words joined by one
 // delimiter, none at either end.

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "core/streaming/asr_model.h"
 #include "core/util/status_macros.h"
 
 namespace lact::train {
@@ -36,9 +37,48 @@ absl::Status TrainOptions::Validate() const {
   if (torch_threads < 0 || loader_threads < 1) {
     return absl::InvalidArgumentError("--threads must be >= 0 and --loader_threads >= 1");
   }
+  if (!(max_minutes >= 0)) return absl::InvalidArgumentError("--max_minutes must be >= 0");
+  LACT_RETURN_IF_ERROR(ValidatePrecision());
   LACT_RETURN_IF_ERROR(train_data.Validate());
   if (has_dev) LACT_RETURN_IF_ERROR(dev_data.Validate());
   return absl::OkStatus();
+}
+
+absl::Status TrainOptions::ValidatePrecision() const {
+  LACT_ASSIGN_OR_RETURN(const torch::Device d, TrainDevice(*this));
+  if (dtype != "float32" && dtype != "bfloat16" && dtype != "float16") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--dtype must be float32, bfloat16 or float16, got '", dtype, "'"));
+  }
+  if (dtype != "float32" && !d.is_cuda()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--dtype ", dtype,
+                     " needs a CUDA --device (LibTorch's CPU autocast leaves the encoder's "
+                     "norm layers in a mixed precision that fails)"));
+  }
+  if (dtype == "float16" && mode == TrainMode::kEncoder) {
+    return absl::InvalidArgumentError(
+        "--dtype float16 trains without loss scaling: use bfloat16 in mode encoder");
+  }
+  if (dtype != "float32" && !state_cache_dir.empty()) {
+    return absl::InvalidArgumentError(
+        "--dtype applies to the encoder run in each step; with --state_cache the encoder runs "
+        "once, on the CPU in float32: leave --dtype at float32");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<torch::Device> TrainDevice(const TrainOptions& options) {
+  absl::StatusOr<torch::Device> d = ParseDevice(options.device);
+  if (!d.ok())
+    return absl::Status(d.status().code(), absl::StrCat("--device: ", d.status().message()));
+  return d;
+}
+
+torch::ScalarType EncoderDtype(const TrainOptions& options) {
+  if (options.dtype == "bfloat16") return torch::kBFloat16;
+  if (options.dtype == "float16") return torch::kHalf;
+  return torch::kFloat;
 }
 
 std::string TrainOptions::ToString() const {
@@ -50,7 +90,8 @@ std::string TrainOptions::ToString() const {
       " seed=", seed, " sortagrad=", sortagrad, " batch_seconds=", train_data.batch_seconds,
       " utterances_per_example=", train_data.utterances_per_example,
       " state_cache=", state_cache_dir.empty() ? "off" : state_cache_dir,
-      state_cache_dir.empty() ? "" : (state_cache_float16 ? " (float16)" : " (float32)"));
+      state_cache_dir.empty() ? "" : (state_cache_float16 ? " (float16)" : " (float32)"),
+      " device=", device, " dtype=", dtype, " max_minutes=", max_minutes);
 }
 
 double LearningRateAt(const TrainOptions& o, int64_t step) {

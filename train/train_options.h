@@ -4,7 +4,10 @@
 #include <cstdint>
 #include <string>
 
+#include <torch/torch.h>
+
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "train/dataset.h"
 
 namespace lact::train {
@@ -47,10 +50,26 @@ struct TrainOptions {
   // (train/encoder_state_cache.h); "" = the encoder runs offline on every step.
   std::string state_cache_dir;
   bool state_cache_float16 = true;  // storage precision of the cache
+  // Where the step runs: "cpu", "cuda" or "cuda:N" (models, batches and the optimizer state;
+  // the state cache's streaming encoder stays on the CPU). Checkpoints are CPU float32 always.
+  std::string device = "cpu";
+  // Precision of the encoder's forward pass (autocast; its weights, the LaCT stack with its fast
+  // weights, lm_head and the loss stay float32): float32 (off), or on CUDA bfloat16 or float16
+  // (mode lact only: training in float16 would need loss scaling).
+  std::string dtype = "float32";
+  double max_minutes = 0;  // >0: training stops after this wall time (dev, checkpoint, model)
 
   absl::Status Validate() const;
+  // --device, --dtype and their combination with the mode and the state cache.
+  absl::Status ValidatePrecision() const;
   std::string ToString() const;
 };
+
+// The device of options.device ("--device: ..." errors: a bad name, or CUDA asked for where this
+// LibTorch has no CUDA device).
+absl::StatusOr<torch::Device> TrainDevice(const TrainOptions& options);
+// The autocast dtype of options.dtype (kFloat = no autocast).
+torch::ScalarType EncoderDtype(const TrainOptions& options);
 
 // The learning rate at `step` (0-based): linear warm-up to `lr`, then cosine decay to `min_lr`
 // at max_steps.

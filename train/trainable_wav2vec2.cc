@@ -2,12 +2,70 @@
 
 #include <cmath>
 
+#include <ATen/autocast_mode.h>
+#include <torch/version.h>
+
 #include "absl/strings/str_cat.h"
 #include "core/model/wav2vec2_forward.h"
 #include "core/model/wav2vec2_weights.h"
 #include "core/util/status_macros.h"
 
 namespace lact::train {
+namespace {
+
+// LibTorch 2.4 replaced the per-device autocast functions (set_enabled for CUDA, set_cpu_enabled)
+// by ones taking the device type.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+bool AutocastEnabled(c10::DeviceType t) { return at::autocast::is_autocast_enabled(t); }
+void SetAutocastEnabled(c10::DeviceType t, bool on) { at::autocast::set_autocast_enabled(t, on); }
+at::ScalarType AutocastDtype(c10::DeviceType t) { return at::autocast::get_autocast_dtype(t); }
+void SetAutocastDtype(c10::DeviceType t, at::ScalarType d) {
+  at::autocast::set_autocast_dtype(t, d);
+}
+#else
+bool AutocastEnabled(c10::DeviceType t) {
+  return t == c10::kCUDA ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
+}
+void SetAutocastEnabled(c10::DeviceType t, bool on) {
+  t == c10::kCUDA ? at::autocast::set_enabled(on) : at::autocast::set_cpu_enabled(on);
+}
+at::ScalarType AutocastDtype(c10::DeviceType t) {
+  return t == c10::kCUDA ? at::autocast::get_autocast_gpu_dtype()
+                         : at::autocast::get_autocast_cpu_dtype();
+}
+void SetAutocastDtype(c10::DeviceType t, at::ScalarType d) {
+  t == c10::kCUDA ? at::autocast::set_autocast_gpu_dtype(d)
+                  : at::autocast::set_autocast_cpu_dtype(d);
+}
+#endif
+
+// Autocast to `dtype` on device type `t` for one scope (kFloat: nothing); the previous state back
+// after, and the cast weights dropped (they change with every optimizer step).
+class AutocastScope {
+ public:
+  AutocastScope(c10::DeviceType t, at::ScalarType dtype) : type_(t), on_(dtype != at::kFloat) {
+    if (!on_) return;
+    was_enabled_ = AutocastEnabled(t), was_dtype_ = AutocastDtype(t);
+    SetAutocastEnabled(t, true);
+    SetAutocastDtype(t, dtype);
+  }
+  ~AutocastScope() {
+    if (!on_) return;
+    SetAutocastEnabled(type_, was_enabled_);
+    SetAutocastDtype(type_, was_dtype_);
+    at::autocast::clear_cache();
+  }
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
+
+ private:
+  c10::DeviceType type_;
+  bool on_;
+  bool was_enabled_ = false;
+  at::ScalarType was_dtype_ = at::kFloat;
+};
+
+}  // namespace
 
 absl::StatusOr<TrainableWav2Vec2> TrainableWav2Vec2::Create(const Wav2Vec2Config& config,
                                                             uint64_t seed) {
@@ -72,15 +130,16 @@ absl::Status TrainableWav2Vec2::BindWeights() {
 }
 
 TrainableWav2Vec2::Output TrainableWav2Vec2::Encode(const torch::Tensor& waveform,
-                                                    const torch::Tensor& lengths,
-                                                    bool training) const {
+                                                    const torch::Tensor& lengths, bool training,
+                                                    torch::ScalarType autocast) const {
   Wav2Vec2ForwardOptions options;
   options.lengths = lengths;
   options.dropout = dropout_;
   options.training = training;
+  AutocastScope scope(waveform.device().type(), autocast);
   Wav2Vec2ForwardOutput out =
       Wav2Vec2Encode(config_, weights_, waveform.to(torch::kFloat), options);
-  return {out.hidden, out.frame_lengths};
+  return {out.hidden.to(torch::kFloat), out.frame_lengths};  // [B, T, D] float32, [B]
 }
 
 torch::Tensor TrainableWav2Vec2::Logits(const torch::Tensor& hidden) const {

@@ -32,9 +32,13 @@ class TrainableWav2Vec2 {
     torch::Tensor hidden;         // [B, T, D] the encoder's last hidden state
     torch::Tensor frame_lengths;  // [B] int64, valid frames of each row
   };
-  // waveform [B, S] (normalised as the preprocessor asks), lengths [B] int64 (valid samples).
-  // `training` turns dropout on.
-  Output Encode(const torch::Tensor& waveform, const torch::Tensor& lengths, bool training) const;
+  // waveform [B, S] (normalised as the preprocessor asks), lengths [B] int64 (valid samples),
+  // both on the parameters' device. `training` turns dropout on. `autocast` (kBFloat16, kHalf)
+  // runs the pass under autocast on the parameters' device type (matrix products and convolutions
+  // in that precision, norms and softmax in float32: meant for CUDA, since LibTorch 1.13's CPU
+  // autocast leaves layer_norm out and fails); hidden is float32 either way.
+  Output Encode(const torch::Tensor& waveform, const torch::Tensor& lengths, bool training,
+                torch::ScalarType autocast = torch::kFloat) const;
   // hidden [B, T, D] -> logits [B, T, V].
   torch::Tensor Logits(const torch::Tensor& hidden) const;
 

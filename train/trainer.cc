@@ -102,6 +102,7 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainOptions& opt
     LACT_ASSIGN_OR_RETURN(TrainableLact lact, TrainableLact::Untrained(lc));
     t->lact_.emplace(std::move(lact));
   }
+  LACT_RETURN_IF_ERROR(t->MoveModels());
   t->ResetOptimizer();
   if (!options.state_cache_dir.empty()) {
     StateCacheOptions cache;
@@ -157,7 +158,16 @@ absl::StatusOr<std::pair<torch::Tensor, torch::Tensor>> Trainer::CachedStates(co
     hidden[b].narrow(0, 0, t).copy_(states[static_cast<size_t>(b)]);
     frames.push_back(t);
   }
-  return std::make_pair(hidden, torch::tensor(frames, torch::kLong));
+  // Built on the CPU (the cache's tensors are), moved in one copy each.
+  return std::make_pair(hidden.to(device_), torch::tensor(frames, torch::kLong).to(device_));
+}
+
+absl::Status Trainer::MoveModels() {
+  LACT_ASSIGN_OR_RETURN(device_, TrainDevice(options_));
+  if (device_.is_cpu()) return absl::OkStatus();  // where they are made
+  encoder_->To(device_);
+  if (lact_) lact_->To(device_);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::pair<torch::Tensor, torch::Tensor>> Trainer::Forward(const Batch& batch,
@@ -168,10 +178,12 @@ absl::StatusOr<std::pair<torch::Tensor, torch::Tensor>> Trainer::Forward(const B
     LACT_ASSIGN_OR_RETURN(std::tie(hidden, frames), CachedStates(batch));
   } else if (lact_) {
     torch::NoGradGuard no_grad;  // the encoder is frozen
-    TrainableWav2Vec2::Output out = encoder_->Encode(batch.waveform, batch.lengths, false);
+    TrainableWav2Vec2::Output out =
+        encoder_->Encode(batch.waveform, batch.lengths, false, EncoderDtype(options_));
     hidden = out.hidden, frames = out.frame_lengths;
   } else {
-    TrainableWav2Vec2::Output out = encoder_->Encode(batch.waveform, batch.lengths, training);
+    TrainableWav2Vec2::Output out =
+        encoder_->Encode(batch.waveform, batch.lengths, training, EncoderDtype(options_));
     hidden = out.hidden, frames = out.frame_lengths;
   }
   if (lact_ && with_lact) hidden = lact_->Forward(hidden, frames);
@@ -206,9 +218,13 @@ absl::StatusOr<DevScore> Trainer::Evaluate(const Dataset& data, bool with_lact) 
       static_cast<double>(config_.SamplesPerFrame()) / data.options().sample_rate;
   while (!loader.Done()) {
     LACT_ASSIGN_OR_RETURN(Batch batch, loader.Next());
+    batch = ToDevice(std::move(batch), device_);
     LACT_ASSIGN_OR_RETURN(auto forward, Forward(batch, /*training=*/false, with_lact));
-    auto [logits, frames] = forward;
-    loss_sum += CtcLoss(logits, frames, batch).item<double>() * logits.size(0);
+    loss_sum +=
+        CtcLoss(forward.first, forward.second, batch).item<double>() * forward.first.size(0);
+    // Decoded on the CPU: one copy per batch, not one per example and frame.
+    const torch::Tensor logits = forward.first.to(torch::kCPU);   // [B, T, V]
+    const torch::Tensor frames = forward.second.to(torch::kCPU);  // [B]
     for (int64_t b = 0; b < logits.size(0); ++b) {
       CtcResult r =
           GreedyDecode(logits[b].narrow(0, 0, frames[b].item<int64_t>()), *vocab_, frame_s);
@@ -287,9 +303,10 @@ absl::Status Trainer::LoadCheckpoint(const std::string& dir) {
     enc.set_dropout(options_.dropout);
     encoder_.emplace(std::move(enc));
   }
+  LACT_RETURN_IF_ERROR(MoveModels());
   ResetOptimizer();  // over the reloaded parameters, then its state from the checkpoint
   try {
-    torch::load(*optimizer_, dir + "/optimizer.pt");
+    torch::load(*optimizer_, dir + "/optimizer.pt", device_);  // saved from any device
   } catch (const c10::Error& e) {
     return absl::DataLossError(
         absl::StrCat("cannot read ", dir, "/optimizer.pt: ", e.what_without_backtrace()));
@@ -304,9 +321,9 @@ absl::StatusOr<Trainer::StepResult> Trainer::TrainStep(const Batch& batch) {
   for (auto& group : optimizer_->param_groups()) {
     static_cast<torch::optim::AdamWOptions&>(group.options()).lr(r.lr);
   }
-  LACT_ASSIGN_OR_RETURN(auto forward, Forward(batch, /*training=*/true, /*with_lact=*/true));
-  auto [logits, frames] = forward;
-  torch::Tensor loss = CtcLoss(logits, frames, batch);
+  const Batch on_device = ToDevice(batch, device_);
+  LACT_ASSIGN_OR_RETURN(auto forward, Forward(on_device, /*training=*/true, /*with_lact=*/true));
+  torch::Tensor loss = CtcLoss(forward.first, forward.second, on_device);
   optimizer_->zero_grad();
   loss.backward();
   r.gnorm =
@@ -314,7 +331,7 @@ absl::StatusOr<Trainer::StepResult> Trainer::TrainStep(const Batch& batch) {
   optimizer_->step();
   ++step_;
   ++batch_in_epoch_;
-  r.loss = loss.item<double>();
+  r.loss = loss.item<double>();  // with the norm above, the step's only device syncs
   return r;
 }
 
@@ -327,7 +344,7 @@ absl::StatusOr<std::pair<double, double>> Trainer::StepOnce() {
 }
 
 absl::StatusOr<bool> Trainer::EvaluateAndCheckpoint(std::ostream& log) {
-  const bool last = step_ == options_.max_steps;
+  const bool last = step_ == options_.max_steps || out_of_time_;
   if (dev_ && ((options_.eval_every > 0 && step_ % options_.eval_every == 0) || last)) {
     LACT_ASSIGN_OR_RETURN(DevScore s, Evaluate(*dev_, /*with_lact=*/true));
     std::fprintf(stderr, "dev at step %lld: CER %.2f%% WER %.2f%% loss %.4f (%lld examples)\n",
@@ -363,9 +380,10 @@ absl::Status Trainer::Run() {
     return absl::PermissionDeniedError(
         absl::StrCat("cannot write ", options_.out_dir, "/train_log.tsv"));
   double loss_avg = 0, audio_s = 0;
-  int64_t loss_n = 0;
+  int64_t loss_n = 0, last_log_step = step_;
   auto last_log = std::chrono::steady_clock::now();
-  while (step_ < options_.max_steps) {
+  const double train_t0 = elapsed();  // the --max_minutes budget counts training only
+  while (step_ < options_.max_steps && !out_of_time_) {
     std::vector<std::vector<int64_t>> batches =
         train_->EpochBatches(options_.seed, epoch_, options_.sortagrad && epoch_ == 0);
     if (batch_in_epoch_ > 0) {
@@ -379,22 +397,24 @@ absl::Status Trainer::Run() {
       if (std::isfinite(r.loss)) loss_avg += r.loss, ++loss_n;
       const double lr = r.lr, gnorm = r.gnorm;
       audio_s += batch.audio_seconds;
-      if (step_ % options_.log_every == 0 || step_ == options_.max_steps) {
+      out_of_time_ = options_.max_minutes > 0 && elapsed() - train_t0 >= 60 * options_.max_minutes;
+      if (step_ % options_.log_every == 0 || step_ == options_.max_steps || out_of_time_) {
         const double now = elapsed();
         const double dt =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - last_log).count();
         last_log = std::chrono::steady_clock::now();
         const double mean_loss = loss_n ? loss_avg / loss_n : NAN;
-        std::fprintf(stderr,
-                     "step %lld/%lld epoch %lld loss %.4f lr %.2e gnorm %.2f | %.0f audio-s/s | "
-                     "elapsed %s eta %s\n",
-                     static_cast<long long>(step_), static_cast<long long>(options_.max_steps),
-                     static_cast<long long>(epoch_), mean_loss, lr, gnorm,
-                     audio_s / std::max(dt, 1e-9), FormatDuration(now).c_str(),
-                     FormatDuration(now / step_ * (options_.max_steps - step_)).c_str());
+        std::fprintf(
+            stderr,
+            "step %lld/%lld epoch %lld loss %.4f lr %.2e gnorm %.2f | %.0f audio-s/s | "
+            "%.1f ms/step | elapsed %s eta %s\n",
+            static_cast<long long>(step_), static_cast<long long>(options_.max_steps),
+            static_cast<long long>(epoch_), mean_loss, lr, gnorm, audio_s / std::max(dt, 1e-9),
+            1e3 * dt / std::max<int64_t>(1, step_ - last_log_step), FormatDuration(now).c_str(),
+            FormatDuration(now / step_ * (options_.max_steps - step_)).c_str());
         log << step_ << "\ttrain_loss\t" << mean_loss << "\t" << lr << "\t" << now << "\n"
             << std::flush;
-        loss_avg = 0, loss_n = 0, audio_s = 0;
+        loss_avg = 0, loss_n = 0, audio_s = 0, last_log_step = step_;
       }
       LACT_ASSIGN_OR_RETURN(const bool stop, EvaluateAndCheckpoint(log));
       if (stop) {
@@ -403,6 +423,7 @@ absl::Status Trainer::Run() {
                      static_cast<long long>(step_), options_.out_dir.c_str());
         return absl::OkStatus();
       }
+      if (out_of_time_) break;
     }
     if (loader.Done()) {
       ++epoch_;
@@ -410,8 +431,9 @@ absl::Status Trainer::Run() {
     }
   }
   LACT_RETURN_IF_ERROR(SaveModel(options_.out_dir));
-  std::fprintf(stderr, "wrote %s (step %lld, %s)\n", options_.out_dir.c_str(),
-               static_cast<long long>(step_), FormatDuration(elapsed()).c_str());
+  std::fprintf(stderr, "wrote %s (step %lld, %s)%s\n", options_.out_dir.c_str(),
+               static_cast<long long>(step_), FormatDuration(elapsed()).c_str(),
+               out_of_time_ ? "; --max_minutes reached: --resume continues from checkpoint/" : "");
   if (state_cache_) {
     std::fprintf(stderr, "state cache %s: %lld hits, %lld misses, %.1f MB written\n",
                  options_.state_cache_dir.c_str(), static_cast<long long>(state_cache_->hits()),

@@ -32,8 +32,9 @@ class Trainer {
  public:
   static absl::StatusOr<std::unique_ptr<Trainer>> Create(const TrainOptions& options);
 
-  // Trains to options.max_steps (from the checkpoint when resuming), evaluating and saving on
-  // the way; the final model is written to options.out_dir.
+  // Trains to options.max_steps, or until options.max_minutes have passed (from the checkpoint
+  // when resuming), evaluating and saving on the way; the final model is written to
+  // options.out_dir (and a checkpoint that --resume continues from).
   absl::Status Run();
 
   // Greedy-decoding scores on `data` (LaCT on or off in lact mode).
@@ -56,6 +57,8 @@ class Trainer {
   absl::StatusOr<std::pair<torch::Tensor, torch::Tensor>> CachedStates(const Batch& batch);
   // A fresh AdamW over the trained parameters (options_: lr, weight decay).
   void ResetOptimizer();
+  // Moves the models to options_.device (after they are created or reloaded).
+  absl::Status MoveModels();
   torch::Tensor CtcLoss(const torch::Tensor& logits, const torch::Tensor& frames,
                         const Batch& batch) const;
   // Run's steps. One optimizer step on `batch` (dropout seeded by the step, the scheduled lr,
@@ -79,6 +82,8 @@ class Trainer {
   std::unique_ptr<torch::optim::AdamW> optimizer_;
   std::unique_ptr<EncoderStateCache> state_cache_;  // mode lact with --state_cache
   bool do_normalize_ = true;
+  torch::Device device_{torch::kCPU};  // options_.device
+  bool out_of_time_ = false;           // options_.max_minutes reached
   int64_t step_ = 0;
   int64_t epoch_ = 0;
   int64_t batch_in_epoch_ = 0;

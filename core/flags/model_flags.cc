@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "absl/flags/flag.h"
+#include "core/flags/device_flags.h"
 
 // The flags (hand layout: the help text starts on the flag's line).
 // clang-format off
@@ -11,14 +12,13 @@ ABSL_FLAG(std::string, model, "", "Model folder (Hugging Face Wav2Vec2ForCTC lay
           "lact_config.json / lact.safetensors / language_model/). Default: $LACT_MODEL, else "
           "models/demo of the source tree (the bundled demo model, see models/demo/MODEL_CARD.md); "
           "lact_bench: a random model of --random's size");
-ABSL_FLAG(std::string, device, "cpu", "Device of the model: cpu, cuda or cuda:N");
-ABSL_FLAG(std::string, dtype, "float32", "Encoder precision: float32, float16, bfloat16");
 // clang-format on
 
 namespace lact {
 
 ModelFlags GetModelFlags() {
-  return {absl::GetFlag(FLAGS_model), absl::GetFlag(FLAGS_device), absl::GetFlag(FLAGS_dtype)};
+  const DeviceFlags device = GetDeviceFlags();
+  return {absl::GetFlag(FLAGS_model), device.device, device.dtype};
 }
 
 std::string ResolveModelDir(const std::string& flag_value) {

@@ -1,5 +1,6 @@
 // The pieces of lact_train around the models: the learning-rate schedule, transcript encoding,
-// the option checks, and the dataset's examples and batches on a small corpus written here.
+// the option checks (device and precision included), the dataset's examples and batches on a small
+// corpus written here, and a time-boxed run of the trainer on it.
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -12,6 +13,7 @@
 #include "core/model/model_folder.h"
 #include "train/dataset.h"
 #include "train/train_options.h"
+#include "train/trainer.h"
 
 namespace lact::train {
 namespace {
@@ -63,6 +65,44 @@ TEST(TrainOptions, RejectsMissingOrInconsistentSettings) {
   o.min_lr = 0;
   o.train_data.batch_seconds = 5;  // shorter than the longest example allowed
   EXPECT_FALSE(o.Validate().ok());
+}
+
+TEST(TrainOptions, ChecksDevicePrecisionAndTimeBudget) {
+  TrainOptions o;
+  o.train_data.corpus.librispeech_dir = "/x";
+  o.train_data.corpus.split = "train";
+  o.has_dev = false;
+  o.out_dir = "/tmp/out";
+  o.config = "c.json";
+  ASSERT_TRUE(o.Validate().ok());
+  for (const char* bad : {"gpu", "cuda:x", "CPU", ""}) {
+    o.device = bad;
+    const absl::Status s = o.Validate();
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_NE(s.message().find("--device"), std::string::npos) << s;
+  }
+  o.device = "cuda";
+  if (!torch::cuda::is_available()) {  // CUDA asked for where there is none: a clear error
+    const absl::Status s = o.Validate();
+    EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+    EXPECT_NE(s.message().find("CUDA"), std::string::npos) << s;
+    EXPECT_NE(s.message().find("--device"), std::string::npos) << s;
+  }
+  o.device = "cpu";
+  o.dtype = "int8";
+  EXPECT_NE(o.Validate().message().find("--dtype"), std::string::npos);
+  o.dtype = "bfloat16";  // CPU autocast does not cover the encoder
+  EXPECT_NE(o.Validate().message().find("needs a CUDA --device"), std::string::npos);
+  o.dtype = "float32";
+  EXPECT_EQ(EncoderDtype(o), torch::kFloat);
+  o.dtype = "bfloat16";
+  EXPECT_EQ(EncoderDtype(o), torch::kBFloat16);
+  o.dtype = "float32";
+  o.max_minutes = -1;
+  EXPECT_NE(o.Validate().message().find("--max_minutes"), std::string::npos);
+  o.max_minutes = 0.5;
+  EXPECT_TRUE(o.Validate().ok());
+  EXPECT_EQ(TrainDevice(o).value(), torch::Device(torch::kCPU));
 }
 
 // A LibriSpeech-layout split: `speakers` speakers with `per_speaker` utterances each, utterance
@@ -151,6 +191,48 @@ TEST(Dataset, MissingCorpusIsAnError) {
   o.corpus.librispeech_dir = "/nonexistent/corpus";
   o.corpus.split = "train";
   EXPECT_FALSE(Dataset::Load(o, 1).ok());
+}
+
+// A budget of 1e-6 minutes stops after the first step as if it were the last: dev is evaluated,
+// the checkpoint and the model folder are written, and --resume continues from the checkpoint.
+TEST(Trainer, TimeBudgetStopsEarlyWithACheckpoint) {
+  const fs::path dir = fs::path(::testing::TempDir()) / "time_budget";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::ofstream(dir / "tiny.json") << R"({"architectures": ["Wav2Vec2ForCTC"],
+    "conv_dim": [8, 16], "conv_kernel": [10, 8], "conv_stride": [5, 4], "conv_bias": true,
+    "feat_extract_norm": "layer", "hidden_size": 16, "num_hidden_layers": 1,
+    "num_attention_heads": 2, "intermediate_size": 32, "num_conv_pos_embeddings": 8,
+    "num_conv_pos_embedding_groups": 2, "do_stable_layer_norm": true, "vocab_size": 32})";
+  TrainOptions o;
+  o.config = (dir / "tiny.json").string();
+  o.train_data.corpus.librispeech_dir = WriteCorpus("time_budget_corpus", 2, 3);
+  o.train_data.corpus.split = "train";
+  o.train_data.batch_seconds = o.train_data.max_example_seconds = 4;
+  o.dev_data = o.train_data;
+  o.out_dir = (dir / "out").string();
+  o.max_steps = 50;
+  o.warmup_steps = 1;
+  o.eval_every = o.checkpoint_every = 0;  // only at the end
+  o.max_minutes = 1e-6;
+  std::unique_ptr<Trainer> t = Trainer::Create(o).value();
+  ASSERT_TRUE(t->Run().ok());
+  EXPECT_EQ(t->step(), 1);
+  EXPECT_TRUE(fs::exists(fs::path(o.out_dir) / "model.safetensors"));
+  std::ifstream state(fs::path(o.out_dir) / "checkpoint" / "trainer_state.json");
+  const std::string text((std::istreambuf_iterator<char>(state)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("\"step\": 1"), std::string::npos) << text;
+  std::ifstream log(fs::path(o.out_dir) / "train_log.tsv");
+  const std::string rows((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  EXPECT_NE(rows.find("1\tdev\t"), std::string::npos) << rows;  // dev evaluated at the stop
+
+  o.max_minutes = 0;  // resumed without a budget: on to max_steps
+  o.max_steps = 3;
+  o.resume = true;
+  std::unique_ptr<Trainer> resumed = Trainer::Create(o).value();
+  EXPECT_EQ(resumed->step(), 1);
+  ASSERT_TRUE(resumed->Run().ok());
+  EXPECT_EQ(resumed->step(), 3);
 }
 
 }  // namespace

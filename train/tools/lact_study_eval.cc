@@ -24,14 +24,13 @@
 #include "core/tools/tool_main.h"
 #include "core/util/status_macros.h"
 #include "train/encoder_state_cache.h"
+#include "train/state_cache_flag.h"
 #include "train/study_eval.h"
 
 // clang-format off
 ABSL_FLAG(std::string, corpus, "", "Long-form corpus (LibriSpeech layout; each chapter is one stream)");
 ABSL_FLAG(std::string, chapters, "test", "Split of --corpus whose chapters are decoded");
 ABSL_FLAG(int32_t, max_chapters, 0, "Only the first N chapters (0 = all)");
-ABSL_FLAG(std::string, state_cache, "", "Encoder state cache folder (lact_train --state_cache "
-          "keys; float32 entries, computed on a miss and kept)");
 ABSL_FLAG(bool, lact_updates, true, "With --lact on: test-time training (false: the trained "
           "adapter with its initial fast weights, never updated)");
 ABSL_FLAG(std::string, words_out, "", "Output: chapter<TAB>start_s<TAB>end_s<TAB>word lines "
@@ -90,11 +89,11 @@ absl::Status Run() {
   corpus.limit = absl::GetFlag(FLAGS_max_chapters);
   LACT_ASSIGN_OR_RETURN(std::vector<lact::eval::CorpusItem> chapters,
                         lact::eval::LoadCorpus(corpus));
-  if (absl::GetFlag(FLAGS_state_cache).empty()) {
+  if (lact::train::GetStateCacheFlag().empty()) {
     return absl::InvalidArgumentError("--state_cache DIR is required");
   }
   lact::train::StateCacheOptions cache_options;
-  cache_options.dir = absl::GetFlag(FLAGS_state_cache);
+  cache_options.dir = lact::train::GetStateCacheFlag();
   cache_options.window = setup.window;
   cache_options.dtype = torch::kFloat;  // the server's frames exactly
   LACT_ASSIGN_OR_RETURN(std::unique_ptr<lact::train::EncoderStateCache> cache,

@@ -1,6 +1,8 @@
 // lact_train: trains a Wav2Vec2 CTC model (mode encoder) or the LaCT stack of a frozen model
-// (mode lact) on a LibriSpeech-layout folder or a manifest, with LibTorch autograd on the CPU.
-// Writes a model folder lact_server and lact_transcribe load as they are. See docs/training.md.
+// (mode lact) on a LibriSpeech-layout folder or a manifest, with LibTorch autograd on the CPU or a
+// CUDA device (--device and --dtype, core/flags/device_flags; the model to start from is
+// --base_model). Writes a model folder lact_server and lact_transcribe load as they are. See
+// docs/training.md.
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -8,9 +10,11 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
+#include "core/flags/device_flags.h"
 #include "core/flags/flag_names.h"
 #include "core/flags/threads_flag.h"
 #include "core/tools/tool_main.h"
+#include "train/state_cache_flag.h"
 #include "train/trainer.h"
 
 // The flags (hand layout: the help text starts on the flag's line).
@@ -50,10 +54,9 @@ ABSL_FLAG(int64_t, checkpoint_every, 500, "Save <out>/checkpoint every N steps (
 ABSL_FLAG(bool, resume, false, "Continue from <out>/checkpoint (same flags and seed)");
 ABSL_FLAG(int64_t, stop_at_step, 0, "Save a checkpoint and stop after this step (0 = run to "
           "--max_steps); --resume continues exactly from there");
-ABSL_FLAG(std::string, state_cache, "", "Mode lact: cache the frozen encoder's states (the committed "
-          "frames of the server's default streaming window) in DIR, computed once per example; "
-          "later epochs run only LaCT, lm_head and the loss");
 ABSL_FLAG(std::string, state_cache_dtype, "float16", "Storage of --state_cache: float16 or float32");
+ABSL_FLAG(double, max_minutes, 0, "Stop training after this many minutes of wall time (0 = no limit): "
+          "dev evaluation, checkpoint and model are written as at --max_steps");
 ABSL_FLAG(int32_t, loader_threads, 2, "Threads reading and decoding audio ahead of the trainer");
 // clang-format on
 
@@ -113,13 +116,17 @@ absl::StatusOr<lact::train::TrainOptions> OptionsFromFlags() {
   o.stop_at_step = absl::GetFlag(FLAGS_stop_at_step);
   o.torch_threads = lact::GetThreadsFlag();
   o.loader_threads = absl::GetFlag(FLAGS_loader_threads);
-  o.state_cache_dir = absl::GetFlag(FLAGS_state_cache);
+  o.state_cache_dir = lact::train::GetStateCacheFlag();
   const std::string cache_dtype = absl::GetFlag(FLAGS_state_cache_dtype);
   if (cache_dtype != "float16" && cache_dtype != "float32") {
     return absl::InvalidArgumentError(
         absl::StrCat("--state_cache_dtype must be float16 or float32, got '", cache_dtype, "'"));
   }
   o.state_cache_float16 = cache_dtype == "float16";
+  const lact::DeviceFlags device = lact::GetDeviceFlags();
+  o.device = device.device;
+  o.dtype = device.dtype;
+  o.max_minutes = absl::GetFlag(FLAGS_max_minutes);
   if (absl::Status s = o.Validate(); !s.ok()) return s;
   return o;
 }
@@ -131,6 +138,7 @@ int main(int argc, char** argv) {
   lact_train --config train/configs/demo.json --data DIR --out models/demo
   lact_train --mode lact --base_model models/demo --lact_config CFG --data DIR
              --utterances_per_example 8 --out models/demo-lact
+  lact_train ... --device cuda --dtype bfloat16 --max_minutes 5   (tools/gpu_train.sh)
 Flags accept dashes or underscores (--max-steps = --max_steps).)";
   if (!lact::ParseFlagsOnly(argc, argv, "lact_train", kUsage)) return 2;
 
