@@ -120,7 +120,8 @@ for v in "${variants[@]}"; do
 done | parallel
 
 # 3. Every setting on the test chapters (and each trained one on dev). Each run's model: the demo
-#    folder (with its language model, which lact_train's output does not carry) + the stack.
+#    folder + the trained stack (lact_train's folder carries the LM since 2026-12-05; this also
+#    serves runs trained before that, in a reused WORK_DIR).
 for v in "${variants[@]}"; do
   for s in $(seq 1 "$SEEDS"); do
     m=$WORK/runs/model-${v%% *}-seed$s

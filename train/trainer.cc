@@ -30,17 +30,19 @@ std::string FormatDuration(double seconds) {
   return absl::StrFormat("%dm%02ds", s / 60, s % 60);
 }
 
-// Files of a model folder that a LaCT checkpoint carries over from the frozen base model.
+// What a LaCT checkpoint carries over from the frozen base model (the language model too, which
+// the server decodes with by default), so the folder serves as the base model does.
 constexpr const char* kModelFiles[] = {
-    "config.json",           "model.safetensors",      "vocab.json", "preprocessor_config.json",
-    "tokenizer_config.json", "special_tokens_map.json"};
+    "config.json",           "model.safetensors",       "vocab.json",    "preprocessor_config.json",
+    "tokenizer_config.json", "special_tokens_map.json", "language_model"};
 
 absl::Status CopyModelFiles(const std::string& from, const std::string& to) {
   for (const char* name : kModelFiles) {
     const fs::path src = fs::path(from) / name;
     if (!fs::exists(src)) continue;
     std::error_code ec;
-    fs::copy_file(src, fs::path(to) / name, fs::copy_options::overwrite_existing, ec);
+    fs::copy(src, fs::path(to) / name,
+             fs::copy_options::recursive | fs::copy_options::overwrite_existing, ec);
     if (ec)
       return absl::InternalError(absl::StrCat("cannot copy ", src.string(), ": ", ec.message()));
   }

@@ -31,12 +31,13 @@ start=$(date +%s)
 echo "ok   mode lact dry run in $(( $(date +%s) - start )) s"
 grep -q "max_minutes reached" "$tmp/lact/train.log" || fail "the time budget did not stop training"
 steps=$(grep -c $'\ttrain_loss\t' "$tmp/lact/train_log.tsv")
-[ "$steps" -ge 2 ] || fail "train_log.tsv has $steps training rows"
+[ "$steps" -ge 1 ] || fail "train_log.tsv has no training row"  # the budget ends after a step
 grep -qE "^step time: [0-9.]+ ms/step" "$tmp/lact/summary.txt" || fail "no step time: $(cat "$tmp/lact/summary.txt")"
 grep -qE "^final dev at step [0-9]+: CER [0-9.]+%" "$tmp/lact/summary.txt" || fail "no final dev CER"
 grep -q "^dev without LaCT: CER" "$tmp/lact/summary.txt" || fail "no baseline dev line"
 every_file_at_most "$tmp/lact" 16777216
-for f in lact.safetensors lact_config.json model.safetensors checkpoint/optimizer.pt checkpoint/trainer_state.json; do
+for f in lact.safetensors lact_config.json model.safetensors language_model/lm.arpa \
+         checkpoint/optimizer.pt checkpoint/trainer_state.json; do
   [ -s "$tmp/lact/model/$f" ] || fail "model/$f missing"
 done
 echo "ok   $steps logged steps, $(grep '^step time' "$tmp/lact/summary.txt" | cut -d' ' -f3-4), files <= 16 MiB"

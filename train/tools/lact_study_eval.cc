@@ -59,15 +59,14 @@ absl::StatusOr<Setup> SetupFromFlags() {
   lact::AsrModelOptions options;
   options.device = model_flags.device;
   options.dtype = model_flags.dtype;
-  options.load_lact = mode == lact::LactMode::kOn;
+  const bool updates = absl::GetFlag(FLAGS_lact_updates);
+  options.load_lact = mode == lact::LactMode::kOn && updates;  // else loaded below, or not at all
   LACT_ASSIGN_OR_RETURN(s.model, lact::AsrModel::Load(s.model_dir, options));
-  if (options.load_lact) {
-    if (!absl::GetFlag(FLAGS_lact_updates)) {
-      LACT_ASSIGN_OR_RETURN(s.lact, lact::train::LoadLactWithoutUpdates(
-                                        s.model_dir, s.model->encoder().config().hidden_size));
-    } else {
-      s.lact = std::shared_ptr<const lact::LactStack>(s.model, s.model->lact());  // aliasing
-    }
+  if (mode == lact::LactMode::kOn && !updates) {
+    LACT_ASSIGN_OR_RETURN(s.lact, lact::train::LoadLactWithoutUpdates(
+                                      s.model_dir, s.model->encoder().config().hidden_size));
+  } else if (options.load_lact) {
+    s.lact = std::shared_ptr<const lact::LactStack>(s.model, s.model->lact());  // aliasing
   }
   s.window = lact::GetStreamingFlags();
   // The recognizer resolves the decoder flags (auto: beam search when the folder has an LM) and
