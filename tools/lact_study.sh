@@ -6,13 +6,16 @@
 # bootstrap intervals and the per-position CER curve (tools/lact_study_report.py).
 #
 #   tools/lact_study.sh BUILD_DIR WORK_DIR [--seeds N] [--steps N] [--config FILE] [--ablations]
-#                       [--quick]
+#                       [--joint N] [--quick]
 #
 #   --seeds N     training seeds per trained setting (default 3)
 #   --steps N     optimizer steps per training run (default 600)
 #   --config FILE the LaCT config to train (default train/configs/demo_lact.json)
 #   --ablations   also train and decode one-change variants of the config: chunk_size 64/128/512,
 #                 lr_scale 0.001/0.1, no momentum, Muon, one layer (lact-<variant> settings)
+#   --joint N     also joint training: the top N encoder layers trained with the stack
+#                 (lact_train --train_top_layers N), and its control, the same N layers fine-tuned
+#                 the same way without LaCT (--mode top_layers)
 #   --quick       a small corpus (2 train, 2 dev, 2 test chapters of 1 min) and 4 steps: checks the
 #                 pipeline end to end (tests/cli/lact_study_test.sh does not run this; see below)
 #   Env JOBS (default 2): runs side by side, each with one LibTorch thread (one thread is faster
@@ -28,13 +31,15 @@
 #   lact#S              LaCT on, LACT_SCOPE_STREAM (the primary measure)
 #   lact-<variant>#S    the same for an ablation variant (--ablations)
 #   lact-utterance#S    LaCT on, LACT_SCOPE_UTTERANCE (state restarted after each endpoint)
+#   joint<N>#S          --joint N: the top N layers trained with the stack, LaCT on
+#   top<N>#S            --joint N: the top N layers fine-tuned without LaCT (joint's control)
 #   greedy-baseline, greedy-lact#S   the same two, greedy decoding
 set -euo pipefail
-usage() { sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; }
 [ $# -ge 2 ] || { usage >&2; exit 2; }
 case "$1" in -h|--help) usage; exit 0 ;; esac
 BUILD=$(cd "$1" && pwd); WORK=$2; shift 2
-SEEDS=3; STEPS=600; QUICK=0; ABLATIONS=0
+SEEDS=3; STEPS=600; QUICK=0; ABLATIONS=0; JOINT=0
 SRC=${LACT_SRC:-$(cd "$(dirname "$0")/.." && pwd)}  # LACT_SRC: when run from a copy
 CONFIG=$SRC/train/configs/demo_lact.json
 while [ $# -gt 0 ]; do
@@ -44,6 +49,7 @@ while [ $# -gt 0 ]; do
     --config) CONFIG=$(realpath "$2"); shift 2 ;;
     --quick) QUICK=1; shift ;;
     --ablations) ABLATIONS=1; shift ;;
+    --joint) JOINT=$2; shift 2 ;;
     *) echo "lact_study: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
   esac
 done
@@ -102,22 +108,34 @@ for v in "${variants[@]}"; do
   "$PY" -c 'import json,sys; c=json.load(open(sys.argv[1])); c.update(json.loads(sys.argv[2])); json.dump(c, open(sys.argv[3], "w"), indent=1)' \
     "$CONFIG" "${v#* }" "$WORK/configs/${v%% *}.json"
 done
-train_line() {  # VARIANT SEED
-  local run=$1-seed$2
-  echo "'$BUILD/train/lact_train' --mode lact --base_model '$MODEL' --lact_config '$WORK/configs/$1.json'" \
+# An interrupted run continues from its last checkpoint (--resume) when the script is run again.
+train_line() {  # NAME SEED FLAGS: one lact_train run, to runs/train-NAME-seedSEED
+  local run=$1-seed$2 every=$(( STEPS / 4 > 0 ? STEPS / 4 : 1 ))
+  echo "'$BUILD/train/lact_train' $3 --base_model '$MODEL'" \
     "--data '$WORK/corpus' --train_split train --dev_split dev --utterances_per_example 16" \
     "--max_seconds 120 --batch_seconds 120 --max_steps $STEPS --warmup_steps $(( STEPS / 10 + 1 ))" \
-    "--lr 1e-3 --eval_every $(( STEPS / 4 > 0 ? STEPS / 4 : 1 )) --checkpoint_every 0 --log_every 20" \
+    "--lr 1e-3 --eval_every $every --checkpoint_every $every --resume --log_every 20" \
     "--seed $2 --threads 1 --loader_threads 1 --state_cache '$WORK/cache-train'" \
     "--out '$WORK/runs/train-$run' 2> '$WORK/runs/train-$run.log'" \
     "|| { tail -3 '$WORK/runs/train-$run.log' >&2; exit 255; }"
 }
-say "training ${#variants[@]} setting(s) x $SEEDS seeds x $STEPS steps"
-for v in "${variants[@]}"; do
-  for s in $(seq 1 "$SEEDS"); do
-    [ -s "$WORK/runs/train-${v%% *}-seed$s/lact.safetensors" ] || train_line "${v%% *}" "$s"
+trained() { [ -s "$WORK/runs/train-$1-seed$2/model.safetensors" ]; }  # the folder is written last
+say "training ${#variants[@]} setting(s)$([ "$JOINT" -gt 0 ] && echo " + joint and its control") x $SEEDS seeds x $STEPS steps"
+{
+  # Joint training first when asked (its runs are the longest), then the LaCT-only variants.
+  if [ "$JOINT" -gt 0 ]; then
+    for s in $(seq 1 "$SEEDS"); do
+      trained "joint$JOINT" "$s" || train_line "joint$JOINT" "$s" \
+        "--mode lact --lact_config '$WORK/configs/main.json' --train_top_layers $JOINT"
+      trained "top$JOINT" "$s" || train_line "top$JOINT" "$s" "--mode top_layers --train_top_layers $JOINT"
+    done
+  fi
+  for v in "${variants[@]}"; do
+    for s in $(seq 1 "$SEEDS"); do
+      trained "${v%% *}" "$s" || train_line "${v%% *}" "$s" "--mode lact --lact_config '$WORK/configs/${v%% *}.json'"
+    done
   done
-done | parallel
+} | parallel
 
 # 3. Every setting on the test chapters (and each trained one on dev). Each run's model: the demo
 #    folder + the trained stack (lact_train's folder carries the LM since 2026-12-05; this also
@@ -130,8 +148,27 @@ for v in "${variants[@]}"; do
     cp "$WORK/runs/train-${v%% *}-seed$s/lact_config.json" "$WORK/runs/train-${v%% *}-seed$s/lact.safetensors" "$m/"
   done
 done
+# Joint settings decode from the frozen model's cached windows below the trained layers (only
+# their top layers run per chapter); one run per split fills those entries before the others.
+joint_flags="--frozen_model '$MODEL' --trained_top_layers $JOINT"
+if [ "$JOINT" -gt 0 ]; then
+  say "window states below the top $JOINT layers (dev and test)"
+  {
+    evaluate "joint$JOINT-s1" "$WORK/runs/train-joint$JOINT-seed1" test --lact on $joint_flags
+    evaluate "dev-joint$JOINT-s1" "$WORK/runs/train-joint$JOINT-seed1" dev --lact on $joint_flags
+  } | parallel
+fi
 say "decoding the settings"
 {
+  if [ "$JOINT" -gt 0 ]; then
+    for s in $(seq 1 "$SEEDS"); do
+      for split in test dev; do
+        p=$([ $split = dev ] && echo dev-)
+        evaluate "${p}joint$JOINT-s$s" "$WORK/runs/train-joint$JOINT-seed$s" $split --lact on $joint_flags
+        evaluate "${p}top$JOINT-s$s" "$WORK/runs/train-top$JOINT-seed$s" $split --lact off $joint_flags
+      done
+    done
+  fi
   evaluate greedy-baseline "$MODEL" test --lact off --decoder greedy
   for s in $(seq 1 "$SEEDS"); do
     m=$WORK/runs/model-main-seed$s
@@ -154,6 +191,7 @@ report() {  # OUT SPLIT BASELINE RUN...
     "${args[@]}" --out "$out" 2> "$out.log" || { cat "$out.log" >&2; exit 1; }
 }
 runs=(baseline="$WORK/runs/baseline.tsv")
+joint=()  # --joint: joint training against its control
 dev=(baseline="$WORK/runs/dev-baseline.tsv")
 greedy=(greedy-baseline="$WORK/runs/greedy-baseline.tsv")
 for s in $(seq 1 "$SEEDS"); do
@@ -162,11 +200,19 @@ for s in $(seq 1 "$SEEDS"); do
   greedy+=("greedy-lact#$s=$WORK/runs/greedy-lact-s$s.tsv")
   for v in "${variants[@]:1}"; do runs+=("lact-${v%% *}#$s=$WORK/runs/lact-${v%% *}-s$s.tsv"); done
   for v in "${variants[@]}"; do dev+=("lact-${v%% *}#$s=$WORK/runs/dev-lact-${v%% *}-s$s.tsv"); done
+  if [ "$JOINT" -gt 0 ]; then
+    for n in "joint$JOINT" "top$JOINT"; do
+      runs+=("$n#$s=$WORK/runs/$n-s$s.tsv")
+      dev+=("$n#$s=$WORK/runs/dev-$n-s$s.tsv")
+      joint+=("$n#$s=$WORK/runs/$n-s$s.tsv")
+    done
+  fi
 done
 mkdir -p "$WORK/report"
 report "$WORK/report/lm" test baseline "${runs[@]}"
 report "$WORK/report/greedy" test greedy-baseline "${greedy[@]}"
 report "$WORK/report/dev" dev baseline "${dev[@]}"
+[ "$JOINT" -gt 0 ] && report "$WORK/report/joint" test "top$JOINT" "${joint[@]}"
 {
   echo "## Test chapters, LM beam search (the server's default decoding)"; echo
   cat "$WORK/report/lm/study.md"; echo
@@ -174,10 +220,16 @@ report "$WORK/report/dev" dev baseline "${dev[@]}"
   cat "$WORK/report/greedy/study.md"; echo
   echo "## Dev chapters, LM beam search (where settings are chosen)"; echo
   cat "$WORK/report/dev/study.md"; echo
+  if [ "$JOINT" -gt 0 ]; then
+    echo "## Joint training against its control (top $JOINT layers without LaCT), test chapters"; echo
+    cat "$WORK/report/joint/study.md"; echo
+  fi
   echo "## Training: dev CER by step (lact_train's dev evaluation: 16-utterance examples)"; echo
-  for v in "${variants[@]}"; do
+  names=(); for v in "${variants[@]}"; do names+=("${v%% *}"); done
+  [ "$JOINT" -gt 0 ] && names+=("joint$JOINT" "top$JOINT")
+  for v in "${names[@]}"; do
     for s in $(seq 1 "$SEEDS"); do
-      echo "- ${v%% *} seed $s: $(grep -o 'dev at step [0-9]*: CER [0-9.]*%' "$WORK/runs/train-${v%% *}-seed$s.log" | sed 's/dev at //' | paste -sd ';' -)"
+      echo "- $v seed $s: $(grep -o 'dev at step [0-9]*: CER [0-9.]*%' "$WORK/runs/train-$v-seed$s.log" | sed 's/dev at //' | paste -sd ';' -)"
     done
   done
 } > "$WORK/report/study.md"

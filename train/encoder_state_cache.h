@@ -12,6 +12,8 @@
 //
 //   DIR/<sha256 of the key>.states   "LACTSTATES1\n", the key text and "\n", a line "<dtype> T D",
 //                                    then T*D values (float32 or float16, little-endian)
+//   window entries (GetWindows)      "LACTWINDOWS1\n", the key text (+ the layer), "<dtype> T D N",
+//                                    N*3 int64 (WindowStates::windows), then T*D values
 //
 // A damaged entry (short, wrong header, other key) is recomputed and rewritten, never an error.
 // Entries are written to a temporary name and renamed, so a crash leaves no half entry behind.
@@ -47,6 +49,20 @@ struct StateCacheOptions {
 absl::StatusOr<torch::Tensor> StreamingEncoderStates(const OnlineRecognizer& recognizer,
                                                      const std::vector<float>& samples);
 
+// What training the top encoder layers needs (lact_train --train_top_layers): for each streaming
+// step that committed frames, in order, the input of layer `layer` over the step's whole window
+// (left context, step, lookahead: those layers attend over it) and which of its rows it committed.
+struct WindowStates {
+  torch::Tensor states;   // [sum_i W_i, D] float32, CPU: window i's W_i rows, then window i+1's
+  torch::Tensor windows;  // [N, 3] int64: W_i, commit_begin_i, commit_end_i (rows of window i)
+};
+
+// The window states of `samples`, fed as StreamingEncoderStates feeds them; the layers from
+// `layer` on, run on each window, give (at the committed rows) StreamingEncoderStates' frames.
+absl::StatusOr<WindowStates> StreamingWindowStates(const OnlineRecognizer& recognizer,
+                                                   const std::vector<float>& samples,
+                                                   int64_t layer);
+
 class EncoderStateCache {
  public:
   // `model_dir`: the frozen base model (loaded here without LaCT, for computing missing entries).
@@ -56,6 +72,10 @@ class EncoderStateCache {
   // The states [T, D] (float32, CPU) of the audio files `paths` joined in order: from the cache,
   // or computed with the streaming recognizer and stored.
   absl::StatusOr<torch::Tensor> Get(const std::vector<std::string>& paths);
+
+  // The window states below layer `layer` (0 <= layer < num_hidden_layers) of the audio files
+  // `paths` joined in order, from the cache or computed and stored (their key adds the layer).
+  absl::StatusOr<WindowStates> GetWindows(const std::vector<std::string>& paths, int64_t layer);
 
   // The key text of `paths` (the model digest, the files' digests, the window, the dtype).
   absl::StatusOr<std::string> Key(const std::vector<std::string>& paths);
@@ -70,9 +90,17 @@ class EncoderStateCache {
   // SHA-256 hex of a file's bytes, remembered by (path, size, modification time).
   absl::StatusOr<std::string> FileDigest(const std::string& path);
   std::string EntryPath(const std::string& key) const;
-  // The entry's states when it is whole and holds `key`; NotFound otherwise.
-  absl::StatusOr<torch::Tensor> Read(const std::string& key) const;
-  absl::Status Write(const std::string& key, const torch::Tensor& states);
+  struct Entry {
+    torch::Tensor states;  // [T, D] float32
+    torch::Tensor index;   // [N, 3] int64 (window entries; [0, 3] otherwise)
+  };
+  // The entry when it is whole, of the kind asked for and holds `key`; NotFound otherwise.
+  absl::StatusOr<Entry> Read(const std::string& key, bool windows) const;
+  // A window entry when `index` is defined.
+  absl::Status Write(const std::string& key, const torch::Tensor& states,
+                     const torch::Tensor& index);
+  // The audio files joined, at the model's rate.
+  absl::StatusOr<std::vector<float>> ReadSamples(const std::vector<std::string>& paths) const;
 
   StateCacheOptions options_;
   std::unique_ptr<OnlineRecognizer> recognizer_;

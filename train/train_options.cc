@@ -14,8 +14,25 @@ absl::Status TrainOptions::Validate() const {
     return absl::InvalidArgumentError(
         "mode encoder needs --config (a config.json) or --base_model");
   }
-  if (mode == TrainMode::kLact && base_model.empty()) {
-    return absl::InvalidArgumentError("mode lact needs --base_model (the model to freeze)");
+  if (mode != TrainMode::kEncoder && base_model.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("mode ", TrainModeName(mode), " needs --base_model (the model to freeze)"));
+  }
+  if (train_top_layers < 0) return absl::InvalidArgumentError("--train_top_layers must be >= 0");
+  if (!(top_layers_lr_scale > 0) || top_layers_lr_scale > 100) {
+    return absl::InvalidArgumentError("--top_layers_lr_scale must be in (0, 100]");
+  }
+  if (mode == TrainMode::kTopLayers && train_top_layers < 1) {
+    return absl::InvalidArgumentError("mode top_layers needs --train_top_layers >= 1");
+  }
+  if (mode == TrainMode::kEncoder && train_top_layers > 0) {
+    return absl::InvalidArgumentError(
+        "--train_top_layers is for modes lact and top_layers (mode encoder trains every layer)");
+  }
+  if (train_top_layers > 0 && state_cache_dir.empty()) {
+    return absl::InvalidArgumentError(
+        "--train_top_layers trains on the window states cached below those layers: give "
+        "--state_cache DIR");
   }
   if (max_steps < 1) return absl::InvalidArgumentError("--max_steps must be >= 1");
   if (warmup_steps < 0) return absl::InvalidArgumentError("--warmup_steps must be >= 0");
@@ -31,8 +48,9 @@ absl::Status TrainOptions::Validate() const {
     return absl::InvalidArgumentError("--eval_every and --checkpoint_every must be >= 0");
   }
   if (stop_at_step < 0) return absl::InvalidArgumentError("--stop_at_step must be >= 0");
-  if (!state_cache_dir.empty() && mode != TrainMode::kLact) {
-    return absl::InvalidArgumentError("--state_cache needs mode lact (a frozen encoder)");
+  if (!state_cache_dir.empty() && mode == TrainMode::kEncoder) {
+    return absl::InvalidArgumentError(
+        "--state_cache needs mode lact or top_layers (a frozen encoder)");
   }
   if (torch_threads < 0 || loader_threads < 1) {
     return absl::InvalidArgumentError("--threads must be >= 0 and --loader_threads >= 1");
@@ -68,6 +86,15 @@ absl::Status TrainOptions::ValidatePrecision() const {
   return absl::OkStatus();
 }
 
+const char* TrainModeName(TrainMode mode) {
+  switch (mode) {
+    case TrainMode::kEncoder: return "encoder";
+    case TrainMode::kLact: return "lact";
+    case TrainMode::kTopLayers: return "top_layers";
+  }
+  return "?";
+}
+
 absl::StatusOr<torch::Device> TrainDevice(const TrainOptions& options) {
   absl::StatusOr<torch::Device> d = ParseDevice(options.device);
   if (!d.ok())
@@ -83,11 +110,12 @@ torch::ScalarType EncoderDtype(const TrainOptions& options) {
 
 std::string TrainOptions::ToString() const {
   return absl::StrCat(
-      "mode=", mode == TrainMode::kEncoder ? "encoder" : "lact", " config=", config,
-      " base_model=", base_model, " lact_config=", lact_config, " out=", out_dir,
-      " max_steps=", max_steps, " warmup=", warmup_steps, " lr=", lr, " min_lr=", min_lr,
-      " weight_decay=", weight_decay, " clip_norm=", clip_norm, " dropout=", dropout,
-      " seed=", seed, " sortagrad=", sortagrad, " batch_seconds=", train_data.batch_seconds,
+      "mode=", TrainModeName(mode), " top_layers=", train_top_layers,
+      " top_layers_lr_scale=", top_layers_lr_scale, " config=", config, " base_model=", base_model,
+      " lact_config=", lact_config, " out=", out_dir, " max_steps=", max_steps,
+      " warmup=", warmup_steps, " lr=", lr, " min_lr=", min_lr, " weight_decay=", weight_decay,
+      " clip_norm=", clip_norm, " dropout=", dropout, " seed=", seed, " sortagrad=", sortagrad,
+      " batch_seconds=", train_data.batch_seconds,
       " utterances_per_example=", train_data.utterances_per_example,
       " state_cache=", state_cache_dir.empty() ? "off" : state_cache_dir,
       state_cache_dir.empty() ? "" : (state_cache_float16 ? " (float16)" : " (float32)"),

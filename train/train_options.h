@@ -13,8 +13,11 @@
 namespace lact::train {
 
 enum class TrainMode {
-  kEncoder,  // train a Wav2Vec2ForCTC model (from a config.json, or continue from a model)
-  kLact,     // freeze a model and train only its LaCT stack, through the TTT updates
+  kEncoder,    // train a Wav2Vec2ForCTC model (from a config.json, or continue from a model)
+  kLact,       // freeze a model and train only its LaCT stack, through the TTT updates
+               // (with train_top_layers: jointly with the model's top encoder layers)
+  kTopLayers,  // fine-tune only the top train_top_layers encoder layers, no LaCT: the control
+               // for joint training
 };
 
 struct TrainOptions {
@@ -50,6 +53,11 @@ struct TrainOptions {
   // (train/encoder_state_cache.h); "" = the encoder runs offline on every step.
   std::string state_cache_dir;
   bool state_cache_float16 = true;  // storage precision of the cache
+  // Modes lact and top_layers: train the top N transformer layers too (the pre-LN model's final
+  // encoder norm with them), on the cache's window states below them (state_cache_dir required).
+  int64_t train_top_layers = 0;
+  // Their learning rate relative to --lr (pretrained layers want a gentler rate than the stack).
+  double top_layers_lr_scale = 0.1;
   // Where the step runs: "cpu", "cuda" or "cuda:N" (models, batches and the optimizer state;
   // the state cache's streaming encoder stays on the CPU). Checkpoints are CPU float32 always.
   std::string device = "cpu";
@@ -64,6 +72,9 @@ struct TrainOptions {
   absl::Status ValidatePrecision() const;
   std::string ToString() const;
 };
+
+// "encoder", "lact", "top_layers" (the --mode names).
+const char* TrainModeName(TrainMode mode);
 
 // The device of options.device ("--device: ..." errors: a bad name, or CUDA asked for where this
 // LibTorch has no CUDA device).

@@ -5,6 +5,7 @@
 #include <ATen/autocast_mode.h>
 #include <torch/version.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "core/model/wav2vec2_forward.h"
 #include "core/model/wav2vec2_weights.h"
@@ -142,6 +143,16 @@ TrainableWav2Vec2::Output TrainableWav2Vec2::Encode(const torch::Tensor& wavefor
   return {out.hidden.to(torch::kFloat), out.frame_lengths};  // [B, T, D] float32, [B]
 }
 
+torch::Tensor TrainableWav2Vec2::EncodeFrom(const torch::Tensor& x, int64_t layer,
+                                            const torch::Tensor& frame_lengths,
+                                            bool training) const {
+  Wav2Vec2ForwardOptions options;
+  options.dropout = dropout_;
+  options.training = training;
+  return Wav2Vec2EncodeFrom(config_, weights_, x.to(torch::kFloat), layer, frame_lengths,
+                            options);  // [B, T, D]
+}
+
 torch::Tensor TrainableWav2Vec2::Logits(const torch::Tensor& hidden) const {
   return Wav2Vec2Logits(weights_, hidden);  // [B, T, V]
 }
@@ -154,6 +165,24 @@ std::vector<torch::Tensor> TrainableWav2Vec2::Parameters() const {
 
 void TrainableWav2Vec2::SetRequiresGrad(bool requires_grad) {
   for (auto& [name, t] : params_) t.requires_grad_(requires_grad);
+}
+
+bool TrainableWav2Vec2::IsTopLayerParameter(const std::string& name, int64_t n) const {
+  if (n <= 0) return false;
+  if (config_.do_stable_layer_norm && absl::StartsWith(name, "wav2vec2.encoder.layer_norm."))
+    return true;
+  for (int64_t l = config_.num_hidden_layers - n; l < config_.num_hidden_layers; ++l) {
+    if (absl::StartsWith(name, absl::StrCat("wav2vec2.encoder.layers.", l, "."))) return true;
+  }
+  return false;
+}
+
+std::vector<torch::Tensor> TrainableWav2Vec2::TopLayerParameters(int64_t n) const {
+  std::vector<torch::Tensor> out;
+  for (const auto& [name, t] : params_) {
+    if (IsTopLayerParameter(name, n)) out.push_back(t);
+  }
+  return out;
 }
 
 TensorMap TrainableWav2Vec2::ExportTensors() const {

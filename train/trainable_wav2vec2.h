@@ -39,6 +39,11 @@ class TrainableWav2Vec2 {
   // autocast leaves layer_norm out and fails); hidden is float32 either way.
   Output Encode(const torch::Tensor& waveform, const torch::Tensor& lengths, bool training,
                 torch::ScalarType autocast = torch::kFloat) const;
+  // The transformer layers from `layer` on (+ the pre-LN model's final norm) on their input
+  // x [B, T, D] (Wav2Vec2EncodeFrom; frame_lengths [B] masks attention, or undefined): what
+  // --train_top_layers trains on cached states. Returns [B, T, D] float32.
+  torch::Tensor EncodeFrom(const torch::Tensor& x, int64_t layer,
+                           const torch::Tensor& frame_lengths, bool training) const;
   // hidden [B, T, D] -> logits [B, T, V].
   torch::Tensor Logits(const torch::Tensor& hidden) const;
 
@@ -47,6 +52,11 @@ class TrainableWav2Vec2 {
   // Turns gradient tracking of every parameter on (training the encoder) or off (a frozen
   // encoder under a trained LaCT stack).
   void SetRequiresGrad(bool requires_grad);
+  // The parameters of transformer layers [num_hidden_layers - n, num_hidden_layers), and the
+  // final encoder norm of a pre-LN model (applied after them), in name order.
+  std::vector<torch::Tensor> TopLayerParameters(int64_t n) const;
+  // Whether the parameter `name` (Hugging Face name) is one of TopLayerParameters(n).
+  bool IsTopLayerParameter(const std::string& name, int64_t n) const;
   // CPU float32 detached copies under Hugging Face names (model.safetensors).
   TensorMap ExportTensors() const;
   int64_t NumParameters() const;

@@ -7,8 +7,6 @@
 #include <fstream>
 #include <tuple>
 
-#include <nlohmann/json.hpp>
-
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/corpus/scoring.h"
@@ -16,8 +14,8 @@
 #include "core/lact/lact_stack.h"
 #include "core/model/model_folder.h"
 #include "core/model/safetensors.h"
-#include "core/util/remove_tree.h"
 #include "core/util/status_macros.h"
+#include "train/top_layer_states.h"
 
 namespace lact::train {
 namespace {
@@ -30,23 +28,21 @@ std::string FormatDuration(double seconds) {
   return absl::StrFormat("%dm%02ds", s / 60, s % 60);
 }
 
-// What a LaCT checkpoint carries over from the frozen base model (the language model too, which
-// the server decodes with by default), so the folder serves as the base model does.
-constexpr const char* kModelFiles[] = {
-    "config.json",           "model.safetensors",       "vocab.json",    "preprocessor_config.json",
-    "tokenizer_config.json", "special_tokens_map.json", "language_model"};
-
-absl::Status CopyModelFiles(const std::string& from, const std::string& to) {
-  for (const char* name : kModelFiles) {
-    const fs::path src = fs::path(from) / name;
-    if (!fs::exists(src)) continue;
-    std::error_code ec;
-    fs::copy(src, fs::path(to) / name,
-             fs::copy_options::recursive | fs::copy_options::overwrite_existing, ec);
-    if (ec)
-      return absl::InternalError(absl::StrCat("cannot copy ", src.string(), ": ", ec.message()));
+// Mode lact: the stack to train, untrained (the spec's initialisation), from --lact_config.
+absl::StatusOr<TrainableLact> UntrainedStack(const TrainOptions& options,
+                                             const Wav2Vec2Config& model) {
+  LactConfig defaults;
+  defaults.hidden_size = model.hidden_size;
+  LactConfig lc = defaults;
+  if (!options.lact_config.empty()) {
+    LACT_ASSIGN_OR_RETURN(lc, LactConfig::FromJsonFile(options.lact_config, defaults));
   }
-  return absl::OkStatus();
+  LACT_RETURN_IF_ERROR(lc.Validate());
+  if (lc.hidden_size != model.hidden_size) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "lact hidden_size ", lc.hidden_size, " differs from the model's ", model.hidden_size));
+  }
+  return TrainableLact::Untrained(lc);
 }
 
 }  // namespace
@@ -86,22 +82,16 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainOptions& opt
                                                    t->config_.vocab_size));
   }
   t->encoder_->set_dropout(options.dropout);
+  if (options.train_top_layers > t->config_.num_hidden_layers) {
+    return absl::InvalidArgumentError(absl::StrCat("--train_top_layers ", options.train_top_layers,
+                                                   " but the model has ",
+                                                   t->config_.num_hidden_layers, " layers"));
+  }
+  t->top_layers_ = options.train_top_layers;
+  t->FreezeEncoder();
 
   if (options.mode == TrainMode::kLact) {
-    t->encoder_->SetRequiresGrad(false);
-    LactConfig defaults;
-    defaults.hidden_size = t->config_.hidden_size;
-    LactConfig lc = defaults;
-    if (!options.lact_config.empty()) {
-      LACT_ASSIGN_OR_RETURN(lc, LactConfig::FromJsonFile(options.lact_config, defaults));
-    }
-    LACT_RETURN_IF_ERROR(lc.Validate());
-    if (lc.hidden_size != t->config_.hidden_size) {
-      return absl::InvalidArgumentError(absl::StrCat("lact hidden_size ", lc.hidden_size,
-                                                     " differs from the model's ",
-                                                     t->config_.hidden_size));
-    }
-    LACT_ASSIGN_OR_RETURN(TrainableLact lact, TrainableLact::Untrained(lc));
+    LACT_ASSIGN_OR_RETURN(TrainableLact lact, UntrainedStack(options, t->config_));
     t->lact_.emplace(std::move(lact));
   }
   LACT_RETURN_IF_ERROR(t->MoveModels());
@@ -131,9 +121,12 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainOptions& opt
     std::fprintf(stderr, "dev: %lld examples, %.2f h\n",
                  static_cast<long long>(t->dev_->num_examples()), t->dev_->total_seconds() / 3600);
   }
-  std::fprintf(stderr, "model: %lld encoder parameters%s\n",
+  std::fprintf(stderr, "model: %lld encoder parameters%s%s\n",
                static_cast<long long>(t->encoder_->NumParameters()),
-               options.mode == TrainMode::kLact ? " (frozen); training the LaCT stack" : "");
+               options.mode == TrainMode::kEncoder
+                   ? ""
+                   : absl::StrCat(" (frozen but the top ", t->top_layers_, " layers)").c_str(),
+               options.mode == TrainMode::kLact ? "; training the LaCT stack" : "");
 
   if (options.resume &&
       fs::exists(fs::path(options.out_dir) / "checkpoint" / "trainer_state.json")) {
@@ -164,6 +157,12 @@ absl::StatusOr<std::pair<torch::Tensor, torch::Tensor>> Trainer::CachedStates(co
   return std::make_pair(hidden.to(device_), torch::tensor(frames, torch::kLong).to(device_));
 }
 
+void Trainer::FreezeEncoder() {
+  if (options_.mode == TrainMode::kEncoder) return;  // every parameter trains
+  encoder_->SetRequiresGrad(false);
+  for (torch::Tensor& p : encoder_->TopLayerParameters(top_layers_)) p.requires_grad_(true);
+}
+
 absl::Status Trainer::MoveModels() {
   LACT_ASSIGN_OR_RETURN(device_, TrainDevice(options_));
   if (device_.is_cpu()) return absl::OkStatus();  // where they are made
@@ -176,7 +175,11 @@ absl::StatusOr<std::pair<torch::Tensor, torch::Tensor>> Trainer::Forward(const B
                                                                          bool training,
                                                                          bool with_lact) {
   torch::Tensor hidden, frames;
-  if (state_cache_) {  // mode lact: the streaming window's committed frames, from the cache
+  if (top_layers_ > 0) {  // the top layers on the cached windows below them
+    LACT_ASSIGN_OR_RETURN(std::tie(hidden, frames),
+                          TopLayerStates(*encoder_, *state_cache_, batch.audio_paths, top_layers_,
+                                         training, device_));
+  } else if (state_cache_) {  // mode lact: the streaming window's committed frames, from the cache
     LACT_ASSIGN_OR_RETURN(std::tie(hidden, frames), CachedStates(batch));
   } else if (lact_) {
     torch::NoGradGuard no_grad;  // the encoder is frozen
@@ -193,13 +196,26 @@ absl::StatusOr<std::pair<torch::Tensor, torch::Tensor>> Trainer::Forward(const B
 }
 
 void Trainer::ResetOptimizer() {
-  // The trained parameters: the LaCT stack in mode lact, else the whole encoder.
+  // The trained parameters: the whole encoder (mode encoder), else the LaCT stack and the top
+  // layers (their own group, at top_layers_lr_scale times the scheduled rate).
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  group_lr_scale_.clear();
+  auto add = [&](std::vector<torch::Tensor> params, double scale) {
+    if (params.empty()) return;
+    groups.emplace_back(std::move(params));
+    group_lr_scale_.push_back(scale);
+  };
+  if (options_.mode == TrainMode::kEncoder) {
+    add(encoder_->Parameters(), 1.0);
+  } else {
+    if (lact_) add(lact_->Parameters(), 1.0);
+    add(encoder_->TopLayerParameters(top_layers_), options_.top_layers_lr_scale);
+  }
   optimizer_ =
-      std::make_unique<torch::optim::AdamW>(lact_ ? lact_->Parameters() : encoder_->Parameters(),
-                                            torch::optim::AdamWOptions(options_.lr)
-                                                .betas({0.9, 0.98})
-                                                .eps(1e-8)
-                                                .weight_decay(options_.weight_decay));
+      std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(options_.lr)
+                                                        .betas({0.9, 0.98})
+                                                        .eps(1e-8)
+                                                        .weight_decay(options_.weight_decay));
 }
 
 torch::Tensor Trainer::CtcLoss(const torch::Tensor& logits, const torch::Tensor& frames,
@@ -240,96 +256,22 @@ absl::StatusOr<DevScore> Trainer::Evaluate(const Dataset& data, bool with_lact) 
   return out;
 }
 
-absl::Status Trainer::SaveModel(const std::string& dir) const {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec)
-    return absl::PermissionDeniedError(absl::StrCat("cannot create ", dir, ": ", ec.message()));
-  if (lact_) {
-    LACT_RETURN_IF_ERROR(CopyModelFiles(options_.base_model, dir));
-    LACT_ASSIGN_OR_RETURN(LactStack stack,
-                          LactStack::FromTensors(lact_->config(), lact_->ExportTensors()));
-    return stack.Save(dir);
-  }
-  return WriteModelFolder(dir, config_, encoder_->ExportTensors(), do_normalize_);
-}
-
-absl::Status Trainer::SaveCheckpoint() const {
-  const fs::path final_dir = fs::path(options_.out_dir) / "checkpoint";
-  const fs::path tmp = fs::path(options_.out_dir) / "checkpoint.tmp";
-  std::error_code ec;
-  LACT_RETURN_IF_ERROR(RemoveTree(tmp.string()));
-  LACT_RETURN_IF_ERROR(SaveModel(tmp.string()));
-  try {
-    torch::save(*optimizer_, (tmp / "optimizer.pt").string());
-  } catch (const c10::Error& e) {
-    return absl::InternalError(
-        absl::StrCat("cannot save the optimizer state: ", e.what_without_backtrace()));
-  }
-  nlohmann::json state = {{"step", step_},
-                          {"epoch", epoch_},
-                          {"batch_in_epoch", batch_in_epoch_},
-                          {"seed", options_.seed},
-                          {"options", options_.ToString()}};
-  std::ofstream(tmp / "trainer_state.json") << state.dump(2) << "\n";
-  // Replace the previous checkpoint only once the new one is complete.
-  LACT_RETURN_IF_ERROR(RemoveTree(final_dir.string()));
-  fs::rename(tmp, final_dir, ec);
-  if (ec)
-    return absl::InternalError(
-        absl::StrCat("cannot move the checkpoint into place: ", ec.message()));
-  return absl::OkStatus();
-}
-
-absl::Status Trainer::LoadCheckpoint(const std::string& dir) {
-  std::ifstream in(dir + "/trainer_state.json");
-  nlohmann::json state = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-  if (state.is_discarded() || !state.contains("step")) {
-    return absl::DataLossError(absl::StrCat(dir, "/trainer_state.json is not a trainer state"));
-  }
-  if (state.value("seed", options_.seed) != options_.seed) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the checkpoint in ", dir, " was trained with --seed=", state.value("seed", 0ULL),
-        "; resume with the same seed"));
-  }
-  step_ = state["step"].get<int64_t>();
-  epoch_ = state.value("epoch", int64_t{0});
-  batch_in_epoch_ = state.value("batch_in_epoch", int64_t{0});
-  if (lact_) {
-    LACT_ASSIGN_OR_RETURN(TensorMap t, LoadSafetensors(dir + "/lact.safetensors"));
-    LACT_ASSIGN_OR_RETURN(TrainableLact lact, TrainableLact::FromTensors(lact_->config(), t));
-    lact_.emplace(std::move(lact));
-  } else {
-    LACT_ASSIGN_OR_RETURN(TensorMap t, LoadSafetensors(dir + "/model.safetensors"));
-    LACT_ASSIGN_OR_RETURN(TrainableWav2Vec2 enc, TrainableWav2Vec2::FromTensors(config_, t));
-    enc.set_dropout(options_.dropout);
-    encoder_.emplace(std::move(enc));
-  }
-  LACT_RETURN_IF_ERROR(MoveModels());
-  ResetOptimizer();  // over the reloaded parameters, then its state from the checkpoint
-  try {
-    torch::load(*optimizer_, dir + "/optimizer.pt", device_);  // saved from any device
-  } catch (const c10::Error& e) {
-    return absl::DataLossError(
-        absl::StrCat("cannot read ", dir, "/optimizer.pt: ", e.what_without_backtrace()));
-  }
-  return absl::OkStatus();
-}
-
 absl::StatusOr<Trainer::StepResult> Trainer::TrainStep(const Batch& batch) {
   torch::manual_seed(options_.seed * 7919 + static_cast<uint64_t>(step_));  // dropout
   StepResult r;
   r.lr = LearningRateAt(options_, step_);
-  for (auto& group : optimizer_->param_groups()) {
-    static_cast<torch::optim::AdamWOptions&>(group.options()).lr(r.lr);
+  std::vector<torch::Tensor> trained;
+  for (size_t g = 0; g < optimizer_->param_groups().size(); ++g) {
+    auto& group = optimizer_->param_groups()[g];
+    static_cast<torch::optim::AdamWOptions&>(group.options()).lr(r.lr * group_lr_scale_[g]);
+    trained.insert(trained.end(), group.params().begin(), group.params().end());
   }
   const Batch on_device = ToDevice(batch, device_);
   LACT_ASSIGN_OR_RETURN(auto forward, Forward(on_device, /*training=*/true, /*with_lact=*/true));
   torch::Tensor loss = CtcLoss(forward.first, forward.second, on_device);
   optimizer_->zero_grad();
   loss.backward();
-  r.gnorm =
-      torch::nn::utils::clip_grad_norm_(optimizer_->param_groups()[0].params(), options_.clip_norm);
+  r.gnorm = torch::nn::utils::clip_grad_norm_(trained, options_.clip_norm);
   optimizer_->step();
   ++step_;
   ++batch_in_epoch_;
@@ -366,11 +308,12 @@ absl::Status Trainer::Run() {
   auto elapsed = [&] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   };
-  if (lact_ && dev_ && step_ == 0) {
+  if (options_.mode != TrainMode::kEncoder && dev_ && step_ == 0) {
     LACT_ASSIGN_OR_RETURN(DevScore base, Evaluate(*dev_, /*with_lact=*/false));
-    std::fprintf(stderr, "dev without LaCT: CER %.2f%% WER %.2f%% loss %.4f (%lld examples)\n",
-                 100 * base.cer, 100 * base.wer, base.loss,
-                 static_cast<long long>(base.utterances));
+    std::fprintf(
+        stderr,
+        "dev of the base model, LaCT off: CER %.2f%% WER %.2f%% loss %.4f (%lld examples)\n",
+        100 * base.cer, 100 * base.wer, base.loss, static_cast<long long>(base.utterances));
   }
   std::error_code ec;
   fs::create_directories(options_.out_dir, ec);

@@ -7,6 +7,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include <torch/torch.h>
 
@@ -57,6 +58,8 @@ class Trainer {
   absl::StatusOr<std::pair<torch::Tensor, torch::Tensor>> CachedStates(const Batch& batch);
   // A fresh AdamW over the trained parameters (options_: lr, weight decay).
   void ResetOptimizer();
+  // Modes lact and top_layers: the encoder frozen but its top top_layers_ layers.
+  void FreezeEncoder();
   // Moves the models to options_.device (after they are created or reloaded).
   absl::Status MoveModels();
   torch::Tensor CtcLoss(const torch::Tensor& logits, const torch::Tensor& frames,
@@ -82,8 +85,10 @@ class Trainer {
   std::unique_ptr<torch::optim::AdamW> optimizer_;
   std::unique_ptr<EncoderStateCache> state_cache_;  // mode lact with --state_cache
   bool do_normalize_ = true;
-  torch::Device device_{torch::kCPU};  // options_.device
-  bool out_of_time_ = false;           // options_.max_minutes reached
+  int64_t top_layers_ = 0;              // options_.train_top_layers
+  std::vector<double> group_lr_scale_;  // per optimizer parameter group: its share of the lr
+  torch::Device device_{torch::kCPU};   // options_.device
+  bool out_of_time_ = false;            // options_.max_minutes reached
   int64_t step_ = 0;
   int64_t epoch_ = 0;
   int64_t batch_in_epoch_ = 0;

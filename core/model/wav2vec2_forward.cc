@@ -86,6 +86,32 @@ torch::Tensor AddPositional(const Wav2Vec2Config& c, const Weights& w, const tor
   return x + torch::gelu(pos).transpose(1, 2);
 }
 
+// [B, T] true for the valid frames of each row.
+torch::Tensor ValidFrames(const torch::Tensor& frames, int64_t T) {
+  return torch::arange(T, frames.options()).unsqueeze(0) < frames.unsqueeze(1);
+}
+
+// The additive attention mask [B, 1, 1, T] (0 or -1e9) of valid frames [B], or undefined when
+// every frame is valid.
+torch::Tensor KeyMask(const torch::Tensor& frames, const torch::Tensor& x) {
+  if (!frames.defined()) return {};
+  const int64_t B = x.size(0), T = x.size(1);
+  return torch::zeros({B, 1, 1, T}, x.options())
+      .masked_fill(ValidFrames(frames, T).logical_not().view({B, 1, 1, T}), -1e9);
+}
+
+// One transformer layer: post-LN (base) or pre-LN (do_stable_layer_norm). x [B, T, D] -> [B, T, D].
+torch::Tensor Layer(const Wav2Vec2Config& c, const Weights::EncoderLayer& e, const torch::Tensor& x,
+                    const torch::Tensor& key_mask, const Wav2Vec2ForwardOptions& o) {
+  const double eps = c.layer_norm_eps;
+  if (!c.do_stable_layer_norm) {
+    torch::Tensor h = LayerNorm(x + Attention(c, e, x, key_mask, o), e.attn_norm, eps);
+    return LayerNorm(h + FeedForward(c, e, h, o), e.final_norm, eps);
+  }
+  torch::Tensor h = x + Attention(c, e, LayerNorm(x, e.attn_norm, eps), key_mask, o);
+  return h + FeedForward(c, e, LayerNorm(h, e.final_norm, eps), o);
+}
+
 }  // namespace
 
 torch::Tensor Wav2Vec2Activation(const torch::Tensor& x, const std::string& name) {
@@ -95,9 +121,11 @@ torch::Tensor Wav2Vec2Activation(const torch::Tensor& x, const std::string& name
   return torch::silu(x);  // "silu" / "swish" (Wav2Vec2Config::Validate admits nothing else)
 }
 
-Wav2Vec2ForwardOutput Wav2Vec2Encode(const Wav2Vec2Config& c, const Weights& w,
-                                     const torch::Tensor& waveform,
-                                     const Wav2Vec2ForwardOptions& o) {
+Wav2Vec2ForwardOutput Wav2Vec2EncodeBelow(const Wav2Vec2Config& c, const Weights& w,
+                                          const torch::Tensor& waveform, int64_t layer,
+                                          const Wav2Vec2ForwardOptions& o) {
+  TORCH_CHECK(layer >= 0 && layer <= c.num_hidden_layers, "layer ", layer, " outside [0, ",
+              c.num_hidden_layers, "]");
   const double eps = c.layer_norm_eps;
   torch::Tensor frames;  // [B] valid frames, only with a padding mask
   if (o.lengths.defined()) frames = o.lengths.to(torch::kLong).clone();
@@ -105,37 +133,39 @@ Wav2Vec2ForwardOutput Wav2Vec2Encode(const Wav2Vec2Config& c, const Weights& w,
   x = torch::linear(LayerNorm(x, w.projection_norm, eps), w.projection.weight,
                     w.projection.bias);  // [B, T, D]
   x = Drop(x, o);
-
-  torch::Tensor key_mask;  // [B, 1, 1, T]
   if (frames.defined()) {
-    const int64_t B = x.size(0), T = x.size(1);
-    frames = torch::clamp_max(frames, T);
-    torch::Tensor valid =
-        torch::arange(T, frames.options()).unsqueeze(0) < frames.unsqueeze(1);  // [B, T]
-    key_mask = torch::zeros({B, 1, 1, T}, x.options())
-                   .masked_fill(valid.logical_not().view({B, 1, 1, T}), -1e9);
+    frames = torch::clamp_max(frames, x.size(1));
     if (c.feat_extract_norm == "layer")
-      x = x * valid.unsqueeze(-1).to(x.dtype());  // padded frames zeroed
+      x = x * ValidFrames(frames, x.size(1)).unsqueeze(-1).to(x.dtype());  // padded frames zeroed
   }
   x = AddPositional(c, w, x);
-
-  if (!c.do_stable_layer_norm) {
-    // Post-LN transformer (base).
-    x = Drop(LayerNorm(x, w.encoder_norm, eps), o);
-    for (const Weights::EncoderLayer& e : w.layers) {
-      x = LayerNorm(x + Attention(c, e, x, key_mask, o), e.attn_norm, eps);
-      x = LayerNorm(x + FeedForward(c, e, x, o), e.final_norm, eps);
-    }
-  } else {
-    // Pre-LN transformer (large-lv60, do_stable_layer_norm).
-    x = Drop(x, o);
-    for (const Weights::EncoderLayer& e : w.layers) {
-      x = x + Attention(c, e, LayerNorm(x, e.attn_norm, eps), key_mask, o);
-      x = x + FeedForward(c, e, LayerNorm(x, e.final_norm, eps), o);
-    }
-    x = LayerNorm(x, w.encoder_norm, eps);
-  }
+  // Post-LN (base) normalises before the first layer; pre-LN (large-lv60) after the last.
+  x = c.do_stable_layer_norm ? Drop(x, o) : Drop(LayerNorm(x, w.encoder_norm, eps), o);
+  const torch::Tensor key_mask = KeyMask(frames, x);
+  for (int64_t l = 0; l < layer; ++l)
+    x = Layer(c, w.layers[static_cast<size_t>(l)], x, key_mask, o);
   return {x, frames};
+}
+
+torch::Tensor Wav2Vec2EncodeFrom(const Wav2Vec2Config& c, const Weights& w, const torch::Tensor& x,
+                                 int64_t layer, const torch::Tensor& frame_lengths,
+                                 const Wav2Vec2ForwardOptions& o) {
+  TORCH_CHECK(layer >= 0 && layer <= c.num_hidden_layers, "layer ", layer, " outside [0, ",
+              c.num_hidden_layers, "]");
+  const torch::Tensor key_mask = KeyMask(frame_lengths, x);
+  torch::Tensor h = x;
+  for (int64_t l = layer; l < c.num_hidden_layers; ++l)
+    h = Layer(c, w.layers[static_cast<size_t>(l)], h, key_mask, o);
+  return c.do_stable_layer_norm ? LayerNorm(h, w.encoder_norm, c.layer_norm_eps) : h;
+}
+
+Wav2Vec2ForwardOutput Wav2Vec2Encode(const Wav2Vec2Config& c, const Weights& w,
+                                     const torch::Tensor& waveform,
+                                     const Wav2Vec2ForwardOptions& o) {
+  Wav2Vec2ForwardOutput below = Wav2Vec2EncodeBelow(c, w, waveform, c.num_hidden_layers, o);
+  // With every layer run, only the pre-LN model's final norm is left.
+  return {Wav2Vec2EncodeFrom(c, w, below.hidden, c.num_hidden_layers, below.frame_lengths, o),
+          below.frame_lengths};
 }
 
 torch::Tensor Wav2Vec2Logits(const Weights& w, const torch::Tensor& hidden) {

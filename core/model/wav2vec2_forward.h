@@ -33,6 +33,20 @@ Wav2Vec2ForwardOutput Wav2Vec2Encode(const Wav2Vec2Config& config, const Wav2Vec
                                      const torch::Tensor& waveform,
                                      const Wav2Vec2ForwardOptions& options = {});
 
+// The pass in two pieces, for training the top layers on states cached below them:
+// Wav2Vec2EncodeFrom(EncodeBelow(waveform, k).hidden, k) is Wav2Vec2Encode(waveform), op for op.
+// EncodeBelow: the input of transformer layer `layer` (0..num_hidden_layers) [B, T, D] and the
+// valid frames. EncodeFrom: layers layer.. on x [B, T, D] (+ the pre-LN model's final norm);
+// frame_lengths [B] int64 masks attention, or undefined when every frame is valid.
+Wav2Vec2ForwardOutput Wav2Vec2EncodeBelow(const Wav2Vec2Config& config,
+                                          const Wav2Vec2Weights& weights,
+                                          const torch::Tensor& waveform, int64_t layer,
+                                          const Wav2Vec2ForwardOptions& options = {});
+torch::Tensor Wav2Vec2EncodeFrom(const Wav2Vec2Config& config, const Wav2Vec2Weights& weights,
+                                 const torch::Tensor& x, int64_t layer,
+                                 const torch::Tensor& frame_lengths,
+                                 const Wav2Vec2ForwardOptions& options = {});
+
 // hidden [B, T, D] -> logits [B, T, V] (in lm_head's dtype).
 torch::Tensor Wav2Vec2Logits(const Wav2Vec2Weights& weights, const torch::Tensor& hidden);
 

@@ -57,6 +57,13 @@ torch::Tensor Wav2Vec2Model::Encode(const torch::Tensor& waveform) const {
   return Wav2Vec2Encode(config_, weights_, waveform.to(device_, dtype_)).hidden.to(torch::kFloat32);
 }
 
+torch::Tensor Wav2Vec2Model::EncodeBelow(const torch::Tensor& waveform, int64_t layer) const {
+  // waveform [B, S] -> hidden [B, T, D]
+  torch::InferenceMode guard;
+  return Wav2Vec2EncodeBelow(config_, weights_, waveform.to(device_, dtype_), layer)
+      .hidden.to(torch::kFloat32);
+}
+
 torch::Tensor Wav2Vec2Model::Logits(const torch::Tensor& hidden) const {
   // hidden [B, T, D] -> logits [B, T, V]
   torch::InferenceMode guard;

@@ -30,6 +30,9 @@ class Wav2Vec2Model {
   // waveform [B, S] float (already normalised if the preprocessor asks) -> hidden [B, T, D]
   // (the encoder's last hidden state, before lm_head), float32. T = config().NumFrames(S).
   torch::Tensor Encode(const torch::Tensor& waveform) const;
+  // waveform [B, S] -> the input of transformer layer `layer` (0..num_hidden_layers) [B, T, D],
+  // float32: the states the layers from `layer` on are trained on (core/model/wav2vec2_forward).
+  torch::Tensor EncodeBelow(const torch::Tensor& waveform, int64_t layer) const;
   // hidden [B, T, D] -> logits [B, T, V], float32.
   torch::Tensor Logits(const torch::Tensor& hidden) const;
 

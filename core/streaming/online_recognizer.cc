@@ -209,6 +209,11 @@ void OnlineRecognizer::PublishStep(StreamStep& w, const torch::Tensor& logits,
     s.captured_lact_.push_back(w.committed_out.to(torch::kCPU).clone());
     s.captured_logits_.push_back(logits.narrow(0, at, nc).to(torch::kCPU).clone());
   }
+  if (s.options_.capture_windows && nc > 0) {
+    const int64_t start = w.plan.window_start_frame;
+    s.captured_windows_.push_back({w.window.to(torch::kCPU).clone(), s.committed_frames_ - start,
+                                   s.committed_frames_ - start + nc});
+  }
   s.committed_frames_ = w.plan.commit_end_frame;
   bool is_final;
   {

@@ -99,6 +99,7 @@ void OnlineStream::Reset() {
   captured_hidden_.clear();
   captured_lact_.clear();
   captured_logits_.clear();
+  captured_windows_.clear();
 }
 
 static torch::Tensor CatOrEmpty(const std::vector<torch::Tensor>& parts, int64_t width) {

@@ -56,11 +56,19 @@ struct StreamOptions {
   bool enable_lact = true;       // run the LaCT stack (when the recognizer has one)
   bool keep_lact_state = false;  // session mode: Reset() keeps the fast weights
   bool capture = false;          // keep committed hidden/LaCT frames (for --dump-*; tests)
+  bool capture_windows = false;  // keep each step's encoder window (training the top layers)
   // Endpointing: off here (one utterance per stream, as offline tools expect); the server turns
   // it on by default (--endpointing).
   EndpointingConfig endpointing = EndpointingConfig::Off();
   bool speech_events = false;  // keep the endpointer's events (TakeEvents) even without cutting
   LactScope lact_scope = LactScope::kStream;
+};
+
+// One decode step's encoder window (StreamOptions::capture_windows): the normalised samples the
+// encoder ran on and the frames of its output [commit_begin, commit_end) that the step committed.
+struct CapturedWindow {
+  torch::Tensor samples;  // [S] float32, CPU
+  int64_t commit_begin = 0, commit_end = 0;
 };
 
 class OnlineStream {
@@ -101,6 +109,8 @@ class OnlineStream {
   torch::Tensor captured_hidden() const;
   torch::Tensor captured_lact() const;
   torch::Tensor captured_logits() const;
+  // The windows of the steps that committed frames, in order (StreamOptions::capture_windows).
+  const std::vector<CapturedWindow>& captured_windows() const { return captured_windows_; }
 
  private:
   friend class OnlineRecognizer;
@@ -127,6 +137,7 @@ class OnlineStream {
   int64_t last_lact_reset_frame_ = -1;
   RecognitionResult result_;
   std::vector<torch::Tensor> captured_hidden_, captured_lact_, captured_logits_;
+  std::vector<CapturedWindow> captured_windows_;
 };
 
 }  // namespace lact

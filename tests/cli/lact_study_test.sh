@@ -3,7 +3,8 @@
 # run: on a generated long-form chapter and a LaCT stack with random non-zero weights (so LaCT
 # changes the words), the words and times it decodes from cached encoder states equal those of
 # lact_transcribe --format json on the chapter's audio, for every setting of the study: LaCT on
-# (stream and utterance scope), off, without updates, LM beam search and greedy. Then the study
+# (stream and utterance scope), off, without updates, LM beam search and greedy, and a jointly
+# trained model decoded from its frozen model's cached windows (--frozen_model). Then the study
 # report (tools/lact_study_report.py) over those runs agrees with lact_study_eval's own scores.
 set -euo pipefail
 EVAL=${LACT_BIN:?}/train/lact_study_eval
@@ -66,6 +67,34 @@ for s in "${settings[@]}"; do
   "$TRANSCRIBE" --model "$tmp/$tr_model" $tr_rest --format json --threads 1 "$tmp/chapter.wav" \
     > "$tmp/$name.json" 2> "$tmp/$name.tr.log" || { cat "$tmp/$name.tr.log"; fail "lact_transcribe $name"; }
 done
+# Joint training's folders (lact_train --train_top_layers 2): the demo with its top two layers
+# changed, and the random stack. Decoded from the frozen demo's cached windows below them
+# (--frozen_model), the words must still be lact_transcribe's on the folder; claiming fewer
+# trained layers than differ is refused.
+mkdir -p "$tmp/joint"
+for f in config.json vocab.json preprocessor_config.json language_model; do ln -s "$SRC/models/demo/$f" "$tmp/joint/$f"; done
+cp "$tmp/model/lact_config.json" "$tmp/model/lact.safetensors" "$tmp/joint/"
+"$PY" - "$SRC/tests/reference" "$SRC/models/demo/model.safetensors" "$tmp/joint/model.safetensors" <<'PY'
+import sys, numpy as np
+sys.path.insert(0, sys.argv[1])
+import safetensors_io
+t = safetensors_io.load_file(sys.argv[2])
+rng = np.random.default_rng(5)
+for name, v in t.items():
+    if name.startswith(("wav2vec2.encoder.layers.2.", "wav2vec2.encoder.layers.3.")) and v.ndim == 2:
+        t[name] = (v + 0.2 * v.std() * rng.standard_normal(v.shape)).astype(np.float32)
+safetensors_io.save_file(t, sys.argv[3])
+PY
+"$EVAL" --model "$tmp/joint" --frozen_model "$SRC/models/demo" --trained_top_layers 2 \
+  --corpus "$tmp/data" --chapters test --state_cache "$tmp/cache" --threads 1 --lact on \
+  --words_out "$tmp/joint.tsv" 2> "$tmp/joint.log" || { cat "$tmp/joint.log"; fail "lact_study_eval joint"; }
+"$TRANSCRIBE" --model "$tmp/joint" --lact on --format json --threads 1 "$tmp/chapter.wav" \
+  > "$tmp/joint.json" 2> "$tmp/joint.tr.log" || { cat "$tmp/joint.tr.log"; fail "lact_transcribe joint"; }
+if "$EVAL" --model "$tmp/joint" --frozen_model "$SRC/models/demo" --trained_top_layers 1 \
+     --corpus "$tmp/data" --state_cache "$tmp/cache" --words_out "$tmp/x.tsv" 2> "$tmp/bad.log"; then
+  fail "a model with two changed layers accepted as --trained_top_layers 1"; fi
+grep -q "wav2vec2.encoder.layers.2.* differs" "$tmp/bad.log" || { cat "$tmp/bad.log"; fail "top layers message"; }
+
 grep -q "2 hits, 0 misses" "$tmp/off.log" || { cat "$tmp/off.log"; fail "the second run did not use the cache"; }
 grep -q "0 hits, 2 misses" "$tmp/on.log" || { cat "$tmp/on.log"; fail "the first run should fill the cache"; }
 
@@ -81,7 +110,7 @@ def study(name):
     rows = [l.split("\t") for l in lines[1:]]
     return [(w, float(a), float(b)) for c, a, b, w in rows if c == chapter]
 words = {}
-for name in ("on", "utterance", "off", "no-ttt", "greedy"):
+for name in ("on", "utterance", "off", "no-ttt", "greedy", "joint"):
     a, b = transcribe(name), study(name)
     assert len(a) > 50, (name, len(a))
     assert a == b, (name, len(a), len(b), next((x, y) for x, y in zip(a + [None], b + [None]) if x != y))
@@ -91,7 +120,7 @@ names = list(words)
 for i in range(len(names)):
     for j in range(i + 1, len(names)):
         assert words[names[i]] != words[names[j]], (names[i], names[j])
-print("parity: 5 settings x", len(words["on"]), "words")
+print("parity: 6 settings x", len(words["on"]), "words")
 PY
 
 # Bad settings are refused with the flag named.

@@ -5,7 +5,9 @@
 #include <cstdio>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
@@ -26,6 +28,7 @@
 #include "train/encoder_state_cache.h"
 #include "train/state_cache_flag.h"
 #include "train/study_eval.h"
+#include "train/top_layer_states.h"
 
 // clang-format off
 ABSL_FLAG(std::string, corpus, "", "Long-form corpus (LibriSpeech layout; each chapter is one stream)");
@@ -33,6 +36,10 @@ ABSL_FLAG(std::string, chapters, "test", "Split of --corpus whose chapters are d
 ABSL_FLAG(int32_t, max_chapters, 0, "Only the first N chapters (0 = all)");
 ABSL_FLAG(bool, lact_updates, true, "With --lact on: test-time training (false: the trained "
           "adapter with its initial fast weights, never updated)");
+ABSL_FLAG(std::string, frozen_model, "", "With --trained_top_layers: the model --model was trained "
+          "from (lact_train --train_top_layers): frames from its cached windows below the top "
+          "layers, run through --model's top layers (exact; the layers below must be equal)");
+ABSL_FLAG(int64_t, trained_top_layers, 0, "With --frozen_model: how many top layers --model trained");
 ABSL_FLAG(std::string, words_out, "", "Output: chapter<TAB>start_s<TAB>end_s<TAB>word lines "
           "(tools/lact_study_report.py reads them)");
 // clang-format on
@@ -91,12 +98,31 @@ absl::Status Run() {
   if (lact::train::GetStateCacheFlag().empty()) {
     return absl::InvalidArgumentError("--state_cache DIR is required");
   }
+  const std::string frozen = absl::GetFlag(FLAGS_frozen_model);
+  const int64_t top_layers = absl::GetFlag(FLAGS_trained_top_layers);
+  if (frozen.empty() != (top_layers == 0)) {
+    return absl::InvalidArgumentError("--frozen_model and --trained_top_layers go together");
+  }
   lact::train::StateCacheOptions cache_options;
   cache_options.dir = lact::train::GetStateCacheFlag();
   cache_options.window = setup.window;
   cache_options.dtype = torch::kFloat;  // the server's frames exactly
   LACT_ASSIGN_OR_RETURN(std::unique_ptr<lact::train::EncoderStateCache> cache,
-                        lact::train::EncoderStateCache::Open(cache_options, setup.model_dir));
+                        lact::train::EncoderStateCache::Open(
+                            cache_options, frozen.empty() ? setup.model_dir : frozen));
+  std::optional<lact::train::TrainableWav2Vec2> top;  // --trained_top_layers: this model's layers
+  if (top_layers > 0) {
+    LACT_ASSIGN_OR_RETURN(top,
+                          lact::train::LoadTrainedTopLayers(setup.model_dir, frozen, top_layers));
+  }
+  // A chapter's committed frames [T, D].
+  auto states_of = [&](const std::vector<std::string>& paths) -> absl::StatusOr<torch::Tensor> {
+    if (!top) return cache->Get(paths);
+    torch::NoGradGuard no_grad;
+    LACT_ASSIGN_OR_RETURN(auto states, lact::train::TopLayerStates(*top, *cache, {paths},
+                                                                   top_layers, false, torch::kCPU));
+    return states.first[0];
+  };
   const std::string out_path = absl::GetFlag(FLAGS_words_out);
   if (out_path.empty()) return absl::InvalidArgumentError("--words_out FILE is required");
   std::ofstream out(out_path);
@@ -107,7 +133,7 @@ absl::Status Run() {
   const auto t0 = std::chrono::steady_clock::now();
   for (size_t i = 0; i < chapters.size(); ++i) {
     const lact::eval::CorpusItem& c = chapters[i];
-    LACT_ASSIGN_OR_RETURN(torch::Tensor states, cache->Get(c.audio_paths));
+    LACT_ASSIGN_OR_RETURN(torch::Tensor states, states_of(c.audio_paths));
     LACT_ASSIGN_OR_RETURN(lact::train::StudyDecodeResult r, decoder.Decode(states));
     for (const lact::WordInfo& w : r.words) {
       out << absl::StrFormat("%s\t%.3f\t%.3f\t%s\n", c.id, w.start_s, w.end_s, w.word);
@@ -140,6 +166,8 @@ int main(int argc, char** argv) {
                   --words_out lact.tsv
 The model folder's LaCT stack is run with --lact on (--lact_updates=false: without updates;
 --lact_scope utterance: started again after each endpoint); --lact off is the frozen model alone.
+A model trained with lact_train --train_top_layers N is decoded from its frozen model's cached
+windows with --frozen_model DIR --trained_top_layers N (only its top layers run per chapter).
 Streaming window, decoder and endpointing take lact_server's flags and defaults.)";
   if (!lact::ParseFlagsOnly(argc, argv, "lact_study_eval", kUsage)) return 2;
   lact::SetTorchThreadsFromFlag();

@@ -21,7 +21,14 @@
 // clang-format off
 ABSL_FLAG(std::string, mode, "encoder",
           "encoder: train a Wav2Vec2ForCTC model (from --config, or continue --base_model); "
-          "lact: freeze --base_model and train its LaCT stack through the test-time updates");
+          "lact: freeze --base_model and train its LaCT stack through the test-time updates "
+          "(with --train_top_layers N, jointly with its top N encoder layers); top_layers: "
+          "fine-tune only the top --train_top_layers layers of --base_model (joint training's "
+          "control)");
+ABSL_FLAG(int64_t, train_top_layers, 0, "Modes lact and top_layers: also train the top N "
+          "transformer layers, on window states cached below them (needs --state_cache)");
+ABSL_FLAG(double, top_layers_lr_scale, 0.1, "Learning rate of the --train_top_layers layers "
+          "relative to --lr");
 ABSL_FLAG(std::string, config, "", "Mode encoder: Hugging Face config.json of the model to create");
 ABSL_FLAG(std::string, base_model, "", "Model folder: the frozen model (mode lact) or the model to "
           "continue training (mode encoder)");
@@ -40,7 +47,8 @@ ABSL_FLAG(double, lr, 1e-3, "Peak learning rate (AdamW)");
 ABSL_FLAG(double, min_lr, 1e-5, "Learning rate at the end of the cosine decay");
 ABSL_FLAG(double, weight_decay, 0.01, "AdamW decoupled weight decay");
 ABSL_FLAG(double, clip_norm, 1.0, "Clip the global gradient norm to this value");
-ABSL_FLAG(double, dropout, 0.1, "Dropout in the encoder (mode encoder)");
+ABSL_FLAG(double, dropout, 0.1, "Dropout in the trained encoder layers (mode encoder, "
+          "--train_top_layers)");
 ABSL_FLAG(double, batch_seconds, 64, "Padded audio seconds per batch");
 ABSL_FLAG(double, max_seconds, 20, "Skip examples longer than this (seconds)");
 ABSL_FLAG(int32_t, utterances_per_example, 1, "Join this many consecutive utterances of one speaker "
@@ -70,10 +78,14 @@ absl::StatusOr<lact::train::TrainOptions> OptionsFromFlags() {
     o.mode = TrainMode::kEncoder;
   } else if (mode == "lact") {
     o.mode = TrainMode::kLact;
+  } else if (mode == "top_layers") {
+    o.mode = TrainMode::kTopLayers;
   } else {
     return absl::InvalidArgumentError(
-        absl::StrCat("--mode must be encoder or lact, not '", mode, "'"));
+        absl::StrCat("--mode must be encoder, lact or top_layers, not '", mode, "'"));
   }
+  o.train_top_layers = absl::GetFlag(FLAGS_train_top_layers);
+  o.top_layers_lr_scale = absl::GetFlag(FLAGS_top_layers_lr_scale);
   o.config = absl::GetFlag(FLAGS_config);
   o.base_model = absl::GetFlag(FLAGS_base_model);
   o.lact_config = absl::GetFlag(FLAGS_lact_config);
