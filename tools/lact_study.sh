@@ -163,7 +163,7 @@ say "decoding the settings"
   if [ "$JOINT" -gt 0 ]; then
     for s in $(seq 1 "$SEEDS"); do
       for split in test dev; do
-        p=$([ $split = dev ] && echo dev-)
+        p=""; if [ "$split" = dev ]; then p=dev-; fi
         evaluate "${p}joint$JOINT-s$s" "$WORK/runs/train-joint$JOINT-seed$s" $split --lact on $joint_flags
         evaluate "${p}top$JOINT-s$s" "$WORK/runs/train-top$JOINT-seed$s" $split --lact off $joint_flags
       done

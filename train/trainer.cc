@@ -310,10 +310,10 @@ absl::Status Trainer::Run() {
   };
   if (options_.mode != TrainMode::kEncoder && dev_ && step_ == 0) {
     LACT_ASSIGN_OR_RETURN(DevScore base, Evaluate(*dev_, /*with_lact=*/false));
-    std::fprintf(
-        stderr,
-        "dev of the base model, LaCT off: CER %.2f%% WER %.2f%% loss %.4f (%lld examples)\n",
-        100 * base.cer, 100 * base.wer, base.loss, static_cast<long long>(base.utterances));
+    // The frozen model before training ("without LaCT": the line tools and tests look for).
+    std::fprintf(stderr, "dev without LaCT: CER %.2f%% WER %.2f%% loss %.4f (%lld examples)\n",
+                 100 * base.cer, 100 * base.wer, base.loss,
+                 static_cast<long long>(base.utterances));
   }
   std::error_code ec;
   fs::create_directories(options_.out_dir, ec);

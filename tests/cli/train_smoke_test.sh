@@ -76,7 +76,7 @@ set +e
 set -e
 [[ $rc1 == 2 ]] && grep -q -- "--data" "$tmp/e1" || fail "missing --data: rc $rc1 $(cat "$tmp/e1")"
 [[ $rc2 == 1 ]] && grep -q "nonexistent" "$tmp/e2" || fail "missing corpus: rc $rc2 $(cat "$tmp/e2")"
-[[ $rc3 == 2 ]] && grep -q "encoder or lact" "$tmp/e3" || fail "bad mode: rc $rc3"
+[[ $rc3 == 2 ]] && grep -q "encoder, lact or top_layers" "$tmp/e3" || fail "bad mode: rc $rc3"
 "$TRAIN" --help > "$tmp/help" 2>&1 || true
 grep -q -- "--utterances_per_example" "$tmp/help" || fail "--help: $(head -5 "$tmp/help")"
 echo "ok   bad input and --help"
