@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/streaming/asr_model.h"
 #include "core/streaming/online_recognizer.h"
+#include "core/streaming/recognizer_warm_up.h"
 #include "core/util/status_macros.h"
 #include "server/asr_service.h"
 #include "server/auth.h"
@@ -126,6 +127,7 @@ absl::Status AsrServer::Start() {
     LACT_ASSIGN_OR_RETURN(metrics_port_, metrics_->StartHttpServer(config_.effective_metrics_host(),
                                                                    config_.metrics_port));
   }
+  LACT_RETURN_IF_ERROR(WarmUp());  // /healthz answers NOT_SERVING meanwhile
   SchedulerOptions scheduler_options;
   scheduler_options.max_batch = config_.max_batch;
   scheduler_options.max_queue_delay = absl::Milliseconds(config_.max_queue_delay_ms);
@@ -145,6 +147,28 @@ absl::Status AsrServer::Start() {
                                         HostPort(config_.effective_metrics_host(), metrics_port_),
                                         "/metrics and /healthz")
                          : std::string(", metrics off"));
+  return absl::OkStatus();
+}
+
+absl::Status AsrServer::WarmUp() {
+  if (config_.warmup_seconds <= 0) {
+    Log("warm-up: off (--warmup_seconds 0): the first streams pay the first-use costs");
+    return absl::OkStatus();
+  }
+  WarmUpOptions options;
+  options.max_batch = config_.max_batch;
+  options.budget = absl::Seconds(config_.warmup_seconds);
+  // Streams as a default request makes them: LaCT as --lact says, the server's endpointing.
+  options.stream.enable_lact =
+      config_.lact && model_->has_lact_files() && model_->lact() != nullptr;
+  options.stream.endpointing = config_.endpointing;
+  Log("warm-up: up to ", config_.warmup_seconds, " s (health NOT_SERVING until it ends)");
+  absl::StatusOr<WarmUpReport> report = WarmUpRecognizer(*recognizer_, options);
+  if (!report.ok()) {
+    return absl::Status(report.status().code(),
+                        absl::StrCat("warm-up failed: ", report.status().message()));
+  }
+  Log("warm-up: ", report->ToString());
   return absl::OkStatus();
 }
 

@@ -2,7 +2,8 @@
 // so that main() is short and tests can run a server in-process:
 //   Create  validates the config, reads the TLS files and token list, loads the model and builds
 //           the recogniser (nothing listens yet; a bad setting fails here, in a second);
-//   Start   metrics listener, batching scheduler, gRPC listener, --ready_file; SERVING;
+//   Start   metrics listener (NOT_SERVING), warm-up (--warmup_seconds), batching scheduler, gRPC
+//           listener, --ready_file; SERVING;
 //   Drain   NOT_SERVING, no new streams; open ones may finish until the drain time is over (or
 //           `end_early` says so), then they end with UNAVAILABLE;
 //   Stop    gRPC shutdown and the scheduler stopped (also on destruction).
@@ -53,6 +54,8 @@ class AsrServer {
   explicit AsrServer(const ServerConfig& config);
   absl::Status LoadModel();
   absl::Status BuildAndStartGrpc();
+  // ServerConfig::warmup_seconds of WarmUpRecognizer, logged.
+  absl::Status WarmUp();
   void SetServing(bool serving);
 
   ServerConfig config_;

@@ -40,10 +40,13 @@ struct ServerConfig {
   int max_queue_delay_ms = 5;  // how long the oldest ready stream may wait for a batch to fill
 
   // Limits.
-  int max_streams = 64;               // concurrent streams (RESOURCE_EXHAUSTED past it)
-  double max_stream_seconds = 600;    // audio per stream (OUT_OF_RANGE past it)
-  int max_message_bytes = 4 << 20;    // one request message (RESOURCE_EXHAUSTED past it)
-  double drain_seconds = 30;          // SIGTERM: how long open streams may still run
+  int max_streams = 64;             // concurrent streams (RESOURCE_EXHAUSTED past it)
+  double max_stream_seconds = 600;  // audio per stream (OUT_OF_RANGE past it)
+  int max_message_bytes = 4 << 20;  // one request message (RESOURCE_EXHAUSTED past it)
+  double drain_seconds = 30;        // SIGTERM: how long open streams may still run
+  // Before serving: streams of generated audio through the recognizer (every window length, batch
+  // sizes up to max_batch) for at most this long; health says NOT_SERVING meanwhile. 0: off.
+  double warmup_seconds = 10;
   double write_stall_timeout_s = 30;  // a Write blocked this long (client not reading): cancelled
   // A StreamingRecognize call that sends no config within this long, or no message for this long
   // after it, is stopped and frees its slot (docs/server.md, "Limits"). 0: off.

@@ -40,6 +40,10 @@ ABSL_FLAG(int32_t, max_streams, 64, "Most open streams; more get RESOURCE_EXHAUS
 ABSL_FLAG(double, max_stream_seconds, 600, "Most audio per stream (s); more gets OUT_OF_RANGE");
 ABSL_FLAG(int32_t, max_message_bytes, 4 << 20, "Largest request message (bytes); larger ones get "
           "RESOURCE_EXHAUSTED. Recognize's whole clip must fit in it");
+ABSL_FLAG(double, warmup_seconds, 10, "Before serving, run streams of generated audio through the "
+          "model (every streaming window length, batch sizes 1, 2, 4, ... up to --max_batch) for at "
+          "most this long, so the first clients do not pay for first-use costs; health is "
+          "NOT_SERVING meanwhile. 0: no warm-up");
 ABSL_FLAG(double, drain_seconds, 30, "On SIGTERM/SIGINT: how long open streams may still run "
           "before they get UNAVAILABLE (a second signal ends the wait)");
 ABSL_FLAG(double, write_stall_timeout_s, 30, "A stream whose response the client has not read for "
@@ -88,6 +92,7 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags() {
   c.max_stream_seconds = absl::GetFlag(FLAGS_max_stream_seconds);
   c.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   c.drain_seconds = absl::GetFlag(FLAGS_drain_seconds);
+  c.warmup_seconds = absl::GetFlag(FLAGS_warmup_seconds);
   c.write_stall_timeout_s = absl::GetFlag(FLAGS_write_stall_timeout_s);
   c.stream_idle_timeout_s = absl::GetFlag(FLAGS_stream_idle_timeout_s);
   c.max_streams_per_peer = absl::GetFlag(FLAGS_max_streams_per_peer);
