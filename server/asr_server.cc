@@ -177,6 +177,7 @@ absl::Status AsrServer::BuildAndStartGrpc() {
   o.max_streams = config_.max_streams;
   o.max_stream_seconds = config_.max_stream_seconds;
   o.feed_ms = config_.effective_feed_ms();
+  o.first_partial_ms = config_.streaming.first_partial_ms;
   o.lact_default = config_.lact;
   o.model_has_lact = model_->has_lact_files() && model_->lact() != nullptr;
   o.model_sample_rate = model_->sample_rate();

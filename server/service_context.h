@@ -27,6 +27,7 @@ struct AsrServiceOptions {
   int max_streams = 64;
   double max_stream_seconds = 600;
   int feed_ms = 640;
+  int first_partial_ms = 0;  // StreamingConfig::first_partial_ms: smaller first pieces
   bool lact_default = true;  // enable_lact when the request leaves it unset
   bool model_has_lact = true;
   int model_sample_rate = 16000;

@@ -51,6 +51,7 @@ absl::StatusOr<SessionOptions> SessionOptionsFromRequest(
                    options.model_has_lact;
   so.word_times = config.enable_word_time_offsets();
   so.feed_ms = options.feed_ms;
+  so.first_partial_ms = options.first_partial_ms;
   so.max_audio_seconds = options.max_stream_seconds;
   auto endpointing = MergeEndpointing(config.endpointing_config(), options.endpointing);
   if (!endpointing.ok()) return endpointing.status();

@@ -45,6 +45,7 @@ StreamSession::StreamSession(uint64_t id, const OnlineRecognizer& recognizer, Sc
   stream_options.enable_lact = options.enable_lact;
   stream_options.endpointing = options.endpointing;
   stream_options.lact_scope = options.lact_scope;
+  stream_options.normalizer_block_ms = options.feed_ms;  // blocks = the pieces fed after the start
   // The timeouts need the endpointer's view of speech even when the text is not cut.
   stream_options.speech_events = options.speech_events || options.speech_start_timeout_s > 0 ||
                                  options.speech_end_timeout_s > 0 || options.single_utterance;
@@ -84,6 +85,8 @@ absl::Status StreamSession::AddAudio(int sample_rate, const std::vector<float>& 
     input_rate_ = sample_rate;
     feed_samples_ =
         std::max<int64_t>(1, static_cast<int64_t>(sample_rate) * options_.feed_ms / 1000);
+    early_feed_samples_ = std::min<int64_t>(
+        feed_samples_, static_cast<int64_t>(sample_rate) * options_.first_partial_ms / 1000);
   } else if (sample_rate != input_rate_) {
     return absl::InvalidArgumentError(absl::StrCat("sample rate changed from ", input_rate_, " to ",
                                                    sample_rate, " Hz within the stream"));
@@ -176,11 +179,24 @@ double StreamSession::received_seconds() const {
 void StreamSession::PumpLocked() {
   if (state_ != State::kIdle || done_ || stream_ == nullptr) return;
   if (options_.max_outbox > 0 && outbox_.size() >= options_.max_outbox) return;  // writer behind
-  while (!recognizer_.IsReady(*stream_)) {
+  // Ready, except that a decode that would commit waits for the end of the feed_ms piece that
+  // early-partial pieces are filling: commits then see the audio plain feeding gives them.
+  const auto ready = [&] {
+    if (!recognizer_.IsReady(*stream_)) return false;
+    return feed_samples_ <= 0 || fed_samples_ % feed_samples_ == 0 || stream_finished_ ||
+           !recognizer_.HasFullStep(*stream_);
+  };
+  while (!ready()) {
     const size_t available = pending_.size() - pending_pos_;
     size_t n = 0;
-    if (feed_samples_ > 0 && available >= static_cast<size_t>(feed_samples_)) {
-      n = static_cast<size_t>(feed_samples_);
+    // Before the first commit, early-partial pieces (StreamingConfig::first_partial_ms) that never
+    // cross a feed_ms boundary, so the audio fed at each boundary is what plain feeding gives.
+    int64_t piece = feed_samples_;
+    if (early_feed_samples_ > 0 && committed_frames_ == 0) {
+      piece = std::min(early_feed_samples_, feed_samples_ - fed_samples_ % feed_samples_);
+    }
+    if (piece > 0 && available >= static_cast<size_t>(piece)) {
+      n = static_cast<size_t>(piece);
     } else if (input_done_ && !stream_finished_) {
       n = available;
     } else {

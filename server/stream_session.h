@@ -87,6 +87,7 @@ struct SessionOptions {
   bool enable_lact = true;
   bool word_times = false;
   int feed_ms = 640;               // piece size handed to the recognizer
+  int first_partial_ms = 0;        // until the first commit: pieces of this size (0: feed_ms)
   double max_audio_seconds = 600;  // OUT_OF_RANGE past it
   // Backpressure: AddAudio waits while more than this much audio received is not yet handed to
   // the recognizer (a client sending faster than the model decodes), so the RPC reader stops
@@ -193,6 +194,7 @@ class StreamSession : public std::enable_shared_from_this<StreamSession> {
   // Audio received, not yet handed to the stream ([n] at input_rate_).
   int input_rate_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t feed_samples_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t early_feed_samples_ ABSL_GUARDED_BY(mu_) = 0;  // 0: no early partials
   std::vector<float> pending_ ABSL_GUARDED_BY(mu_);
   size_t pending_pos_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t received_samples_ ABSL_GUARDED_BY(mu_) = 0;  // at input_rate_

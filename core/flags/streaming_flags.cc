@@ -12,6 +12,9 @@ ABSL_FLAG(int32_t, left_context_ms, lact::StreamingConfig{}.left_context_ms,
           "Streaming left context: audio before the step the encoder sees again (ms)");
 ABSL_FLAG(int32_t, lookahead_ms, lact::StreamingConfig{}.lookahead_ms,
           "Streaming lookahead: audio after the step the encoder sees before committing it (ms)");
+ABSL_FLAG(int32_t, first_partial_ms, lact::StreamingConfig{}.first_partial_ms,
+          "Until a stream's first step: a provisional decode each time this much more audio has "
+          "arrived, for a fast first interim result (commits nothing; 0: off) (ms)");
 ABSL_FLAG(int32_t, max_batch, 8, "Most streams decoded together in one model call");
 // clang-format on
 
@@ -22,6 +25,7 @@ StreamingConfig GetStreamingFlags() {
   c.step_ms = absl::GetFlag(FLAGS_step_ms);
   c.left_context_ms = absl::GetFlag(FLAGS_left_context_ms);
   c.lookahead_ms = absl::GetFlag(FLAGS_lookahead_ms);
+  c.first_partial_ms = absl::GetFlag(FLAGS_first_partial_ms);
   return c;
 }
 

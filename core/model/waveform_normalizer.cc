@@ -72,22 +72,55 @@ void NormalizeWaveform(std::vector<float>& x, double epsilon) {
   NormalizeWaveform(x.data(), x.size(), epsilon);
 }
 
+void RunningNormalizer::PushBlock(const WaveformStats& block) {
+  complete_.count += block.count;
+  complete_.sum += block.sum;
+  complete_.sum_squares += block.sum_squares;
+  blocks_.push_back(block);
+  while (blocks_.size() > 1 && complete_.count - blocks_.front().count >= max_history_) {
+    complete_.count -= blocks_.front().count;
+    complete_.sum -= blocks_.front().sum;
+    complete_.sum_squares -= blocks_.front().sum_squares;
+    blocks_.pop_front();
+  }
+}
+
 void RunningNormalizer::Accumulate(const float* x, size_t n) {
   if (max_history_ <= 0) {
     stats_.Add(x, n);
     return;
   }
-  WaveformStats block;
-  block.Add(x, n);
-  stats_.count += block.count;
-  stats_.sum += block.sum;
-  stats_.sum_squares += block.sum_squares;
-  blocks_.push_back(block);
-  while (blocks_.size() > 1 && stats_.count - blocks_.front().count >= max_history_) {
-    stats_.count -= blocks_.front().count;
-    stats_.sum -= blocks_.front().sum;
-    stats_.sum_squares -= blocks_.front().sum_squares;
-    blocks_.pop_front();
+  if (block_samples_ <= 0) {
+    WaveformStats block;
+    block.Add(x, n);
+    PushBlock(block);
+    stats_ = complete_;
+    return;
+  }
+  while (n > 0) {
+    // The block's sums continue sequentially (as one Add over the whole block would run).
+    const size_t take = std::min(n, static_cast<size_t>(block_samples_ - current_.count));
+    double s = current_.sum, ss = current_.sum_squares;
+    for (size_t i = 0; i < take; ++i) {
+      const double v = x[i];
+      s += v;
+      ss += v * v;
+    }
+    current_.count += static_cast<int64_t>(take);
+    current_.sum = s;
+    current_.sum_squares = ss;
+    x += take;
+    n -= take;
+    if (current_.count == block_samples_) {
+      PushBlock(current_);
+      current_ = WaveformStats{};
+    }
+  }
+  stats_ = complete_;
+  if (current_.count > 0) {
+    stats_.count += current_.count;
+    stats_.sum += current_.sum;
+    stats_.sum_squares += current_.sum_squares;
   }
 }
 

@@ -50,8 +50,14 @@ void NormalizeWaveform(float* x, size_t n, double epsilon = kWaveformNormEpsilon
 // bit for bit.
 class RunningNormalizer {
  public:
-  explicit RunningNormalizer(double epsilon = kWaveformNormEpsilon, int64_t max_history_samples = 0)
-      : epsilon_(epsilon), max_history_(max_history_samples) {}
+  // `block_samples` > 0 (with a history): the blocks are that many samples each, counted from
+  // the stream's first sample, whatever the sizes of the Accumulate calls, so the statistics at a
+  // block boundary are bit for bit those of feeding whole blocks (a partial block counts in the
+  // statistics as it fills, and is dropped from the history only as a whole block). 0: one block
+  // per Accumulate call.
+  explicit RunningNormalizer(double epsilon = kWaveformNormEpsilon, int64_t max_history_samples = 0,
+                             int64_t block_samples = 0)
+      : epsilon_(epsilon), max_history_(max_history_samples), block_samples_(block_samples) {}
 
   // Adds new samples ([n]) to the statistics (dropping the oldest blocks past the history).
   void Accumulate(const float* x, size_t n);
@@ -63,7 +69,7 @@ class RunningNormalizer {
   torch::Tensor Normalize(const torch::Tensor& x /*[...] float*/) const;  // same shape/device
 
   void Reset() {
-    stats_ = WaveformStats{};
+    stats_ = complete_ = current_ = WaveformStats{};
     blocks_.clear();
   }
 
@@ -75,10 +81,16 @@ class RunningNormalizer {
   int64_t max_history_samples() const { return max_history_; }
 
  private:
+  // Appends a whole block to the history, dropping the oldest past it.
+  void PushBlock(const WaveformStats& block);
+
   double epsilon_;
   int64_t max_history_;               // 0: the whole stream
-  WaveformStats stats_;               // over the blocks in blocks_ (all of them without a history)
-  std::deque<WaveformStats> blocks_;  // one per Accumulate call, when max_history_ > 0
+  int64_t block_samples_;             // 0: one block per Accumulate call
+  WaveformStats stats_;               // what Normalize uses: complete_ + current_
+  WaveformStats complete_;            // over the whole blocks in blocks_
+  WaveformStats current_;             // the block being filled (block_samples_ > 0)
+  std::deque<WaveformStats> blocks_;  // the history's blocks, when max_history_ > 0
 };
 
 }  // namespace lact

@@ -19,6 +19,7 @@ OnlineRecognizer::OnlineRecognizer(std::shared_ptr<const AsrModel> model,
   step_frames_ = config_.step_frames(frame_ms);
   left_frames_ = config_.left_frames(frame_ms);
   lookahead_frames_ = config_.lookahead_frames(frame_ms);
+  first_partial_frames_ = config_.first_partial_frames(frame_ms);
 }
 
 absl::StatusOr<std::unique_ptr<OnlineRecognizer>> OnlineRecognizer::Create(
@@ -32,7 +33,9 @@ absl::StatusOr<std::unique_ptr<OnlineRecognizer>> OnlineRecognizer::Create(
 }
 
 std::unique_ptr<OnlineStream> OnlineRecognizer::CreateStream(const StreamOptions& options) const {
-  return std::unique_ptr<OnlineStream>(new OnlineStream(model_, options, beam_));
+  StreamOptions o = options;
+  if (o.normalizer_block_ms <= 0) o.normalizer_block_ms = config_.step_ms;
+  return std::unique_ptr<OnlineStream>(new OnlineStream(model_, o, beam_));
 }
 
 StepPlan OnlineRecognizer::PlanStep(const OnlineStream& stream) const {
@@ -47,14 +50,32 @@ StepPlan OnlineRecognizer::PlanStep(const OnlineStream& stream) const {
   const int64_t available = cfg.NumFrames(total);  // frames whose samples have all arrived
   StepPlan plan;
   const int64_t committed = stream.committed_frames_;
+  plan.window_start_frame = std::max<int64_t>(0, committed - left_frames_);
+  if (!finished && available - lookahead_frames_ - committed < step_frames_) {
+    // Not a full step yet (an early partial): every frame so far provisional, none committed.
+    plan.commit_end_frame = committed;
+    plan.window_end_frame = available;
+    return plan;
+  }
   // Commit at most one step per decode so the window (and its memory) stays bounded even when
   // audio arrives faster than real time; IsReady stays true while a backlog remains.
   int64_t commit_end = finished ? available : available - lookahead_frames_;
   commit_end = std::min(commit_end, committed + step_frames_);
   plan.commit_end_frame = std::max(commit_end, committed);
   plan.window_end_frame = std::min(available, plan.commit_end_frame + lookahead_frames_);
-  plan.window_start_frame = std::max<int64_t>(0, committed - left_frames_);
   return plan;
+}
+
+bool OnlineRecognizer::HasFullStep(const OnlineStream& stream) const {
+  if (stream.result_.is_final) return false;
+  int64_t total;
+  {
+    absl::MutexLock lock(&stream.mu_);
+    if (stream.input_finished_) return true;
+    total = stream.total_samples_;
+  }
+  const int64_t available = model_->encoder().config().NumFrames(total);
+  return available - lookahead_frames_ - stream.committed_frames_ >= step_frames_;
 }
 
 bool OnlineRecognizer::IsReady(const OnlineStream& stream) const {
@@ -68,7 +89,10 @@ bool OnlineRecognizer::IsReady(const OnlineStream& stream) const {
   }
   if (finished) return true;  // the remaining frames (or the final flag) are owed
   const int64_t available = model_->encoder().config().NumFrames(total);
-  return available - lookahead_frames_ - stream.committed_frames_ >= step_frames_;
+  if (available - lookahead_frames_ - stream.committed_frames_ >= step_frames_) return true;
+  // An early partial is due before the first step, each first_partial_frames_ of new audio.
+  return first_partial_frames_ > 0 && stream.committed_frames_ == 0 &&
+         available >= stream.early_partial_frames_ + first_partial_frames_;
 }
 
 absl::Status OnlineRecognizer::DecodeStreams(const std::vector<OnlineStream*>& streams) const {
@@ -214,6 +238,7 @@ void OnlineRecognizer::PublishStep(StreamStep& w, const torch::Tensor& logits,
     s.captured_windows_.push_back({w.window.to(torch::kCPU).clone(), s.committed_frames_ - start,
                                    s.committed_frames_ - start + nc});
   }
+  if (nc == 0 && !w.finished) s.early_partial_frames_ = w.plan.window_end_frame;
   s.committed_frames_ = w.plan.commit_end_frame;
   bool is_final;
   {

@@ -49,8 +49,12 @@ class OnlineRecognizer {
   std::unique_ptr<OnlineStream> CreateStream(const StreamOptions& options = {}) const;
 
   // True when the stream has a full step of new audio beyond the lookahead, or its input has
-  // finished and frames remain to commit.
+  // finished and frames remain to commit, or (before its first step) an early partial is due:
+  // StreamingConfig::first_partial_ms more audio since the last one.
   bool IsReady(const OnlineStream& stream) const;
+  // True when the next decode commits frames (a full step beyond the lookahead, or the input has
+  // finished): IsReady without early partials.
+  bool HasFullStep(const OnlineStream& stream) const;
 
   // Decodes one step of every stream given (they should be ready; others are skipped), with
   // one encoder call per distinct window length (in steady state: one call), one batched LaCT
@@ -108,6 +112,7 @@ class OnlineRecognizer {
   std::optional<CtcBeamSearchOptions> beam_;
   int64_t samples_per_frame_;
   int64_t step_frames_, left_frames_, lookahead_frames_;
+  int64_t first_partial_frames_;  // 0: no early partials
 };
 
 }  // namespace lact

@@ -9,7 +9,8 @@ OnlineStream::OnlineStream(std::shared_ptr<const AsrModel> model, const StreamOp
                            const std::optional<CtcBeamSearchOptions>& beam)
     : model_(std::move(model)),
       options_(options),
-      normalizer_(kWaveformNormEpsilon, int64_t{kNormalizerHistorySeconds} * model_->sample_rate()),
+      normalizer_(kWaveformNormEpsilon, int64_t{kNormalizerHistorySeconds} * model_->sample_rate(),
+                  int64_t{options.normalizer_block_ms} * model_->sample_rate() / 1000),
       text_(model_->vocab(), model_->language_model(), model_->frame_seconds(), beam,
             UtteranceOptions{options.endpointing, options.speech_events}) {
   if (options_.enable_lact && model_->lact() != nullptr) lact_state_ = model_->lact()->NewState();
@@ -91,6 +92,7 @@ void OnlineStream::Reset() {
     input_finished_ = false;
   }
   committed_frames_ = 0;
+  early_partial_frames_ = 0;
   if (lact_state_ && !options_.keep_lact_state) lact_state_->Reset();
   text_.Reset();
   lact_reset_pending_ = false;

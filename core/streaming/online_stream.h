@@ -57,6 +57,10 @@ struct StreamOptions {
   bool keep_lact_state = false;  // session mode: Reset() keeps the fast weights
   bool capture = false;          // keep committed hidden/LaCT frames (for --dump-*; tests)
   bool capture_windows = false;  // keep each step's encoder window (training the top layers)
+  // Blocks of the normaliser's history (RunningNormalizer block_samples), counted from the
+  // stream's start whatever the sizes of the pieces fed: the server's --feed_ms. 0: the
+  // recognizer's step_ms (what lact_transcribe --streaming feeds).
+  int normalizer_block_ms = 0;
   // Endpointing: off here (one utterance per stream, as offline tools expect); the server turns
   // it on by default (--endpointing).
   EndpointingConfig endpointing = EndpointingConfig::Off();
@@ -131,6 +135,7 @@ class OnlineStream {
 
   // Touched only by the decoding thread.
   int64_t committed_frames_ = 0;
+  int64_t early_partial_frames_ = 0;  // available frames at the last early partial decode
   std::optional<LactState> lact_state_;
   UtteranceDecoder text_;            // CTC decoding, cut into utterances
   bool lact_reset_pending_ = false;  // kUtterance: an utterance ended in the last step

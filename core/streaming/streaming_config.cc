@@ -1,5 +1,6 @@
 #include "core/streaming/streaming_config.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
@@ -19,12 +20,17 @@ absl::Status StreamingConfig::Validate() const {
     return absl::InvalidArgumentError(
         absl::StrCat("lookahead_ms must be in [0, 60000], got ", lookahead_ms));
   }
+  if (first_partial_ms < 0 || first_partial_ms > 60000) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("first_partial_ms must be in [0, 60000] (0: off), got ", first_partial_ms));
+  }
   return absl::OkStatus();
 }
 
 std::string StreamingConfig::ToString() const {
   return absl::StrCat("StreamingConfig(step_ms=", step_ms, ", left_context_ms=", left_context_ms,
-                      ", lookahead_ms=", lookahead_ms, ")");
+                      ", lookahead_ms=", lookahead_ms, ", first_partial_ms=", first_partial_ms,
+                      ")");
 }
 
 static int64_t Frames(int ms, double frame_ms) {
@@ -39,6 +45,9 @@ int64_t StreamingConfig::left_frames(double frame_ms) const {
 }
 int64_t StreamingConfig::lookahead_frames(double frame_ms) const {
   return Frames(lookahead_ms, frame_ms);
+}
+int64_t StreamingConfig::first_partial_frames(double frame_ms) const {
+  return first_partial_ms > 0 ? std::max<int64_t>(1, Frames(first_partial_ms, frame_ms)) : 0;
 }
 
 }  // namespace lact

@@ -16,6 +16,12 @@ struct StreamingConfig {
   int step_ms = 640;           // new audio committed per step (and the interim cadence)
   int left_context_ms = 2560;  // already-committed audio the encoder sees again on the left
   int lookahead_ms = 640;      // audio to the right of the committed frames (provisional)
+  // Early partials: until a stream's first step (step + lookahead of audio), a provisional-only
+  // decode of the audio so far each time this much more has arrived, so the first interim result
+  // comes within a few hundred ms instead of after step + lookahead; they commit nothing, so the
+  // committed text is the same with or without them (the server feeds the smaller first pieces
+  // within its feed_ms blocks, and the normaliser's history blocks are fixed). 0: off.
+  int first_partial_ms = 200;
 
   absl::Status Validate() const;
   std::string ToString() const;
@@ -23,6 +29,7 @@ struct StreamingConfig {
   int64_t step_frames(double frame_ms) const;
   int64_t left_frames(double frame_ms) const;
   int64_t lookahead_frames(double frame_ms) const;
+  int64_t first_partial_frames(double frame_ms) const;  // 0 when off
 };
 
 }  // namespace lact

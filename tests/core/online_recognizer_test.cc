@@ -363,3 +363,56 @@ TEST(OnlineRecognizerTest, UtteranceScopeLactRestartsAtEachEndpoint) {
 
 }  // namespace
 }  // namespace lact
+
+namespace lact {
+namespace {
+
+// Early partials (StreamingConfig::first_partial_ms): before the first step, provisional-only
+// decodes each time 100 ms more audio has arrived; they commit nothing, so with the same pieces
+// fed the committed results, the final words and every committed frame's logits are bit-identical
+// to decoding without them. LaCT streams (their state only peeked by the early decodes).
+TEST(OnlineRecognizerTest, EarlyPartialsComeBeforeTheFirstStepAndCommitNothing) {
+  const std::vector<float> audio = LongAudio();
+  StreamingConfig plain_config = SmallWindow();  // first step after 300 + 200 ms of audio
+  plain_config.first_partial_ms = 0;
+  StreamingConfig early_config = plain_config;
+  early_config.first_partial_ms = 100;
+  auto plain_rec = *OnlineRecognizer::Create(Model(), plain_config);
+  auto early_rec = *OnlineRecognizer::Create(Model(), early_config);
+  StreamOptions o;
+  o.capture = true;
+  auto plain = plain_rec->CreateStream(o);
+  auto early = early_rec->CreateStream(o);
+  const std::vector<RecognitionResult> a = RunStream(*plain_rec, *plain, audio, 800);
+  const std::vector<RecognitionResult> b = RunStream(*early_rec, *early, audio, 800);
+  // The early decodes: audio < 500 ms, nothing committed; the first once 100 ms of frames have
+  // arrived (5 frames: the 150 ms piece, the conv stack's receptive field being 25 ms).
+  std::vector<RecognitionResult> early_results, committing;
+  for (const RecognitionResult& r : b)
+    (r.committed_frames == 0 ? early_results : committing).push_back(r);
+  ASSERT_GE(early_results.size(), 3u);
+  EXPECT_NEAR(early_results[0].audio_seconds, 0.15, 1e-9);
+  for (const RecognitionResult& r : early_results) {
+    EXPECT_LT(r.audio_seconds, 0.5);
+    EXPECT_EQ(r.committed_text, "");
+  }
+  EXPECT_FALSE(early_results.back().text.empty());  // provisional text before the first step
+  for (const RecognitionResult& r : a) EXPECT_GE(r.audio_seconds, 0.5);
+  // Every committing decode is the plain run's, in order; the final and the frames are equal.
+  ASSERT_EQ(committing.size(), a.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(committing[i].committed_frames, a[i].committed_frames) << i;
+    EXPECT_EQ(committing[i].committed_text, a[i].committed_text) << i;
+    EXPECT_EQ(committing[i].text, a[i].text) << i;
+  }
+  EXPECT_TRUE(b.back().is_final);
+  EXPECT_EQ(b.back().words.size(), a.back().words.size());
+  EXPECT_TRUE(torch::equal(early->captured_logits(), plain->captured_logits()));
+  EXPECT_TRUE(torch::equal(early->captured_lact(), plain->captured_lact()));
+  // A negative value is refused.
+  early_config.first_partial_ms = -1;
+  EXPECT_FALSE(OnlineRecognizer::Create(Model(), early_config).ok());
+}
+
+}  // namespace
+}  // namespace lact

@@ -154,6 +154,42 @@ TEST(WaveformNormalizerTest, HistoryLongerThanTheStreamChangesNothing) {
   }
 }
 
+// Fixed blocks (the stream's: --feed_ms): whatever the pieces fed (the server's early-partial
+// pieces, a client's packets), the statistics at every block boundary are bit for bit those of
+// feeding whole blocks, which are the per-call blocks of before; the history drops whole blocks.
+TEST(WaveformNormalizerTest, FixedBlocksMakeTheStatisticsIndependentOfThePieces) {
+  std::vector<float> x = TestSignal(12000, 23);
+  for (size_t i = 6000; i < x.size(); ++i) x[i] *= 6.0f;  // a change of level the history follows
+  const int64_t block = 1000, history = 2500;
+  RunningNormalizer per_call(kWaveformNormEpsilon, history);  // whole blocks, one per call
+  RunningNormalizer fixed_whole(kWaveformNormEpsilon, history, block);
+  RunningNormalizer fixed_pieces(kWaveformNormEpsilon, history, block);
+  const size_t pieces[] = {130, 1, 999, 470, 2400, 3};
+  size_t fed = 0, k = 0;
+  for (size_t at = 0; at < x.size(); at += block) {
+    per_call.Accumulate(x.data() + at, block);
+    fixed_whole.Accumulate(x.data() + at, block);
+    while (fed < at + block) {  // pieces of odd sizes, stopping at the block boundary
+      const size_t n = std::min(pieces[k++ % 6], at + block - fed);
+      fixed_pieces.Accumulate(x.data() + fed, n);
+      fed += n;
+    }
+    for (const RunningNormalizer* r : {&fixed_whole, &fixed_pieces}) {
+      ASSERT_EQ(r->count(), per_call.count()) << at;
+      ASSERT_EQ(r->mean(), per_call.mean()) << at;
+      ASSERT_EQ(r->variance(), per_call.variance()) << at;
+    }
+  }
+  EXPECT_EQ(per_call.count(), 3000);  // the history kept the newest three blocks
+  // Mid-block, the partial block counts as it fills (here 1500 samples past a boundary).
+  RunningNormalizer partial(kWaveformNormEpsilon, history, block);
+  partial.Accumulate(x.data(), 1500);
+  const WaveformStats expected = ComputeWaveformStats(x.data(), 1500);
+  EXPECT_EQ(partial.count(), 1500);
+  EXPECT_NEAR(partial.mean(), expected.mean(), 1e-12);
+  EXPECT_NEAR(partial.variance(), expected.variance(), 1e-12);
+}
+
 TEST(WaveformNormalizerTest, RunningBeforeAnySampleIsIdentity) {
   const RunningNormalizer running;
   const std::vector<float> x = {0.5f, -0.25f, 0.125f};
