@@ -39,19 +39,13 @@ std::unique_ptr<OnlineStream> OnlineRecognizer::CreateStream(const StreamOptions
 }
 
 StepPlan OnlineRecognizer::PlanStep(const OnlineStream& stream) const {
-  int64_t total;
-  bool finished;
-  {
-    absl::MutexLock lock(&stream.mu_);
-    total = stream.total_samples_;
-    finished = stream.input_finished_;
-  }
-  const auto& cfg = model_->encoder().config();
-  const int64_t available = cfg.NumFrames(total);  // frames whose samples have all arrived
+  const Progress p = ProgressOf(stream);
+  const bool finished = p.finished;
+  const int64_t available = p.available;  // frames whose samples have all arrived
   StepPlan plan;
   const int64_t committed = stream.committed_frames_;
   plan.window_start_frame = std::max<int64_t>(0, committed - left_frames_);
-  if (!finished && available - lookahead_frames_ - committed < step_frames_) {
+  if (!p.full_step) {
     // Not a full step yet (an early partial): every frame so far provisional, none committed.
     plan.commit_end_frame = committed;
     plan.window_end_frame = available;
@@ -66,33 +60,29 @@ StepPlan OnlineRecognizer::PlanStep(const OnlineStream& stream) const {
   return plan;
 }
 
-bool OnlineRecognizer::HasFullStep(const OnlineStream& stream) const {
-  if (stream.result_.is_final) return false;
-  int64_t total;
+OnlineRecognizer::Progress OnlineRecognizer::ProgressOf(const OnlineStream& stream) const {
+  Progress p;
   {
     absl::MutexLock lock(&stream.mu_);
-    if (stream.input_finished_) return true;
-    total = stream.total_samples_;
+    p.finished = stream.input_finished_;
+    p.available = model_->encoder().config().NumFrames(stream.total_samples_);
   }
-  const int64_t available = model_->encoder().config().NumFrames(total);
-  return available - lookahead_frames_ - stream.committed_frames_ >= step_frames_;
+  p.full_step =
+      p.finished || p.available - lookahead_frames_ - stream.committed_frames_ >= step_frames_;
+  return p;
+}
+
+bool OnlineRecognizer::HasFullStep(const OnlineStream& stream) const {
+  return !stream.result_.is_final && ProgressOf(stream).full_step;
 }
 
 bool OnlineRecognizer::IsReady(const OnlineStream& stream) const {
   if (stream.result_.is_final) return false;
-  bool finished;
-  int64_t total;
-  {
-    absl::MutexLock lock(&stream.mu_);
-    finished = stream.input_finished_;
-    total = stream.total_samples_;
-  }
-  if (finished) return true;  // the remaining frames (or the final flag) are owed
-  const int64_t available = model_->encoder().config().NumFrames(total);
-  if (available - lookahead_frames_ - stream.committed_frames_ >= step_frames_) return true;
+  const Progress p = ProgressOf(stream);
+  if (p.full_step) return true;  // a step to commit (or, finished, the rest and the final flag)
   // An early partial is due before the first step, each first_partial_frames_ of new audio.
   return first_partial_frames_ > 0 && stream.committed_frames_ == 0 &&
-         available >= stream.early_partial_frames_ + first_partial_frames_;
+         p.available >= stream.early_partial_frames_ + first_partial_frames_;
 }
 
 absl::Status OnlineRecognizer::DecodeStreams(const std::vector<OnlineStream*>& streams) const {

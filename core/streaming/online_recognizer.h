@@ -79,6 +79,14 @@ class OnlineRecognizer {
   StepPlan PlanStep(const OnlineStream& stream) const;
 
  private:
+  // Where a stream stands: input finished, frames whose samples have all arrived, and whether
+  // the next decode commits (a full step beyond the lookahead, or the input has finished).
+  struct Progress {
+    bool finished = false;
+    int64_t available = 0;
+    bool full_step = false;
+  };
+  Progress ProgressOf(const OnlineStream& stream) const;
   // One ready stream in a DecodeStreams call, through its steps.
   struct StreamStep {
     OnlineStream* stream = nullptr;

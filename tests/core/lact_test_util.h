@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -13,6 +15,25 @@
 
 namespace lact {
 namespace testing_util {
+
+// tests/fixtures' tiny_group model + the lact_momentum adapter (chunk 16) in one model folder
+// under the test temp dir, one per process and `name`: ctest -j runs tests in parallel processes,
+// which used to overwrite each other's copy mid-read (a DATA_LOSS flake in CI).
+inline std::string TinyLactModelDir(const std::string& fixtures, const std::string& name) {
+  namespace fs = std::filesystem;
+  const std::string dir = ::testing::TempDir() + "/" + name + "_" + std::to_string(::getpid());
+  fs::create_directories(dir);
+  for (const char* f :
+       {"config.json", "model.safetensors", "vocab.json", "preprocessor_config.json"}) {
+    fs::copy_file(fixtures + "/tiny_group/" + f, dir + "/" + f,
+                  fs::copy_options::overwrite_existing);
+  }
+  for (const char* f : {"lact_config.json", "lact.safetensors"}) {
+    fs::copy_file(fixtures + "/lact_momentum/" + f, dir + "/" + f,
+                  fs::copy_options::overwrite_existing);
+  }
+  return dir;
+}
 
 inline double MaxAbs(const torch::Tensor& t) { return t.abs().max().item<double>(); }
 

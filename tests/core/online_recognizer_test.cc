@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "core/audio/audio_io.h"
+#include "tests/core/lact_test_util.h"
 
 namespace lact {
 namespace {
@@ -20,21 +21,7 @@ const std::string kFixtures = LACT_TEST_FIXTURES;
 
 // tiny_group + the lact_momentum adapter (chunk 16) in one model folder.
 std::string LactModelDir() {
-  // One folder per process: ctest -j runs these tests in parallel processes, which used to
-  // overwrite each other's copy mid-read (a DATA_LOSS flake in CI).
-  const std::string dir =
-      ::testing::TempDir() + "/online_recognizer_model_" + std::to_string(::getpid());
-  fs::create_directories(dir);
-  for (const char* f :
-       {"config.json", "model.safetensors", "vocab.json", "preprocessor_config.json"}) {
-    fs::copy_file(kFixtures + "/tiny_group/" + f, dir + "/" + f,
-                  fs::copy_options::overwrite_existing);
-  }
-  for (const char* f : {"lact_config.json", "lact.safetensors"}) {
-    fs::copy_file(kFixtures + "/lact_momentum/" + f, dir + "/" + f,
-                  fs::copy_options::overwrite_existing);
-  }
-  return dir;
+  return testing_util::TinyLactModelDir(kFixtures, "online_recognizer_model");
 }
 
 std::shared_ptr<const AsrModel> Model() {

@@ -12,6 +12,7 @@
 
 #include "absl/strings/match.h"
 #include "core/audio/audio_io.h"
+#include "tests/core/lact_test_util.h"
 
 namespace lact {
 namespace {
@@ -22,17 +23,7 @@ const std::string kFixtures = LACT_TEST_FIXTURES;
 // tiny_group + the lact_momentum adapter, one folder per process (ctest -j).
 std::shared_ptr<const AsrModel> Model() {
   static auto model = [] {
-    const std::string dir = ::testing::TempDir() + "/warm_up_model_" + std::to_string(::getpid());
-    fs::create_directories(dir);
-    for (const char* f :
-         {"config.json", "model.safetensors", "vocab.json", "preprocessor_config.json"}) {
-      fs::copy_file(kFixtures + "/tiny_group/" + f, dir + "/" + f,
-                    fs::copy_options::overwrite_existing);
-    }
-    for (const char* f : {"lact_config.json", "lact.safetensors"}) {
-      fs::copy_file(kFixtures + "/lact_momentum/" + f, dir + "/" + f,
-                    fs::copy_options::overwrite_existing);
-    }
+    const std::string dir = testing_util::TinyLactModelDir(kFixtures, "warm_up_model");
     auto m = AsrModel::Load(dir);
     EXPECT_TRUE(m.ok()) << m.status();
     return *m;

@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include "core/audio/audio_io.h"
+#include "tests/train/state_cache_test_util.h"
 #include "train/train_options.h"
 #include "train/trainer.h"
 
@@ -30,20 +31,10 @@ class EncoderStateCacheTest : public ::testing::Test {
     dir_ = fs::path(::testing::TempDir()) /
            ("state_cache_" + std::to_string(::getpid()) + "_" +
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_ / "model");
-    for (const char* f :
-         {"config.json", "model.safetensors", "vocab.json", "preprocessor_config.json"}) {
-      fs::copy_file(kFixtures + "/tiny_group/" + f, dir_ / "model" / f);
-    }
-    auto audio = ReadAudioFile(kFixtures + "/tiny_group/expected_long/input.wav", 16000);
+    testing_util::MakeStateCacheTestFolder(dir_, kFixtures);
+    auto audio = ReadAudioFile((dir_ / "a.wav").string(), 16000);
     ASSERT_TRUE(audio.ok()) << audio.status();
     audio_ = *audio;
-    ASSERT_TRUE(WriteWav16((dir_ / "a.wav").string(), audio_, 16000).ok());
-    ASSERT_TRUE(WriteWav16((dir_ / "b.wav").string(),
-                           std::vector<float>(audio_.begin(), audio_.begin() + audio_.size() / 2),
-                           16000)
-                    .ok());
   }
   void TearDown() override { fs::remove_all(dir_); }
 

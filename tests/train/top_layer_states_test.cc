@@ -20,6 +20,7 @@
 #include "core/model/safetensors.h"
 #include "core/model/wav2vec2_model.h"
 #include "core/streaming/asr_model.h"
+#include "tests/train/state_cache_test_util.h"
 #include "train/train_options.h"
 #include "train/trainer.h"
 
@@ -67,19 +68,7 @@ class TopLayerStatesTest : public ::testing::Test {
     dir_ = fs::path(::testing::TempDir()) /
            ("top_layers_" + std::to_string(::getpid()) + "_" +
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_ / "model");
-    for (const char* f :
-         {"config.json", "model.safetensors", "vocab.json", "preprocessor_config.json"}) {
-      fs::copy_file(kFixtures + "/tiny_group/" + f, dir_ / "model" / f);
-    }
-    auto audio = ReadAudioFile(kFixtures + "/tiny_group/expected_long/input.wav", 16000);
-    ASSERT_TRUE(audio.ok()) << audio.status();
-    ASSERT_TRUE(WriteWav16((dir_ / "a.wav").string(), *audio, 16000).ok());
-    ASSERT_TRUE(WriteWav16((dir_ / "b.wav").string(),
-                           std::vector<float>(audio->begin(), audio->begin() + audio->size() / 2),
-                           16000)
-                    .ok());
+    testing_util::MakeStateCacheTestFolder(dir_, kFixtures);
     std::ofstream manifest(dir_ / "train.tsv");
     manifest << (dir_ / "a.wav").string() << "\tTHE CAT SAT ON THE MAT\n"
              << (dir_ / "b.wav").string() << "\tA TEN\n";
