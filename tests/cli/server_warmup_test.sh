@@ -13,15 +13,18 @@ server_pid=$!
 "$PY" - "$mport" "$tmp/ready.json" <<'PY' || { cat "$tmp/server.log"; fail "health during the warm-up"; }
 import os, sys, time, urllib.error, urllib.request
 port, ready = sys.argv[1], sys.argv[2]
-seen = []  # (status, body, ready file present)
+seen = []  # (status, body, ready file present before the request)
 deadline = time.time() + 240
 while time.time() < deadline:
+    # The ready file is checked before the request: one there before a 503 is a server bug (after
+    # the response it may legitimately appear, the server turning SERVING meanwhile).
+    was_ready = os.path.exists(ready)
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
-            seen.append((r.status, r.read().decode().strip(), os.path.exists(ready)))
+            seen.append((r.status, r.read().decode().strip(), was_ready))
             break
     except urllib.error.HTTPError as e:
-        seen.append((e.code, e.read().decode().strip(), os.path.exists(ready)))
+        seen.append((e.code, e.read().decode().strip(), was_ready))
     except OSError:
         pass  # the listener is not open yet (the model is loading)
     time.sleep(0.02)
