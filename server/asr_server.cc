@@ -131,6 +131,7 @@ absl::Status AsrServer::Start() {
   SchedulerOptions scheduler_options;
   scheduler_options.max_batch = config_.max_batch;
   scheduler_options.max_queue_delay = absl::Milliseconds(config_.max_queue_delay_ms);
+  scheduler_options.decode_threads = config_.effective_decode_threads();
   scheduler_ = std::make_unique<Scheduler>(*recognizer_, scheduler_options, metrics_.get());
   scheduler_->Start();
   LACT_RETURN_IF_ERROR(BuildAndStartGrpc());
@@ -181,6 +182,7 @@ absl::Status AsrServer::BuildAndStartGrpc() {
   o.lact_default = config_.lact;
   o.model_has_lact = model_->has_lact_files() && model_->lact() != nullptr;
   o.model_sample_rate = model_->sample_rate();
+  o.max_alternatives_cap = recognizer_->beam_search() ? recognizer_->beam_search()->beam_size : 1;
   o.authenticator = authenticator_.get();
   o.write_stall_timeout = absl::Seconds(config_.write_stall_timeout_s);
   o.stream_idle_timeout = absl::Seconds(config_.stream_idle_timeout_s);

@@ -70,8 +70,16 @@ ServerMetrics::ServerMetrics(const std::string& device)
   batch_size_ = histogram("lact_batch_size", "Streams per batched model call",
                           {1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 128});
   model_step_seconds_ =
-      histogram("lact_model_step_seconds", "Time of one batched model call (DecodeStreams)",
-                LatencyBuckets());
+      histogram("lact_model_step_seconds",
+                "Time of one batched model step (encoder, LaCT, lm_head)", LatencyBuckets());
+  decode_seconds_ = histogram(
+      "lact_decode_seconds", "CTC decoding (greedy or beam search) of one stream's step",
+      {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1});
+  model_idle_seconds_ = &prometheus::BuildCounter()
+                             .Name("lact_model_idle_seconds_total")
+                             .Help("Time the model worker waited for ready streams between batches")
+                             .Register(*registry_)
+                             .Add({});
   queue_wait_seconds_ =
       histogram("lact_queue_wait_seconds", "Time a ready stream waits before its batch starts",
                 LatencyBuckets());

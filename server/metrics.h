@@ -11,7 +11,9 @@
 //   lact_streams_total{code}                     counter   finished streams by gRPC status code
 //   lact_audio_seconds_total                     counter   audio decoded (committed)
 //   lact_batch_size                              histogram streams per model call
-//   lact_model_step_seconds                      histogram time of one batched DecodeStreams
+//   lact_model_step_seconds                      histogram time of one batched model step (RunModelStep)
+//   lact_decode_seconds                          histogram one stream's CTC decoding of a step (FinishStep)
+//   lact_model_idle_seconds_total                counter   model worker waiting for ready streams
 //   lact_queue_wait_seconds                      histogram ready -> taken into a batch
 //   lact_interim_latency_seconds                 histogram newest audio in a result received -> interim sent
 //   lact_final_latency_seconds                   histogram half-close (or an endpointed utterance's
@@ -57,6 +59,8 @@ class ServerMetrics {
   prometheus::Counter& audio_seconds() { return *audio_seconds_; }
   prometheus::Histogram& batch_size() { return *batch_size_; }
   prometheus::Histogram& model_step_seconds() { return *model_step_seconds_; }
+  prometheus::Histogram& decode_seconds() { return *decode_seconds_; }
+  prometheus::Counter& model_idle_seconds() { return *model_idle_seconds_; }
   prometheus::Histogram& queue_wait_seconds() { return *queue_wait_seconds_; }
   prometheus::Histogram& interim_latency_seconds() { return *interim_latency_seconds_; }
   prometheus::Histogram& final_latency_seconds() { return *final_latency_seconds_; }
@@ -86,6 +90,8 @@ class ServerMetrics {
   prometheus::Counter* audio_seconds_;
   prometheus::Histogram* batch_size_;
   prometheus::Histogram* model_step_seconds_;
+  prometheus::Histogram* decode_seconds_;
+  prometheus::Counter* model_idle_seconds_;
   prometheus::Histogram* queue_wait_seconds_;
   prometheus::Histogram* interim_latency_seconds_;
   prometheus::Histogram* final_latency_seconds_;

@@ -10,6 +10,7 @@
 #include "absl/strings/string_view.h"
 #include "core/model/model_errors.h"
 #include "core/streaming/online_recognizer.h"
+#include "server/decode_pool.h"
 #include "server/log.h"
 #include "server/metrics.h"
 #include "server/stream_session.h"
@@ -38,6 +39,9 @@ void Scheduler::Start() {
   absl::MutexLock lock(&mu_);
   if (worker_.joinable()) return;
   stop_ = false;
+  if (options_.decode_threads > 0 && pool_ == nullptr) {
+    pool_ = std::make_unique<DecodePool>(options_.decode_threads);
+  }
   worker_ = std::thread([this] { WorkerLoop(); });
 }
 
@@ -47,6 +51,7 @@ void Scheduler::Stop() {
     stop_ = true;
   }
   if (worker_.joinable()) worker_.join();
+  if (pool_ != nullptr) pool_->Wait();  // the decoding of steps already run (may queue streams)
   std::deque<Entry> dropped;  // released outside the lock (sessions lock themselves on destruction)
   {
     absl::MutexLock lock(&mu_);
@@ -72,69 +77,109 @@ bool Scheduler::Remove(const StreamSession* session) {
 }
 
 void Scheduler::WorkerLoop() {
-  const size_t max_batch = static_cast<size_t>(std::max(1, options_.max_batch));
-  while (true) {
-    std::vector<Entry> batch;
-    {
-      absl::MutexLock lock(&mu_);
-      auto has_work = [this]()
-                          ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_ || !queue_.empty(); };
-      mu_.Await(absl::Condition(&has_work));
-      if (stop_) return;
-      // Wait for the batch to fill, at most max_queue_delay after the oldest became ready.
-      const absl::Time deadline = queue_.front().ready_since + options_.max_queue_delay;
-      auto full = [this, max_batch]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return stop_ || queue_.size() >= max_batch;
-      };
-      mu_.AwaitWithDeadline(absl::Condition(&full), deadline);
-      if (stop_) return;
-      const size_t n = std::min(max_batch, queue_.size());
-      batch.assign(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
-      queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
-      if (metrics_ != nullptr)
-        metrics_->ready_queue_length().Set(static_cast<double>(queue_.size()));
-    }
-    if (batch.empty()) continue;  // every queued stream was removed while waiting
+  std::vector<Entry> batch;
+  while (TakeBatch(&batch)) RunBatch(batch);
+}
 
-    const absl::Time start = absl::Now();
-    std::vector<OnlineStream*> streams;
-    std::vector<StreamSession*> sessions;
-    std::vector<uint64_t> ids;
-    for (const Entry& e : batch) {
-      OnlineStream* stream = e.session->BeginDecode();
-      if (stream == nullptr) continue;  // aborted meanwhile
-      if (metrics_ != nullptr) {
-        metrics_->queue_wait_seconds().Observe(absl::ToDoubleSeconds(start - e.ready_since));
-      }
-      streams.push_back(stream);
-      sessions.push_back(e.session.get());
-      ids.push_back(e.session->id());
-    }
-    if (streams.empty()) continue;
-    const int64_t batch_index = batches_.load();
-    absl::Status status;
-    try {
-      if (options_.before_decode) options_.before_decode(batch_index, ids);
-      status = recognizer_.DecodeStreams(streams);  // reports its model calls' failures as a status
-    } catch (...) {  // keep the worker (and the server) alive whatever was thrown
-      status = ModelCallStatus(std::current_exception(), "model step failed");
-    }
-    const bool out_of_memory = IsOutOfMemory(status);
-    if (out_of_memory) status = OutOfMemoryStatus(streams.size(), status.message());
-    const absl::Time end = absl::Now();
-    if (!status.ok()) {
-      Log("model step failed for a batch of ", streams.size(), " (streams ",
-          absl::StrJoin(ids, ","), "): ", status.ToString(),
-          out_of_memory ? "; those streams end, the server goes on" : "");
-    }
-    if (metrics_ != nullptr) {
-      metrics_->batch_size().Observe(static_cast<double>(streams.size()));
-      metrics_->model_step_seconds().Observe(absl::ToDoubleSeconds(end - start));
-    }
-    for (StreamSession* s : sessions) s->EndDecode(status);
-    if (out_of_memory) ++oom_batches_;
-    ++batches_;
+bool Scheduler::TakeBatch(std::vector<Entry>* batch) {
+  const size_t max_batch = static_cast<size_t>(std::max(1, options_.max_batch));
+  const absl::Time idle_since = absl::Now();
+  batch->clear();
+  {
+    absl::MutexLock lock(&mu_);
+    auto has_work = [this]()
+                        ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_ || !queue_.empty(); };
+    mu_.Await(absl::Condition(&has_work));
+    if (stop_) return false;
+    // Wait for the batch to fill, at most max_queue_delay after the oldest became ready.
+    const absl::Time deadline = queue_.front().ready_since + options_.max_queue_delay;
+    auto full = [this, max_batch]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return stop_ || queue_.size() >= max_batch;
+    };
+    mu_.AwaitWithDeadline(absl::Condition(&full), deadline);
+    if (stop_) return false;
+    const size_t n = std::min(max_batch, queue_.size());
+    batch->assign(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
+    queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
+    if (metrics_ != nullptr) metrics_->ready_queue_length().Set(static_cast<double>(queue_.size()));
   }
+  if (metrics_ != nullptr) {
+    metrics_->model_idle_seconds().Increment(absl::ToDoubleSeconds(absl::Now() - idle_since));
+  }
+  return true;
+}
+
+void Scheduler::RunBatch(const std::vector<Entry>& batch) {
+  const absl::Time start = absl::Now();
+  std::vector<OnlineStream*> streams;
+  std::vector<std::shared_ptr<StreamSession>> sessions;
+  std::vector<uint64_t> ids;
+  for (const Entry& e : batch) {
+    OnlineStream* stream = e.session->BeginDecode();
+    if (stream == nullptr) continue;  // aborted meanwhile (or every queued stream was removed)
+    if (metrics_ != nullptr) {
+      metrics_->queue_wait_seconds().Observe(absl::ToDoubleSeconds(start - e.ready_since));
+    }
+    streams.push_back(stream);
+    sessions.push_back(e.session);
+    ids.push_back(e.session->id());
+  }
+  if (streams.empty()) return;
+  absl::StatusOr<std::vector<PendingStep>> pending;
+  try {
+    if (options_.before_decode) options_.before_decode(batches_.load(), ids);
+    pending = recognizer_.RunModelStep(streams);  // reports its model calls' failures as a status
+  } catch (...) {  // keep the worker (and the server) alive whatever was thrown
+    pending = ModelCallStatus(std::current_exception(), "model step failed");
+  }
+  absl::Status status = pending.status();
+  const bool out_of_memory = IsOutOfMemory(status);
+  if (out_of_memory) status = OutOfMemoryStatus(streams.size(), status.message());
+  if (!status.ok()) {
+    Log("model step failed for a batch of ", streams.size(), " (streams ", absl::StrJoin(ids, ","),
+        "): ", status.ToString(), out_of_memory ? "; those streams end, the server goes on" : "");
+  }
+  if (metrics_ != nullptr) {
+    metrics_->batch_size().Observe(static_cast<double>(streams.size()));
+    metrics_->model_step_seconds().Observe(absl::ToDoubleSeconds(absl::Now() - start));
+  }
+  if (out_of_memory) ++oom_batches_;
+  ++batches_;
+  if (!status.ok()) {
+    for (const auto& s : sessions) s->EndDecode(status);
+    return;
+  }
+  // Each stream's decoding; a stream the step skipped (not ready after all) ends its decode now.
+  std::vector<const PendingStep*> step_of(streams.size(), nullptr);
+  for (const PendingStep& p : *pending) {
+    step_of[std::find(streams.begin(), streams.end(), p.stream) - streams.begin()] = &p;
+  }
+  for (size_t i = 0; i < sessions.size(); ++i) {
+    if (step_of[i] == nullptr) {
+      sessions[i]->EndDecode(absl::OkStatus());
+    } else if (pool_ != nullptr) {
+      pool_->Submit(
+          [this, session = sessions[i], step = *step_of[i]] { FinishStream(session, step); });
+    } else {
+      FinishStream(sessions[i], *step_of[i]);
+    }
+  }
+}
+
+void Scheduler::FinishStream(const std::shared_ptr<StreamSession>& session,
+                             const PendingStep& step) {
+  const absl::Time start = absl::Now();
+  absl::Status status;
+  try {
+    recognizer_.FinishStep(step);
+  } catch (...) {  // e.g. out of memory in the beam search: this stream ends, the others go on
+    status = ModelCallStatus(std::current_exception(), "decoding failed");
+    Log("decoding failed for stream ", session->id(), ": ", status.ToString());
+  }
+  if (metrics_ != nullptr) {
+    metrics_->decode_seconds().Observe(absl::ToDoubleSeconds(absl::Now() - start));
+  }
+  session->EndDecode(status);
 }
 
 }  // namespace lact::server

@@ -5,6 +5,12 @@
 // result (StreamSession::EndDecode), which re-queues it when it is ready again. No RPC thread
 // ever runs the model; per-stream state (LaCT fast weights included) stays with the stream.
 //
+// Decoding off the model worker (decode_threads > 0): the worker runs a batch's model step
+// (OnlineRecognizer::RunModelStep) and hands each stream's CTC decoding and result
+// (FinishStep + EndDecode) to a DecodePool, then starts the next batch while those run. A stream
+// is queued again only from its own EndDecode, so its steps stay in order and its results are
+// those of decoding on the worker (decode_threads 0).
+//
 // Out of memory: a batch whose model step runs out of device (or host) memory fails its own
 // streams with RESOURCE_EXHAUSTED and the worker goes on with the next batch; other streams are
 // not affected. The batch is not retried in smaller pieces: DecodeStreams is not transactional
@@ -26,16 +32,20 @@
 
 namespace lact {
 class OnlineRecognizer;
-}
+struct PendingStep;
+}  // namespace lact
 
 namespace lact::server {
 
+class DecodePool;
 class ServerMetrics;
 class StreamSession;
 
 struct SchedulerOptions {
   int max_batch = 8;
   absl::Duration max_queue_delay = absl::Milliseconds(5);
+  // Threads decoding the streams of finished model steps; 0: the model worker decodes them.
+  int decode_threads = 0;
   // Fault injection for tests only (no flag sets it): called on the model worker right before
   // each DecodeStreams with the batch's index (0, 1, ...) and its sessions' ids. Whatever it
   // throws is handled exactly as if DecodeStreams had thrown it (e.g. a c10::OutOfMemoryError
@@ -53,8 +63,9 @@ class Scheduler {
   Scheduler& operator=(const Scheduler&) = delete;
 
   void Start();
-  // Ends the worker after the batch it is running; streams still queued are left undecoded
-  // (their RPCs are aborted by the service before this).
+  // Ends the worker after the batch it is running and waits for the decoding of the steps it
+  // ran; streams still queued are left undecoded (their RPCs are aborted by the service before
+  // this).
   void Stop();
 
   // A ready stream (called by the session with its own lock held).
@@ -69,22 +80,29 @@ class Scheduler {
   int64_t out_of_memory_batches() const { return oom_batches_.load(); }
 
  private:
+  struct Entry {
+    std::shared_ptr<StreamSession> session;
+    absl::Time ready_since;
+  };
   void WorkerLoop();
+  // Takes the next batch (waits for ready streams); false when stopping.
+  bool TakeBatch(std::vector<Entry>* batch);
+  // Runs one batch: its model step, then each stream's decoding (here or on the pool).
+  void RunBatch(const std::vector<Entry>& batch);
+  // One stream's decoding of a finished model step, and its EndDecode.
+  void FinishStream(const std::shared_ptr<StreamSession>& session, const PendingStep& step);
 
   const OnlineRecognizer& recognizer_;
   const SchedulerOptions options_;
   ServerMetrics* const metrics_;
 
   mutable absl::Mutex mu_;
-  struct Entry {
-    std::shared_ptr<StreamSession> session;
-    absl::Time ready_since;
-  };
   std::deque<Entry> queue_ ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   // Written by the worker only (after each batch); read by any thread.
   std::atomic<int64_t> batches_{0};
   std::atomic<int64_t> oom_batches_{0};
+  std::unique_ptr<DecodePool> pool_;  // null: decode_threads 0
   std::thread worker_;
 };
 

@@ -1,8 +1,10 @@
 #include "server/server_config.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 
@@ -56,6 +58,10 @@ absl::Status ServerConfig::Validate() const {
   if (max_queue_delay_ms < 0 || max_queue_delay_ms > 10000) {
     return bad("--max_queue_delay_ms must be in [0, 10000], got ", max_queue_delay_ms);
   }
+  if (decode_threads < -1 || decode_threads > 64) {
+    return bad("--decode_threads must be in [-1, 64] (-1: automatic, 0: on the model worker), got ",
+               decode_threads);
+  }
   if (max_streams < 1) return bad("--max_streams must be >= 1, got ", max_streams);
   if (!(max_stream_seconds > 0))
     return bad("--max_stream_seconds must be > 0, got ", max_stream_seconds);
@@ -82,6 +88,12 @@ absl::Status ServerConfig::Validate() const {
   return absl::OkStatus();
 }
 
+int ServerConfig::effective_decode_threads() const {
+  if (decode_threads >= 0) return decode_threads;
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  return std::clamp(cores / 2, 1, 8);
+}
+
 std::string ServerConfig::ToString() const {
   return absl::StrCat(
       "model=", model_dir, " device=", device, " dtype=", dtype, " lact=", lact ? "on" : "off",
@@ -91,10 +103,10 @@ std::string ServerConfig::ToString() const {
       : tls_client_ca.empty() ? "on"
                               : "mutual",
       " auth=", auth_tokens_file.empty() ? "off" : "bearer_tokens", " max_batch=", max_batch,
-      " max_queue_delay_ms=", max_queue_delay_ms, " max_streams=", max_streams,
-      " max_stream_seconds=", max_stream_seconds, " max_message_bytes=", max_message_bytes,
-      " drain_seconds=", drain_seconds, " warmup_seconds=", warmup_seconds,
-      " write_stall_timeout_s=", write_stall_timeout_s,
+      " max_queue_delay_ms=", max_queue_delay_ms, " decode_threads=", effective_decode_threads(),
+      " max_streams=", max_streams, " max_stream_seconds=", max_stream_seconds,
+      " max_message_bytes=", max_message_bytes, " drain_seconds=", drain_seconds,
+      " warmup_seconds=", warmup_seconds, " write_stall_timeout_s=", write_stall_timeout_s,
       " stream_idle_timeout_s=", stream_idle_timeout_s,
       " max_streams_per_peer=", max_streams_per_peer, " ", streaming.ToString(), " ",
       endpointing.ToString(), " feed_ms=", effective_feed_ms(), " ", decoding.ToString());

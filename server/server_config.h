@@ -38,6 +38,9 @@ struct ServerConfig {
   // Scheduler (Triton-style dynamic batching of ready streams).
   int max_batch = 8;           // streams per model call
   int max_queue_delay_ms = 5;  // how long the oldest ready stream may wait for a batch to fill
+  // Threads decoding finished model steps (CTC greedy/beam search) while the worker runs the
+  // next batch; 0: the worker decodes; -1: DefaultDecodeThreads() (half the cores, 1 to 8).
+  int decode_threads = -1;
 
   // Limits.
   int max_streams = 64;             // concurrent streams (RESOURCE_EXHAUSTED past it)
@@ -69,6 +72,8 @@ struct ServerConfig {
   absl::Status Validate() const;
   std::string ToString() const;
   int effective_feed_ms() const { return feed_ms > 0 ? feed_ms : streaming.step_ms; }
+  // decode_threads, with -1 resolved: half the machine's cores, 1 to 8.
+  int effective_decode_threads() const;
   const std::string& effective_metrics_host() const {
     return metrics_host.empty() ? host : metrics_host;
   }

@@ -36,6 +36,9 @@ ABSL_FLAG(std::string, ready_file, "", "Once serving, write {\"port\":N,\"metric
           "to this file (for scripts and tests using port 0)");
 ABSL_FLAG(int32_t, max_queue_delay_ms, 5, "How long the oldest ready stream may wait for a batch "
           "to fill (ms)");
+ABSL_FLAG(int32_t, decode_threads, -1, "Threads that run the CTC decoding (greedy or beam search "
+          "with the LM) of each batch's streams while the model worker runs the next batch; 0: the "
+          "model worker decodes them itself; -1: half the machine's cores, 1 to 8");
 ABSL_FLAG(int32_t, max_streams, 64, "Most open streams; more get RESOURCE_EXHAUSTED");
 ABSL_FLAG(double, max_stream_seconds, 600, "Most audio per stream (s); more gets OUT_OF_RANGE");
 ABSL_FLAG(int32_t, max_message_bytes, 4 << 20, "Largest request message (bytes); larger ones get "
@@ -88,6 +91,7 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags() {
   c.auth_tokens_file = absl::GetFlag(FLAGS_auth_tokens_file);
   c.max_batch = GetMaxBatchFlag();
   c.max_queue_delay_ms = absl::GetFlag(FLAGS_max_queue_delay_ms);
+  c.decode_threads = absl::GetFlag(FLAGS_decode_threads);
   c.max_streams = absl::GetFlag(FLAGS_max_streams);
   c.max_stream_seconds = absl::GetFlag(FLAGS_max_stream_seconds);
   c.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);

@@ -31,6 +31,8 @@ struct AsrServiceOptions {
   bool lact_default = true;  // enable_lact when the request leaves it unset
   bool model_has_lact = true;
   int model_sample_rate = 16000;
+  // RecognitionConfig.max_alternatives is capped at this: the beam size, 1 with greedy decoding.
+  int max_alternatives_cap = 1;
   // When set (--auth_tokens_file), every call must carry a valid bearer token; it is checked
   // before admission, so a refused call reads no message and never reaches the model.
   // Not owned; must outlive the service.

@@ -1,5 +1,6 @@
 #include "server/session_config.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
@@ -50,6 +51,14 @@ absl::StatusOr<SessionOptions> SessionOptionsFromRequest(
   so.enable_lact = (config.has_enable_lact() ? config.enable_lact() : options.lact_default) &&
                    options.model_has_lact;
   so.word_times = config.enable_word_time_offsets();
+  so.word_confidence = config.enable_word_confidence();
+  if (config.max_alternatives() < 0 || config.max_alternatives() > kMaxAlternatives) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("RecognitionConfig.max_alternatives must be in [0, ", kMaxAlternatives,
+                     "] (0: one), got ", config.max_alternatives()));
+  }
+  so.max_alternatives =
+      std::clamp(config.max_alternatives(), 1, std::max(1, options.max_alternatives_cap));
   so.feed_ms = options.feed_ms;
   so.first_partial_ms = options.first_partial_ms;
   so.max_audio_seconds = options.max_stream_seconds;

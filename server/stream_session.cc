@@ -17,7 +17,7 @@ std::atomic<int64_t> g_live_sessions{0};
 std::vector<WordTime> CopyWords(const std::vector<WordInfo>& words) {
   std::vector<WordTime> out;
   out.reserve(words.size());
-  for (const auto& w : words) out.push_back({w.word, w.start_s, w.end_s});
+  for (const auto& w : words) out.push_back({w.word, w.start_s, w.end_s, w.confidence});
   return out;
 }
 
@@ -45,6 +45,7 @@ StreamSession::StreamSession(uint64_t id, const OnlineRecognizer& recognizer, Sc
   stream_options.enable_lact = options.enable_lact;
   stream_options.endpointing = options.endpointing;
   stream_options.lact_scope = options.lact_scope;
+  stream_options.max_alternatives = options.max_alternatives;
   stream_options.normalizer_block_ms = options.feed_ms;  // blocks = the pieces fed after the start
   // The timeouts need the endpointer's view of speech even when the text is not cut.
   stream_options.speech_events = options.speech_events || options.speech_start_timeout_s > 0 ||
@@ -300,7 +301,7 @@ void StreamSession::PublishLocked(OnlineStream& stream) {
     ++snapshot_.version;
     snapshot_.text = r.text;
     snapshot_.committed_text = r.committed_text;
-    if (options_.word_times) snapshot_.words = CopyWords(r.words);
+    if (options_.word_times || options_.word_confidence) snapshot_.words = CopyWords(r.words);
     snapshot_.end_seconds = decode_end_seconds_;
     snapshot_.newest_audio_arrival = decode_audio_arrival_;
   }
@@ -327,7 +328,13 @@ void StreamSession::PublishFinalLocked(const UtteranceResult& u, double audio_se
   ResultSnapshot& f = m.result;
   f.text = u.text;
   f.committed_text = u.text;
-  if (options_.word_times) f.words = CopyWords(u.words);
+  const bool words = options_.word_times || options_.word_confidence;
+  if (words) f.words = CopyWords(u.words);
+  f.confidence = u.confidence;
+  for (const CtcResult& a : u.alternatives) {
+    f.alternatives.push_back(
+        {a.text, words ? CopyWords(a.words) : std::vector<WordTime>(), a.confidence});
+  }
   f.is_final = true;
   f.at_input_end = u.at_input_end;
   f.end_seconds = u.at_input_end ? audio_seconds : u.end_s;

@@ -44,6 +44,7 @@ struct WordTime {
   std::string word;
   double start_s = 0;  // from the start of the stream's audio
   double end_s = 0;
+  double confidence = 0;  // final results: in [0, 1]
 };
 
 // One result: the open utterance as of the last decode (interim), or a finished one (final).
@@ -51,7 +52,15 @@ struct ResultSnapshot {
   uint64_t version = 0;         // interim: grows with every change of text
   std::string text;             // committed + provisional (final: the utterance's transcript)
   std::string committed_text;   // will not change
-  std::vector<WordTime> words;  // of `text`, when word times were asked for
+  std::vector<WordTime> words;  // of `text`, when word times or confidences were asked for
+  double confidence = 0;        // final: of text, in [0, 1]; interim: 0
+  // Final: the other transcripts, ranked (SessionOptions::max_alternatives - 1 at most).
+  struct Alternative {
+    std::string text;
+    std::vector<WordTime> words;
+    double confidence = 0;
+  };
+  std::vector<Alternative> alternatives;
   bool is_final = false;
   bool at_input_end = false;  // final: ended by the end of the input (the half-close)
   // Interim: the audio (model rate) the decode had; final: the utterance's end (the end decision's
@@ -85,7 +94,9 @@ struct SessionUpdate {
 
 struct SessionOptions {
   bool enable_lact = true;
-  bool word_times = false;
+  bool word_times = false;         // words (with times) in results
+  bool word_confidence = false;    // words (with confidences) in final results
+  int max_alternatives = 1;        // transcripts per final (beam search)
   int feed_ms = 640;               // piece size handed to the recognizer
   int first_partial_ms = 0;        // until the first commit: pieces of this size (0: feed_ms)
   double max_audio_seconds = 600;  // OUT_OF_RANGE past it

@@ -111,6 +111,7 @@ std::optional<grpc::Status> StreamingCall::ReadConfig() {
   if (absl::Status s = handler_.OnMessage(request, absl::Now()); !s.ok()) return ToGrpcStatus(s);
   interim_ = handler_.streaming_config().interim_results();
   word_times_ = handler_.streaming_config().config().enable_word_time_offsets();
+  word_confidence_ = handler_.streaming_config().config().enable_word_confidence();
   return std::nullopt;
 }
 
@@ -162,7 +163,7 @@ void StreamingCall::WriterLoop() {
 
 bool StreamingCall::WriteMessage(const SessionMessage& m) {
   const pb::StreamingRecognizeResponse response =
-      StreamingResponse(m, word_times_, session_->received_seconds());
+      StreamingResponse(m, WordFields{word_times_, word_confidence_}, session_->received_seconds());
   call_->write_started_ns.store(std::max<int64_t>(1, absl::GetCurrentTimeNanos()));
   const bool written = stream_->Write(response);
   call_->write_started_ns.store(0);

@@ -59,6 +59,7 @@ class StreamingCall {
   std::shared_ptr<StreamSession> session_;  // started by the config message
   bool interim_ = false;
   bool word_times_ = false;
+  bool word_confidence_ = false;
   absl::Status writer_status_;  // written by the writer before writer_done_
   absl::Notification writer_done_;
 };

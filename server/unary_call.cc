@@ -101,7 +101,9 @@ grpc::Status RunRecognize(const ServiceContext& service, std::shared_ptr<Call> c
     }
     return guard.Finish(ToGrpcStatus(finals.status()));
   }
-  FillRecognizeResponse(*finals, request.config().enable_word_time_offsets(),
+  FillRecognizeResponse(*finals,
+                        WordFields{request.config().enable_word_time_offsets(),
+                                   request.config().enable_word_confidence()},
                         session->received_seconds(), response);
   return guard.Finish(grpc::Status::OK);
 }

@@ -298,11 +298,10 @@ CtcResult CtcBeamSearchDecoder::Stable() {
   return r;
 }
 
-CtcResult CtcBeamSearchDecoder::Final() const {
+std::vector<CtcBeamSearchDecoder::Ending> CtcBeamSearchDecoder::Endings() const {
   const Lexicon& lex = lm_->lexicon();
   const NgramLm& lm = lm_->lm();
-  double best = kNegInf;
-  CtcResult result = ToResult(beam_.front().words.get(), "", 0, 0);  // if no hypothesis ends well
+  std::vector<Ending> out;
   for (const Hyp& h : beam_) {
     double s = LogAddExp(h.pb, h.pnb) + h.lm;
     std::shared_ptr<const WordLink> words = h.words;
@@ -313,16 +312,74 @@ CtcResult CtcBeamSearchDecoder::Final() const {
       words = CompleteWord(h, lm_id);
     }
     if (lm.eos_id() >= 0) s += options_.lm_weight * WordLmScore(words.get(), lm.eos_id());
-    if (s > best) {
-      best = s;
-      result = ToResult(words.get(), "", 0, 0);
+    out.push_back({s, std::move(words)});
+  }
+  return out;
+}
+
+CtcResult CtcBeamSearchDecoder::Final() const { return FinalAlternatives(1).front(); }
+
+std::vector<CtcResult> CtcBeamSearchDecoder::FinalAlternatives(int n) const {
+  // Distinct word sequences, in order of first appearance (beam order: ties keep it).
+  struct Alternative {
+    double best;  // the best member's total
+    const WordLink* words;
+  };
+  const std::vector<Ending> endings = Endings();
+  std::vector<Alternative> alts;
+  for (const Ending& e : endings) {
+    auto same = std::find_if(alts.begin(), alts.end(), [&](const Alternative& a) {
+      return SameWords(a.words, e.words.get());
+    });
+    if (same == alts.end()) {
+      alts.push_back({e.total, e.words.get()});
+    } else {
+      if (e.total > same->best) {
+        same->best = e.total;
+        same->words = e.words.get();
+      }
+    }
+  }
+  if (alts.empty()) {  // no hypothesis ends well: the best one's completed words
+    CtcResult r = ToResult(beam_.front().words.get(), "", 0, 0);
+    for (WordInfo& w : r.words) w.confidence = 1.0;
+    r.confidence = 1.0;
+    return {r};
+  }
+  std::stable_sort(alts.begin(), alts.end(),
+                   [](const Alternative& a, const Alternative& b) { return a.best > b.best; });
+  double norm = kNegInf;
+  for (const Alternative& a : alts) norm = LogAddExp(norm, a.best);
+  std::vector<CtcResult> all;  // every alternative, for the word posteriors
+  for (const Alternative& a : alts) {
+    all.push_back(ToResult(a.words, "", 0, 0));
+    all.back().confidence = std::clamp(std::exp(a.best - norm), 0.0, 1.0);
+  }
+  std::vector<CtcResult> out(all.begin(),
+                             all.begin() + std::min<size_t>(all.size(), std::max(1, n)));
+  for (CtcResult& r : out) {
+    for (WordInfo& w : r.words) {
+      double p = 0;
+      for (const CtcResult& other : all) {
+        const bool has =
+            std::any_of(other.words.begin(), other.words.end(), [&](const WordInfo& o) {
+              return o.word == w.word && o.start_s < w.end_s && w.start_s < o.end_s;
+            });
+        if (has) p += other.confidence;
+      }
+      w.confidence = std::clamp(p, 0.0, 1.0);
     }
   }
   // Words already reported as stable keep their reported times.
-  for (size_t i = 0; i < stable_.size() && i < result.words.size(); ++i) {
-    if (result.words[i].word == stable_[i].word) result.words[i] = stable_[i];
+  for (CtcResult& r : out) {
+    for (size_t i = 0; i < stable_.size() && i < r.words.size(); ++i) {
+      if (r.words[i].word == stable_[i].word) {
+        r.words[i].start_s = stable_[i].start_s;
+        r.words[i].end_s = stable_[i].end_s;
+      }
+    }
   }
-  return result;
+  return out;
 }
 
 CtcResult CtcBeamSearchDecoder::WithProvisional(const torch::Tensor& logits) const {

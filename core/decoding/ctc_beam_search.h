@@ -22,6 +22,12 @@
 //   every survivor gains lm_weight * ln P(</s> | words); the best total is the transcript (the
 //   first in rank order on a tie; when none survives, the best hypothesis' completed words).
 //
+// N-best and confidence (not part of the reference's contract): survivors with the same words
+// are one alternative, scored (and timed) by its best member; alternatives rank by that total.
+// An alternative's confidence is its posterior among all of them (softmax of the totals); a
+// word's confidence is the summed posterior of the alternatives that have the same word at an
+// overlapping time (its own included).
+//
 // tests/reference/ctc_beam_search_reference.py is an independent re-implementation of this text.
 // Word times: a word starts at the frame of its first token and ends after the frame of its
 // last token (the path that contributed most to a merged hypothesis sets them).
@@ -69,6 +75,9 @@ class CtcBeamSearchDecoder {
   CtcResult Stable();
   // The transcript if the input ended now (end-of-sentence scoring, partial words completed).
   CtcResult Final() const;
+  // The `n` best distinct transcripts if the input ended now, best first (Final() first); fewer
+  // when the beam holds fewer, at least one.
+  std::vector<CtcResult> FinalAlternatives(int n) const;
   // Best() after also decoding `logits` (frames that may still change); state unchanged.
   CtcResult WithProvisional(const torch::Tensor& logits) const;
 
@@ -102,6 +111,12 @@ class CtcBeamSearchDecoder {
   static std::shared_ptr<const WordLink> CompleteWord(const Hyp& h, int32_t lm_id);
   CtcResult ToResult(const WordLink* words, const std::string& partial, int32_t partial_start,
                      int32_t last_end) const;
+  // Every survivor that can end, its partial word completed, with its final total.
+  struct Ending {
+    double total;
+    std::shared_ptr<const WordLink> words;
+  };
+  std::vector<Ending> Endings() const;
 
   std::shared_ptr<const LanguageModel> lm_;
   const Vocab* vocab_;

@@ -35,11 +35,18 @@ struct WordInfo {
   std::string word;
   double start_s = 0;
   double end_s = 0;
+  // In [0, 1], uncalibrated (docs/language_model.md, "N-best and confidence"): the beam search's
+  // posterior of the word at that time; greedy decoding's mean top-token posterior over the word's
+  // frames.
+  double confidence = 0;
 };
 
 struct CtcResult {
   std::string text;             // words joined by single spaces
   std::vector<WordInfo> words;  // in order
+  // In [0, 1], uncalibrated: the beam search's posterior of this transcript among the beam's
+  // completed ones; greedy decoding's mean word confidence (1 without words).
+  double confidence = 0;
 };
 
 // Per-frame argmax ids of `logits` ([T, V], or [1, T, V]; any device) -> [T] int64 on the CPU.
@@ -61,16 +68,20 @@ class CtcGreedyDecoder {
  public:
   CtcGreedyDecoder(const Vocab& vocab, double frame_seconds);
 
-  // Commits the argmax ids of the next frames ([T], integer dtype, any device).
-  void Accept(const torch::Tensor& ids);
-  void Accept(const int64_t* ids, size_t n);
+  // Commits the argmax ids of the next frames ([T], integer dtype, any device) and, for word
+  // confidences, their logits ([T, V], any float dtype; undefined: every frame counts as
+  // certain, confidence 1).
+  void Accept(const torch::Tensor& ids, const torch::Tensor& logits = {});
+  // `probs`: each frame's posterior of its id (nullptr: 1).
+  void Accept(const int64_t* ids, size_t n, const double* probs = nullptr);
 
   // The transcript of all committed frames.
   CtcResult Committed() const;
 
   // The transcript of the committed frames followed by `provisional` ([T'] ids of the frames
   // after them, which may still change); the decoder's state is not changed.
-  CtcResult WithProvisional(const torch::Tensor& provisional) const;
+  CtcResult WithProvisional(const torch::Tensor& provisional,
+                            const torch::Tensor& provisional_logits = {}) const;
 
   // Forgets everything: the next frame is frame 0 again.
   void Reset();
@@ -83,15 +94,17 @@ class CtcGreedyDecoder {
     std::string text;
     int64_t start_frame = 0;
     int64_t end_frame = 0;  // exclusive
+    double prob_sum = 0;    // posteriors of the frames [start_frame, end_frame)
   };
 
   CtcResult ToResult() const;
 
   const Vocab* vocab_;
   double frame_seconds_;
-  int64_t frame_ = 0;       // index of the next frame
-  int64_t prev_id_ = -1;    // last non-special id seen (a blank counts), for collapsing runs
-  bool word_open_ = false;  // the last word has had no delimiter since
+  int64_t frame_ = 0;        // index of the next frame
+  int64_t prev_id_ = -1;     // last non-special id seen (a blank counts), for collapsing runs
+  bool word_open_ = false;   // the last word has had no delimiter since
+  double pending_prob_ = 0;  // frames after the open word's last token (they join it if it grows)
   std::vector<Word> words_;
 };
 

@@ -86,19 +86,25 @@ bool OnlineRecognizer::IsReady(const OnlineStream& stream) const {
 }
 
 absl::Status OnlineRecognizer::DecodeStreams(const std::vector<OnlineStream*>& streams) const {
+  LACT_ASSIGN_OR_RETURN(std::vector<PendingStep> pending, RunModelStep(streams));
+  for (const PendingStep& p : pending) FinishStep(p);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<PendingStep>> OnlineRecognizer::RunModelStep(
+    const std::vector<OnlineStream*>& streams) const {
   torch::InferenceMode guard;
   std::vector<StreamStep> steps;
   LACT_RETURN_IF_ERROR(TakeWindows(streams, &steps));
-  if (steps.empty()) return absl::OkStatus();
+  if (steps.empty()) return std::vector<PendingStep>();
   try {
     EncodeWindows(steps);
     SplitCommitted(steps);
     LACT_RETURN_IF_ERROR(ApplyLact(steps));
-    DecodeAndPublish(steps);
+    return RunLmHead(steps);
   } catch (...) {  // out of memory, or a kernel's error: a status, classified once
     return ModelCallStatus(std::current_exception(), "model step failed");
   }
-  return absl::OkStatus();
 }
 
 // Each ready stream's window: the samples of its planned frames, normalised.
@@ -194,28 +200,30 @@ absl::Status OnlineRecognizer::ApplyLact(std::vector<StreamStep>& steps) const {
   return absl::OkStatus();
 }
 
-// lm_head once over every frame of every stream, then each stream's decoder and result.
-void OnlineRecognizer::DecodeAndPublish(std::vector<StreamStep>& steps) const {
+// lm_head once over every frame of every stream, then each stream's frames advance.
+std::vector<PendingStep> OnlineRecognizer::RunLmHead(std::vector<StreamStep>& steps) const {
   std::vector<torch::Tensor> all;
   for (const StreamStep& w : steps) {
     all.push_back(w.committed_out);
     all.push_back(w.provisional_out);
   }
   torch::Tensor logits = model_->encoder().Logits(torch::cat(all, 0).unsqueeze(0))[0];  // [N, V]
-  // Every stream needs the argmax ids (the endpointer, greedy decoding), beam-search streams
-  // the logits too (on the CPU).
-  torch::Tensor ids = logits.argmax(-1).to(torch::kCPU);                        // [N]
-  torch::Tensor cpu_logits = beam_ ? logits.to(torch::kCPU) : torch::Tensor();  // [N, V]
+  // Every stream needs the argmax ids (the endpointer, greedy decoding) and the logits on the
+  // CPU (the beam search; greedy decoding's word confidences).
+  torch::Tensor ids = logits.argmax(-1).to(torch::kCPU);  // [N]
+  torch::Tensor cpu_logits = logits.to(torch::kCPU);      // [N, V]
+  std::vector<PendingStep> pending;
   int64_t at = 0;
   for (StreamStep& w : steps) {
-    PublishStep(w, logits, ids, cpu_logits, at);
+    pending.push_back(AdvanceStream(w, logits, ids, cpu_logits, at));
     at += w.committed_out.size(0) + w.provisional_out.size(0);
   }
+  return pending;
 }
 
-void OnlineRecognizer::PublishStep(StreamStep& w, const torch::Tensor& logits,
-                                   const torch::Tensor& ids, const torch::Tensor& cpu_logits,
-                                   int64_t at) const {
+PendingStep OnlineRecognizer::AdvanceStream(StreamStep& w, const torch::Tensor& logits,
+                                            const torch::Tensor& ids,
+                                            const torch::Tensor& cpu_logits, int64_t at) const {
   OnlineStream& s = *w.stream;
   const int64_t nc = w.committed_out.size(0), np = w.provisional_out.size(0);
   if (s.options_.capture && nc > 0) {
@@ -230,17 +238,34 @@ void OnlineRecognizer::PublishStep(StreamStep& w, const torch::Tensor& logits,
   }
   if (nc == 0 && !w.finished) s.early_partial_frames_ = w.plan.window_end_frame;
   s.committed_frames_ = w.plan.commit_end_frame;
+  {
+    absl::MutexLock lock(&s.mu_);
+    DropConsumedAudio(s);
+  }
+  PendingStep p;
+  p.stream = &s;
+  p.ids = ids.narrow(0, at, nc + np);
+  if (cpu_logits.defined()) p.logits = cpu_logits.narrow(0, at, nc + np);
+  p.committed = nc;
+  p.finished = w.finished;
+  return p;
+}
+
+void OnlineRecognizer::FinishStep(const PendingStep& p) const {
+  torch::InferenceMode guard;  // per thread: FinishStep may run on a decode pool's thread
+  OnlineStream& s = *p.stream;
+  const int64_t nc = p.committed, np = p.ids.size(0) - nc;
   bool is_final;
   {
     absl::MutexLock lock(&s.mu_);
     is_final =
-        w.finished && s.committed_frames_ >= model_->encoder().config().NumFrames(s.total_samples_);
+        p.finished && s.committed_frames_ >= model_->encoder().config().NumFrames(s.total_samples_);
   }
   // Committed frames: endpoints, finished utterances; a LaCT reset at the next step's first frame.
   const auto rows = [](const torch::Tensor& t, int64_t from, int64_t n) {
     return t.defined() ? t.narrow(0, from, n) : t;
   };
-  if (s.text_.Accept(rows(ids, at, nc), rows(cpu_logits, at, nc)) &&
+  if (s.text_.Accept(rows(p.ids, 0, nc), rows(p.logits, 0, nc)) &&
       s.options_.lact_scope == LactScope::kUtterance) {
     s.lact_reset_pending_ = true;
   }
@@ -254,7 +279,7 @@ void OnlineRecognizer::PublishStep(StreamStep& w, const torch::Tensor& logits,
     r.words = r.committed_words;
   } else {
     CtcResult committed, with_prov;
-    s.text_.Open(rows(ids, at + nc, np), rows(cpu_logits, at + nc, np), &committed, &with_prov);
+    s.text_.Open(rows(p.ids, nc, np), rows(p.logits, nc, np), &committed, &with_prov);
     r.committed_text = std::move(committed.text);
     r.committed_words = std::move(committed.words);
     r.text = std::move(with_prov.text);
@@ -265,7 +290,6 @@ void OnlineRecognizer::PublishStep(StreamStep& w, const torch::Tensor& logits,
   absl::MutexLock lock(&s.mu_);
   r.audio_seconds = static_cast<double>(s.total_samples_) / model_->sample_rate();
   r.is_final = is_final;
-  DropConsumedAudio(s);
 }
 
 void OnlineRecognizer::DropConsumedAudio(OnlineStream& s) const {

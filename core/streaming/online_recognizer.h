@@ -38,6 +38,16 @@ struct StepPlan {
   int64_t window_end_frame = 0;    // frames [commit_end, window_end) are provisional
 };
 
+// One stream's share of a batched model step, waiting for its CTC decoder (greedy or beam
+// search) and result: what OnlineRecognizer::RunModelStep hands to FinishStep.
+struct PendingStep {
+  OnlineStream* stream = nullptr;
+  torch::Tensor ids;      // [Nc + Np] int64 argmax ids of the step's frames (CPU)
+  torch::Tensor logits;   // [Nc + Np, V] float logits (CPU)
+  int64_t committed = 0;  // Nc: the first rows are committed frames, the other Np provisional
+  bool finished = false;  // the stream's input had finished when the step began
+};
+
 class OnlineRecognizer {
  public:
   // `decoding` picks greedy or beam search (default "auto": beam search when the model folder
@@ -60,6 +70,14 @@ class OnlineRecognizer {
   // one encoder call per distinct window length (in steady state: one call), one batched LaCT
   // call and one lm_head call. Errors (e.g. device out of memory) leave the streams unchanged.
   absl::Status DecodeStreams(const std::vector<OnlineStream*>& streams) const;
+  // DecodeStreams in two halves, so that decoding can run off the model's thread (the server's
+  // --decode_threads): RunModelStep runs the model and advances every stream's frames and LaCT
+  // state; FinishStep then runs one stream's CTC decoder and sets its result. FinishStep calls
+  // for different streams may run at once on any threads; a stream is not ready again (and must
+  // not be decoded or fed) until its FinishStep has returned. Same errors as DecodeStreams.
+  absl::StatusOr<std::vector<PendingStep>> RunModelStep(
+      const std::vector<OnlineStream*>& streams) const;
+  void FinishStep(const PendingStep& step) const;
 
   const RecognitionResult& GetResult(const OnlineStream& stream) const { return stream.result(); }
 
@@ -105,10 +123,11 @@ class OnlineRecognizer {
   void EncodeWindows(std::vector<StreamStep>& steps) const;
   void SplitCommitted(std::vector<StreamStep>& steps) const;
   absl::Status ApplyLact(std::vector<StreamStep>& steps) const;
-  void DecodeAndPublish(std::vector<StreamStep>& steps) const;
-  // One stream's share of the batch's logits [N, V] (rows from `at`): decoder, result, buffer.
-  void PublishStep(StreamStep& step, const torch::Tensor& logits, const torch::Tensor& ids,
-                   const torch::Tensor& cpu_logits, int64_t at) const;
+  std::vector<PendingStep> RunLmHead(std::vector<StreamStep>& steps) const;
+  // One stream's share of the batch's logits [N, V] (rows from `at`): its frames advance and the
+  // audio no window needs any more goes; the decoder's rows are handed on in the PendingStep.
+  PendingStep AdvanceStream(StreamStep& step, const torch::Tensor& logits, const torch::Tensor& ids,
+                            const torch::Tensor& cpu_logits, int64_t at) const;
   // Drops the audio no future window of `s` needs (the buffer is locked by the caller).
   void DropConsumedAudio(OnlineStream& s) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu_);
 

@@ -11,8 +11,9 @@ OnlineStream::OnlineStream(std::shared_ptr<const AsrModel> model, const StreamOp
       options_(options),
       normalizer_(kWaveformNormEpsilon, int64_t{kNormalizerHistorySeconds} * model_->sample_rate(),
                   int64_t{options.normalizer_block_ms} * model_->sample_rate() / 1000),
-      text_(model_->vocab(), model_->language_model(), model_->frame_seconds(), beam,
-            UtteranceOptions{options.endpointing, options.speech_events}) {
+      text_(
+          model_->vocab(), model_->language_model(), model_->frame_seconds(), beam,
+          UtteranceOptions{options.endpointing, options.speech_events, options.max_alternatives}) {
   if (options_.enable_lact && model_->lact() != nullptr) lact_state_ = model_->lact()->NewState();
 }
 

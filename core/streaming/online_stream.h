@@ -66,6 +66,8 @@ struct StreamOptions {
   EndpointingConfig endpointing = EndpointingConfig::Off();
   bool speech_events = false;  // keep the endpointer's events (TakeEvents) even without cutting
   LactScope lact_scope = LactScope::kStream;
+  // Transcripts per final (UtteranceOptions::max_alternatives; beam search only).
+  int max_alternatives = 1;
 };
 
 // One decode step's encoder window (StreamOptions::capture_windows): the normalised samples the

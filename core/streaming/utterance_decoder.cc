@@ -1,5 +1,6 @@
 #include "core/streaming/utterance_decoder.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace lact {
@@ -54,7 +55,8 @@ void UtteranceDecoder::Feed(const torch::Tensor& ids, const torch::Tensor& logit
   if (beam_) {
     beam_->Accept(logits.narrow(0, from, to - from));
   } else {
-    greedy_.Accept(ids.narrow(0, from, to - from));
+    greedy_.Accept(ids.narrow(0, from, to - from),
+                   logits.defined() ? logits.narrow(0, from, to - from) : logits);
   }
 }
 
@@ -68,12 +70,22 @@ CtcResult UtteranceDecoder::FromStreamStart(CtcResult r) const {
 }
 
 void UtteranceDecoder::EndUtterance(int64_t end, bool forced, bool at_input_end) {
-  CtcResult r = FromStreamStart(beam_ ? beam_->Final() : greedy_.Committed());
+  std::vector<CtcResult> alternatives;
+  if (beam_) {
+    alternatives = beam_->FinalAlternatives(std::max(1, options_.max_alternatives));
+  } else {
+    alternatives.push_back(greedy_.Committed());
+  }
+  CtcResult r = FromStreamStart(std::move(alternatives.front()));
   // An utterance without text has no final, except a stream's only one (its one final).
   if (!r.text.empty() || (at_input_end && utterances_ == 0)) {
     UtteranceResult u;
     u.text = std::move(r.text);
     u.words = std::move(r.words);
+    u.confidence = r.confidence;
+    for (size_t i = 1; i < alternatives.size(); ++i) {
+      u.alternatives.push_back(FromStreamStart(std::move(alternatives[i])));
+    }
     u.start_frame = start_frame_;
     u.end_frame = end;
     u.speech_start_frame = speech_start_frame_;
@@ -97,7 +109,7 @@ void UtteranceDecoder::Open(const torch::Tensor& ids, const torch::Tensor& logit
     *with_provisional = FromStreamStart(beam_->WithProvisional(logits));
     *committed = FromStreamStart(beam_->Stable());
   } else {
-    *with_provisional = FromStreamStart(greedy_.WithProvisional(ids));
+    *with_provisional = FromStreamStart(greedy_.WithProvisional(ids, logits));
     *committed = FromStreamStart(greedy_.Committed());
   }
 }

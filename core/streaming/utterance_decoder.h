@@ -29,7 +29,11 @@ namespace lact {
 // start (frame * frame_seconds).
 struct UtteranceResult {
   std::string text;
-  std::vector<WordInfo> words;      // times from the stream's start
+  std::vector<WordInfo> words;  // times from the stream's start
+  double confidence = 0;        // of text, in [0, 1] (CtcResult::confidence)
+  // The 2nd, 3rd, ... best transcripts (beam search, UtteranceOptions::max_alternatives - 1 at
+  // most; ranked, distinct from text), times from the stream's start.
+  std::vector<CtcResult> alternatives;
   int64_t start_frame = 0;          // first frame of its span (the previous utterance's end)
   int64_t end_frame = 0;            // first frame after it (the end decision's frame)
   int64_t speech_start_frame = -1;  // where the endpointer saw speech begin (-1: it did not)
@@ -45,6 +49,9 @@ struct UtteranceResult {
 struct UtteranceOptions {
   EndpointingConfig endpointing;  // the rule (used when enabled or speech_events)
   bool speech_events = false;
+  // Transcripts per final (beam search; greedy decoding has one): the best and up to
+  // max_alternatives - 1 others.
+  int max_alternatives = 1;
 };
 
 class UtteranceDecoder {
@@ -54,8 +61,9 @@ class UtteranceDecoder {
                    double frame_seconds, const std::optional<CtcBeamSearchOptions>& beam,
                    const UtteranceOptions& options);
 
-  // The next committed frames: argmax ids [Tc] (int64, CPU) and, with beam search, logits
-  // [Tc, V] (CPU). Returns true when an utterance ended inside them.
+  // The next committed frames: argmax ids [Tc] (int64, CPU) and logits [Tc, V] (CPU; needed by
+  // the beam search; greedy decoding takes word confidences from them, and without them every
+  // word's confidence is 1). Returns true when an utterance ended inside them.
   bool Accept(const torch::Tensor& ids, const torch::Tensor& logits);
   // The open utterance's text: committed words (will not change) and the text with the
   // provisional frames ids [Tp] / logits [Tp, V] after them; times from the stream's start.

@@ -51,7 +51,7 @@ has_flags() { help_lists yes "$@"; }
 lacks_flags() { help_lists no "$@"; }
 has_flags server/lact_server model device dtype lact threads step_ms left_context_ms lookahead_ms \
   max_batch decoder beam_size lm_weight word_score token_threshold port max_streams endpointing \
-  endpointing_stop_history_ms max_utterance_seconds warmup_seconds first_partial_ms
+  endpointing_stop_history_ms max_utterance_seconds warmup_seconds first_partial_ms decode_threads
 has_flags core/lact_transcribe model device dtype lact threads step_ms decoder beam_size streaming \
   segments format segments_dir endpointing max_utterance_seconds lact_scope
 has_flags core/lact_bench model device dtype lact threads step_ms max_batch streams

@@ -1,6 +1,7 @@
 // End-to-end: lact_server on a loopback port with a tiny LaCT model, concurrent PCM and Opus
 // streams, interim results before the half-close, finals equal to `lact_transcribe --streaming`
-// on the same audio, /metrics with sane values, and a real Prometheus scraping it.
+// on the same audio (decoded on --decode_threads=3), /metrics with sane values, and a real
+// Prometheus scraping it.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,7 +24,9 @@ class ServerE2eTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     model_dir_ = new std::string(MakeLactModelDir());
-    server_ = new ServerProcess(*model_dir_, Window{}, {"--max_batch=8", "--max_queue_delay_ms=5"});
+    // Decoding on 3 threads off the model worker: the finals must still equal lact_transcribe's.
+    server_ = new ServerProcess(*model_dir_, Window{},
+                                {"--max_batch=8", "--max_queue_delay_ms=5", "--decode_threads=3"});
   }
   static void TearDownTestSuite() {
     delete server_;
@@ -158,7 +161,7 @@ TEST_F(ServerE2eTest, ConcurrentPcmAndOpusStreamsMatchLactTranscribe) {
         "lact_device_memory_total_bytes", "lact_fast_weight_state_bytes", "lact_active_streams",
         "lact_streams_total", "lact_audio_seconds_total", "lact_batch_size",
         "lact_model_step_seconds", "lact_queue_wait_seconds", "lact_interim_latency_seconds",
-        "lact_final_latency_seconds"}) {
+        "lact_final_latency_seconds", "lact_decode_seconds", "lact_model_idle_seconds_total"}) {
     EXPECT_NE(after.find(absl::StrCat("# TYPE ", name, " ")), std::string::npos) << name;
   }
   const double allocated =
@@ -184,6 +187,12 @@ TEST_F(ServerE2eTest, ConcurrentPcmAndOpusStreamsMatchLactTranscribe) {
   EXPECT_GE(batched_streams, batches);
   EXPECT_LE(batched_streams / batches, 8.0);
   EXPECT_EQ(MetricValue(after, "lact_model_step_seconds_count"), batches);
+  // One decode per stream of each batch (a stream found not ready has none), and the worker
+  // waited for streams between batches (the clients send in about 4x real time).
+  const double decodes = MetricValue(after, "lact_decode_seconds_count").value_or(0);
+  EXPECT_GE(decodes, batches);
+  EXPECT_LE(decodes, batched_streams);
+  EXPECT_GT(MetricValue(after, "lact_model_idle_seconds_total").value_or(0), 0);
   EXPECT_GE(MetricValue(after, "lact_queue_wait_seconds_count").value_or(0), batched_streams);
   EXPECT_GE(MetricValue(after, "lact_interim_latency_seconds_count").value_or(0), cases.size());
   EXPECT_GE(MetricValue(after, "lact_final_latency_seconds_count").value_or(0), cases.size());
