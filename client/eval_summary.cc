@@ -42,10 +42,16 @@ EvalSummary Summarize(const RunInfo& run, const std::vector<std::string>& lact_o
     variant.wall_s = v < phase_wall_s.size() ? phase_wall_s[v] : 0;
     CorpusScore corpus;
     std::vector<double> interim, final, first, stream;
+    CalibrationTally calibration;
+    int64_t oracle_errors = 0;
     for (const UtteranceResult& r : results) {
       if (r.lact != variant.lact) continue;
       ++variant.utterances;
       corpus.Add(r.score);
+      oracle_errors += r.oracle_word_errors;
+      if (!r.word_confidences.empty()) {
+        calibration.AddUtterance(r.reference, r.hypothesis, r.word_confidences);
+      }
       variant.audio_s += r.duration_s;
       interim.insert(interim.end(), r.interim_latencies_ms.begin(), r.interim_latencies_ms.end());
       final.insert(final.end(), r.final_latencies_ms.begin(), r.final_latencies_ms.end());
@@ -63,6 +69,11 @@ EvalSummary Summarize(const RunInfo& run, const std::vector<std::string>& lact_o
     variant.chars = corpus.chars();
     variant.wer = corpus.wer();
     variant.cer = corpus.cer();
+    variant.oracle_wer = variant.words.reference_length > 0
+                             ? static_cast<double>(oracle_errors) /
+                                   static_cast<double>(variant.words.reference_length)
+                             : 0;
+    variant.word_confidence = calibration.Summary();
     variant.rtfx = variant.wall_s > 0 ? variant.audio_s / variant.wall_s : 0;
     variant.interim = ComputeLatencyStats(std::move(interim));
     variant.final = ComputeLatencyStats(std::move(final));

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "client/calibration.h"
 #include "core/corpus/scoring.h"
 
 namespace lact::eval {
@@ -36,6 +37,10 @@ struct UtteranceResult {
   int64_t largest_response_bytes = 0;
   int speech_events = 0;
   double stream_s = 0;  // wall time from the first audio message to the end of the call
+  std::vector<double> word_confidences;  // of the hypothesis' words (--word_confidence)
+  // Word errors of the best alternative of a one-final stream (--max_alternatives); else those
+  // of the hypothesis.
+  int64_t oracle_word_errors = 0;
 };
 
 // A stream that did not complete (its status from the server or the transport).
@@ -74,6 +79,8 @@ struct VariantSummary {
   int64_t finals = 0;     // final results of the completed streams
   int64_t largest_response_bytes = 0;
   int64_t speech_events = 0;
+  double oracle_wer = 0;               // oracle_word_errors / reference words
+  CalibrationSummary word_confidence;  // words == 0 without --word_confidence
 };
 
 // How the run was made (echoed into summary.json and the report).

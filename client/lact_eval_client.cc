@@ -35,6 +35,7 @@
 #include "core/audio/audio_io.h"
 #include "core/corpus/librispeech.h"
 #include "core/corpus/scoring.h"
+#include "core/flags/alternatives_flag.h"
 #include "core/flags/endpointing_mode_flag.h"
 #include "core/flags/flag_names.h"
 #include "core/flags/lact_flag.h"
@@ -61,6 +62,9 @@ ABSL_FLAG(int32_t, opus_bitrate, 32000, "Opus target bitrate (bits/s)");
 ABSL_FLAG(int32_t, sample_rate_hz, 16000,
           "Rate the audio is resampled to and sent at (Opus: 8000, 12000, 16000, 24000, 48000)");
 ABSL_FLAG(bool, interim_results, true, "Ask for interim results (needed for interim latency)");
+ABSL_FLAG(bool, word_confidence, false,
+          "Ask for word confidences (enable_word_confidence) and report their calibration "
+          "against the references: expected calibration error and a reliability table");
 ABSL_FLAG(int32_t, limit, 0, "Evaluate only the first N items (0: all)");
 ABSL_FLAG(bool, long_form, false,
           "Join each chapter's utterances, in order, into one stream (LaCT adapts over minutes "
@@ -167,6 +171,14 @@ void RunPhase(const std::vector<CorpusItem>& items, const std::string& lact,
       r.largest_response_bytes = outcome->largest_response_bytes;
       r.speech_events = outcome->speech_events;
       r.stream_s = outcome->stream_s;
+      r.word_confidences = std::move(outcome->word_confidences);
+      r.oracle_word_errors = r.score.words.errors();
+      if (outcome->final_alternatives.size() == 1) {  // one final: its alternatives compete
+        for (const std::string& alt : outcome->final_alternatives[0]) {
+          r.oracle_word_errors = std::min<int64_t>(
+              r.oracle_word_errors, lact::eval::ScoreUtterance(r.reference, alt).words.errors());
+        }
+      }
       progress->StreamDone(
           lact, &r.score,
           std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count());
@@ -216,6 +228,23 @@ void PrintSummary(const lact::eval::EvalSummary& summary) {
         static_cast<long long>(v.largest_response_bytes), static_cast<long long>(v.speech_events));
     std::printf("  Run time: %.2f s   Audio processed: %.2f s   Throughput: %.2f RTFX\n", v.wall_s,
                 v.audio_s, v.rtfx);
+    if (lact::GetMaxAlternativesFlag().value_or(1) > 1) {
+      std::printf("  Oracle WER over the alternatives: %s\n", Pct(v.oracle_wer).c_str());
+    }
+    const lact::eval::CalibrationSummary& c = v.word_confidence;
+    if (c.words > 0) {
+      std::printf(
+          "  Word confidence: ECE %.3f over %lld words (mean confidence %.3f, accuracy "
+          "%.3f; %lld streams skipped)\n",
+          c.ece, static_cast<long long>(c.words), c.mean_confidence,
+          static_cast<double>(c.correct) / static_cast<double>(c.words),
+          static_cast<long long>(c.skipped_utterances));
+      for (const auto& b : c.bins) {
+        if (b.count == 0) continue;
+        std::printf("    [%.1f, %.1f)  %6lld words  confidence %.3f  accuracy %.3f\n", b.lower,
+                    b.upper, static_cast<long long>(b.count), b.mean_confidence, b.accuracy);
+      }
+    }
   }
 }
 
@@ -232,6 +261,10 @@ absl::Status SettingsFromFlags(Settings* settings) {
   settings->stream.encoding = settings->encoder.encoding;
   settings->stream.sample_rate = settings->encoder.sample_rate;
   settings->stream.interim_results = absl::GetFlag(FLAGS_interim_results);
+  settings->stream.word_confidence = absl::GetFlag(FLAGS_word_confidence);
+  auto alternatives = lact::GetMaxAlternativesFlag();
+  if (!alternatives.ok()) return alternatives.status();
+  settings->stream.max_alternatives = *alternatives;
   auto endpointing = lact::GetEndpointingModeFlag();
   if (!endpointing.ok()) return endpointing.status();
   settings->stream.endpointing = *endpointing;

@@ -95,7 +95,25 @@ std::string RenderSummaryJson(const EvalSummary& summary,
          {"finals_per_stream",
           v.utterances > 0 ? static_cast<double>(v.finals) / v.utterances : 0.0},
          {"largest_response_bytes", v.largest_response_bytes},
-         {"speech_events", v.speech_events}});
+         {"speech_events", v.speech_events},
+         {"oracle_wer", v.oracle_wer}});
+    if (v.word_confidence.words > 0) {
+      const CalibrationSummary& c = v.word_confidence;
+      nlohmann::json bins = nlohmann::json::array();
+      for (const ReliabilityBin& b : c.bins) {
+        bins.push_back({{"lower", b.lower},
+                        {"upper", b.upper},
+                        {"count", b.count},
+                        {"mean_confidence", b.mean_confidence},
+                        {"accuracy", b.accuracy}});
+      }
+      j["settings"].back()["word_confidence"] = {{"words", c.words},
+                                                 {"correct", c.correct},
+                                                 {"skipped_streams", c.skipped_utterances},
+                                                 {"ece", c.ece},
+                                                 {"mean_confidence", c.mean_confidence},
+                                                 {"bins", bins}};
+    }
   }
   const VariantSummary* off = nullptr;
   const VariantSummary* on = nullptr;

@@ -46,6 +46,8 @@ pb::StreamingRecognizeRequest ConfigRequest(const StreamConfig& config) {
   if (config.endpointing.has_value()) {
     rc->mutable_endpointing_config()->set_enabled(*config.endpointing);
   }
+  rc->set_enable_word_confidence(config.word_confidence);
+  rc->set_max_alternatives(config.max_alternatives);
   return first;
 }
 
@@ -78,7 +80,13 @@ class ResponseTally {
         if (result.alternatives_size() > 0 && !result.alternatives(0).transcript().empty()) {
           if (!outcome_.transcript.empty()) outcome_.transcript += ' ';
           outcome_.transcript += result.alternatives(0).transcript();
+          for (const auto& w : result.alternatives(0).words()) {
+            outcome_.word_confidences.push_back(w.confidence());
+          }
         }
+        std::vector<std::string> alternatives;
+        for (const auto& alt : result.alternatives()) alternatives.push_back(alt.transcript());
+        outcome_.final_alternatives.push_back(std::move(alternatives));
         ++outcome_.final_results;
       }
       if (result.has_result_end_time()) {

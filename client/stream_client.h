@@ -31,6 +31,8 @@ struct StreamConfig {
   bool interim_results = true;
   std::optional<bool> enable_lact;  // unset: the server's default
   std::optional<bool> endpointing;  // RecognitionConfig.endpointing_config.enabled; unset: default
+  bool word_confidence = false;     // RecognitionConfig.enable_word_confidence
+  int max_alternatives = 0;         // RecognitionConfig.max_alternatives
   SendOptions send;
   double timeout_s = 0;  // the call's deadline from its start; 0: none
   // When set: sent as `authorization: Bearer <auth_token>` metadata (lact_server
@@ -41,6 +43,10 @@ struct StreamConfig {
 // What one completed call measured.
 struct StreamOutcome {
   std::string transcript;  // the final results' transcripts, joined by spaces
+  // With word_confidence: the confidence of each word of `transcript`, in order.
+  std::vector<double> word_confidences;
+  // Each final's alternatives' transcripts, best first (one each without max_alternatives).
+  std::vector<std::vector<std::string>> final_alternatives;
   int final_results = 0;
   int interim_responses = 0;
   std::vector<double> interim_latencies_ms;

@@ -176,6 +176,45 @@ EditCounts AlignTokens(const std::vector<std::string>& reference,
   return counts;
 }
 
+std::vector<bool> HypothesisHits(const std::vector<std::string>& reference,
+                                 const std::vector<std::string>& hypothesis) {
+  const size_t n = reference.size(), m = hypothesis.size();
+  // cost[i][j]: (errors, substitutions) of the best alignment of reference[0, i) with
+  // hypothesis[0, j), compared lexicographically as AlignTokens does.
+  std::vector<std::vector<std::pair<int64_t, int64_t>>> cost(
+      n + 1, std::vector<std::pair<int64_t, int64_t>>(m + 1));
+  for (size_t j = 0; j <= m; ++j) cost[0][j] = {static_cast<int64_t>(j), 0};
+  for (size_t i = 1; i <= n; ++i) {
+    cost[i][0] = {static_cast<int64_t>(i), 0};
+    for (size_t j = 1; j <= m; ++j) {
+      const bool same = reference[i - 1] == hypothesis[j - 1];
+      auto best = cost[i - 1][j - 1];
+      if (!same) best = {best.first + 1, best.second + 1};
+      best = std::min(best, {cost[i - 1][j].first + 1, cost[i - 1][j].second});
+      best = std::min(best, {cost[i][j - 1].first + 1, cost[i][j - 1].second});
+      cost[i][j] = best;
+    }
+  }
+  std::vector<bool> hits(m, false);
+  for (size_t i = n, j = m; i > 0 || j > 0;) {
+    if (i > 0 && j > 0) {
+      const bool same = reference[i - 1] == hypothesis[j - 1];
+      const auto& d = cost[i - 1][j - 1];
+      if (cost[i][j] == std::make_pair(d.first + (same ? 0 : 1), d.second + (same ? 0 : 1))) {
+        hits[j - 1] = same;
+        --i, --j;
+        continue;
+      }
+    }
+    if (i > 0 && cost[i][j] == std::make_pair(cost[i - 1][j].first + 1, cost[i - 1][j].second)) {
+      --i;  // a deletion
+    } else {
+      --j;  // an insertion
+    }
+  }
+  return hits;
+}
+
 UtteranceScore ScoreUtterance(std::string_view reference, std::string_view hypothesis) {
   const std::string ref = NormalizeTranscript(reference);
   const std::string hyp = NormalizeTranscript(hypothesis);

@@ -66,6 +66,12 @@ struct EditCounts {
 EditCounts AlignTokens(const std::vector<std::string>& reference,
                        const std::vector<std::string>& hypothesis);
 
+// For each hypothesis token: whether it is a hit (equal to the reference token it is aligned
+// with) in the alignment AlignTokens counts (minimum errors, then fewest substitutions; among
+// those, a backtrace that prefers the diagonal). O(|ref| * |hyp|) time and memory.
+std::vector<bool> HypothesisHits(const std::vector<std::string>& reference,
+                                 const std::vector<std::string>& hypothesis);
+
 // Word- and character-level scores of one utterance, after normalisation.
 struct UtteranceScore {
   EditCounts words;

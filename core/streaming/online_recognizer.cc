@@ -305,7 +305,8 @@ void OnlineRecognizer::DropConsumedAudio(OnlineStream& s) const {
 }
 
 absl::StatusOr<OfflineResult> OnlineRecognizer::DecodeOffline(const std::vector<float>& samples,
-                                                              bool enable_lact) const {
+                                                              bool enable_lact,
+                                                              int max_alternatives) const {
   torch::InferenceMode guard;
   const auto& cfg = model_->encoder().config();
   if (cfg.NumFrames(static_cast<int64_t>(samples.size())) == 0) {
@@ -328,7 +329,17 @@ absl::StatusOr<OfflineResult> OnlineRecognizer::DecodeOffline(const std::vector<
   } catch (...) {  // out of memory, or a kernel's error: a status, classified once
     return ModelCallStatus(std::current_exception(), "model step failed");
   }
-  LACT_ASSIGN_OR_RETURN(out.ctc, DecodeLogits(out.logits));
+  if (beam_ && max_alternatives > 1) {
+    CtcBeamSearchDecoder decoder(model_->language_model(), model_->vocab(), model_->frame_seconds(),
+                                 *beam_);
+    decoder.Accept(out.logits);
+    std::vector<CtcResult> all = decoder.FinalAlternatives(max_alternatives);
+    out.ctc = std::move(all.front());
+    out.alternatives.assign(std::make_move_iterator(all.begin() + 1),
+                            std::make_move_iterator(all.end()));
+  } else {
+    LACT_ASSIGN_OR_RETURN(out.ctc, DecodeLogits(out.logits));
+  }
   out.hidden = out.hidden.to(torch::kCPU);
   out.lact = out.lact.to(torch::kCPU);
   out.logits = out.logits.to(torch::kCPU);

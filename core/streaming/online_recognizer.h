@@ -29,6 +29,8 @@ struct OfflineResult {
   torch::Tensor hidden;  // [T, D] encoder last hidden state
   torch::Tensor lact;    // [T, D] LaCT stack output (== hidden without LaCT)
   torch::Tensor logits;  // [T, V]
+  // The 2nd, 3rd, ... best transcripts (beam search; max_alternatives - 1 at most).
+  std::vector<CtcResult> alternatives;
 };
 
 // Where the frames of one decode step come from, for one stream (all in stream frame indices).
@@ -82,8 +84,9 @@ class OnlineRecognizer {
   const RecognitionResult& GetResult(const OnlineStream& stream) const { return stream.result(); }
 
   // Whole-utterance decode (`samples` at the model's rate), as Hugging Face's pipeline does.
-  absl::StatusOr<OfflineResult> DecodeOffline(const std::vector<float>& samples,
-                                              bool enable_lact) const;
+  // `max_alternatives`: transcripts wanted (beam search; the others go to `alternatives`).
+  absl::StatusOr<OfflineResult> DecodeOffline(const std::vector<float>& samples, bool enable_lact,
+                                              int max_alternatives = 1) const;
 
   // Decodes whole-utterance CTC logits [T, V] with this recognizer's decoder (greedy or beam
   // search). InvalidArgument for another shape or a non-float tensor.

@@ -14,6 +14,7 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "core/audio/audio_io.h"
+#include "core/flags/alternatives_flag.h"
 #include "core/flags/decoder_flags.h"
 #include "core/flags/endpointing_flags.h"
 #include "core/flags/flag_names.h"
@@ -70,7 +71,7 @@ struct Decoded {
 // of the length, hence --max_offline_seconds).
 absl::StatusOr<Decoded> TranscribeOffline(const lact::OnlineRecognizer& rec,
                                           const std::vector<float>& audio, bool use_lact) {
-  auto r = rec.DecodeOffline(audio, use_lact);
+  auto r = rec.DecodeOffline(audio, use_lact, lact::GetMaxAlternativesFlag().value_or(1));
   if (!r.ok()) return r.status();
   Decoded d;
   d.ctc = r->ctc;
@@ -78,6 +79,8 @@ absl::StatusOr<Decoded> TranscribeOffline(const lact::OnlineRecognizer& rec,
   lact::UtteranceResult whole;  // the clip is one utterance
   whole.text = d.ctc.text;
   whole.words = d.ctc.words;
+  whole.confidence = d.ctc.confidence;
+  whole.alternatives = std::move(r->alternatives);
   whole.end_frame = d.logits.size(0);
   whole.end_s = static_cast<double>(whole.end_frame) * rec.model().frame_seconds();
   whole.start_s = whole.words.empty() ? 0.0 : whole.words.front().start_s;
@@ -98,6 +101,7 @@ class StreamingTranscription {
     options.capture = capture;
     options.endpointing = endpointing;
     options.lact_scope = scope;
+    options.max_alternatives = lact::GetMaxAlternativesFlag().value_or(1);
     stream_ = rec.CreateStream(options);
     piece_ = static_cast<size_t>(rec.model().sample_rate()) * rec.config().step_ms / 1000;
   }
@@ -206,6 +210,10 @@ int CheckUsage(const std::vector<std::string>& files, bool dumping) {
   if (absl::GetFlag(FLAGS_from_logits) && (dumping || absl::GetFlag(FLAGS_streaming))) {
     std::cerr << "lact_transcribe: --from-logits decodes logits files; it cannot be combined with "
                  "--streaming or --dump-*\n";
+    return 2;
+  }
+  if (auto n = lact::GetMaxAlternativesFlag(); !n.ok()) {
+    std::cerr << "lact_transcribe: " << n.status().message() << "\n";
     return 2;
   }
   if (!(absl::GetFlag(FLAGS_max_offline_seconds) > 0)) {

@@ -44,14 +44,26 @@ std::string Json(const std::string& path, const std::vector<UtteranceResult>& ut
     if (u.text.empty()) continue;
     absl::StrAppend(&text, text.empty() ? "" : " ", u.text);
     const Span span = SpanOf(u);
-    std::string words;
+    std::string words, alternatives;
     for (const WordInfo& w : u.words) {
-      absl::StrAppendFormat(&words, "%s{\"word\": %s, \"start\": %.3f, \"end\": %.3f}",
-                            words.empty() ? "" : ", ", JsonString(w.word), w.start_s, w.end_s);
+      absl::StrAppendFormat(&words,
+                            "%s{\"word\": %s, \"start\": %.3f, \"end\": %.3f, "
+                            "\"confidence\": %.4f}",
+                            words.empty() ? "" : ", ", JsonString(w.word), w.start_s, w.end_s,
+                            w.confidence);
     }
-    absl::StrAppendFormat(
-        &segments, "%s\n    {\"start\": %.3f, \"end\": %.3f, \"text\": %s, \"words\": [%s]}",
-        segments.empty() ? "" : ",", span.start_s, span.end_s, JsonString(u.text), words);
+    for (const CtcResult& a : u.alternatives) {
+      absl::StrAppendFormat(&alternatives, ", {\"text\": %s, \"confidence\": %.4f}",
+                            JsonString(a.text), a.confidence);
+    }
+    absl::StrAppendFormat(&segments,
+                          "%s\n    {\"start\": %.3f, \"end\": %.3f, \"text\": %s, "
+                          "\"confidence\": %.4f, \"words\": [%s]%s}",
+                          segments.empty() ? "" : ",", span.start_s, span.end_s, JsonString(u.text),
+                          u.confidence, words,
+                          u.alternatives.empty()
+                              ? ""
+                              : absl::StrCat(", \"alternatives\": [", alternatives.substr(2), "]"));
   }
   return absl::StrCat("{\n  \"file\": ", JsonString(path), ",\n  \"text\": ", JsonString(text),
                       ",\n  \"segments\": [", segments, segments.empty() ? "]\n}\n" : "\n  ]\n}\n");
