@@ -321,13 +321,10 @@ CtcResult CtcBeamSearchDecoder::Final() const { return FinalAlternatives(1).fron
 
 std::vector<CtcResult> CtcBeamSearchDecoder::FinalAlternatives(int n) const {
   // Distinct word sequences, in order of first appearance (beam order: ties keep it).
-  struct Alternative {
-    double best;  // the best member's total
-    const WordLink* words;
-  };
   const std::vector<Ending> endings = Endings();
   std::vector<Alternative> alts;
   for (const Ending& e : endings) {
+    if (!(e.total > kNegInf)) continue;  // no probability left (as Final() always treated it)
     auto same = std::find_if(alts.begin(), alts.end(), [&](const Alternative& a) {
       return SameWords(a.words, e.words.get());
     });
@@ -340,12 +337,27 @@ std::vector<CtcResult> CtcBeamSearchDecoder::FinalAlternatives(int n) const {
       }
     }
   }
-  if (alts.empty()) {  // no hypothesis ends well: the best one's completed words
-    CtcResult r = ToResult(beam_.front().words.get(), "", 0, 0);
-    for (WordInfo& w : r.words) w.confidence = 1.0;
-    r.confidence = 1.0;
-    return {r};
+  std::vector<CtcResult> out;
+  if (alts.empty()) {
+    // No hypothesis ends well: the best one's completed words, with no support (confidence 0).
+    out.push_back(ToResult(beam_.front().words.get(), "", 0, 0));
+  } else {
+    out = RankAlternatives(alts, n);
   }
+  // Words already reported as stable keep their reported times.
+  for (CtcResult& r : out) {
+    for (size_t i = 0; i < stable_.size() && i < r.words.size(); ++i) {
+      if (r.words[i].word == stable_[i].word) {
+        r.words[i].start_s = stable_[i].start_s;
+        r.words[i].end_s = stable_[i].end_s;
+      }
+    }
+  }
+  return out;
+}
+
+std::vector<CtcResult> CtcBeamSearchDecoder::RankAlternatives(std::vector<Alternative>& alts,
+                                                              int n) const {
   std::stable_sort(alts.begin(), alts.end(),
                    [](const Alternative& a, const Alternative& b) { return a.best > b.best; });
   double norm = kNegInf;
@@ -368,15 +380,6 @@ std::vector<CtcResult> CtcBeamSearchDecoder::FinalAlternatives(int n) const {
         if (has) p += other.confidence;
       }
       w.confidence = std::clamp(p, 0.0, 1.0);
-    }
-  }
-  // Words already reported as stable keep their reported times.
-  for (CtcResult& r : out) {
-    for (size_t i = 0; i < stable_.size() && i < r.words.size(); ++i) {
-      if (r.words[i].word == stable_[i].word) {
-        r.words[i].start_s = stable_[i].start_s;
-        r.words[i].end_s = stable_[i].end_s;
-      }
     }
   }
   return out;

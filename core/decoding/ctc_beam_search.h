@@ -26,7 +26,8 @@
 // are one alternative, scored (and timed) by its best member; alternatives rank by that total.
 // An alternative's confidence is its posterior among all of them (softmax of the totals); a
 // word's confidence is the summed posterior of the alternatives that have the same word at an
-// overlapping time (its own included).
+// overlapping time (its own included). When no hypothesis can end with a finite total, the
+// transcript is the best hypothesis' completed words (as in the reference) with confidence 0.
 //
 // tests/reference/ctc_beam_search_reference.py is an independent re-implementation of this text.
 // Word times: a word starts at the frame of its first token and ends after the frame of its
@@ -117,6 +118,13 @@ class CtcBeamSearchDecoder {
     std::shared_ptr<const WordLink> words;
   };
   std::vector<Ending> Endings() const;
+  // A distinct word sequence among the endings: its best member's total and words.
+  struct Alternative {
+    double best;
+    const WordLink* words;
+  };
+  // The n best of `alts` (sorted here) with their posteriors and word confidences.
+  std::vector<CtcResult> RankAlternatives(std::vector<Alternative>& alts, int n) const;
 
   std::shared_ptr<const LanguageModel> lm_;
   const Vocab* vocab_;

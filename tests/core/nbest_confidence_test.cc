@@ -4,6 +4,7 @@
 // decoding's word confidence is the mean posterior of the chosen tokens over the word's frames,
 // the same whatever pieces the frames arrive in.
 #include <cmath>
+#include <limits>
 #include <random>
 #include <set>
 
@@ -114,6 +115,22 @@ TEST(NbestTest, PosteriorsFollowTheLanguageModelWhenTheAcousticsTie) {
   EXPECT_EQ(r.text, "CAT SAT");
   EXPECT_NEAR(r.confidence, 1.0, 1e-6);
   for (const WordInfo& w : r.words) EXPECT_NEAR(w.confidence, 1.0, 1e-6);
+}
+
+// A beam whose totals are all -inf (here: a frame whose log-probabilities are all -inf) keeps the
+// reference's fallback transcript and reports confidence 0, never NaN.
+TEST(NbestTest, NoFiniteTotalGivesTheFallbackWithConfidenceZero) {
+  CtcBeamSearchOptions o;
+  CtcBeamSearchDecoder d(FixtureLm(), FixtureVocab(), kFrame, o);
+  torch::Tensor lp =
+      Frames({{"C"}, {"A"}, {"T"}, {"|"}, {"S"}}).to(torch::kDouble).log_softmax(-1).contiguous();
+  lp[4].fill_(-std::numeric_limits<double>::infinity());
+  d.AcceptLogProbs(lp.data_ptr<double>(), lp.size(0), lp.size(1));
+  const std::vector<CtcResult> alts = d.FinalAlternatives(3);
+  ASSERT_EQ(alts.size(), 1u);
+  EXPECT_EQ(alts[0].text, d.Final().text);
+  EXPECT_EQ(alts[0].confidence, 0.0);
+  for (const WordInfo& w : alts[0].words) EXPECT_EQ(w.confidence, 0.0) << w.word;
 }
 
 // Greedy: frames of known posteriors; the word's confidence is their mean over its span.
