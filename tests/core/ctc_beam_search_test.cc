@@ -14,22 +14,15 @@
 #include "core/decoding/ctc_decoder.h"
 #include "core/model/npy.h"
 #include "core/streaming/decoding_config.h"
+#include "tests/core/beam_search_fixture.h"
 
 namespace lact {
 namespace {
 
 constexpr double kFrame = 0.02;
-const std::string kDir = std::string(LACT_TEST_FIXTURES) + "/beam_search";
-
-const Vocab& FixtureVocab() {
-  static const Vocab* v = new Vocab(Vocab::FromJsonFile(kDir + "/vocab.json").value());
-  return *v;
-}
-
-std::shared_ptr<const LanguageModel> FixtureLm() {
-  static auto lm = LanguageModel::Load(kDir, FixtureVocab()).value();
-  return lm;
-}
+const std::string kDir = testing_util::BeamSearchFixtureDir();
+using testing_util::FixtureLm;
+using testing_util::FixtureVocab;
 
 struct Row {
   std::string file;
