@@ -74,7 +74,7 @@ EXPOSE 50051 9400
 HEALTHCHECK --interval=10s --timeout=5s --start-period=180s --retries=3 \
   CMD lact_health_probe --http_address=127.0.0.1:${FLAGS_metrics_port:-9400} --timeout_ms=3000 || exit 1
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["lact_server", "--tryfromenv=device,dtype,lact,threads,host,port,metrics_host,metrics_port,tls_cert,tls_key,tls_client_ca,auth_tokens_file,reflection,max_batch,max_queue_delay_ms,decode_threads,max_streams,max_stream_seconds,max_message_bytes,drain_seconds,write_stall_timeout_s,stream_idle_timeout_s,max_streams_per_peer,warmup_seconds,step_ms,left_context_ms,lookahead_ms,first_partial_ms,feed_ms,decoder,beam_size,lm_weight,word_score,token_threshold,endpointing,endpointing_start_history_ms,endpointing_start_threshold,endpointing_stop_history_ms,endpointing_stop_threshold,endpointing_stop_history_eou_ms,endpointing_stop_threshold_eou,max_utterance_seconds"]
+ENTRYPOINT ["lact_server", "--tryfromenv=device,dtype,lact,threads,host,port,metrics_host,metrics_port,tls_cert,tls_key,tls_client_ca,auth_tokens_file,reflection,max_batch,max_queue_delay_ms,decode_threads,max_streams,max_stream_seconds,max_message_bytes,drain_seconds,write_stall_timeout_s,stream_idle_timeout_s,max_streams_per_peer,warmup_seconds,step_ms,left_context_ms,lookahead_ms,first_partial_ms,feed_ms,decoder,beam_size,lm_weight,word_score,token_threshold,calibrate_confidence,endpointing,endpointing_start_history_ms,endpointing_start_threshold,endpointing_stop_history_ms,endpointing_stop_threshold,endpointing_stop_history_eou_ms,endpointing_stop_threshold_eou,max_utterance_seconds"]
 CMD []
 
 # ---------------------------------------------------------------------------------------------

@@ -40,6 +40,10 @@ class CalibrationTally {
   // `num_bins` >= 1 equal-width bins over [0, 1].
   CalibrationSummary Summary(int num_bins = 10) const;
 
+  // The words added, in order: their confidences (clamped) and whether each was right.
+  const std::vector<double>& confidences() const { return confidence_; }
+  const std::vector<bool>& correct() const { return correct_; }
+
  private:
   std::vector<double> confidence_;
   std::vector<bool> correct_;

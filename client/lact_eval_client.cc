@@ -27,6 +27,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "client/audio_encoder.h"
+#include "client/confidence_fit.h"
 #include "client/eval_summary.h"
 #include "client/progress.h"
 #include "client/report.h"
@@ -65,6 +66,10 @@ ABSL_FLAG(bool, interim_results, true, "Ask for interim results (needed for inte
 ABSL_FLAG(bool, word_confidence, false,
           "Ask for word confidences (enable_word_confidence) and report their calibration "
           "against the references: expected calibration error and a reliability table");
+ABSL_FLAG(std::string, fit_confidence, "",
+          "With --word_confidence: fit the word-confidence map of the server's decoder on this "
+          "run's words and write it into this confidence.json (a model folder's; the server must "
+          "give raw values: --calibrate_confidence=false or no confidence.json)");
 ABSL_FLAG(int32_t, limit, 0, "Evaluate only the first N items (0: all)");
 ABSL_FLAG(bool, long_form, false,
           "Join each chapter's utterances, in order, into one stream (LaCT adapts over minutes "
@@ -322,6 +327,45 @@ lact::eval::RunInfo MakeRunInfo(const Settings& settings,
   return run;
 }
 
+// --fit_confidence: the decoder whose map the run fits ("beam" or "greedy"), once the server is
+// known to give raw confidences; "" without the flag.
+absl::StatusOr<std::string> FitTarget(const lact::eval::StreamClient& client,
+                                      const Settings& settings) {
+  if (absl::GetFlag(FLAGS_fit_confidence).empty()) return std::string();
+  if (!settings.stream.word_confidence) {
+    return absl::InvalidArgumentError("--fit_confidence needs --word_confidence");
+  }
+  auto config = client.GetRecognitionConfig(settings.stream.auth_token);
+  if (!config.ok()) return config.status();
+  if (config->confidence_calibrated()) {
+    return absl::FailedPreconditionError(
+        "the server maps confidences already (its model folder has confidence.json): a map is "
+        "fitted on raw values, start it with --calibrate_confidence=false");
+  }
+  return config->decoder();
+}
+
+// Fits the map of `decoder` on every stream's words and writes it (--fit_confidence).
+absl::Status FitConfidence(const std::string& decoder,
+                           const std::vector<UtteranceResult>& results) {
+  lact::eval::CalibrationTally tally;
+  for (const UtteranceResult& r : results) {
+    if (!r.word_confidences.empty())
+      tally.AddUtterance(r.reference, r.hypothesis, r.word_confidences);
+  }
+  auto fit = lact::eval::FitWordConfidence(tally);
+  if (!fit.ok()) return fit.status();
+  const std::string path = absl::GetFlag(FLAGS_fit_confidence);
+  if (auto s = lact::eval::WriteConfidenceFit(path, decoder, fit->map); !s.ok()) return s;
+  std::printf(
+      "\nConfidence map for the server's %s decoder: a %.4f, b %.4f (%lld words); ECE on them "
+      "%.3f -> %.3f, mean confidence %.3f -> %.3f\nWrote %s\n",
+      decoder.c_str(), fit->map.a, fit->map.b, static_cast<long long>(fit->before.words),
+      fit->before.ece, fit->after.ece, fit->before.mean_confidence, fit->after.mean_confidence,
+      path.c_str());
+  return absl::OkStatus();
+}
+
 // The failed streams (the first 10) on stderr; the exit code.
 int ReportFailures(const std::vector<FailedStream>& failures, size_t streams) {
   if (failures.empty()) return 0;
@@ -359,6 +403,8 @@ latency and throughput, with and without LaCT.
   auto channel = ConnectFromFlags(&settings);
   if (!channel.ok()) return Fail(channel.status());
   lact::eval::StreamClient client(*channel);
+  auto fit_decoder = FitTarget(client, settings);
+  if (!fit_decoder.ok()) return Fail(fit_decoder.status());
 
   const lact::eval::RunInfo run = MakeRunInfo(settings, corpus_options, *phases, items->size());
   std::fprintf(stderr, "[eval] %zu %s from %s, LaCT %s, %d parallel, %s%s\n", items->size(),
@@ -386,5 +432,8 @@ latency and throughput, with and without LaCT.
   if (auto s = lact::eval::WriteReports(output_dir, summary, results, failures); !s.ok())
     return Fail(s);
   std::printf("\nWrote %s/results.csv, summary.json, report.html\n", output_dir.c_str());
+  if (!fit_decoder->empty()) {
+    if (auto s = FitConfidence(*fit_decoder, results); !s.ok()) return Fail(s);
+  }
   return ReportFailures(failures, items->size() * phases->size());
 }

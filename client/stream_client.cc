@@ -196,4 +196,18 @@ absl::StatusOr<StreamOutcome> StreamClient::Run(const std::vector<EncodedChunk>&
   return tally.Finish(clock_->Now(), half_close_ns.load());
 }
 
+absl::StatusOr<lact::asr::v1::GetRecognitionConfigResponse> StreamClient::GetRecognitionConfig(
+    const std::string& auth_token, double timeout_s) const {
+  StreamConfig config;
+  config.auth_token = auth_token;
+  config.timeout_s = timeout_s;
+  grpc::ClientContext context;
+  ConfigureContext(config, &context);
+  lact::asr::v1::GetRecognitionConfigResponse response;
+  const grpc::Status status = stub_->GetRecognitionConfig(
+      &context, lact::asr::v1::GetRecognitionConfigRequest(), &response);
+  if (!status.ok()) return FromGrpcStatus(status);
+  return response;
+}
+
 }  // namespace lact::eval

@@ -77,6 +77,11 @@ class StreamClient {
   absl::StatusOr<StreamOutcome> Run(const std::vector<EncodedChunk>& chunks,
                                     const StreamConfig& config) const;
 
+  // The server's decoding settings (GetRecognitionConfig), with `auth_token` when set and a
+  // deadline of `timeout_s`.
+  absl::StatusOr<lact::asr::v1::GetRecognitionConfigResponse> GetRecognitionConfig(
+      const std::string& auth_token, double timeout_s = 30) const;
+
  private:
   std::unique_ptr<lact::asr::v1::StreamingAsr::Stub> stub_;
   Clock* clock_;

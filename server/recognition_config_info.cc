@@ -43,6 +43,7 @@ pb::GetRecognitionConfigResponse RecognitionConfigInfo(const OnlineRecognizer& r
   } else {
     r.set_decoder("greedy");
   }
+  r.set_confidence_calibrated(!recognizer.confidence_calibration().identity());
   r.set_lact_available(lact_available);
   r.set_lact_default(lact_available && config.lact);
   if (lact_available) r.set_lact_config_json(model.lact()->config().ToJson());

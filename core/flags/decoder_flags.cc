@@ -18,6 +18,9 @@ ABSL_FLAG(double, word_score, lact::DecodingConfig{}.word_score,
           "Beam search: word insertion bonus beta (nan: the model's language_model/attrs.json)");
 ABSL_FLAG(double, token_threshold, lact::DecodingConfig{}.token_threshold,
           "Beam search: tokens more than this (natural log) below a frame's best are not tried");
+ABSL_FLAG(bool, calibrate_confidence, lact::DecodingConfig{}.calibrate_confidence,
+          "Map word confidences with the model folder's confidence.json when it has one (false: "
+          "the decoder's raw values, e.g. to fit a new map with lact_eval_client --fit_confidence)");
 // clang-format on
 
 namespace lact {
@@ -29,6 +32,7 @@ DecodingConfig GetDecoderFlags() {
   c.lm_weight = absl::GetFlag(FLAGS_lm_weight);
   c.word_score = absl::GetFlag(FLAGS_word_score);
   c.token_threshold = absl::GetFlag(FLAGS_token_threshold);
+  c.calibrate_confidence = absl::GetFlag(FLAGS_calibrate_confidence);
   return c;
 }
 

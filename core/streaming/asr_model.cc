@@ -93,6 +93,9 @@ absl::StatusOr<std::shared_ptr<const AsrModel>> AsrModel::Load(const std::string
   if (options.load_language_model && LanguageModel::Present(dir)) {
     LACT_ASSIGN_OR_RETURN(model->language_model_, LanguageModel::Load(dir, model->vocab_));
   }
+  if (ConfidenceCalibrationFile::Present(dir)) {
+    LACT_ASSIGN_OR_RETURN(model->confidence_, ConfidenceCalibrationFile::Load(dir));
+  }
   if (device.is_cuda() && options.warmup_seconds > 0) {
     LACT_RETURN_IF_ERROR(model->WarmUp(options.warmup_seconds));
   }

@@ -9,6 +9,8 @@
 //   DIR/lact.safetensors         LaCT weights                        (optional; absent = identity)
 //   DIR/language_model/          word n-gram LM for beam search      (optional;
 //   core/decoding/language_model.h)
+//   DIR/confidence.json          word confidence calibration         (optional;
+//   core/decoding/calibration/confidence_calibration.h)
 #pragma once
 
 #include <memory>
@@ -18,6 +20,7 @@
 #include <torch/torch.h>
 
 #include "absl/status/statusor.h"
+#include "core/decoding/calibration/confidence_calibration.h"
 #include "core/decoding/language_model.h"
 #include "core/decoding/vocab.h"
 #include "core/lact/lact_stack.h"
@@ -56,6 +59,8 @@ class AsrModel {
   static bool HasLactFiles(const std::string& dir);
   // The folder's language model (DIR/language_model/), or nullptr.
   std::shared_ptr<const LanguageModel> language_model() const { return language_model_; }
+  // The folder's confidence.json (both sections empty when it has none).
+  const ConfidenceCalibrationFile& confidence_calibration() const { return confidence_; }
   int sample_rate() const { return preprocessor_.sampling_rate; }
   double frame_seconds() const { return encoder_.FrameSeconds(preprocessor_.sampling_rate); }
   torch::Device device() const { return encoder_.device(); }
@@ -74,6 +79,7 @@ class AsrModel {
   std::optional<LactStack> lact_;
   bool has_lact_files_ = false;
   std::shared_ptr<const LanguageModel> language_model_;
+  ConfidenceCalibrationFile confidence_;
 };
 
 }  // namespace lact

@@ -24,7 +24,8 @@ std::string DecodingConfig::ToString() const {
   auto value = [](double v) { return std::isnan(v) ? std::string("model") : absl::StrCat(v); };
   return absl::StrCat("DecodingConfig(method=", method, ", beam_size=", beam_size,
                       ", token_threshold=", token_threshold, ", lm_weight=", value(lm_weight),
-                      ", word_score=", value(word_score), ")");
+                      ", word_score=", value(word_score),
+                      ", calibrate_confidence=", calibrate_confidence ? "true" : "false", ")");
 }
 
 absl::StatusOr<std::optional<CtcBeamSearchOptions>> DecodingConfig::Resolve(

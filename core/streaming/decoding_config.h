@@ -24,6 +24,9 @@ struct DecodingConfig {
   // NaN: the language model's attrs.json value (alpha, beta), else pyctcdecode's defaults.
   double lm_weight = std::numeric_limits<double>::quiet_NaN();
   double word_score = std::numeric_limits<double>::quiet_NaN();
+  // Map word confidences with the model folder's confidence.json (its section for the decoder in
+  // use; core/decoding/calibration/confidence_calibration.h); false: the decoders' raw values.
+  bool calibrate_confidence = true;
 
   absl::Status Validate() const;
   std::string ToString() const;

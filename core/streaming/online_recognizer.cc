@@ -12,8 +12,9 @@ namespace lact {
 
 OnlineRecognizer::OnlineRecognizer(std::shared_ptr<const AsrModel> model,
                                    const StreamingConfig& config,
-                                   std::optional<CtcBeamSearchOptions> beam)
-    : model_(std::move(model)), config_(config), beam_(std::move(beam)) {
+                                   std::optional<CtcBeamSearchOptions> beam,
+                                   ConfidenceCalibration calibration)
+    : model_(std::move(model)), config_(config), beam_(std::move(beam)), calibration_(calibration) {
   samples_per_frame_ = model_->encoder().config().SamplesPerFrame();
   const double frame_ms = model_->frame_seconds() * 1000.0;
   step_frames_ = config_.step_frames(frame_ms);
@@ -28,14 +29,19 @@ absl::StatusOr<std::unique_ptr<OnlineRecognizer>> OnlineRecognizer::Create(
   if (model == nullptr) return absl::InvalidArgumentError("no model");
   LACT_RETURN_IF_ERROR(config.Validate());
   LACT_ASSIGN_OR_RETURN(std::optional<CtcBeamSearchOptions> beam, decoding.Resolve(*model));
+  ConfidenceCalibration calibration;
+  if (decoding.calibrate_confidence) {
+    const ConfidenceCalibrationFile& file = model->confidence_calibration();
+    calibration = (beam ? file.beam : file.greedy).value_or(ConfidenceCalibration{});
+  }
   return std::unique_ptr<OnlineRecognizer>(
-      new OnlineRecognizer(std::move(model), config, std::move(beam)));
+      new OnlineRecognizer(std::move(model), config, std::move(beam), calibration));
 }
 
 std::unique_ptr<OnlineStream> OnlineRecognizer::CreateStream(const StreamOptions& options) const {
   StreamOptions o = options;
   if (o.normalizer_block_ms <= 0) o.normalizer_block_ms = config_.step_ms;
-  return std::unique_ptr<OnlineStream>(new OnlineStream(model_, o, beam_));
+  return std::unique_ptr<OnlineStream>(new OnlineStream(model_, o, beam_, calibration_));
 }
 
 StepPlan OnlineRecognizer::PlanStep(const OnlineStream& stream) const {
@@ -335,6 +341,7 @@ absl::StatusOr<OfflineResult> OnlineRecognizer::DecodeOffline(const std::vector<
     decoder.Accept(out.logits);
     std::vector<CtcResult> all = decoder.FinalAlternatives(max_alternatives);
     out.ctc = std::move(all.front());
+    for (CtcResult& a : all) calibration_.Apply(&a, /*greedy=*/false);
     out.alternatives.assign(std::make_move_iterator(all.begin() + 1),
                             std::make_move_iterator(all.end()));
   } else {
@@ -354,9 +361,11 @@ absl::StatusOr<CtcResult> OnlineRecognizer::DecodeLogits(const torch::Tensor& lo
                      c10::str(logits.sizes()), " ", c10::toString(logits.scalar_type())));
   }
   torch::InferenceMode guard;
-  return beam_ ? BeamSearchDecode(logits, model_->language_model(), model_->vocab(),
-                                  model_->frame_seconds(), *beam_)
-               : GreedyDecode(logits, model_->vocab(), model_->frame_seconds());
+  CtcResult r = beam_ ? BeamSearchDecode(logits, model_->language_model(), model_->vocab(),
+                                         model_->frame_seconds(), *beam_)
+                      : GreedyDecode(logits, model_->vocab(), model_->frame_seconds());
+  calibration_.Apply(&r, /*greedy=*/!beam_);
+  return r;
 }
 
 }  // namespace lact

@@ -96,6 +96,9 @@ class OnlineRecognizer {
   const StreamingConfig& config() const { return config_; }
   // The beam-search options in use, or nullopt when decoding greedily.
   const std::optional<CtcBeamSearchOptions>& beam_search() const { return beam_; }
+  // The map applied to word confidences (identity without the model's confidence.json section
+  // for this decoder, or with DecodingConfig::calibrate_confidence false).
+  const ConfidenceCalibration& confidence_calibration() const { return calibration_; }
   // The plan of the next decode of `stream` (exposed for tests and benchmarks).
   StepPlan PlanStep(const OnlineStream& stream) const;
 
@@ -135,11 +138,12 @@ class OnlineRecognizer {
   void DropConsumedAudio(OnlineStream& s) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu_);
 
   OnlineRecognizer(std::shared_ptr<const AsrModel> model, const StreamingConfig& config,
-                   std::optional<CtcBeamSearchOptions> beam);
+                   std::optional<CtcBeamSearchOptions> beam, ConfidenceCalibration calibration);
 
   std::shared_ptr<const AsrModel> model_;
   StreamingConfig config_;
   std::optional<CtcBeamSearchOptions> beam_;
+  ConfidenceCalibration calibration_;
   int64_t samples_per_frame_;
   int64_t step_frames_, left_frames_, lookahead_frames_;
   int64_t first_partial_frames_;  // 0: no early partials

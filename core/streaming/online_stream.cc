@@ -6,14 +6,15 @@
 namespace lact {
 
 OnlineStream::OnlineStream(std::shared_ptr<const AsrModel> model, const StreamOptions& options,
-                           const std::optional<CtcBeamSearchOptions>& beam)
+                           const std::optional<CtcBeamSearchOptions>& beam,
+                           const ConfidenceCalibration& calibration)
     : model_(std::move(model)),
       options_(options),
       normalizer_(kWaveformNormEpsilon, int64_t{kNormalizerHistorySeconds} * model_->sample_rate(),
                   int64_t{options.normalizer_block_ms} * model_->sample_rate() / 1000),
-      text_(
-          model_->vocab(), model_->language_model(), model_->frame_seconds(), beam,
-          UtteranceOptions{options.endpointing, options.speech_events, options.max_alternatives}) {
+      text_(model_->vocab(), model_->language_model(), model_->frame_seconds(), beam,
+            UtteranceOptions{options.endpointing, options.speech_events, options.max_alternatives,
+                             calibration}) {
   if (options_.enable_lact && model_->lact() != nullptr) lact_state_ = model_->lact()->NewState();
 }
 

@@ -121,7 +121,8 @@ class OnlineStream {
  private:
   friend class OnlineRecognizer;
   OnlineStream(std::shared_ptr<const AsrModel> model, const StreamOptions& options,
-               const std::optional<CtcBeamSearchOptions>& beam);
+               const std::optional<CtcBeamSearchOptions>& beam,
+               const ConfidenceCalibration& calibration);
 
   std::shared_ptr<const AsrModel> model_;
   StreamOptions options_;

@@ -76,6 +76,7 @@ void UtteranceDecoder::EndUtterance(int64_t end, bool forced, bool at_input_end)
   } else {
     alternatives.push_back(greedy_.Committed());
   }
+  for (CtcResult& a : alternatives) options_.calibration.Apply(&a, /*greedy=*/!beam_);
   CtcResult r = FromStreamStart(std::move(alternatives.front()));
   // An utterance without text has no final, except a stream's only one (its one final).
   if (!r.text.empty() || (at_input_end && utterances_ == 0)) {

@@ -19,6 +19,7 @@
 
 #include <torch/torch.h>
 
+#include "core/decoding/calibration/confidence_calibration.h"
 #include "core/decoding/ctc_beam_search.h"
 #include "core/decoding/ctc_decoder.h"
 #include "core/endpointing/endpointer.h"
@@ -52,6 +53,8 @@ struct UtteranceOptions {
   // Transcripts per final (beam search; greedy decoding has one): the best and up to
   // max_alternatives - 1 others.
   int max_alternatives = 1;
+  // Applied to every final's word confidences (the recognizer's choice for its decoder).
+  ConfidenceCalibration calibration;
 };
 
 class UtteranceDecoder {

@@ -51,9 +51,10 @@ has_flags() { help_lists yes "$@"; }
 lacks_flags() { help_lists no "$@"; }
 has_flags server/lact_server model device dtype lact threads step_ms left_context_ms lookahead_ms \
   max_batch decoder beam_size lm_weight word_score token_threshold port max_streams endpointing \
-  endpointing_stop_history_ms max_utterance_seconds warmup_seconds first_partial_ms decode_threads
+  endpointing_stop_history_ms max_utterance_seconds warmup_seconds first_partial_ms decode_threads \
+  calibrate_confidence
 has_flags core/lact_transcribe model device dtype lact threads step_ms decoder beam_size streaming max_alternatives \
-  segments format segments_dir endpointing max_utterance_seconds lact_scope
+  segments format segments_dir endpointing max_utterance_seconds lact_scope calibrate_confidence
 has_flags core/lact_bench model device dtype lact threads step_ms max_batch streams
 has_flags train/lact_train threads mode device dtype max_minutes state_cache train_top_layers top_layers_lr_scale
 lacks_flags train/lact_train model lact step_ms decoder lact_scope
@@ -62,7 +63,8 @@ has_flags train/lact_study_eval model lact lact_scope lact_updates step_ms decod
   endpointing state_cache corpus chapters max_chapters words_out
 lacks_flags server/lact_server lact_scope lact_updates
 lacks_flags core/lact_bench lact_scope
-has_flags client/lact_eval_client lact use_ssl ssl_root_cert ssl_cert ssl_key ssl_target_name auth_token word_confidence max_alternatives
+has_flags client/lact_eval_client lact use_ssl ssl_root_cert ssl_cert ssl_key ssl_target_name auth_token word_confidence max_alternatives \
+  fit_confidence
 lacks_flags client/lact_eval_client model threads decoder
 has_flags client/lact_health_probe use_ssl ssl_root_cert ssl_cert ssl_key ssl_target_name address
 lacks_flags client/lact_health_probe lact model server auth_token

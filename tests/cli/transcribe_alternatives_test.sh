@@ -3,6 +3,9 @@
 # espeak-ng sentence, offline and --streaming: each segment has a confidence in [0, 1], its words
 # theirs, and up to N-1 alternatives (distinct from the text and each other, confidences ranked
 # and in [0, 1]); the text is the one --max_alternatives 1 gives; out-of-range values exit 2.
+# Calibration: each word's confidence is the model's confidence.json map (beam section, or the
+# greedy one with --decoder greedy) of its --calibrate_confidence=false value, offline (the whole-
+# utterance decode) and streaming.
 set -euo pipefail
 BIN=${LACT_BIN:?}
 SRC=${LACT_SRC:?}
@@ -15,6 +18,9 @@ for mode in offline streaming; do
   extra=(); [ "$mode" = streaming ] && extra=(--streaming)
   $T "${extra[@]}" --max_alternatives 4 "$tmp/s.wav" > "$tmp/$mode-4.json"
   $T "${extra[@]}" "$tmp/s.wav" > "$tmp/$mode-1.json"
+  $T "${extra[@]}" --max_alternatives 4 --calibrate_confidence=false "$tmp/s.wav" > "$tmp/$mode-raw.json"
+  $T "${extra[@]}" --decoder greedy "$tmp/s.wav" > "$tmp/$mode-greedy.json"
+  $T "${extra[@]}" --decoder greedy --calibrate_confidence=false "$tmp/s.wav" > "$tmp/$mode-greedy-raw.json"
 done
 /usr/bin/python3 - "$tmp" <<'PY' || fail "json"
 import json, sys
@@ -38,6 +44,29 @@ for mode in ("offline", "streaming"):
         assert "alternatives" not in seg
 assert several >= 2, "both modes listed alternatives"
 print("ok   alternatives and confidences in lact_transcribe's JSON")
+PY
+/usr/bin/python3 - "$tmp" "$SRC/models/demo/confidence.json" <<'PY' || fail "calibration"
+import json, math, sys
+tmp, maps = sys.argv[1], json.load(open(sys.argv[2]))
+def mapped(section, raw):  # docs/language_model.md, "Calibration"
+    m = maps[section]["word"]
+    p = min(max(raw, 1e-6), 1 - 1e-6)
+    return 1 / (1 + math.exp(-(m["a"] * math.log(p / (1 - p)) + m["b"])))
+words = moved = 0
+for mode in ("offline", "streaming"):
+    for cal, raw, section in ((f"{mode}-4", f"{mode}-raw", "beam"),
+                              (f"{mode}-greedy", f"{mode}-greedy-raw", "greedy")):
+        a, b = json.load(open(f"{tmp}/{cal}.json")), json.load(open(f"{tmp}/{raw}.json"))
+        assert a["text"] == b["text"], (a["text"], b["text"])
+        for sa, sb in zip(a["segments"], b["segments"]):
+            for wa, wb in zip(sa["words"], sb["words"]):
+                # The JSON rounds to 4 decimals: the map of the raw value's rounding interval.
+                lo, hi = (mapped(section, wb["confidence"] + d) for d in (-5e-5, 5e-5))
+                assert lo - 1e-4 <= wa["confidence"] <= hi + 1e-4, (section, wa, wb, lo, hi)
+                words += 1
+                moved += abs(wa["confidence"] - wb["confidence"]) > 1e-3
+assert words > 20 and moved > 0, (words, moved)
+print(f"ok   {words} word confidences are the model's map of the raw ones")
 PY
 for bad in 0 11; do
   set +e; $T --max_alternatives "$bad" "$tmp/s.wav" > /dev/null 2> "$tmp/err"; code=$?; set -e

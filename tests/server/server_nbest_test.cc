@@ -3,9 +3,16 @@
 // distinct final alternatives (at most the asked number, at most --beam_size) with confidences
 // in [0, 1] that sum to at most 1, words with confidences when enable_word_confidence is set,
 // interim results with one alternative; Recognize the same per result; greedy decoding one
-// alternative with word confidences; bad values INVALID_ARGUMENT naming the field.
+// alternative with word confidences; bad values INVALID_ARGUMENT naming the field. Calibration:
+// a model folder's confidence.json maps every word confidence of that decoder (beam or greedy)
+// and nothing else, --calibrate_confidence=false gives the raw values, GetRecognitionConfig says
+// which, and a bad file stops the server at start naming it.
+// (The raw-value properties are checked with --calibrate_confidence=false: models/demo ships a
+// map.)
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <set>
 #include <string>
 #include <vector>
@@ -14,6 +21,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/audio/audio_io.h"
+#include "core/decoding/calibration/confidence_calibration.h"
 #include "tests/server/server_test_util.h"
 
 namespace lact::server::testing {
@@ -90,8 +98,9 @@ int CheckFinal(const pb::StreamingRecognitionResult& result, int max_alternative
 class NbestTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    server_ = new ServerProcess(kSource + "/models/demo", Window{640, 2560, 640},
-                                {"--warmup_seconds=0", "--threads=1"});
+    server_ =
+        new ServerProcess(kSource + "/models/demo", Window{640, 2560, 640},
+                          {"--warmup_seconds=0", "--threads=1", "--calibrate_confidence=false"});
   }
   static void TearDownTestSuite() { delete server_; }
   void SetUp() override { ASSERT_TRUE(server_->ok()) << server_->log(); }
@@ -170,8 +179,9 @@ TEST_F(NbestTest, BadValuesAreInvalidArgument) {
 
 TEST(NbestLimitsTest, TheBeamSizeCapsAlternativesAndGreedyHasOne) {
   {
-    ServerProcess server(kSource + "/models/demo", Window{640, 2560, 640},
-                         {"--warmup_seconds=0", "--threads=1", "--beam_size=2"});
+    ServerProcess server(
+        kSource + "/models/demo", Window{640, 2560, 640},
+        {"--warmup_seconds=0", "--threads=1", "--beam_size=2", "--calibrate_confidence=false"});
     ASSERT_TRUE(server.ok()) << server.log();
     const StreamResult r = Stream(server, Config(10, true));
     ASSERT_TRUE(r.status.ok()) << r.status.error_message();
@@ -181,8 +191,9 @@ TEST(NbestLimitsTest, TheBeamSizeCapsAlternativesAndGreedyHasOne) {
       }
     }
   }
-  ServerProcess greedy(kSource + "/models/demo", Window{640, 2560, 640},
-                       {"--warmup_seconds=0", "--threads=1", "--decoder=greedy"});
+  ServerProcess greedy(
+      kSource + "/models/demo", Window{640, 2560, 640},
+      {"--warmup_seconds=0", "--threads=1", "--decoder=greedy", "--calibrate_confidence=false"});
   ASSERT_TRUE(greedy.ok()) << greedy.log();
   const StreamResult r = Stream(greedy, Config(5, true));
   ASSERT_TRUE(r.status.ok()) << r.status.error_message();
@@ -200,6 +211,107 @@ TEST(NbestLimitsTest, TheBeamSizeCapsAlternativesAndGreedyHasOne) {
     }
   }
   EXPECT_GT(words, 3);
+}
+
+// A copy of models/demo (links to its files) with `confidence` as its confidence.json.
+std::string DemoWithConfidence(const std::string& name, const std::string& confidence) {
+  namespace fs = std::filesystem;
+  const std::string dir = MakeTempDir(name);
+  for (const auto& entry : fs::directory_iterator(kSource + "/models/demo")) {
+    if (entry.path().filename() == kConfidenceFile) continue;
+    fs::create_symlink(entry.path(), fs::path(dir) / entry.path().filename());
+  }
+  std::ofstream(dir + "/" + kConfidenceFile) << confidence;
+  return dir;
+}
+
+bool Calibrated(const ServerProcess& server) {
+  pb::GetRecognitionConfigResponse info;
+  grpc::ClientContext context;
+  EXPECT_TRUE(
+      server.stub()->GetRecognitionConfig(&context, pb::GetRecognitionConfigRequest(), &info).ok());
+  return info.confidence_calibrated();
+}
+
+// Final results of the same speech from a raw and a calibrated server: the same transcripts and
+// words; each calibrated word confidence is the map of its raw one; the transcripts' confidences
+// are the beam's posteriors (kept) or greedy decoding's mean word confidence.
+void ExpectMapped(const ServerProcess& raw, const ServerProcess& calibrated,
+                  const ConfidenceMap& map, bool greedy) {
+  const StreamResult a = Stream(raw, Config(3, true)), b = Stream(calibrated, Config(3, true));
+  ASSERT_TRUE(a.status.ok() && b.status.ok());
+  std::vector<const pb::StreamingRecognitionResult*> fa, fb;
+  for (const auto& r : a.responses)
+    for (const auto& x : r.results())
+      if (x.is_final()) fa.push_back(&x);
+  for (const auto& r : b.responses)
+    for (const auto& x : r.results())
+      if (x.is_final()) fb.push_back(&x);
+  ASSERT_EQ(fa.size(), fb.size());
+  int words = 0, changed = 0;
+  for (size_t i = 0; i < fa.size(); ++i) {
+    ASSERT_EQ(fa[i]->alternatives_size(), fb[i]->alternatives_size());
+    for (int k = 0; k < fa[i]->alternatives_size(); ++k) {
+      const auto &x = fa[i]->alternatives(k), &y = fb[i]->alternatives(k);
+      ASSERT_EQ(x.transcript(), y.transcript());
+      ASSERT_EQ(x.words_size(), y.words_size());
+      double sum = 0;
+      for (int w = 0; w < x.words_size(); ++w) {
+        EXPECT_NEAR(y.words(w).confidence(), map.Apply(x.words(w).confidence()), 1e-5)
+            << y.words(w).word();
+        EXPECT_EQ(x.words(w).start_time().nanos(), y.words(w).start_time().nanos());
+        changed += std::abs(y.words(w).confidence() - x.words(w).confidence()) > 1e-3;
+        sum += y.words(w).confidence();
+        ++words;
+      }
+      const double want = greedy ? (y.words_size() ? sum / y.words_size() : 1.0) : x.confidence();
+      EXPECT_NEAR(y.confidence(), want, 1e-5) << y.transcript();
+    }
+  }
+  EXPECT_GT(words, 3);
+  EXPECT_GT(changed, 0) << "the map moved the confidences";
+}
+
+TEST(CalibrationTest, TheModelsMapAppliesToItsDecoderOnly) {
+  const ConfidenceMap beam{0.5, -0.3}, greedy{2.0, 0.4};
+  const std::string dir =
+      DemoWithConfidence("lact_calibration_", R"({"beam": {"word": {"a": 0.5, "b": -0.3}},
+                               "greedy": {"word": {"a": 2.0, "b": 0.4}}})");
+  const std::vector<std::string> base = {"--warmup_seconds=0", "--threads=1"};
+  auto with = [&](std::vector<std::string> flags) {
+    flags.insert(flags.begin(), base.begin(), base.end());
+    return flags;
+  };
+  ServerProcess raw(dir, Window{640, 2560, 640}, with({"--calibrate_confidence=false"}));
+  ServerProcess mapped(dir, Window{640, 2560, 640}, base);
+  ASSERT_TRUE(raw.ok() && mapped.ok()) << raw.log() << mapped.log();
+  EXPECT_FALSE(Calibrated(raw));
+  EXPECT_TRUE(Calibrated(mapped));
+  ExpectMapped(raw, mapped, beam, /*greedy=*/false);
+  ServerProcess raw_greedy(dir, Window{640, 2560, 640},
+                           with({"--decoder=greedy", "--calibrate_confidence=false"}));
+  ServerProcess mapped_greedy(dir, Window{640, 2560, 640}, with({"--decoder=greedy"}));
+  ASSERT_TRUE(raw_greedy.ok() && mapped_greedy.ok());
+  ExpectMapped(raw_greedy, mapped_greedy, greedy, /*greedy=*/true);
+}
+
+TEST(CalibrationTest, ADecoderWithoutASectionKeepsRawValues) {
+  const std::string dir = DemoWithConfidence("lact_calibration_beam_only_",
+                                             R"({"beam": {"word": {"a": 0.5, "b": 0}}})");
+  ServerProcess greedy(dir, Window{640, 2560, 640},
+                       {"--warmup_seconds=0", "--threads=1", "--decoder=greedy"});
+  ASSERT_TRUE(greedy.ok()) << greedy.log();
+  EXPECT_FALSE(Calibrated(greedy));
+}
+
+TEST(CalibrationTest, ABadFileStopsTheServerNamingIt) {
+  for (const char* bad : {R"({"beam": {"word": {"a": -1, "b": 0}}})", "not json"}) {
+    const std::string dir = DemoWithConfidence("lact_calibration_bad_", bad);
+    ServerProcess server(dir, Window{640, 2560, 640}, {"--warmup_seconds=0", "--threads=1"});
+    EXPECT_FALSE(server.ok()) << bad;
+    EXPECT_NE(server.startup_exit_code(), 0) << bad;
+    EXPECT_NE(server.log().find("confidence.json"), std::string::npos) << server.log();
+  }
 }
 
 }  // namespace
