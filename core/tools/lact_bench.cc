@@ -4,6 +4,7 @@
 //      p50/p95/p99 step latency (stream ready -> its decode done) and whether real time held;
 //  (c) LaCT on vs off for both;
 //  (d) memory per stream (LaCT state + audio window; on CUDA the allocator's growth too).
+//  (e) --profile_steps: where one streaming step's time goes (core/tools/bench/step_profile.h).
 // Prints a table and writes JSON (--json). See docs/benchmarks.md for the commands we ran.
 #include <algorithm>
 #include <chrono>
@@ -35,6 +36,7 @@
 #include "core/streaming/asr_model.h"
 #include "core/streaming/online_recognizer.h"
 #include "core/tools/bench/bench_util.h"
+#include "core/tools/bench/step_profile.h"
 #include "core/tools/bench/streaming_run.h"
 #include "core/tools/tool_main.h"
 #include "core/util/remove_tree.h"
@@ -48,6 +50,9 @@ ABSL_FLAG(std::string, batch_sizes, "1,2,4", "offline batch sizes");
 ABSL_FLAG(int32_t, repeats, 3, "offline timed repeats per batch size (after one warm-up)");
 ABSL_FLAG(int32_t, streams, 4, "concurrent real-time streams for the streaming simulation (0: skip)");
 ABSL_FLAG(double, stream_seconds, 10.0, "audio per simulated stream (s)");
+ABSL_FLAG(int32_t, profile_steps, 0,
+          "profile a streaming step: time its parts (normaliser, conv, transformer, LaCT, lm_head, "
+          "decoder) this many times each (0: skip)");
 ABSL_FLAG(std::string, json, "", "write the results as JSON here");
 ABSL_FLAG(std::string, save_random_model, "", "write the random model folder (with lact_config.json) "
           "here and exit, for other tools to load");
@@ -267,6 +272,11 @@ LaCT on vs off, memory per stream. Usage: lact_bench [--model DIR | --random bas
     out["streaming"].push_back(lact::bench::Streaming(**rec, modes[i], absl::GetFlag(FLAGS_streams),
                                                       absl::GetFlag(FLAGS_stream_seconds),
                                                       lact::GetMaxBatchFlag()));
+  }
+  if (const int n = absl::GetFlag(FLAGS_profile_steps); n > 0) {
+    out["step_profile"] = nlohmann::json::array();
+    for (bool use_lact : modes)
+      out["step_profile"].push_back(lact::bench::ProfileStep(**rec, use_lact, n));
   }
   return WriteJson(absl::GetFlag(FLAGS_json), out);
 }

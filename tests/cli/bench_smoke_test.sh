@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # lact_bench smoke run (the CI-sized version of docs/benchmarks.md): a random tiny model, offline
-# batches 1 and 2, two simulated real-time streams, LaCT on and off; checks the JSON it writes.
+# batches 1 and 2, two simulated real-time streams, LaCT on and off, the step profile
+# (--profile_steps); checks the JSON it writes.
 set -euo pipefail
 BIN=${LACT_BIN:?}/core/lact_bench
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 "$BIN" --random tiny --threads 1 --batch-sizes 1,2 --audio-seconds 2 --repeats 1 \
   --streams 2 --stream-seconds 2 --step-ms 320 --left-context-ms 640 --lookahead-ms 160 \
-  --json "$tmp/out.json" > "$tmp/stdout" 2> "$tmp/stderr"
+  --profile_steps 3 --json "$tmp/out.json" > "$tmp/stdout" 2> "$tmp/stderr"
 cat "$tmp/stdout"
 /usr/bin/python3 - "$tmp/out.json" <<'PY'
 import json, sys
@@ -29,7 +30,21 @@ for s in st:
     assert s["memory_peak_per_stream_bytes"] >= s["memory_per_stream_bytes"], s
 # tiny LaCT state: L=2, H=4, m=d=8: 2*4*6*8*8*4 bytes
 assert r["lact_state_bytes_per_stream"] == 2 * 4 * 6 * 8 * 8 * 4, r["lact_state_bytes_per_stream"]
-print("ok   lact_bench JSON:", len(off), "offline rows,", len(st), "streaming rows")
+# The step profile: one row per LaCT mode, the documented parts (lact only when on), each >= 0,
+# "other" the real step minus the rest, so the parts add up to the step.
+prof = r["step_profile"]
+assert sorted(p["lact"] for p in prof) == [False, True], prof
+for p in prof:
+    names = ["normalise", "conv", "transformer"] + (["lact"] if p["lact"] else []) + \
+        ["lm_head", "decode", "other"]
+    assert sorted(p["parts_s"]) == sorted(names), p
+    assert all(v >= 0 for v in p["parts_s"].values()), p
+    assert p["parts_s"]["conv"] > 0 and p["parts_s"]["transformer"] > 0, p
+    assert p["step_s"] > 0 and sum(p["parts_s"].values()) >= p["step_s"] * (1 - 1e-9), p
+    assert p["window_ms"] == 320 + 640 + 160 and p["step_ms"] == 320, p
+    assert abs(p["cost_per_audio_s"] - p["step_s"] / 0.32) < 1e-9, p
+print("ok   lact_bench JSON:", len(off), "offline rows,", len(st), "streaming rows,", len(prof),
+      "profiles")
 PY
 "$BIN" --batch-sizes 0 > /dev/null 2>&1 && { echo "FAIL: bad --batch-sizes accepted"; exit 1; }
 "$BIN" --help > "$tmp/help" 2>&1 || true

@@ -55,7 +55,7 @@ has_flags server/lact_server model device dtype lact threads step_ms left_contex
   calibrate_confidence
 has_flags core/lact_transcribe model device dtype lact threads step_ms decoder beam_size streaming max_alternatives \
   segments format segments_dir endpointing max_utterance_seconds lact_scope calibrate_confidence
-has_flags core/lact_bench model device dtype lact threads step_ms max_batch streams
+has_flags core/lact_bench model device dtype lact threads step_ms max_batch streams profile_steps
 has_flags train/lact_train threads mode device dtype max_minutes state_cache train_top_layers top_layers_lr_scale
 lacks_flags train/lact_train model lact step_ms decoder lact_scope
 # lact_study_eval decodes as lact_server does: the server's window, decoder and endpointing flags.
