@@ -21,7 +21,7 @@ int Run(int argc, char** argv, SignalWatcher& signals) {
   const char* const kUsage =
       R"(The LaCT streaming speech recognition gRPC service (lact.asr.v1.StreamingAsr).
 Usage: lact_server --model DIR [--device cpu|cuda:N] [--host 0.0.0.0] [--port 50051]
-       [--metrics_port 9400] [--max_batch 8] [--max_streams 64] [--step_ms 640] ...
+       [--metrics_port 9400] [--max_batch 8] [--max_streams 64] [--step_ms 960] ...
        [--tls_cert CERT.pem --tls_key KEY.pem [--tls_client_ca CA.pem]] [--auth_tokens_file F]
 Flags may be spelled with dashes or underscores (--max-batch, --max_batch).)";
   if (!ParseFlagsOnly(argc, argv, "lact_server", kUsage)) return 2;
