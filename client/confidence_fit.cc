@@ -1,8 +1,6 @@
 #include "client/confidence_fit.h"
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 
@@ -31,11 +29,7 @@ absl::Status WriteConfidenceFit(const std::string& path, const std::string& deco
   ConfidenceCalibrationFile file;
   std::error_code ec;
   if (std::filesystem::exists(path, ec)) {
-    std::ifstream in(path);
-    std::stringstream text;
-    text << in.rdbuf();
-    absl::StatusOr<ConfidenceCalibrationFile> old =
-        ConfidenceCalibrationFile::Parse(text.str(), path);
+    absl::StatusOr<ConfidenceCalibrationFile> old = ConfidenceCalibrationFile::LoadFile(path);
     if (!old.ok()) {
       return absl::FailedPreconditionError(absl::StrCat(
           old.status().message(), " (not overwritten: remove it or pick another path)"));

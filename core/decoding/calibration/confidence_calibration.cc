@@ -4,7 +4,6 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -79,6 +78,23 @@ nlohmann::json SectionJson(const ConfidenceCalibration& c) {
   return {{"word", {{"a", c.word.a}, {"b", c.word.b}}}};
 }
 
+// The parsed confidence.json object; `source` names it in errors.
+absl::StatusOr<ConfidenceCalibrationFile> FromJson(const nlohmann::json& j,
+                                                   const std::string& source) {
+  ConfidenceCalibrationFile file;
+  for (const auto& [key, value] : j.items()) {
+    if (key == "beam") {
+      LACT_ASSIGN_OR_RETURN(file.beam, ParseSection(value, absl::StrCat(source, ": beam")));
+    } else if (key == "greedy") {
+      LACT_ASSIGN_OR_RETURN(file.greedy, ParseSection(value, absl::StrCat(source, ": greedy")));
+    } else {
+      return absl::InvalidArgumentError(
+          absl::StrCat(source, ": unknown key '", key, "' (a decoder: \"beam\" or \"greedy\")"));
+    }
+  }
+  return file;
+}
+
 }  // namespace
 
 double ConfidenceMap::Apply(double raw) const {
@@ -106,29 +122,19 @@ bool ConfidenceCalibrationFile::Present(const std::string& model_dir) {
 
 absl::StatusOr<ConfidenceCalibrationFile> ConfidenceCalibrationFile::Load(
     const std::string& model_dir) {
-  const std::string path = (std::filesystem::path(model_dir) / kConfidenceFile).string();
-  std::ifstream f(path);
-  if (!f) return absl::NotFoundError(absl::StrCat(path, ": cannot be opened"));
-  std::stringstream text;
-  text << f.rdbuf();
-  return Parse(text.str(), path);
+  return LoadFile((std::filesystem::path(model_dir) / kConfidenceFile).string());
+}
+
+absl::StatusOr<ConfidenceCalibrationFile> ConfidenceCalibrationFile::LoadFile(
+    const std::string& path) {
+  LACT_ASSIGN_OR_RETURN(nlohmann::json j, ReadJsonObjectFile(path));
+  return FromJson(j, path);
 }
 
 absl::StatusOr<ConfidenceCalibrationFile> ConfidenceCalibrationFile::Parse(
     const std::string& text, const std::string& source) {
   LACT_ASSIGN_OR_RETURN(nlohmann::json j, ParseJsonObject(text, source));
-  ConfidenceCalibrationFile file;
-  for (const auto& [key, value] : j.items()) {
-    if (key == "beam") {
-      LACT_ASSIGN_OR_RETURN(file.beam, ParseSection(value, absl::StrCat(source, ": beam")));
-    } else if (key == "greedy") {
-      LACT_ASSIGN_OR_RETURN(file.greedy, ParseSection(value, absl::StrCat(source, ": greedy")));
-    } else {
-      return absl::InvalidArgumentError(
-          absl::StrCat(source, ": unknown key '", key, "' (a decoder: \"beam\" or \"greedy\")"));
-    }
-  }
-  return file;
+  return FromJson(j, source);
 }
 
 std::string ConfidenceCalibrationFile::ToJson() const {

@@ -73,6 +73,8 @@ struct ConfidenceCalibrationFile {
   // Reads DIR/confidence.json strictly (unknown keys, bad numbers: InvalidArgument naming the
   // file and key). NotFound when the folder has none.
   static absl::StatusOr<ConfidenceCalibrationFile> Load(const std::string& model_dir);
+  // The same for a confidence.json at `path` (NotFound when it cannot be opened).
+  static absl::StatusOr<ConfidenceCalibrationFile> LoadFile(const std::string& path);
   // Parses the file's text; `source` names it in errors.
   static absl::StatusOr<ConfidenceCalibrationFile> Parse(const std::string& text,
                                                          const std::string& source);
