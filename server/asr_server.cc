@@ -115,7 +115,8 @@ absl::Status AsrServer::LoadModel() {
     Log("decoder: greedy",
         model_->language_model() ? " (the model's language model is not used)" : "");
   }
-  Log("model loaded from ", config_.model_dir, " on ", model_->device().str(), " (LaCT ",
+  Log("model loaded from ", config_.model_dir, " on ", model_->device().str(), " in ",
+      model_->encoder().precision().Name(), " (--dtype ", config_.dtype, "; LaCT ",
       model_->has_lact_files() && model_->lact() != nullptr ? "present" : "absent", ", ",
       model_->sample_rate(), " Hz)");
   return absl::OkStatus();

@@ -8,6 +8,7 @@
 #include <c10/util/Exception.h>
 
 #include "core/flags/flag_names.h"
+#include "core/util/malloc_tuning.h"
 #include "server/asr_server.h"
 #include "server/log.h"
 #include "server/server_flags.h"
@@ -65,6 +66,7 @@ Flags may be spelled with dashes or underscores (--max-batch, --max_batch).)";
 }  // namespace lact::server
 
 int main(int argc, char** argv) {
+  lact::TuneMallocForTensors();  // before any thread or tensor exists
   lact::server::SignalWatcher::BlockInThisThread();
   lact::server::SignalWatcher signals;
   signals.Start();

@@ -60,7 +60,7 @@ pb::GetRecognitionConfigResponse RecognitionConfigInfo(const OnlineRecognizer& r
   limits->set_stream_idle_timeout_seconds(config.stream_idle_timeout_s);
   limits->set_max_batch(config.max_batch);
   r.set_device(model.device().str());
-  r.set_dtype(config.dtype);
+  r.set_dtype(model.encoder().precision().Name());
   return r;
 }
 

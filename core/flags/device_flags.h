@@ -9,7 +9,7 @@ namespace lact {
 
 struct DeviceFlags {
   std::string device;  // cpu, cuda, cuda:N
-  std::string dtype;   // float32, float16, bfloat16
+  std::string dtype;   // a core/model/precision.h name: auto, float32, bfloat16, int8, ...
 };
 DeviceFlags GetDeviceFlags();
 

@@ -1,7 +1,9 @@
 #include "core/model/wav2vec2_forward.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
+#include <vector>
 
 namespace lact {
 namespace {
@@ -13,6 +15,11 @@ using Weights = Wav2Vec2Weights;
 torch::Tensor Drop(const torch::Tensor& x, const Wav2Vec2ForwardOptions& o) {
   if (!o.training || o.dropout <= 0) return x;
   return F::dropout(x, F::DropoutFuncOptions().p(o.dropout).training(true));
+}
+
+// x [..., in] -> [..., out], in int8 where the layer was packed (core/model/quantized_linear.h).
+torch::Tensor Linear(const torch::Tensor& x, const Weights::Linear& l) {
+  return l.int8 ? l.int8->Apply(x) : torch::linear(x, l.weight, l.bias);
 }
 
 torch::Tensor LayerNorm(const torch::Tensor& x, const Weights::Norm& n, double eps) {
@@ -27,22 +34,50 @@ torch::Tensor Attention(const Wav2Vec2Config& c, const Weights::EncoderLayer& e,
   const int64_t H = c.num_attention_heads, hd = D / H;
   const double scaling = 1.0 / std::sqrt(static_cast<double>(hd));
   auto heads = [&](const torch::Tensor& t) { return t.view({B, T, H, hd}).transpose(1, 2); };
-  torch::Tensor q = heads(torch::linear(x, e.q.weight, e.q.bias) * scaling);  // [B, H, T, hd]
-  torch::Tensor k = heads(torch::linear(x, e.k.weight, e.k.bias));            // [B, H, T, hd]
-  torch::Tensor v = heads(torch::linear(x, e.v.weight, e.v.bias));            // [B, H, T, hd]
-  torch::Tensor scores = torch::matmul(q, k.transpose(-1, -2));               // [B, H, T, T]
+  torch::Tensor q = heads(Linear(x, e.q) * scaling);             // [B, H, T, hd]
+  torch::Tensor k = heads(Linear(x, e.k));                       // [B, H, T, hd]
+  torch::Tensor v = heads(Linear(x, e.v));                       // [B, H, T, hd]
+  torch::Tensor scores = torch::matmul(q, k.transpose(-1, -2));  // [B, H, T, T]
   if (key_mask.defined()) scores = scores + key_mask;
   torch::Tensor attn = Drop(torch::softmax(scores, -1), o);
   torch::Tensor ctx = torch::matmul(attn, v).transpose(1, 2).reshape({B, T, D});
-  return Drop(torch::linear(ctx, e.out.weight, e.out.bias), o);
+  return Drop(Linear(ctx, e.out), o);
 }
 
 // x [B, T, D] -> [B, T, D]
 torch::Tensor FeedForward(const Wav2Vec2Config& c, const Weights::EncoderLayer& e,
                           const torch::Tensor& x, const Wav2Vec2ForwardOptions& o) {
-  torch::Tensor h = Wav2Vec2Activation(torch::linear(x, e.ff_in.weight, e.ff_in.bias),
+  torch::Tensor h = Wav2Vec2Activation(Linear(x, e.ff_in),
                                        c.hidden_act);  // [B, T, I]
-  return Drop(torch::linear(Drop(h, o), e.ff_out.weight, e.ff_out.bias), o);
+  return Drop(Linear(Drop(h, o), e.ff_out), o);
+}
+
+// The first conv layer and its GroupNorm (one group per channel, over time: "group" models) as
+// one conv with per-row weights, for reduced precisions: x [B, 1, S] -> [B, C, T], normalised.
+// Over the row's patches p_t [K] (mean mu, biased covariance Sigma), channel c's output
+// w_c.p_t + b_c has mean w_c.mu + b_c and variance w_c' Sigma w_c, so the normalised output is
+// w_c.(p_t - mu) * s_c + beta_c with s_c = gamma_c / sqrt(var_c + eps): exact algebra, with the
+// statistics in float32 from a K x K covariance instead of a pass over C x T values in bf16.
+torch::Tensor FirstConvGroupNormed(const Weights::ConvLayer& layer, const torch::Tensor& x,
+                                   int64_t stride) {
+  const int64_t C = layer.weight.size(0), K = layer.weight.size(2);
+  const torch::Tensor w = layer.weight.to(torch::kFloat32).view({C, K});  // [C, K]
+  const torch::Tensor gamma = layer.norm.weight.to(torch::kFloat32);      // [C]
+  const torch::Tensor beta = layer.norm.bias.to(torch::kFloat32);         // [C]
+  std::vector<torch::Tensor> rows;
+  for (int64_t b = 0; b < x.size(0); ++b) {
+    const torch::Tensor p = x[b][0].to(torch::kFloat32).unfold(0, K, stride);   // [T, K]
+    const torch::Tensor mu = p.mean(0);                                         // [K]
+    const torch::Tensor pc = p - mu;                                            // [T, K]
+    const torch::Tensor cov = pc.t().mm(pc) / std::max<int64_t>(p.size(0), 1);  // [K, K]
+    const torch::Tensor var = (w.mm(cov) * w).sum(1);                           // [C]
+    const torch::Tensor scale = gamma / torch::sqrt(var + 1e-5);                // [C]
+    const torch::Tensor wf = (w * scale.unsqueeze(1)).view({C, 1, K});          // [C, 1, K]
+    const torch::Tensor bf = beta - w.mv(mu) * scale;                           // [C]
+    rows.push_back(torch::conv1d(x.narrow(0, b, 1), wf.to(x.scalar_type()), bf.to(x.scalar_type()),
+                                 stride));  // [1, C, T]
+  }
+  return torch::cat(rows, 0);
 }
 
 // waveform [B, S] -> features [B, C, T]; frames [B] (if defined) follows each row's valid length.
@@ -52,13 +87,21 @@ torch::Tensor ConvFeatures(const Wav2Vec2Config& c, const Weights& w, const torc
   torch::Tensor x = waveform.unsqueeze(1);  // [B, 1, S]
   for (size_t i = 0; i < w.conv_layers.size(); ++i) {
     const Weights::ConvLayer& layer = w.conv_layers[i];
-    x = torch::conv1d(x, layer.weight, layer.bias, c.conv_stride[i]);  // [B, C_i, T_i]
+    // Reduced precision on the CPU: the first layer's GroupNorm folded into it (exact, and its
+    // statistics in float32); float32 keeps the reference's ops one for one.
+    const bool fold = i == 0 && !layer_mode && x.device().is_cpu() &&
+                      x.scalar_type() != torch::kFloat32 && !x.requires_grad();
+    if (fold) {
+      x = FirstConvGroupNormed(layer, x, c.conv_stride[i]);  // [B, C_0, T_0], normalised
+    } else {
+      x = torch::conv1d(x, layer.weight, layer.bias, c.conv_stride[i]);  // [B, C_i, T_i]
+    }
     if (layer_mode) {
       // LayerNorm over channels (nn.LayerNorm default eps 1e-5).
       x = torch::layer_norm(x.transpose(1, 2), {x.size(1)}, layer.norm.weight, layer.norm.bias,
                             1e-5)
               .transpose(1, 2);
-    } else if (i == 0) {
+    } else if (i == 0 && !fold) {
       // GroupNorm with one group per channel: normalises each channel over time.
       x = torch::group_norm(x, x.size(1), layer.norm.weight, layer.norm.bias, 1e-5);
     }

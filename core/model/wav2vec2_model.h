@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include "absl/status/statusor.h"
+#include "core/model/precision.h"
 #include "core/model/safetensors.h"
 #include "core/model/wav2vec2_config.h"
 #include "core/model/wav2vec2_weights.h"
@@ -16,16 +17,16 @@ namespace lact {
 
 class Wav2Vec2Model {
  public:
-  // Loads `dir`/config.json and `dir`/model.safetensors onto `device`, with the encoder's
-  // parameters in `dtype` (float32, or float16/bfloat16 on a GPU). Every tensor inference needs
+  // Loads `dir`/config.json and `dir`/model.safetensors onto `device`, with the encoder in
+  // `precision` (core/model/precision.h: float32 by default). Every tensor inference needs
   // must be present with the shape the config implies; others (masked_spec_embed, quantizer, ...)
   // are ignored. Errors name the file and the offending key.
   static absl::StatusOr<Wav2Vec2Model> Load(const std::string& dir, torch::Device device,
-                                            torch::ScalarType dtype = torch::kFloat32);
+                                            const Precision& precision = {});
   // Builds from tensors already in memory (Hugging Face names).
   static absl::StatusOr<Wav2Vec2Model> FromTensors(const Wav2Vec2Config& config,
                                                    const TensorMap& tensors, torch::Device device,
-                                                   torch::ScalarType dtype = torch::kFloat32);
+                                                   const Precision& precision = {});
 
   // waveform [B, S] float (already normalised if the preprocessor asks) -> hidden [B, T, D]
   // (the encoder's last hidden state, before lm_head), float32. T = config().NumFrames(S).
@@ -38,12 +39,13 @@ class Wav2Vec2Model {
 
   const Wav2Vec2Config& config() const { return config_; }
   torch::Device device() const { return device_; }
-  torch::ScalarType dtype() const { return dtype_; }
+  torch::ScalarType dtype() const { return precision_.dtype; }
+  const Precision& precision() const { return precision_; }
   // Seconds of audio per encoder frame at `sample_rate` (0.02 s for the standard stack at 16 kHz).
   double FrameSeconds(int sample_rate) const {
     return static_cast<double>(config_.SamplesPerFrame()) / sample_rate;
   }
-  // Bytes held by the parameters on the device.
+  // Bytes held by the parameters on the device (int8 layers included).
   int64_t ParameterBytes() const;
 
  private:
@@ -51,8 +53,8 @@ class Wav2Vec2Model {
 
   Wav2Vec2Config config_;
   torch::Device device_ = torch::kCPU;
-  torch::ScalarType dtype_ = torch::kFloat32;
-  // On device_, in dtype_ (lm_head float32); the positional conv's weight norm folded.
+  Precision precision_;
+  // On device_, in precision_ (lm_head float32); the positional conv's weight norm folded.
   Wav2Vec2Weights weights_;
 };
 

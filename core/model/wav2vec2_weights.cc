@@ -158,4 +158,24 @@ void Wav2Vec2Weights::ForEach(const std::function<void(const torch::Tensor&)>& f
   each(lm_head.weight), each(lm_head.bias);
 }
 
+absl::Status Wav2Vec2Weights::QuantizeLinearLayers() {
+  for (EncoderLayer& e : layers) {
+    for (Linear* l : {&e.q, &e.k, &e.v, &e.out, &e.ff_in, &e.ff_out}) {
+      if (l->int8) continue;
+      LACT_ASSIGN_OR_RETURN(l->int8, QuantizedLinear::Create(l->weight, l->bias));
+      l->weight = torch::Tensor(), l->bias = torch::Tensor();  // the packed layer holds both
+    }
+  }
+  return absl::OkStatus();
+}
+
+int64_t Wav2Vec2Weights::QuantizedBytes() const {
+  int64_t bytes = 0;
+  for (const EncoderLayer& e : layers) {
+    for (const Linear* l : {&e.q, &e.k, &e.v, &e.out, &e.ff_in, &e.ff_out})
+      if (l->int8) bytes += l->int8->ByteSize();
+  }
+  return bytes;
+}
+
 }  // namespace lact

@@ -13,6 +13,7 @@
 #include <torch/torch.h>
 
 #include "absl/status/statusor.h"
+#include "core/model/quantized_linear.h"
 #include "core/model/safetensors.h"
 #include "core/model/wav2vec2_config.h"
 
@@ -60,8 +61,10 @@ absl::StatusOr<TensorMap> CanonicalWav2Vec2Tensors(const Wav2Vec2Config& config,
 // identity), so a Weights bound to a training model's leaf tensors trains them.
 struct Wav2Vec2Weights {
   struct Linear {
-    torch::Tensor weight;  // [out, in]
+    torch::Tensor weight;  // [out, in]; undefined once packed into `int8`
     torch::Tensor bias;    // [out]
+    // Set under an int8 precision (inference only): the layer runs as int8 instead.
+    std::shared_ptr<const QuantizedLinear> int8;
   };
   struct Norm {
     torch::Tensor weight;  // [C]
@@ -99,6 +102,11 @@ struct Wav2Vec2Weights {
 
   // Calls `fn` on every defined tensor.
   void ForEach(const std::function<void(const torch::Tensor&)>& fn) const;
+  // Packs the transformer layers' linear layers (q, k, v, out, ff_in, ff_out) as int8 and drops
+  // their float weights (CPU inference only).
+  absl::Status QuantizeLinearLayers();
+  // Bytes held by the int8 layers (ForEach does not see them).
+  int64_t QuantizedBytes() const;
 };
 
 }  // namespace lact

@@ -12,15 +12,12 @@
 namespace lact {
 
 absl::Status AsrModelOptions::Validate() const {
-  if (dtype != "float32" && dtype != "float16" && dtype != "bfloat16") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("dtype must be float32, float16 or bfloat16, got '", dtype, "'"));
-  }
   if (!(warmup_seconds >= 0 && warmup_seconds <= 60)) {
     return absl::InvalidArgumentError(
         absl::StrCat("warmup_seconds must be in [0, 60], got ", warmup_seconds));
   }
-  return ParseDevice(device).status();
+  LACT_ASSIGN_OR_RETURN(torch::Device parsed, ParseDevice(device));
+  return ResolvePrecision(dtype, parsed).status();
 }
 
 absl::StatusOr<torch::Device> ParseDevice(const std::string& device) {
@@ -64,10 +61,8 @@ absl::StatusOr<std::shared_ptr<const AsrModel>> AsrModel::Load(const std::string
     }
   }
   LACT_ASSIGN_OR_RETURN(torch::Device device, ParseDevice(options.device));
-  const torch::ScalarType dtype = options.dtype == "float16"    ? torch::kFloat16
-                                  : options.dtype == "bfloat16" ? torch::kBFloat16
-                                                                : torch::kFloat32;
-  LACT_ASSIGN_OR_RETURN(Wav2Vec2Model encoder, Wav2Vec2Model::Load(dir, device, dtype));
+  LACT_ASSIGN_OR_RETURN(Precision precision, ResolvePrecision(options.dtype, device));
+  LACT_ASSIGN_OR_RETURN(Wav2Vec2Model encoder, Wav2Vec2Model::Load(dir, device, precision));
 
   VocabOptions vocab_options;
   vocab_options.pad_token_id = encoder.config().pad_token_id;

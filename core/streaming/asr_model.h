@@ -31,7 +31,7 @@ namespace lact {
 
 struct AsrModelOptions {
   std::string device = "cpu";       // "cpu", "cuda", "cuda:N"
-  std::string dtype = "float32";    // encoder precision: float32, float16, bfloat16 (GPU)
+  std::string dtype = "float32";    // encoder precision (core/model/precision.h), e.g. "auto"
   bool load_lact = true;            // build the LaCT stack (identity when no weights are present)
   bool load_language_model = true;  // load DIR/language_model/ when present
   // CUDA only: one forward pass (encoder, LaCT, lm_head) over this much silence at load, so the

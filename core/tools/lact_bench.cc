@@ -210,12 +210,15 @@ int LoadBenchModel(const lact::ModelFlags& flags, std::shared_ptr<const lact::As
 nlohmann::json DescribeRun(const lact::AsrModel& model, const lact::ModelFlags& flags, int threads,
                            const lact::StreamingConfig& sc) {
   const auto& cfg = model.encoder().config();
-  std::printf("model: %s\ndevice: %s, dtype %s, %d threads, LibTorch %s\nstreaming: %s\n",
-              cfg.ToString().c_str(), flags.device.c_str(), flags.dtype.c_str(), threads,
-              TORCH_VERSION, sc.ToString().c_str());
+  const std::string precision = model.encoder().precision().Name();
+  std::printf(
+      "model: %s\ndevice: %s, dtype %s (--dtype %s), %d threads, LibTorch %s\nstreaming: %s\n",
+      cfg.ToString().c_str(), flags.device.c_str(), precision.c_str(), flags.dtype.c_str(), threads,
+      TORCH_VERSION, sc.ToString().c_str());
   nlohmann::json out = {{"model", cfg.ToString()},
                         {"device", flags.device},
-                        {"dtype", flags.dtype},
+                        {"dtype", precision},
+                        {"dtype_flag", flags.dtype},
                         {"threads", threads},
                         {"libtorch", TORCH_VERSION},
                         {"streaming_config", sc.ToString()},

@@ -225,8 +225,9 @@ int CheckUsage(const std::vector<std::string>& files, bool dumping) {
 }
 
 // The model and recogniser the flags ask for; null with *exit_code set (after a message) when
-// they cannot be had. *use_lact: whether LaCT runs.
-std::unique_ptr<lact::OnlineRecognizer> LoadRecognizer(bool* use_lact, int* exit_code) {
+// they cannot be had. *use_lact: whether LaCT runs. `dumping`: --dtype auto means float32.
+std::unique_ptr<lact::OnlineRecognizer> LoadRecognizer(bool dumping, bool* use_lact,
+                                                       int* exit_code) {
   *exit_code = 2;
   auto lact_mode = lact::GetLactFlag(
       lact::LactMode::kAuto, {lact::LactMode::kAuto, lact::LactMode::kOn, lact::LactMode::kOff});
@@ -244,7 +245,7 @@ std::unique_ptr<lact::OnlineRecognizer> LoadRecognizer(bool* use_lact, int* exit
   lact::SetTorchThreadsFromFlag();
   lact::AsrModelOptions options;
   options.device = model_flags.device;
-  options.dtype = model_flags.dtype;
+  options.dtype = dumping && model_flags.dtype == "auto" ? "float32" : model_flags.dtype;
   // auto: LaCT only when the folder has LaCT files (otherwise it would be the identity anyway).
   options.load_lact =
       *lact_mode == lact::LactMode::kOn ||
@@ -422,7 +423,7 @@ utterances are cut where the speech pauses, as lact_server's endpointing does).)
   if (!output) return 2;
   bool use_lact = false;
   int exit_code = 0;
-  std::unique_ptr<lact::OnlineRecognizer> rec = LoadRecognizer(&use_lact, &exit_code);
+  std::unique_ptr<lact::OnlineRecognizer> rec = LoadRecognizer(dumping, &use_lact, &exit_code);
   if (rec == nullptr) return exit_code;
   int failures = 0;
   for (const std::string& path : files) {

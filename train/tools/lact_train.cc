@@ -137,7 +137,7 @@ absl::StatusOr<lact::train::TrainOptions> OptionsFromFlags() {
   o.state_cache_float16 = cache_dtype == "float16";
   const lact::DeviceFlags device = lact::GetDeviceFlags();
   o.device = device.device;
-  o.dtype = device.dtype;
+  o.dtype = device.dtype == "auto" ? "float32" : device.dtype;  // training: full precision
   o.max_minutes = absl::GetFlag(FLAGS_max_minutes);
   if (absl::Status s = o.Validate(); !s.ok()) return s;
   return o;

@@ -1,0 +1,44 @@
+// The encoder's numeric precision, named by --dtype:
+//   float32        every encoder tensor float32: the parity contract (LACT_SPEC.md, torchaudio)
+//   bfloat16       the encoder in bfloat16 (a GPU, or a CPU with native bf16 instructions)
+//   float16        the encoder in float16 (GPU only: LibTorch's CPU kernels lack it)
+//   int8           CPU: the transformer's linear layers in int8 (core/model/quantized_linear.h),
+//                  everything else float32
+//   int8-bfloat16  CPU: the transformer's linear layers in int8, everything else bfloat16
+//   auto           the fastest of these by a fixed rule (ResolvePrecision), measured in
+//                  docs/benchmarks.md "Precision on the CPU"
+// In every mode lm_head, the logits and LaCT (fast weights and projections) stay float32.
+#pragma once
+
+#include <string>
+
+#include <torch/torch.h>
+
+#include "absl/status/statusor.h"
+
+namespace lact {
+
+struct Precision {
+  torch::ScalarType dtype = torch::kFloat32;  // every encoder tensor but int8 linears
+  bool int8_linear = false;                   // the transformer's q/k/v/out/ff linears in int8
+  std::string Name() const;                   // the --dtype name ("int8-bfloat16", ...)
+};
+
+// True when this CPU has native bfloat16 arithmetic (the avx512_bf16 or amx_bf16 flag of
+// /proc/cpuinfo). Without it LibTorch emulates bf16, slower than float32.
+bool CpuHasNativeBfloat16();
+
+// `name` (one of the names above) on `device` -> the precision. `auto`:
+//   CUDA: float16;
+//   CPU: bfloat16 where the CPU has native bf16 (CpuHasNativeBfloat16), else float32.
+// auto never picks int8: with Debian's LibTorch 1.13 its dynamic quantization was no faster than
+// bf16 on whole passes and slower on real streams (docs/benchmarks.md).
+// InvalidArgument for an unknown name, float16 on the CPU, int8 on a GPU; FailedPrecondition for
+// int8 without oneDNN.
+absl::StatusOr<Precision> ResolvePrecision(const std::string& name, const torch::Device& device);
+
+// The names --dtype accepts, for help and errors: "auto, float32, bfloat16, float16, int8,
+// int8-bfloat16".
+const char* PrecisionNames();
+
+}  // namespace lact

@@ -1,0 +1,67 @@
+#include "core/model/quantized_linear.h"
+
+#include <algorithm>
+#include <mutex>
+
+#include <ATen/core/dispatch/Dispatcher.h>
+#include <ATen/native/quantized/PackedParams.h>
+
+#include "absl/strings/str_cat.h"
+
+namespace lact {
+
+struct QuantizedLinear::Packed {
+  c10::intrusive_ptr<LinearPackedParamsBase> params;
+};
+
+QuantizedLinear::~QuantizedLinear() = default;
+
+absl::Status QuantizedLinear::Available() {
+  const auto& engines = at::globalContext().supportedQEngines();
+  if (std::find(engines.begin(), engines.end(), at::QEngine::ONEDNN) == engines.end()) {
+    return absl::FailedPreconditionError(
+        "--dtype int8 needs LibTorch's oneDNN quantized engine, which this build lacks");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<const QuantizedLinear>> QuantizedLinear::Create(
+    const torch::Tensor& weight, const torch::Tensor& bias) {
+  if (absl::Status ok = Available(); !ok.ok()) return ok;
+  if (weight.dim() != 2 || !weight.device().is_cpu()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("an int8 linear layer needs a 2-D CPU weight, got ", weight.dim(), "-D on ",
+                     weight.device().str()));
+  }
+  // The engine is read when the weights are packed; the packed object then keeps oneDNN's kernels.
+  static std::mutex engine_mu;
+  std::lock_guard<std::mutex> lock(engine_mu);
+  at::globalContext().setQEngine(at::QEngine::ONEDNN);
+  torch::NoGradGuard no_grad;
+  const torch::Tensor w = weight.to(torch::kFloat32).contiguous();  // [out, in]
+  const int64_t out = w.size(0);
+  // Symmetric per output channel: the row's largest |w| maps to 127.
+  const torch::Tensor scales = (w.abs().amax({1}) / 127.0).clamp_min(1e-8).to(torch::kDouble);
+  const torch::Tensor qw =
+      torch::quantize_per_channel(w, scales, torch::zeros({out}, torch::kLong), 0, torch::kQInt8);
+  static const auto prepack = c10::Dispatcher::singleton()
+                                  .findSchemaOrThrow("quantized::linear_prepack", "")
+                                  .typed<c10::intrusive_ptr<LinearPackedParamsBase>(
+                                      at::Tensor, c10::optional<at::Tensor>)>();
+  std::shared_ptr<QuantizedLinear> layer(new QuantizedLinear());
+  layer->packed_ = std::make_unique<Packed>();
+  layer->packed_->params = prepack.call(
+      qw, bias.defined() ? c10::optional<at::Tensor>(bias.to(torch::kFloat32)) : c10::nullopt);
+  layer->in_ = w.size(1);
+  layer->out_ = out;
+  return std::shared_ptr<const QuantizedLinear>(std::move(layer));
+}
+
+torch::Tensor QuantizedLinear::Apply(const torch::Tensor& x) const {
+  // oneDNN's dynamic kernel takes float32 activations: convert around it.
+  const torch::Tensor y =
+      packed_->params->apply_dynamic(x.to(torch::kFloat32).contiguous(), /*reduce_range=*/false);
+  return y.to(x.scalar_type());  // [..., out]
+}
+
+}  // namespace lact

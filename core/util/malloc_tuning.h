@@ -1,0 +1,19 @@
+// glibc malloc settings for a process that runs LibTorch on the CPU. By default glibc serves
+// blocks above a dynamic threshold with mmap and returns freed memory at the heap's top to the
+// kernel, so every forward pass maps, faults in and unmaps its large activations (the first conv
+// layer's output alone is 32-64 MB for 10 s of audio): on this project's 2-core machine 18% of an
+// offline pass was page faults, and bf16 wav2vec2-base ran 1.4-1.6x slower than with the settings
+// below. Here: blocks up to 32 MiB (glibc's ceiling for the threshold) come from the heap, and
+// freed heap memory is kept for the next pass (the process stays at its high-water mark, as with
+// tcmalloc or jemalloc). Larger blocks are still mmapped.
+#pragma once
+
+namespace lact {
+
+// Applies the settings once per process (later calls do nothing); false where they could not be
+// applied (not glibc, or glibc refused). The environment's MALLOC_MMAP_THRESHOLD_ /
+// MALLOC_TRIM_THRESHOLD_ or GLIBC_TUNABLES, when set, win: the settings are left alone; so does
+// LACT_MALLOC_TUNING=0 (glibc's defaults, for before/after measurements).
+bool TuneMallocForTensors();
+
+}  // namespace lact

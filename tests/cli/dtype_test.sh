@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# --dtype (core/model/precision.h) through lact_transcribe:
+#  - auto resolves to float32 when a --dump-* output is asked for: dumps are byte-identical to
+#    --dtype float32's (the parity contract of transcribe_parity_test.sh holds by default);
+#  - every reduced precision runs the whole model: logits and hidden states stay near torchaudio's
+#    float64 references (tiny random models with 32 channels, so the bounds are loose; a dropped
+#    or misapplied layer, e.g. a wrong GroupNorm fold, is off by O(1));
+#  - names the CPU cannot run are refused with a message, not a crash.
+set -euo pipefail
+BIN=${LACT_BIN:?}/core/lact_transcribe
+FIX=${LACT_SRC:?}/tests/fixtures
+CMP="/usr/bin/python3 ${LACT_SRC}/tests/cli/compare_npy.py"
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+fail=0
+
+for v in tiny_group tiny_layer; do
+  wav="$FIX/$v/expected/input.wav"
+  "$BIN" --model "$FIX/$v" --lact off --dump-logits "$tmp/auto.npy" "$wav" > /dev/null
+  "$BIN" --model "$FIX/$v" --lact off --dtype float32 --dump-logits "$tmp/f32.npy" "$wav" > /dev/null
+  cmp -s "$tmp/auto.npy" "$tmp/f32.npy" || { echo "FAIL $v: --dtype auto dump differs from float32"; fail=1; }
+  for d in bfloat16 int8 int8-bfloat16; do
+    "$BIN" --model "$FIX/$v" --lact off --dtype "$d" --dump-logits "$tmp/$d.npy" \
+      --dump-hidden "$tmp/$d.h.npy" "$wav" > "$tmp/$d.txt"
+    $CMP "$FIX/$v/expected/hidden.npy" "$tmp/$d.h.npy" --tol 0.08 --label "$v $d hidden" || fail=1
+    $CMP "$FIX/$v/expected/logits.npy" "$tmp/$d.npy" --tol 0.15 --argmax --min-agreement 0.85 \
+      --label "$v $d logits" || fail=1
+    [ -s "$tmp/$d.txt" ] || { echo "FAIL $v $d: no transcript line"; fail=1; }
+  done
+done
+
+# The default (auto) transcribes without dumps too.
+"$BIN" --model "$FIX/tiny_group" --lact off "$FIX/tiny_group/expected/input.wav" > "$tmp/default.txt"
+[ -s "$tmp/default.txt" ] || { echo "FAIL: no transcript with the default dtype"; fail=1; }
+
+refused() {  # DTYPE EXPECTED-MESSAGE
+  local rc=0
+  "$BIN" --model "$FIX/tiny_group" --dtype "$1" "$FIX/tiny_group/expected/input.wav" \
+    > /dev/null 2> "$tmp/err" || rc=$?
+  if [ "$rc" -eq 0 ] || [ "$rc" -gt 2 ] || ! grep -q -- "$2" "$tmp/err"; then
+    echo "FAIL: --dtype $1 gave exit $rc, stderr: $(cat "$tmp/err")"; fail=1
+  fi
+}
+refused float16 "needs a CUDA device"
+refused fp8 "dtype must be one of auto, float32, bfloat16, float16, int8, int8-bfloat16"
+[ "$fail" -eq 0 ] && echo "dtype_test: ok"
+exit $fail

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# tools/streams_held.sh (issue 22) end to end on the demo model and the LibriSpeech sample: one CSV
+# row and one table row per stream count, latencies measured, the "most streams held" line; the
+# rule decides: with an impossible bound (STEP_MS=1: interim p95 <= 1 ms) nothing is held; a bad
+# stream count is a usage error before any server starts.
+set -euo pipefail
+BIN=${LACT_BIN:?}
+SRC=${LACT_SRC:?}
+SAMPLE=$SRC/../shared/data/librispeech-sample/LibriSpeech/test-clean
+[ -d "$SAMPLE" ] || { echo "SKIP: no ../shared sample"; exit 77; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+if "$SRC/tools/streams_held.sh" "$BIN" "$SRC/models/demo" "$SAMPLE" . "$tmp/bad" 2 x > "$tmp/bad.log" 2>&1; then
+  fail "a bad stream count was accepted"
+fi
+grep -q "bad stream count 'x'" "$tmp/bad.log" || { cat "$tmp/bad.log"; fail "no message"; }
+ROUNDS=1 "$SRC/tools/streams_held.sh" "$BIN" "$SRC/models/demo" "$SAMPLE" . "$tmp/out" 1 2 \
+  -- --warmup_seconds 0 > "$tmp/run.log" 2>&1 || { cat "$tmp/run.log"; fail "run"; }
+STEP_MS=1 ROUNDS=1 "$SRC/tools/streams_held.sh" "$BIN" "$SRC/models/demo" "$SAMPLE" . "$tmp/strict" 1 \
+  -- --warmup_seconds 0 > "$tmp/strict.log" 2>&1 || { cat "$tmp/strict.log"; fail "strict run"; }
+/usr/bin/python3 - "$tmp" <<'PY' || { cat "$tmp/run.log"; fail "results"; }
+import csv, sys
+tmp = sys.argv[1]
+rows = list(csv.DictReader(open(f"{tmp}/out/held.csv")))
+assert [r["streams"] for r in rows] == ["1", "2"], rows
+for r in rows:
+    assert r["held"] in ("yes", "no"), r
+    assert 0 < float(r["interim_p50_ms"]) <= float(r["interim_p95_ms"]), r
+    assert float(r["final_p95_ms"]) <= float(r["final_max_ms"]), r
+    assert r["failures"] == "0" and float(r["wall_s"]) > 0, r
+table = open(f"{tmp}/out/held.md").read()
+assert table.count("\n| ") >= 2 and "Most streams held: " in table, table
+strict = list(csv.DictReader(open(f"{tmp}/strict/held.csv")))
+assert len(strict) == 1 and strict[0]["held"] == "no", strict
+assert "Most streams held: 0" in open(f"{tmp}/strict/held.md").read()
+print("ok   held:", [(r["streams"], r["held"], r["interim_p95_ms"]) for r in rows])
+PY
+echo "streams_held_test: OK"
