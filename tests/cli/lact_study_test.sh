@@ -6,6 +6,7 @@
 # (stream and utterance scope), off, without updates, LM beam search and greedy, and a jointly
 # trained model decoded from its frozen model's cached windows (--frozen_model). Then the study
 # report (tools/lact_study_report.py) over those runs agrees with lact_study_eval's own scores.
+# The study decodes float32 encoder states (its cache), so lact_transcribe runs --dtype float32.
 set -euo pipefail
 EVAL=${LACT_BIN:?}/train/lact_study_eval
 TRANSCRIBE=${LACT_BIN:?}/core/lact_transcribe
@@ -64,7 +65,7 @@ for s in "${settings[@]}"; do
     || { cat "$tmp/$name.log"; fail "lact_study_eval $name"; }
   read -r tr_model tr_rest <<< "$tr_flags"
   # shellcheck disable=SC2086
-  "$TRANSCRIBE" --model "$tmp/$tr_model" $tr_rest --format json --threads 1 "$tmp/chapter.wav" \
+  "$TRANSCRIBE" --model "$tmp/$tr_model" $tr_rest --dtype float32 --format json --threads 1 "$tmp/chapter.wav" \
     > "$tmp/$name.json" 2> "$tmp/$name.tr.log" || { cat "$tmp/$name.tr.log"; fail "lact_transcribe $name"; }
 done
 # Joint training's folders (lact_train --train_top_layers 2): the demo with its top two layers
@@ -88,7 +89,7 @@ PY
 "$EVAL" --model "$tmp/joint" --frozen_model "$SRC/models/demo" --trained_top_layers 2 \
   --corpus "$tmp/data" --chapters test --state_cache "$tmp/cache" --threads 1 --lact on \
   --words_out "$tmp/joint.tsv" 2> "$tmp/joint.log" || { cat "$tmp/joint.log"; fail "lact_study_eval joint"; }
-"$TRANSCRIBE" --model "$tmp/joint" --lact on --format json --threads 1 "$tmp/chapter.wav" \
+"$TRANSCRIBE" --model "$tmp/joint" --lact on --dtype float32 --format json --threads 1 "$tmp/chapter.wav" \
   > "$tmp/joint.json" 2> "$tmp/joint.tr.log" || { cat "$tmp/joint.tr.log"; fail "lact_transcribe joint"; }
 if "$EVAL" --model "$tmp/joint" --frozen_model "$SRC/models/demo" --trained_top_layers 1 \
      --corpus "$tmp/data" --state_cache "$tmp/cache" --words_out "$tmp/x.tsv" 2> "$tmp/bad.log"; then

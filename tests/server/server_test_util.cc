@@ -276,7 +276,7 @@ std::map<std::string, std::string> ReferenceTranscripts(const std::string& model
                                                         const std::vector<std::string>& files,
                                                         const Window& window) {
   std::vector<std::string> argv = {LACT_TRANSCRIBE_BIN, "--model=" + model_dir, "--lact=on",
-                                   "--threads=1"};
+                                   "--threads=1", "--dtype=float32"};
   for (const auto& f : window.TranscribeFlags()) argv.push_back(f);
   for (const auto& f : files) argv.push_back(f);
   auto [code, out] = RunCapture(argv);
@@ -331,7 +331,7 @@ ServerProcess::ServerProcess(const std::string& model_dir, const Window& window,
   const std::string ready = dir_ + "/ready.json";
   std::vector<std::string> argv = {LACT_SERVER_BIN, "--model=" + model_dir, "--host=127.0.0.1",
                                    "--port=0",      "--metrics_port=0",     "--ready_file=" + ready,
-                                   "--threads=1",   "--lact=true"};
+                                   "--threads=1",   "--lact=true",          "--dtype=float32"};
   for (const auto& f : window.ServerFlags()) argv.push_back(f);
   for (const auto& f : extra_flags) argv.push_back(f);
   pid_ = fork();

@@ -86,7 +86,8 @@ std::vector<std::string> SplitBytes(const std::string& bytes, size_t size);
 
 // Writes a mono 32-bit float WAV (exact round trip through libsndfile).
 void WriteFloatWav(const std::string& path, const std::vector<float>& samples, int rate);
-// Runs `lact_transcribe --streaming` with `window` on `files`; returns path -> transcript.
+// Runs `lact_transcribe --streaming` with `window` on `files`; returns path -> transcript. In
+// float32, like ServerProcess and ServerConfig's default (the precision the tests compare in).
 std::map<std::string, std::string> ReferenceTranscripts(const std::string& model_dir,
                                                         const std::vector<std::string>& files,
                                                         const Window& window);
@@ -100,7 +101,8 @@ int FreePort();
 // lact_server as a child process on 127.0.0.1 with ports chosen by the server (--port=0).
 class ServerProcess {
  public:
-  // Starts the server with `model_dir`, `window` and `extra_flags`; waits until it serves.
+  // Starts the server with `model_dir`, `window` and `extra_flags` (--dtype=float32 unless they
+  // say otherwise); waits until it serves.
   ServerProcess(const std::string& model_dir, const Window& window,
                 const std::vector<std::string>& extra_flags = {});
   ~ServerProcess();  // SIGKILL if still running

@@ -65,7 +65,8 @@ absl::StatusOr<Setup> SetupFromFlags() {
   LACT_ASSIGN_OR_RETURN(s.decode.scope, lact::GetLactScopeFlag());
   lact::AsrModelOptions options;
   options.device = model_flags.device;
-  options.dtype = model_flags.dtype;
+  // Its encoder states come from the float32 state cache: --dtype auto means float32 here too.
+  options.dtype = model_flags.dtype == "auto" ? "float32" : model_flags.dtype;
   const bool updates = absl::GetFlag(FLAGS_lact_updates);
   options.load_lact = mode == lact::LactMode::kOn && updates;  // else loaded below, or not at all
   LACT_ASSIGN_OR_RETURN(s.model, lact::AsrModel::Load(s.model_dir, options));
