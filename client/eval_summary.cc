@@ -41,7 +41,7 @@ EvalSummary Summarize(const RunInfo& run, const std::vector<std::string>& lact_o
     variant.lact = lact_order[v];
     variant.wall_s = v < phase_wall_s.size() ? phase_wall_s[v] : 0;
     CorpusScore corpus;
-    std::vector<double> interim, final, first, stream;
+    std::vector<double> interim, final, first, from_onset, stream;
     CalibrationTally calibration;
     int64_t oracle_errors = 0;
     for (const UtteranceResult& r : results) {
@@ -55,7 +55,10 @@ EvalSummary Summarize(const RunInfo& run, const std::vector<std::string>& lact_o
       variant.audio_s += r.duration_s;
       interim.insert(interim.end(), r.interim_latencies_ms.begin(), r.interim_latencies_ms.end());
       final.insert(final.end(), r.final_latencies_ms.begin(), r.final_latencies_ms.end());
-      if (r.first_interim_ms >= 0) first.push_back(r.first_interim_ms);
+      if (r.first_interim_ms >= 0) {
+        first.push_back(r.first_interim_ms);
+        from_onset.push_back(r.first_interim_ms - r.speech_onset_ms);
+      }
       stream.push_back(r.stream_s);
       variant.finals += r.finals;
       variant.largest_response_bytes =
@@ -78,6 +81,7 @@ EvalSummary Summarize(const RunInfo& run, const std::vector<std::string>& lact_o
     variant.interim = ComputeLatencyStats(std::move(interim));
     variant.final = ComputeLatencyStats(std::move(final));
     variant.first_interim = ComputeLatencyStats(std::move(first));
+    variant.first_interim_from_onset = ComputeLatencyStats(std::move(from_onset));
     variant.stream_s = ComputeLatencyStats(std::move(stream));
     summary.audio_s += variant.audio_s;
     summary.wall_s += variant.wall_s;

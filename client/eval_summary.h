@@ -29,6 +29,7 @@ struct UtteranceResult {
   std::string hypothesis;
   UtteranceScore score;                      // of reference vs hypothesis
   double first_interim_ms = -1;              // < 0: no interim result arrived
+  double speech_onset_ms = 0;                // where the speech starts (client/speech_onset.h)
   double final_latency_ms = -1;              // half-close -> final result; < 0: none arrived
   std::vector<double> interim_latencies_ms;  // one per interim response
   std::vector<double> final_latencies_ms;    // one per final response (utterance end -> final)
@@ -75,8 +76,9 @@ struct VariantSummary {
   LatencyStats interim;
   LatencyStats final;
   LatencyStats first_interim;
-  LatencyStats stream_s;  // per-stream wall seconds (not ms)
-  int64_t finals = 0;     // final results of the completed streams
+  LatencyStats first_interim_from_onset;  // first_interim_ms - speech_onset_ms
+  LatencyStats stream_s;                  // per-stream wall seconds (not ms)
+  int64_t finals = 0;                     // final results of the completed streams
   int64_t largest_response_bytes = 0;
   int64_t speech_events = 0;
   double oracle_wer = 0;               // oracle_word_errors / reference words

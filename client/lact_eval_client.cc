@@ -32,6 +32,7 @@
 #include "client/progress.h"
 #include "client/report.h"
 #include "client/server_flags.h"
+#include "client/speech_onset.h"
 #include "client/stream_client.h"
 #include "core/audio/audio_io.h"
 #include "core/corpus/librispeech.h"
@@ -168,6 +169,7 @@ void RunPhase(const std::vector<CorpusItem>& items, const std::string& lact,
       r.hypothesis = outcome->transcript;
       r.score = lact::eval::ScoreUtterance(r.reference, r.hypothesis);
       r.first_interim_ms = outcome->first_interim_ms;
+      r.speech_onset_ms = lact::eval::SpeechOnsetMs(*audio, settings.encoder.sample_rate);
       r.final_latency_ms = outcome->final_latency_ms;
       r.interim_latencies_ms = std::move(outcome->interim_latencies_ms);
       r.final_latencies_ms = std::move(outcome->final_latencies_ms);
@@ -226,6 +228,7 @@ void PrintSummary(const lact::eval::EvalSummary& summary) {
     PrintLatency("interim", v.interim);
     PrintLatency("final", v.final);
     PrintLatency("time to first interim", v.first_interim);
+    PrintLatency("from speech onset", v.first_interim_from_onset);
     std::printf(
         "  Finals: %lld (%.1f per stream)   Largest response: %lld B   Speech events: %lld\n",
         static_cast<long long>(v.finals),

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # tools/streams_held.sh (issue 22) end to end on the demo model and the LibriSpeech sample: one CSV
-# row and one table row per stream count, latencies measured, the "most streams held" line; the
+# row and one table row per stream count, latencies measured (the first interim also from the
+# speech onset), the "most streams held" line; the
 # rule decides: with an impossible bound (STEP_MS=1: interim p95 <= 1 ms) nothing is held; a bad
 # stream count is a usage error before any server starts.
 set -euo pipefail
@@ -34,6 +35,13 @@ assert table.count("\n| ") >= 2 and "Most streams held: " in table, table
 strict = list(csv.DictReader(open(f"{tmp}/strict/held.csv")))
 assert len(strict) == 1 and strict[0]["held"] == "no", strict
 assert "Most streams held: 0" in open(f"{tmp}/strict/held.md").read()
+# The eval client's first interim from the speech onset (client/speech_onset.h): never later than
+# from the stream's start, and the sample's utterances start speaking within their first second.
+import json
+lat = json.load(open(f"{tmp}/out/n2/summary.json"))["settings"][0]["latency_ms"]
+first, onset = lat["first_interim"], lat["first_interim_from_onset"]
+assert onset["count"] == first["count"] > 0, lat
+assert first["p50"] - 1000 <= onset["p50"] <= first["p50"], lat
 print("ok   held:", [(r["streams"], r["held"], r["interim_p95_ms"]) for r in rows])
 PY
 echo "streams_held_test: OK"

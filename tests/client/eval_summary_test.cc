@@ -60,5 +60,22 @@ TEST(Summarize, PerSettingCorpusRatesLatencyAndRtfx) {
   EXPECT_DOUBLE_EQ(s.rtfx, 27.0 / 20.25);
 }
 
+TEST(Summarize, FirstInterimFromTheSpeechOnsetSkipsStreamsWithoutOne) {
+  std::vector<UtteranceResult> results = testing::BothResults();
+  for (UtteranceResult& r : results) r.first_interim_ms = -1;
+  results[0].first_interim_ms = 600, results[0].speech_onset_ms = 250;  // 350 after the onset
+  results[1].first_interim_ms = 300, results[1].speech_onset_ms = 100;  // 200
+  results[1].lact = results[0].lact;
+  const EvalSummary s =
+      Summarize(testing::MakeRunInfo(results[0].lact), {results[0].lact}, {1}, results, {});
+  ASSERT_EQ(s.variants.size(), 1u);
+  const VariantSummary& v = s.variants[0];
+  EXPECT_EQ(v.first_interim.count, 2);
+  EXPECT_DOUBLE_EQ(v.first_interim.p50, 450);
+  EXPECT_EQ(v.first_interim_from_onset.count, 2);
+  EXPECT_DOUBLE_EQ(v.first_interim_from_onset.p50, 275);
+  EXPECT_DOUBLE_EQ(v.first_interim_from_onset.max, 350);
+}
+
 }  // namespace
 }  // namespace lact::eval
