@@ -1,5 +1,6 @@
 #include "core/model/wav2vec2_model.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "core/model/wav2vec2_forward.h"
 #include "core/util/status_macros.h"
@@ -10,12 +11,9 @@ namespace {
 // A weight or bias of a transformer layer's linear layers (attention q/k/v/out projections, the
 // feed-forward's two dense layers): what an int8 precision quantizes.
 bool IsTransformerLinear(const std::string& name) {
-  if (name.find(".encoder.layers.") == std::string::npos) return false;
-  for (const char* suffix : {"_proj.weight", "_proj.bias", "_dense.weight", "_dense.bias"}) {
-    const std::string s = suffix;
-    if (name.size() >= s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0)
-      return true;
-  }
+  if (!absl::StrContains(name, ".encoder.layers.")) return false;
+  for (const char* suffix : {"_proj.weight", "_proj.bias", "_dense.weight", "_dense.bias"})
+    if (absl::EndsWith(name, suffix)) return true;
   return false;
 }
 
