@@ -64,13 +64,8 @@ absl::StatusOr<Wav2Vec2Model> Wav2Vec2Model::FromTensors(const Wav2Vec2Config& c
   m.device_ = device;
   m.precision_ = precision;
   LACT_ASSIGN_OR_RETURN(m.weights_, Wav2Vec2Weights::Bind(config, canonical));
-  if (precision.int8_linear) {
-    if (!device.is_cpu()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("int8 layers run on the CPU only, not on ", device.str()));
-    }
-    LACT_RETURN_IF_ERROR(m.weights_.QuantizeLinearLayers());
-  }
+  // QuantizedLinear::Create refuses weights off the CPU.
+  if (precision.int8_linear) LACT_RETURN_IF_ERROR(m.weights_.QuantizeLinearLayers());
   return m;
 }
 

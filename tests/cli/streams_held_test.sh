@@ -4,14 +4,9 @@
 # speech onset), the "most streams held" line; the
 # rule decides: with an impossible bound (STEP_MS=1: interim p95 <= 1 ms) nothing is held; a bad
 # stream count is a usage error before any server starts.
-set -euo pipefail
-BIN=${LACT_BIN:?}
-SRC=${LACT_SRC:?}
+source "$(dirname "$0")/server_lib.sh"  # BIN, SRC, $tmp (removed at exit), fail
 SAMPLE=$SRC/../shared/data/librispeech-sample/LibriSpeech/test-clean
 [ -d "$SAMPLE" ] || { echo "SKIP: no ../shared sample"; exit 77; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
 if "$SRC/tools/streams_held.sh" "$BIN" "$SRC/models/demo" "$SAMPLE" . "$tmp/bad" 2 x > "$tmp/bad.log" 2>&1; then
   fail "a bad stream count was accepted"
 fi

@@ -5,14 +5,9 @@
 # measured; a malformed window is a usage error before any server starts. tools/first_interim_onset.py
 # on the real-time run: every stream with an interim counted, the speech onset found inside the
 # audio, and the latency from the onset no more than the latency from the start.
-set -euo pipefail
-BIN=${LACT_BIN:?}
-SRC=${LACT_SRC:?}
+source "$(dirname "$0")/server_lib.sh"  # BIN, SRC, $tmp (removed at exit), fail
 SAMPLE=$SRC/../shared/data/librispeech-sample/LibriSpeech/test-clean
 [ -d "$SAMPLE" ] || { echo "SKIP: no ../shared sample"; exit 77; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
 if "$SRC/tools/window_sweep.sh" "$BIN" "$SRC/models/demo" "$SAMPLE" . "$tmp/bad" 640-2560-640 \
      > "$tmp/bad.log" 2>&1; then
   fail "a malformed window was accepted"
