@@ -38,6 +38,7 @@
 #include "core/corpus/librispeech.h"
 #include "core/corpus/scoring.h"
 #include "core/flags/alternatives_flag.h"
+#include "core/flags/boost_flag.h"
 #include "core/flags/endpointing_mode_flag.h"
 #include "core/flags/flag_names.h"
 #include "core/flags/lact_flag.h"
@@ -273,6 +274,9 @@ absl::Status SettingsFromFlags(Settings* settings) {
   auto alternatives = lact::GetMaxAlternativesFlag();
   if (!alternatives.ok()) return alternatives.status();
   settings->stream.max_alternatives = *alternatives;
+  auto boost = lact::GetBoostFlags();  // --boost, --boost_file
+  if (!boost.ok()) return boost.status();
+  settings->stream.boost = *std::move(boost);
   auto endpointing = lact::GetEndpointingModeFlag();
   if (!endpointing.ok()) return endpointing.status();
   settings->stream.endpointing = *endpointing;

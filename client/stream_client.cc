@@ -48,6 +48,17 @@ pb::StreamingRecognizeRequest ConfigRequest(const StreamConfig& config) {
   }
   rc->set_enable_word_confidence(config.word_confidence);
   rc->set_max_alternatives(config.max_alternatives);
+  for (const auto& [phrase, boost] : config.boost) {
+    pb::SpeechContext* context = nullptr;
+    for (pb::SpeechContext& c : *rc->mutable_speech_contexts()) {
+      if (c.boost() == static_cast<float>(boost)) context = &c;
+    }
+    if (context == nullptr) {
+      context = rc->add_speech_contexts();
+      context->set_boost(static_cast<float>(boost));
+    }
+    context->add_phrases(phrase);
+  }
   return first;
 }
 

@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <grpcpp/grpcpp.h>
@@ -33,6 +34,8 @@ struct StreamConfig {
   std::optional<bool> endpointing;  // RecognitionConfig.endpointing_config.enabled; unset: default
   bool word_confidence = false;     // RecognitionConfig.enable_word_confidence
   int max_alternatives = 0;         // RecognitionConfig.max_alternatives
+  // RecognitionConfig.speech_contexts: (phrase, boost) pairs, one SpeechContext per boost value.
+  std::vector<std::pair<std::string, double>> boost;
   SendOptions send;
   double timeout_s = 0;  // the call's deadline from its start; 0: none
   // When set: sent as `authorization: Bearer <auth_token>` metadata (lact_server

@@ -110,10 +110,16 @@ absl::Status AsrServer::LoadModel() {
   if (recognizer_->beam_search()) {
     const CtcBeamSearchOptions& b = *recognizer_->beam_search();
     Log("decoder: beam search (beam ", b.beam_size, ", lm_weight ", b.lm_weight, ", word_score ",
-        b.word_score, ") with ", model_->language_model()->Describe());
+        b.word_score, ", unk_penalty ", b.unk_penalty, ") with ",
+        model_->language_model() ? model_->language_model()->Describe()
+                                 : "no language model (lexicon-free)");
   } else {
     Log("decoder: greedy",
-        model_->language_model() ? " (the model's language model is not used)" : "");
+        model_->language_model() ? " (the model's language model is not used)"
+        : recognizer_->BeamSearchAvailable()
+            ? " (no language model; streams with speech_contexts or alternatives: lexicon-free "
+              "beam search)"
+            : "");
   }
   Log("model loaded from ", config_.model_dir, " on ", model_->device().str(), " in ",
       model_->encoder().precision().Name(), " (--dtype ", config_.dtype, "; LaCT ",
@@ -183,7 +189,11 @@ absl::Status AsrServer::BuildAndStartGrpc() {
   o.lact_default = config_.lact;
   o.model_has_lact = model_->has_lact_files() && model_->lact() != nullptr;
   o.model_sample_rate = model_->sample_rate();
-  o.max_alternatives_cap = recognizer_->beam_search() ? recognizer_->beam_search()->beam_size : 1;
+  const auto& beam = recognizer_->beam_search_on_request();
+  o.max_alternatives_cap = beam ? beam->beam_size : 1;
+  o.beam_search_available = recognizer_->BeamSearchAvailable();
+  o.vocab = &model_->vocab();
+  o.speech_context_limits = config_.speech_context_limits;
   o.authenticator = authenticator_.get();
   o.write_stall_timeout = absl::Seconds(config_.write_stall_timeout_s);
   o.stream_idle_timeout = absl::Seconds(config_.stream_idle_timeout_s);

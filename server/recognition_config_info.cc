@@ -32,16 +32,16 @@ pb::GetRecognitionConfigResponse RecognitionConfigInfo(const OnlineRecognizer& r
   r.set_sample_rate_hertz(model.sample_rate());
   r.set_frame_seconds(model.frame_seconds());
   for (int64_t id = 0; id < model.vocab().size(); ++id) r.add_vocabulary(model.vocab().token(id));
-  if (const auto& beam = recognizer.beam_search()) {
-    r.set_decoder("beam");
+  r.set_decoder(recognizer.beam_search() ? "beam" : "greedy");
+  r.set_beam_search_on_request(!recognizer.beam_search() && recognizer.BeamSearchAvailable());
+  if (const auto& beam = recognizer.beam_search_on_request()) {
     r.set_language_model(model.language_model() != nullptr);
     pb::GetRecognitionConfigResponse::BeamSearch* b = r.mutable_beam_search();
     b->set_beam_size(beam->beam_size);
     b->set_lm_weight(beam->lm_weight);
     b->set_word_score(beam->word_score);
     b->set_token_threshold(beam->token_threshold);
-  } else {
-    r.set_decoder("greedy");
+    b->set_unk_penalty(beam->unk_penalty);
   }
   r.set_confidence_calibrated(!recognizer.confidence_calibration().identity());
   r.set_lact_available(lact_available);
@@ -55,6 +55,9 @@ pb::GetRecognitionConfigResponse RecognitionConfigInfo(const OnlineRecognizer& r
   auto* limits = r.mutable_limits();
   limits->set_max_streams(config.max_streams);
   limits->set_max_streams_per_peer(config.max_streams_per_peer);
+  limits->set_max_speech_context_phrases(config.speech_context_limits.max_phrases);
+  limits->set_max_speech_context_phrase_chars(config.speech_context_limits.max_phrase_chars);
+  limits->set_max_speech_context_boost(config.speech_context_limits.max_abs_boost);
   limits->set_max_stream_seconds(config.max_stream_seconds);
   limits->set_max_message_bytes(config.max_message_bytes);
   limits->set_stream_idle_timeout_seconds(config.stream_idle_timeout_s);

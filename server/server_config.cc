@@ -82,6 +82,9 @@ absl::Status ServerConfig::Validate() const {
                max_streams_per_peer);
   }
   if (feed_ms < 0 || feed_ms > 60000) return bad("--feed_ms must be in [0, 60000], got ", feed_ms);
+  if (absl::Status s = speech_context_limits.Validate(); !s.ok()) {
+    return bad("--max_speech_context_phrases/_phrase_chars/_boost: ", s.message());
+  }
   if (absl::Status s = streaming.Validate(); !s.ok()) return s;
   if (absl::Status s = decoding.Validate(); !s.ok()) return s;
   if (absl::Status s = endpointing.Validate(); !s.ok()) return s;

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "core/decoding/phrase_boost.h"
 #include "core/endpointing/endpointing_config.h"
 #include "core/streaming/decoding_config.h"
 #include "core/streaming/streaming_config.h"
@@ -57,6 +58,8 @@ struct ServerConfig {
   // Open calls per peer (its bearer token under --auth_tokens_file, else its HTTP/2
   // connection); 0: no cap but max_streams.
   int max_streams_per_peer = 0;
+  // RecognitionConfig.speech_contexts: phrases per request, characters per phrase, |boost|.
+  PhraseBoostLimits speech_context_limits;
 
   // Streaming window (the recognizer's), and how audio is handed to it.
   StreamingConfig streaming;

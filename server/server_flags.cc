@@ -61,6 +61,13 @@ ABSL_FLAG(int32_t, max_streams_per_peer, 0, "Most open calls one peer may hold: 
           "with --auth_tokens_file, else its HTTP/2 connection (not its IP address: behind a proxy "
           "every call comes from one address); more get RESOURCE_EXHAUSTED. 0: no cap but "
           "--max_streams");
+ABSL_FLAG(int32_t, max_speech_context_phrases, lact::PhraseBoostLimits{}.max_phrases,
+          "Most RecognitionConfig.speech_contexts phrases per request (all contexts together); "
+          "more: INVALID_ARGUMENT");
+ABSL_FLAG(int32_t, max_speech_context_phrase_chars, lact::PhraseBoostLimits{}.max_phrase_chars,
+          "Most characters per speech_contexts phrase; longer: INVALID_ARGUMENT");
+ABSL_FLAG(double, max_speech_context_boost, lact::PhraseBoostLimits{}.max_abs_boost,
+          "Largest |SpeechContext.boost| (natural log); beyond: INVALID_ARGUMENT");
 ABSL_FLAG(int32_t, feed_ms, 0, "Audio is handed to the recognizer in pieces of this many ms "
           "(0: --step_ms, which makes transcripts equal `lact_transcribe --streaming` whatever the "
           "network timing; smaller pieces lower latency)");
@@ -100,6 +107,9 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags() {
   c.write_stall_timeout_s = absl::GetFlag(FLAGS_write_stall_timeout_s);
   c.stream_idle_timeout_s = absl::GetFlag(FLAGS_stream_idle_timeout_s);
   c.max_streams_per_peer = absl::GetFlag(FLAGS_max_streams_per_peer);
+  c.speech_context_limits.max_phrases = absl::GetFlag(FLAGS_max_speech_context_phrases);
+  c.speech_context_limits.max_phrase_chars = absl::GetFlag(FLAGS_max_speech_context_phrase_chars);
+  c.speech_context_limits.max_abs_boost = absl::GetFlag(FLAGS_max_speech_context_boost);
   c.streaming = GetStreamingFlags();
   c.feed_ms = absl::GetFlag(FLAGS_feed_ms);
   c.decoding = GetDecoderFlags();

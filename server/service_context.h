@@ -7,6 +7,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "core/decoding/phrase_boost.h"
+#include "core/decoding/vocab.h"
 #include "core/endpointing/endpointing_config.h"
 #include "lact/asr/v1/asr.pb.h"
 
@@ -33,6 +35,11 @@ struct AsrServiceOptions {
   int model_sample_rate = 16000;
   // RecognitionConfig.max_alternatives is capped at this: the beam size, 1 with greedy decoding.
   int max_alternatives_cap = 1;
+  // RecognitionConfig.speech_contexts: refused without a beam search (OnlineRecognizer::
+  // BeamSearchAvailable), else compiled per stream for `vocab` (not owned) within the limits.
+  bool beam_search_available = false;
+  const Vocab* vocab = nullptr;
+  PhraseBoostLimits speech_context_limits;
   // When set (--auth_tokens_file), every call must carry a valid bearer token; it is checked
   // before admission, so a refused call reads no message and never reaches the model.
   // Not owned; must outlive the service.

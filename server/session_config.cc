@@ -42,6 +42,29 @@ absl::StatusOr<double> TimeoutSeconds(const char* name, const google::protobuf::
   return s;
 }
 
+// RecognitionConfig.speech_contexts compiled for the stream (null when it has none).
+absl::StatusOr<std::shared_ptr<const PhraseBoost>> SpeechContexts(
+    const pb::RecognitionConfig& c, const AsrServiceOptions& options) {
+  std::vector<BoostPhrase> phrases;
+  for (const pb::SpeechContext& context : c.speech_contexts()) {
+    for (const std::string& p : context.phrases()) phrases.push_back({p, context.boost()});
+    if (phrases.size() > static_cast<size_t>(options.speech_context_limits.max_phrases)) break;
+  }
+  if (phrases.empty()) return std::shared_ptr<const PhraseBoost>();
+  if (!options.beam_search_available || options.vocab == nullptr) {
+    return absl::InvalidArgumentError(
+        "RecognitionConfig.speech_contexts need the beam search: this server decodes greedily "
+        "(--decoder greedy)");
+  }
+  auto boost = PhraseBoost::Build(phrases, *options.vocab, options.speech_context_limits);
+  if (!boost.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("RecognitionConfig.speech_contexts: ", boost.status().message(),
+                     " (limits: GetRecognitionConfig's limits)"));
+  }
+  return *std::move(boost);
+}
+
 }  // namespace
 
 absl::StatusOr<SessionOptions> SessionOptionsFromRequest(
@@ -59,6 +82,9 @@ absl::StatusOr<SessionOptions> SessionOptionsFromRequest(
   }
   so.max_alternatives =
       std::clamp(config.max_alternatives(), 1, std::max(1, options.max_alternatives_cap));
+  auto boost = SpeechContexts(config, options);
+  if (!boost.ok()) return boost.status();
+  so.boost = *std::move(boost);
   so.feed_ms = options.feed_ms;
   so.first_partial_ms = options.first_partial_ms;
   so.max_audio_seconds = options.max_stream_seconds;

@@ -25,6 +25,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "core/decoding/phrase_boost.h"
 #include "core/endpointing/endpointer.h"
 #include "core/endpointing/endpointing_config.h"
 #include "core/streaming/lact_scope.h"
@@ -94,10 +95,11 @@ struct SessionUpdate {
 
 struct SessionOptions {
   bool enable_lact = true;
-  bool word_times = false;         // words (with times) in results
-  bool word_confidence = false;    // words (with confidences) in final results
-  int max_alternatives = 1;        // transcripts per final (beam search)
-  int feed_ms = 640;               // piece size handed to the recognizer
+  bool word_times = false;                   // words (with times) in results
+  bool word_confidence = false;              // words (with confidences) in final results
+  int max_alternatives = 1;                  // transcripts per final (beam search)
+  std::shared_ptr<const PhraseBoost> boost;  // RecognitionConfig.speech_contexts (null: none)
+  int feed_ms = 640;                         // piece size handed to the recognizer
   int first_partial_ms = 0;        // until the first commit: pieces of this size (0: feed_ms)
   double max_audio_seconds = 600;  // OUT_OF_RANGE past it
   // Backpressure: AddAudio waits while more than this much audio received is not yet handed to

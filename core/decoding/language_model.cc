@@ -25,8 +25,10 @@ absl::StatusOr<LanguageModelAttrs> ReadAttrs(const std::string& path) {
   std::stringstream text;
   text << f.rdbuf();
   LACT_ASSIGN_OR_RETURN(nlohmann::json j, ParseJsonObject(text.str(), path));
-  for (auto [key, out] : {std::pair<const char*, double*>{"alpha", &attrs.alpha},
-                          std::pair<const char*, double*>{"beta", &attrs.beta}}) {
+  for (auto [key, out] :
+       {std::pair<const char*, double*>{"alpha", &attrs.alpha},
+        std::pair<const char*, double*>{"beta", &attrs.beta},
+        std::pair<const char*, double*>{"unk_score_offset", &attrs.unk_score_offset}}) {
     LACT_RETURN_IF_ERROR(GetJsonField(j, path, key, out));
     if (!std::isfinite(*out)) {
       return absl::InvalidArgumentError(
@@ -35,6 +37,9 @@ absl::StatusOr<LanguageModelAttrs> ReadAttrs(const std::string& path) {
   }
   if (attrs.alpha < 0) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": alpha must be >= 0"));
+  }
+  if (attrs.unk_score_offset > 0) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": unk_score_offset must be <= 0"));
   }
   return attrs;
 }
@@ -95,9 +100,11 @@ std::string LanguageModel::Describe() const {
   for (int n = 1; n <= lm_.order(); ++n) {
     absl::StrAppend(&counts, n > 1 ? ", " : "", lm_.num_ngrams(n), " ", n, "-grams");
   }
-  return absl::StrFormat("%s (order %d: %s; lexicon %d words, %d skipped; alpha %g, beta %g)",
-                         arpa_path_, lm_.order(), counts, lexicon_.num_words(),
-                         lexicon_.num_skipped(), attrs_.alpha, attrs_.beta);
+  return absl::StrFormat(
+      "%s (order %d: %s; lexicon %d words, %d skipped; alpha %g, beta %g, "
+      "unk_score_offset %g)",
+      arpa_path_, lm_.order(), counts, lexicon_.num_words(), lexicon_.num_skipped(), attrs_.alpha,
+      attrs_.beta, attrs_.unk_score_offset);
 }
 
 }  // namespace lact

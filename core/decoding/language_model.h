@@ -1,15 +1,17 @@
 // A model folder's word language model for CTC beam search, in the layout of Hugging Face's
 // Wav2Vec2ProcessorWithLM (pyctcdecode):
 //
-//   DIR/language_model/attrs.json    {"alpha": 0.5, "beta": 1.5, ...}  (optional; other keys
-//                                    such as unk_score_offset / score_boundary are ignored)
+//   DIR/language_model/attrs.json    {"alpha": 0.5, "beta": 1.5, "unk_score_offset": -10.0}
+//                                    (optional, each key too; other keys such as score_boundary
+//                                    are ignored)
 //   DIR/language_model/*.arpa        the n-gram model, ARPA text (exactly one; KenLM's binary
 //                                    *.bin is not read: use the ARPA it was built from)
 //   DIR/language_model/unigrams.txt  the lexicon, one word per line (optional; default: the
 //                                    ARPA's unigrams without <s>, </s>, <unk>)
 //
 // alpha (LM weight) and beta (word insertion bonus) have pyctcdecode's meaning: every word adds
-// alpha * ln P(word | history) + beta to a hypothesis' score.
+// alpha * ln P(word | history) + beta to a hypothesis' score. unk_score_offset (<= 0) prices a
+// word outside the lexicon (core/streaming/decoding_config.h: the beam search's unk_penalty).
 // Immutable once loaded; shared by every stream.
 #pragma once
 
@@ -24,8 +26,9 @@
 namespace lact {
 
 struct LanguageModelAttrs {
-  double alpha = 0.5;  // LM weight (pyctcdecode's default)
-  double beta = 1.5;   // word insertion bonus (pyctcdecode's default)
+  double alpha = 0.5;               // LM weight (pyctcdecode's default)
+  double beta = 1.5;                // word insertion bonus (pyctcdecode's default)
+  double unk_score_offset = -10.0;  // added to a word outside the lexicon (pyctcdecode's default)
 };
 
 class LanguageModel {

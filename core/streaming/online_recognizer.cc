@@ -29,19 +29,34 @@ absl::StatusOr<std::unique_ptr<OnlineRecognizer>> OnlineRecognizer::Create(
   if (model == nullptr) return absl::InvalidArgumentError("no model");
   LACT_RETURN_IF_ERROR(config.Validate());
   LACT_ASSIGN_OR_RETURN(std::optional<CtcBeamSearchOptions> beam, decoding.Resolve(*model));
-  ConfidenceCalibration calibration;
-  if (decoding.calibrate_confidence) {
-    const ConfidenceCalibrationFile& file = model->confidence_calibration();
-    calibration = (beam ? file.beam : file.greedy).value_or(ConfidenceCalibration{});
+  const ConfidenceCalibrationFile& file = model->confidence_calibration();
+  auto calibration_for = [&](bool beam_search) {
+    if (!decoding.calibrate_confidence) return ConfidenceCalibration{};
+    return (beam_search ? file.beam : file.greedy).value_or(ConfidenceCalibration{});
+  };
+  std::optional<CtcBeamSearchOptions> request_beam;
+  if (!beam && decoding.method == "auto") {  // greedy for want of an LM: beam search on request
+    DecodingConfig lexicon_free = decoding;
+    lexicon_free.method = "beam";
+    LACT_ASSIGN_OR_RETURN(request_beam, lexicon_free.Resolve(*model));
   }
-  return std::unique_ptr<OnlineRecognizer>(
-      new OnlineRecognizer(std::move(model), config, std::move(beam), calibration));
+  auto rec = std::unique_ptr<OnlineRecognizer>(
+      new OnlineRecognizer(std::move(model), config, beam, calibration_for(beam.has_value())));
+  rec->request_beam_ = std::move(request_beam);
+  rec->request_calibration_ = calibration_for(true);
+  return rec;
+}
+
+OnlineRecognizer::Decoder OnlineRecognizer::DecoderFor(bool wants_beam) const {
+  if (!beam_ && wants_beam && request_beam_) return {&request_beam_, &request_calibration_};
+  return {&beam_, &calibration_};
 }
 
 std::unique_ptr<OnlineStream> OnlineRecognizer::CreateStream(const StreamOptions& options) const {
   StreamOptions o = options;
   if (o.normalizer_block_ms <= 0) o.normalizer_block_ms = config_.step_ms;
-  return std::unique_ptr<OnlineStream>(new OnlineStream(model_, o, beam_, calibration_));
+  const Decoder d = DecoderFor(o.boost != nullptr || o.max_alternatives > 1);
+  return std::unique_ptr<OnlineStream>(new OnlineStream(model_, o, *d.beam, *d.calibration));
 }
 
 StepPlan OnlineRecognizer::PlanStep(const OnlineStream& stream) const {
@@ -310,9 +325,9 @@ void OnlineRecognizer::DropConsumedAudio(OnlineStream& s) const {
   }
 }
 
-absl::StatusOr<OfflineResult> OnlineRecognizer::DecodeOffline(const std::vector<float>& samples,
-                                                              bool enable_lact,
-                                                              int max_alternatives) const {
+absl::StatusOr<OfflineResult> OnlineRecognizer::DecodeOffline(
+    const std::vector<float>& samples, bool enable_lact, int max_alternatives,
+    std::shared_ptr<const PhraseBoost> boost) const {
   torch::InferenceMode guard;
   const auto& cfg = model_->encoder().config();
   if (cfg.NumFrames(static_cast<int64_t>(samples.size())) == 0) {
@@ -335,17 +350,18 @@ absl::StatusOr<OfflineResult> OnlineRecognizer::DecodeOffline(const std::vector<
   } catch (...) {  // out of memory, or a kernel's error: a status, classified once
     return ModelCallStatus(std::current_exception(), "model step failed");
   }
-  if (beam_ && max_alternatives > 1) {
+  const Decoder d = DecoderFor(boost != nullptr || max_alternatives > 1);
+  if (*d.beam && max_alternatives > 1) {
     CtcBeamSearchDecoder decoder(model_->language_model(), model_->vocab(), model_->frame_seconds(),
-                                 *beam_);
+                                 **d.beam, boost);
     decoder.Accept(out.logits);
     std::vector<CtcResult> all = decoder.FinalAlternatives(max_alternatives);
     out.ctc = std::move(all.front());
-    for (CtcResult& a : all) calibration_.Apply(&a, /*greedy=*/false);
+    for (CtcResult& a : all) d.calibration->Apply(&a, /*greedy=*/false);
     out.alternatives.assign(std::make_move_iterator(all.begin() + 1),
                             std::make_move_iterator(all.end()));
   } else {
-    LACT_ASSIGN_OR_RETURN(out.ctc, DecodeLogits(out.logits));
+    LACT_ASSIGN_OR_RETURN(out.ctc, DecodeLogits(out.logits, boost));
   }
   out.hidden = out.hidden.to(torch::kCPU);
   out.lact = out.lact.to(torch::kCPU);
@@ -353,7 +369,8 @@ absl::StatusOr<OfflineResult> OnlineRecognizer::DecodeOffline(const std::vector<
   return out;
 }
 
-absl::StatusOr<CtcResult> OnlineRecognizer::DecodeLogits(const torch::Tensor& logits) const {
+absl::StatusOr<CtcResult> OnlineRecognizer::DecodeLogits(
+    const torch::Tensor& logits, std::shared_ptr<const PhraseBoost> boost) const {
   if (logits.dim() != 2 || logits.size(1) != model_->vocab().size() ||
       !logits.is_floating_point()) {
     return absl::InvalidArgumentError(
@@ -361,10 +378,11 @@ absl::StatusOr<CtcResult> OnlineRecognizer::DecodeLogits(const torch::Tensor& lo
                      c10::str(logits.sizes()), " ", c10::toString(logits.scalar_type())));
   }
   torch::InferenceMode guard;
-  CtcResult r = beam_ ? BeamSearchDecode(logits, model_->language_model(), model_->vocab(),
-                                         model_->frame_seconds(), *beam_)
-                      : GreedyDecode(logits, model_->vocab(), model_->frame_seconds());
-  calibration_.Apply(&r, /*greedy=*/!beam_);
+  const Decoder d = DecoderFor(boost != nullptr);
+  CtcResult r = *d.beam ? BeamSearchDecode(logits, model_->language_model(), model_->vocab(),
+                                           model_->frame_seconds(), **d.beam, boost)
+                        : GreedyDecode(logits, model_->vocab(), model_->frame_seconds());
+  d.calibration->Apply(&r, /*greedy=*/!*d.beam);
   return r;
 }
 

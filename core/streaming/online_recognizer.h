@@ -85,17 +85,28 @@ class OnlineRecognizer {
 
   // Whole-utterance decode (`samples` at the model's rate), as Hugging Face's pipeline does.
   // `max_alternatives`: transcripts wanted (beam search; the others go to `alternatives`).
-  absl::StatusOr<OfflineResult> DecodeOffline(const std::vector<float>& samples, bool enable_lact,
-                                              int max_alternatives = 1) const;
+  // `boost`: phrase boosting (beam search). Either picks the beam search as CreateStream does.
+  absl::StatusOr<OfflineResult> DecodeOffline(
+      const std::vector<float>& samples, bool enable_lact, int max_alternatives = 1,
+      std::shared_ptr<const PhraseBoost> boost = nullptr) const;
 
   // Decodes whole-utterance CTC logits [T, V] with this recognizer's decoder (greedy or beam
   // search). InvalidArgument for another shape or a non-float tensor.
-  absl::StatusOr<CtcResult> DecodeLogits(const torch::Tensor& logits) const;
+  absl::StatusOr<CtcResult> DecodeLogits(const torch::Tensor& logits,
+                                         std::shared_ptr<const PhraseBoost> boost = nullptr) const;
 
   const AsrModel& model() const { return *model_; }
   const StreamingConfig& config() const { return config_; }
   // The beam-search options in use, or nullopt when decoding greedily.
   const std::optional<CtcBeamSearchOptions>& beam_search() const { return beam_; }
+  // Whether a stream can have the beam search (phrase boosts, alternatives): the recognizer's
+  // decoder is the beam search, or it decodes greedily only because the model has no LM
+  // (decoder "auto": such streams get the lexicon-free beam search).
+  bool BeamSearchAvailable() const { return beam_ || request_beam_; }
+  // The beam-search options a stream gets (beam_search(), else the on-request ones), if any.
+  const std::optional<CtcBeamSearchOptions>& beam_search_on_request() const {
+    return beam_ ? beam_ : request_beam_;
+  }
   // The map applied to word confidences (identity without the model's confidence.json section
   // for this decoder, or with DecodingConfig::calibrate_confidence false).
   const ConfidenceCalibration& confidence_calibration() const { return calibration_; }
@@ -139,11 +150,20 @@ class OnlineRecognizer {
 
   OnlineRecognizer(std::shared_ptr<const AsrModel> model, const StreamingConfig& config,
                    std::optional<CtcBeamSearchOptions> beam, ConfidenceCalibration calibration);
+  // The decoder for a request (wants_beam: it has a boost or asks for alternatives): beam_ and
+  // calibration_, or the on-request beam search and its calibration.
+  struct Decoder {
+    const std::optional<CtcBeamSearchOptions>* beam;
+    const ConfidenceCalibration* calibration;
+  };
+  Decoder DecoderFor(bool wants_beam) const;
 
   std::shared_ptr<const AsrModel> model_;
   StreamingConfig config_;
   std::optional<CtcBeamSearchOptions> beam_;
   ConfidenceCalibration calibration_;
+  std::optional<CtcBeamSearchOptions> request_beam_;  // decoder auto, no LM: lexicon-free
+  ConfidenceCalibration request_calibration_;
   int64_t samples_per_frame_;
   int64_t step_frames_, left_frames_, lookahead_frames_;
   int64_t first_partial_frames_;  // 0: no early partials

@@ -14,7 +14,7 @@ OnlineStream::OnlineStream(std::shared_ptr<const AsrModel> model, const StreamOp
                   int64_t{options.normalizer_block_ms} * model_->sample_rate() / 1000),
       text_(model_->vocab(), model_->language_model(), model_->frame_seconds(), beam,
             UtteranceOptions{options.endpointing, options.speech_events, options.max_alternatives,
-                             calibration}) {
+                             calibration, options.boost}) {
   if (options_.enable_lact && model_->lact() != nullptr) lact_state_ = model_->lact()->NewState();
 }
 

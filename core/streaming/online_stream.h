@@ -68,6 +68,11 @@ struct StreamOptions {
   LactScope lact_scope = LactScope::kStream;
   // Transcripts per final (UtteranceOptions::max_alternatives; beam search only).
   int max_alternatives = 1;
+  // The stream's phrase boosts (RecognitionConfig.speech_contexts), for the beam search. A
+  // recognizer that decodes greedily only because its model has no LM (decoder "auto") gives a
+  // stream with a boost or max_alternatives > 1 the lexicon-free beam search instead
+  // (OnlineRecognizer::BeamSearchAvailable); with decoder "greedy" the boost is ignored.
+  std::shared_ptr<const PhraseBoost> boost;
 };
 
 // One decode step's encoder window (StreamOptions::capture_windows): the normalised samples the

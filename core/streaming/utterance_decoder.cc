@@ -13,7 +13,7 @@ UtteranceDecoder::UtteranceDecoder(const Vocab& vocab, std::shared_ptr<const Lan
       frame_seconds_(frame_seconds),
       options_(options),
       greedy_(vocab, frame_seconds) {
-  if (beam) beam_.emplace(std::move(lm), vocab, frame_seconds, *beam);
+  if (beam) beam_.emplace(std::move(lm), vocab, frame_seconds, *beam, options_.boost);
   if (options_.endpointing.enabled || options_.speech_events) {
     endpointer_.emplace(options_.endpointing, frame_seconds * 1000.0);
   }

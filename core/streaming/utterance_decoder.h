@@ -55,6 +55,8 @@ struct UtteranceOptions {
   int max_alternatives = 1;
   // Applied to every final's word confidences (the recognizer's choice for its decoder).
   ConfidenceCalibration calibration;
+  // Phrase boosting for the beam search (null: none; greedy decoding ignores it).
+  std::shared_ptr<const PhraseBoost> boost;
 };
 
 class UtteranceDecoder {

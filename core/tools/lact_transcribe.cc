@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/audio/audio_io.h"
 #include "core/flags/alternatives_flag.h"
+#include "core/flags/boost_flag.h"
 #include "core/flags/decoder_flags.h"
 #include "core/flags/endpointing_flags.h"
 #include "core/flags/flag_names.h"
@@ -29,6 +30,7 @@
 #include "core/streaming/online_stream.h"
 #include "core/tools/tool_main.h"
 #include "core/tools/transcribe/segments_output.h"
+#include "core/tools/transcribe/transcription.h"
 
 // The flags (hand layout: the help text starts on the flag's line).
 // clang-format off
@@ -60,141 +62,6 @@ ABSL_FLAG(std::string, segments_dir, "", "Write each input's output to DIR/<name
 // clang-format on
 
 namespace {
-
-struct Decoded {
-  lact::CtcResult ctc;
-  torch::Tensor hidden, lact_out, logits;
-  std::vector<lact::UtteranceResult> utterances;  // streaming: as the endpointer cut them
-};
-
-// Offline: the whole clip at once (its attention spans all of it: memory grows with the square
-// of the length, hence --max_offline_seconds).
-absl::StatusOr<Decoded> TranscribeOffline(const lact::OnlineRecognizer& rec,
-                                          const std::vector<float>& audio, bool use_lact) {
-  auto r = rec.DecodeOffline(audio, use_lact, lact::GetMaxAlternativesFlag().value_or(1));
-  if (!r.ok()) return r.status();
-  Decoded d;
-  d.ctc = r->ctc;
-  d.hidden = r->hidden, d.lact_out = r->lact, d.logits = r->logits;
-  lact::UtteranceResult whole;  // the clip is one utterance
-  whole.text = d.ctc.text;
-  whole.words = d.ctc.words;
-  whole.confidence = d.ctc.confidence;
-  whole.alternatives = std::move(r->alternatives);
-  whole.end_frame = d.logits.size(0);
-  whole.end_s = static_cast<double>(whole.end_frame) * rec.model().frame_seconds();
-  whole.start_s = whole.words.empty() ? 0.0 : whole.words.front().start_s;
-  whole.at_input_end = true;
-  d.utterances.push_back(std::move(whole));
-  return d;
-}
-
-// Streaming: the audio in pieces of --step-ms through the streaming window (the server's code),
-// read from the file a block at a time: memory stays flat however long the file is.
-class StreamingTranscription {
- public:
-  StreamingTranscription(const lact::OnlineRecognizer& rec, bool use_lact, bool capture,
-                         const lact::EndpointingConfig& endpointing, lact::LactScope scope)
-      : rec_(rec) {
-    lact::StreamOptions options;
-    options.enable_lact = use_lact;
-    options.capture = capture;
-    options.endpointing = endpointing;
-    options.lact_scope = scope;
-    options.max_alternatives = lact::GetMaxAlternativesFlag().value_or(1);
-    stream_ = rec.CreateStream(options);
-    piece_ = static_cast<size_t>(rec.model().sample_rate()) * rec.config().step_ms / 1000;
-  }
-  // Feeds whole pieces of `audio` (at the model's rate), keeping the rest for the next call.
-  absl::Status Feed(const std::vector<float>& audio) {
-    pending_.insert(pending_.end(), audio.begin(), audio.end());
-    size_t at = 0;
-    for (; pending_.size() - at >= piece_; at += piece_) {
-      if (auto s = FeedPiece(pending_.data() + at, piece_); !s.ok()) return s;
-    }
-    pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(at));
-    return absl::OkStatus();
-  }
-  absl::StatusOr<Decoded> Finish() {
-    if (!pending_.empty()) {
-      if (auto s = FeedPiece(pending_.data(), pending_.size()); !s.ok()) return s;
-    }
-    stream_->InputFinished();
-    while (!stream_->is_final()) {
-      if (auto s = Decode(); !s.ok()) return s;
-    }
-    Decoded d;
-    d.utterances = std::move(utterances_);
-    for (const lact::UtteranceResult& u : d.utterances) {  // the finals, joined
-      if (u.text.empty()) continue;
-      absl::StrAppend(&d.ctc.text, d.ctc.text.empty() ? "" : " ", u.text);
-      d.ctc.words.insert(d.ctc.words.end(), u.words.begin(), u.words.end());
-    }
-    d.hidden = stream_->captured_hidden();
-    d.lact_out = stream_->captured_lact();
-    d.logits = stream_->captured_logits();
-    return d;
-  }
-
- private:
-  absl::Status FeedPiece(const float* samples, size_t n) {
-    const int rate = rec_.model().sample_rate();
-    if (auto s = stream_->AcceptWaveform(rate, samples, n); !s.ok()) return s;
-    while (rec_.IsReady(*stream_)) {
-      if (auto s = Decode(); !s.ok()) return s;
-    }
-    return absl::OkStatus();
-  }
-  // One model step; keeps the utterances it finished.
-  absl::Status Decode() {
-    if (auto s = rec_.DecodeStreams({stream_.get()}); !s.ok()) return s;
-    for (auto& u : stream_->TakeUtterances()) utterances_.push_back(std::move(u));
-    return absl::OkStatus();
-  }
-
-  const lact::OnlineRecognizer& rec_;
-  std::unique_ptr<lact::OnlineStream> stream_;
-  size_t piece_ = 0;
-  std::vector<float> pending_;  // audio not yet fed (less than a piece)
-  std::vector<lact::UtteranceResult> utterances_;
-};
-
-// One file. Offline (not --streaming) when the header says it is at most `max_offline_seconds`
-// long, read whole as before; otherwise (--streaming, a longer file, or a header that does not
-// say) through the streaming window, read a block at a time. --dump-* only for files within the
-// bound (`dumping`): the dumps would grow with the file.
-absl::StatusOr<Decoded> TranscribeFile(const lact::OnlineRecognizer& rec, const std::string& path,
-                                       bool use_lact, bool streaming, double max_offline_seconds,
-                                       bool dumping, const lact::EndpointingConfig& endpointing,
-                                       lact::LactScope scope) {
-  const int rate = rec.model().sample_rate();
-  auto reader = lact::AudioFileReader::Open(path, rate);
-  if (!reader.ok()) return reader.status();
-  const double declared = (*reader)->declared_seconds();
-  const bool within_bound = declared >= 0 && declared <= max_offline_seconds;
-  if (!streaming && within_bound) {
-    auto audio = lact::ReadAudioFile(path, rate);
-    if (!audio.ok()) return audio.status();
-    return TranscribeOffline(rec, *audio, use_lact);
-  }
-  if (dumping && !within_bound) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--dump-* writes inputs of at most --max_offline_seconds (",
-                     max_offline_seconds, " s); this one is ",
-                     declared < 0 ? std::string("of unknown length") : absl::StrCat(declared, " s"),
-                     " (cut it, or raise --max_offline_seconds)"));
-  }
-  StreamingTranscription transcription(rec, use_lact, /*capture=*/dumping, endpointing, scope);
-  std::vector<float> block;
-  while (true) {
-    block.clear();
-    auto more = (*reader)->Read(rate, &block);  // ~1 s of the file at a time
-    if (!more.ok()) return more.status();
-    if (auto s = transcription.Feed(block); !s.ok()) return s;
-    if (!*more) break;
-  }
-  return transcription.Finish();
-}
 
 // Flags that do not go together: a message and exit code 2; 0 when they do.
 int CheckUsage(const std::vector<std::string>& files, bool dumping) {
@@ -279,10 +146,11 @@ void PrintResult(const std::string& path, const lact::CtcResult& ctc) {
 }
 
 // --from-logits: one logits file decoded; false (after a message) on an error.
-bool DecodeLogitsFile(const lact::OnlineRecognizer& rec, const std::string& path) {
+bool DecodeLogitsFile(const lact::OnlineRecognizer& rec, const std::string& path,
+                      const std::shared_ptr<const lact::PhraseBoost>& boost) {
   auto logits = lact::ReadNpy(path);
-  auto ctc =
-      logits.ok() ? rec.DecodeLogits(*logits) : absl::StatusOr<lact::CtcResult>(logits.status());
+  auto ctc = logits.ok() ? rec.DecodeLogits(*logits, boost)
+                         : absl::StatusOr<lact::CtcResult>(logits.status());
   if (!ctc.ok()) {
     std::cerr << "lact_transcribe: " << path << ": " << ctc.status().message() << "\n";
     return false;
@@ -370,11 +238,9 @@ bool WriteOutput(const OutputOptions& o, const std::string& path, const std::str
 }
 
 // One audio file: its transcript and the --dump-* files; false (after a message) on an error.
-bool TranscribeOne(const lact::OnlineRecognizer& rec, const std::string& path, bool use_lact,
-                   bool dumping, const OutputOptions& output) {
-  auto decoded = TranscribeFile(rec, path, use_lact, output.streaming,
-                                absl::GetFlag(FLAGS_max_offline_seconds), dumping,
-                                output.endpointing, output.lact_scope);
+bool TranscribeOne(const lact::OnlineRecognizer& rec, const std::string& path,
+                   const lact::TranscribeSettings& settings, const OutputOptions& output) {
+  auto decoded = lact::TranscribeFile(rec, path, settings);
   if (!decoded.ok()) {
     // Audio errors name the file already.
     const std::string message(decoded.status().message());
@@ -402,12 +268,41 @@ bool TranscribeOne(const lact::OnlineRecognizer& rec, const std::string& path, b
   return ok;
 }
 
+// --boost / --boost_file for `rec`'s model into *boost (null without them); false (after a
+// message) for a bad list or a recogniser that decodes greedily by choice.
+bool BoostFromFlags(const lact::OnlineRecognizer& rec,
+                    std::shared_ptr<const lact::PhraseBoost>* boost) {
+  auto list = lact::GetBoostFlags();
+  if (!list.ok()) {
+    std::cerr << "lact_transcribe: " << list.status().message() << "\n";
+    return false;
+  }
+  if (list->empty()) return true;
+  if (!rec.BeamSearchAvailable()) {
+    std::cerr << "lact_transcribe: --boost needs the beam search (--decoder auto or beam)\n";
+    return false;
+  }
+  std::vector<lact::BoostPhrase> phrases;
+  for (const auto& [text, value] : *list) phrases.push_back({text, value});
+  lact::PhraseBoostLimits limits;
+  limits.max_phrases = 100000;  // a local tool: no request limits
+  limits.max_phrase_chars = 1000;
+  auto built = lact::PhraseBoost::Build(phrases, rec.model().vocab(), limits);
+  if (!built.ok()) {
+    std::cerr << "lact_transcribe: --boost: " << built.status().message() << "\n";
+    return false;
+  }
+  *boost = *std::move(built);
+  return true;
+}
+
 int Run(int argc, char** argv) {
   const char* const kUsage =
       R"(Transcribes audio files (WAV/FLAC, any rate; mixed to mono, resampled to 16 kHz).
 Usage: lact_transcribe --model DIR [--device cpu|cuda] [--lact auto|on|off] [--streaming]
        [--step-ms N --left-context-ms N --lookahead-ms N] [--dump-logits OUT.npy]
-       [--dump-hidden OUT.npy] [--dump-lact OUT.npy] [--decoder auto|greedy|beam] AUDIO...
+       [--dump-hidden OUT.npy] [--dump-lact OUT.npy] [--decoder auto|greedy|beam]
+       [--boost "PHRASE:BOOST,..."] [--boost_file FILE] [--unk_penalty N] AUDIO...
        lact_transcribe --model DIR (--segments | --format srt|vtt|json) [--segments_dir DIR]
        [--endpointing_stop_history_ms N ...] AUDIO...
        lact_transcribe --model DIR --from-logits LOGITS.npy...
@@ -425,11 +320,19 @@ utterances are cut where the speech pauses, as lact_server's endpointing does).)
   int exit_code = 0;
   std::unique_ptr<lact::OnlineRecognizer> rec = LoadRecognizer(dumping, &use_lact, &exit_code);
   if (rec == nullptr) return exit_code;
+  lact::TranscribeSettings settings;
+  settings.use_lact = use_lact;
+  settings.streaming = output->streaming;
+  settings.max_offline_seconds = absl::GetFlag(FLAGS_max_offline_seconds);
+  settings.dumping = dumping;
+  settings.endpointing = output->endpointing;
+  settings.lact_scope = output->lact_scope;
+  settings.max_alternatives = lact::GetMaxAlternativesFlag().value_or(1);
+  if (!BoostFromFlags(*rec, &settings.boost)) return 2;
   int failures = 0;
   for (const std::string& path : files) {
-    const bool ok = absl::GetFlag(FLAGS_from_logits)
-                        ? DecodeLogitsFile(*rec, path)
-                        : TranscribeOne(*rec, path, use_lact, dumping, *output);
+    const bool ok = absl::GetFlag(FLAGS_from_logits) ? DecodeLogitsFile(*rec, path, settings.boost)
+                                                     : TranscribeOne(*rec, path, settings, *output);
     failures += ok ? 0 : 1;
   }
   if (failures > 0 && files.size() > 1) {

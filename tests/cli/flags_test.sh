@@ -52,19 +52,21 @@ lacks_flags() { help_lists no "$@"; }
 has_flags server/lact_server model device dtype lact threads step_ms left_context_ms lookahead_ms \
   max_batch decoder beam_size lm_weight word_score token_threshold port max_streams endpointing \
   endpointing_stop_history_ms max_utterance_seconds warmup_seconds first_partial_ms decode_threads \
-  calibrate_confidence
+  calibrate_confidence unk_penalty max_speech_context_phrases max_speech_context_phrase_chars \
+  max_speech_context_boost
 has_flags core/lact_transcribe model device dtype lact threads step_ms decoder beam_size streaming max_alternatives \
-  segments format segments_dir endpointing max_utterance_seconds lact_scope calibrate_confidence
+  segments format segments_dir endpointing max_utterance_seconds lact_scope calibrate_confidence \
+  unk_penalty boost boost_file
 has_flags core/lact_bench model device dtype lact threads step_ms max_batch streams profile_steps
 has_flags train/lact_train threads mode device dtype max_minutes state_cache train_top_layers top_layers_lr_scale
 lacks_flags train/lact_train model lact step_ms decoder lact_scope
 # lact_study_eval decodes as lact_server does: the server's window, decoder and endpointing flags.
 has_flags train/lact_study_eval model lact lact_scope lact_updates step_ms decoder beam_size \
-  endpointing state_cache corpus chapters max_chapters words_out
+  endpointing state_cache corpus chapters max_chapters words_out unk_penalty
 lacks_flags server/lact_server lact_scope lact_updates
 lacks_flags core/lact_bench lact_scope
 has_flags client/lact_eval_client lact use_ssl ssl_root_cert ssl_cert ssl_key ssl_target_name auth_token word_confidence max_alternatives \
-  fit_confidence
+  fit_confidence boost boost_file
 lacks_flags client/lact_eval_client model threads decoder
 has_flags client/lact_health_probe use_ssl ssl_root_cert ssl_cert ssl_key ssl_target_name address
 lacks_flags client/lact_health_probe lact model server auth_token

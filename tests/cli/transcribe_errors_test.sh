@@ -54,7 +54,17 @@ expect_error "no audio" "no audio" --model "$FIX/tiny_group"
 # Decoding (docs/language_model.md): bad settings, a missing or broken language model, logits input.
 expect_error "bad --decoder" "decoder must be auto, greedy or beam" --model "$FIX/tiny_group" --decoder viterbi "$WAV"
 expect_error "bad --beam_size" "beam_size" --model "$FIX/tiny_group" --beam-size 0 "$WAV"
-expect_error "beam without LM" "needs a language model" --model "$FIX/tiny_group" --decoder beam "$WAV"
+# Phrase boosting (--boost, --boost_file): bad items, characters the model cannot spell, a greedy
+# decoder, a missing list file, a bad --unk_penalty.
+expect_error "boost without phrase" "--boost: an empty phrase" --model "$FIX/tiny_group" --boost ":3" "$WAV"
+expect_error "boost not a number" "--boost: 'cat:lots'" --model "$FIX/tiny_group" --boost "cat:lots" "$WAV"
+expect_error "boost not finite" "finite number" --model "$FIX/tiny_group" --boost "cat:inf" "$WAV"
+expect_error "boost unspellable" "cannot spell" --model "$FIX/tiny_group" --boost "$(printf 'caf\303\251:3')" "$WAV"
+expect_error "boost with greedy" "--boost needs the beam search" --model "$FIX/tiny_group" --decoder greedy --boost "cat:3" "$WAV"
+expect_error "boost_file missing" "--boost_file: $tmp/none.txt: cannot read" --model "$FIX/tiny_group" --boost_file "$tmp/none.txt" "$WAV"
+printf 'cat:2\n# a comment\n\ndog:x\n' > "$tmp/boost.txt"
+expect_error "boost_file bad line" "boost.txt:4: 'dog:x'" --model "$FIX/tiny_group" --boost_file "$tmp/boost.txt" "$WAV"
+expect_error "negative unk_penalty" "unk_penalty -1 must be >= 0" --model "$FIX/tiny_group" --decoder beam --unk_penalty -1 "$WAV"
 model; mkdir "$tmp/m/language_model"
 expect_error "empty language_model/" "exactly one \*.arpa" --model "$tmp/m" "$WAV"
 printf '\\data\\\nngram 1=2\n\\1-grams:\n-1 A\n' > "$tmp/m/language_model/lm.arpa"
