@@ -260,9 +260,17 @@ void CtcBeamSearchDecoder::KeepBest(std::vector<Hyp>* next) {
   std::vector<std::pair<double, size_t>> ranked;
   ranked.reserve(next->size());
   for (size_t i = 0; i < next->size(); ++i) ranked.emplace_back(Rank((*next)[i]), i);
-  std::stable_sort(ranked.begin(), ranked.end(),
-                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  // Best rank first, ties in order of creation: a total order, so selecting the beam_size best
+  // and sorting only them gives the prefix a stable sort of all would.
+  auto better = [](const std::pair<double, size_t>& a, const std::pair<double, size_t>& b) {
+    return a.first > b.first || (a.first == b.first && a.second < b.second);
+  };
   const size_t keep = std::min(ranked.size(), static_cast<size_t>(options_.beam_size));
+  if (keep < ranked.size()) {
+    std::nth_element(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(keep),
+                     ranked.end(), better);
+  }
+  std::sort(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(keep), better);
   beam_.clear();
   for (size_t i = 0; i < keep; ++i) beam_.push_back(std::move((*next)[ranked[i].second]));
 }

@@ -142,17 +142,7 @@ void PhraseBoost::Link() {
     const int32_t u = queue.front();
     queue.pop_front();
     for (const auto& [token, v] : nodes_[static_cast<size_t>(u)].children) {
-      int32_t f = nodes_[static_cast<size_t>(u)].fail;
-      int32_t target = 0;
-      while (true) {
-        const int32_t c = ChildOf(nodes_[static_cast<size_t>(f)].children, token);
-        if (c >= 0) {
-          target = c;
-          break;
-        }
-        if (f == 0) break;
-        f = nodes_[static_cast<size_t>(f)].fail;
-      }
+      const int32_t target = Goto(nodes_[static_cast<size_t>(u)].fail, token);
       Node& n = nodes_[static_cast<size_t>(v)];
       n.fail = target;
       n.complete += nodes_[static_cast<size_t>(target)].complete;
@@ -161,17 +151,16 @@ void PhraseBoost::Link() {
   }
 }
 
-int32_t PhraseBoost::Step(int32_t state, int64_t token, double* delta) const {
-  int32_t s = state;
-  while (true) {
+int32_t PhraseBoost::Goto(int32_t state, int64_t token) const {
+  for (int32_t s = state;; s = nodes_[static_cast<size_t>(s)].fail) {
     const int32_t c = ChildOf(nodes_[static_cast<size_t>(s)].children, token);
-    if (c >= 0) {
-      s = c;
-      break;
-    }
-    if (s == 0) break;
-    s = nodes_[static_cast<size_t>(s)].fail;
+    if (c >= 0) return c;
+    if (s == 0) return 0;
   }
+}
+
+int32_t PhraseBoost::Step(int32_t state, int64_t token, double* delta) const {
+  const int32_t s = Goto(state, token);
   const Node& n = nodes_[static_cast<size_t>(s)];
   *delta += n.complete + n.partial - nodes_[static_cast<size_t>(state)].partial;
   return s;

@@ -63,9 +63,6 @@ class PhraseBoost {
   int32_t Start() const { return start_; }
   // The state after `token`, with the bonus change added to *delta.
   int32_t Step(int32_t state, int64_t token, double* delta) const;
-  // bonus(text) of the text that led to `state` minus the completed phrases' share: the partial
-  // share that Step's deltas have added and would take back.
-  double Partial(int32_t state) const { return nodes_[static_cast<size_t>(state)].partial; }
 
   // The word overlay: the phrases' words as a trie over tokens. Root 0; -1: no such child.
   static constexpr int32_t kWordRoot = 0;
@@ -93,6 +90,9 @@ class PhraseBoost {
   void AddPattern(const std::vector<int64_t>& tokens, double boost);
   void AddWord(const std::vector<int64_t>& tokens, size_t begin, size_t end);
   void Link();  // failure links and completed sums, breadth first
+  // The automaton's transition: the longest pattern prefix that is a suffix of (state's text +
+  // token), following failure links (0: none).
+  int32_t Goto(int32_t state, int64_t token) const;
 
   std::vector<Node> nodes_;  // 0: the empty text
   std::vector<WordNode> words_;

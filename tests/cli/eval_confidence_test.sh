@@ -6,7 +6,7 @@
 # a bad --max_alternatives is a usage error. --fit_confidence: refused without --word_confidence
 # and while the server maps confidences (models/demo ships a map); against raw values it writes
 # the server's decoder's section, keeps the other one, lowers the fitted words' ECE, and leaves a
-# file it cannot parse untouched.
+# file it cannot parse untouched. --boost_file sends its phrases as speech_contexts.
 source "$(dirname "$0")/server_lib.sh"
 SAMPLE=$SRC/../shared/data/librispeech-sample/LibriSpeech/test-clean
 [ -d "$SAMPLE" ] || { echo "SKIP: no ../shared sample"; exit 77; }
@@ -96,4 +96,18 @@ echo "not json" > "$tmp/bad.json"
 run_fit badfile --word_confidence --fit_confidence "$tmp/bad.json"
 [ "$rc" = 2 ] || { cat "$tmp/badfile.log"; fail "an unparsable file: rc $rc"; }
 [ "$(cat "$tmp/bad.json")" = "not json" ] || fail "an unparsable file was overwritten"
+# --boost_file (issue 21): the phrases reach the server as speech_contexts (a strong negative boost
+# on THE removes most of its occurrences); a file it cannot read is a usage error.
+printf '# avoid it\nthe:-30\n' > "$tmp/boost.txt"
+client boosted --boost_file "$tmp/boost.txt"
+"$PY" - "$tmp" <<'PY' || fail "--boost_file"
+import csv, sys
+tmp = sys.argv[1]
+the = lambda n: sum(r["hypothesis"].split().count("THE") for r in csv.DictReader(open(f"{tmp}/{n}/results.csv")))
+assert the("plain") >= 3 and the("boosted") < the("plain") / 2, (the("plain"), the("boosted"))
+print(f"ok   THE {the('plain')} times plain, {the('boosted')} with the:-30")
+PY
+"$BIN/client/lact_eval_client" --server "127.0.0.1:$port" --librispeech "$SAMPLE" --split . \
+  --boost_file "$tmp/none.txt" --output_dir "$tmp/none" > "$tmp/none.log" 2>&1 && rc=0 || rc=$?
+[ "$rc" = 2 ] && grep -q "boost_file" "$tmp/none.log" || { cat "$tmp/none.log"; fail "missing --boost_file: rc $rc"; }
 echo "eval_confidence_test: OK"

@@ -4,7 +4,6 @@
 // tests/fixtures/make_beam_search_fixtures.py), incremental decoding with a boost, and the
 // unknown-word penalty's effect.
 #include <cmath>
-#include <fstream>
 #include <random>
 
 #include <gtest/gtest.h>
@@ -12,15 +11,14 @@
 #include "absl/strings/str_split.h"
 #include "core/decoding/ctc_beam_search.h"
 #include "core/decoding/phrase_boost.h"
-#include "core/model/npy.h"
 #include "tests/core/beam_search_fixture.h"
 
 namespace lact {
 namespace {
 
-constexpr double kFrame = 0.02;
-const std::string kDir = testing_util::BeamSearchFixtureDir();
+constexpr double kFrame = testing_util::kFixtureFrameSeconds;
 using testing_util::FixtureLm;
+using testing_util::FixtureLogits;
 using testing_util::FixtureVocab;
 
 struct OpenRow {
@@ -39,12 +37,7 @@ struct OpenRow {
 
 std::vector<OpenRow> OpenRows() {
   std::vector<OpenRow> rows;
-  std::ifstream f(kDir + "/expected_open.tsv");
-  for (std::string line; std::getline(f, line);) {
-    if (line.empty() || line[0] == '#') continue;
-    std::vector<std::string> c = absl::StrSplit(line, '\t');
-    EXPECT_EQ(c.size(), 8u) << line;
-    if (c.size() != 8) continue;
+  for (const auto& c : testing_util::FixtureTsv("expected_open.tsv", 8)) {
     OpenRow r;
     r.file = c[0];
     r.options.beam_size = std::stoi(c[1]);
@@ -72,14 +65,12 @@ std::string Describe(const OpenRow& r) {
   return s;
 }
 
-torch::Tensor Logits(const std::string& file) { return ReadNpy(kDir + "/" + file).value(); }
-
 TEST(CtcBeamSearchOpenTest, MatchesTheReference) {
   const auto rows = OpenRows();
   ASSERT_EQ(rows.size(), 70u);
   for (const OpenRow& r : rows) {
-    CtcResult got =
-        BeamSearchDecode(Logits(r.file), r.lm(), FixtureVocab(), kFrame, r.options, r.boost());
+    CtcResult got = BeamSearchDecode(FixtureLogits(r.file), r.lm(), FixtureVocab(), kFrame,
+                                     r.options, r.boost());
     EXPECT_EQ(got.text, r.expected) << Describe(r);
   }
 }
@@ -90,7 +81,7 @@ TEST(CtcBeamSearchOpenTest, IncrementalEqualsWhole) {
   int checked = 0;
   for (const OpenRow& r : OpenRows()) {
     if (r.phrases.empty() && r.with_lm) continue;
-    torch::Tensor logits = Logits(r.file);
+    torch::Tensor logits = FixtureLogits(r.file);
     CtcBeamSearchDecoder d(r.lm(), FixtureVocab(), kFrame, r.options, r.boost());
     for (int64_t at = 0; at < logits.size(0);) {
       const int64_t n = std::min<int64_t>(logits.size(0) - at, 1 + static_cast<int64_t>(rng() % 7));
@@ -139,7 +130,7 @@ TEST(CtcBeamSearchOpenTest, AlternativesWithBoostAndNoLm) {
   for (const OpenRow& r : OpenRows()) {
     if (r.with_lm || r.file != "case_07.npy") continue;
     CtcBeamSearchDecoder d(nullptr, FixtureVocab(), kFrame, r.options, r.boost());
-    d.Accept(Logits(r.file));
+    d.Accept(FixtureLogits(r.file));
     const auto alts = d.FinalAlternatives(5);
     ASSERT_GE(alts.size(), 2u) << Describe(r);
     EXPECT_EQ(alts[0].text, r.expected);

@@ -20,7 +20,6 @@ namespace lact {
 namespace {
 
 constexpr double kFrame = 0.02;
-const std::string kDir = testing_util::BeamSearchFixtureDir();
 using testing_util::FixtureLm;
 using testing_util::FixtureVocab;
 
@@ -32,12 +31,7 @@ struct Row {
 
 std::vector<Row> Rows() {
   std::vector<Row> rows;
-  std::ifstream f(kDir + "/expected.tsv");
-  for (std::string line; std::getline(f, line);) {
-    if (line.empty() || line[0] == '#') continue;
-    std::vector<std::string> c = absl::StrSplit(line, '\t');
-    EXPECT_EQ(c.size(), 6u) << line;
-    if (c.size() != 6) continue;
+  for (const auto& c : testing_util::FixtureTsv("expected.tsv", 6)) {
     Row r;
     r.file = c[0];
     r.options.beam_size = std::stoi(c[1]);
@@ -51,7 +45,7 @@ std::vector<Row> Rows() {
   return rows;
 }
 
-torch::Tensor Logits(const std::string& file) { return ReadNpy(kDir + "/" + file).value(); }
+torch::Tensor Logits(const std::string& file) { return testing_util::FixtureLogits(file); }
 
 TEST(CtcBeamSearchTest, MatchesTheReference) {
   const auto rows = Rows();
