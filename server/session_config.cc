@@ -45,10 +45,21 @@ absl::StatusOr<double> TimeoutSeconds(const char* name, const google::protobuf::
 // RecognitionConfig.speech_contexts compiled for the stream (null when it has none).
 absl::StatusOr<std::shared_ptr<const PhraseBoost>> SpeechContexts(
     const pb::RecognitionConfig& c, const AsrServiceOptions& options) {
+  // Counted before any is copied: a request of a million phrases costs nothing but the refusal.
+  size_t count = 0;
+  for (const pb::SpeechContext& context : c.speech_contexts()) {
+    count += static_cast<size_t>(context.phrases_size());
+  }
+  if (count > static_cast<size_t>(options.speech_context_limits.max_phrases)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("RecognitionConfig.speech_contexts: ", count, " phrases, more than the ",
+                     options.speech_context_limits.max_phrases,
+                     " allowed (limits: GetRecognitionConfig's limits)"));
+  }
   std::vector<BoostPhrase> phrases;
+  phrases.reserve(count);
   for (const pb::SpeechContext& context : c.speech_contexts()) {
     for (const std::string& p : context.phrases()) phrases.push_back({p, context.boost()});
-    if (phrases.size() > static_cast<size_t>(options.speech_context_limits.max_phrases)) break;
   }
   if (phrases.empty()) return std::shared_ptr<const PhraseBoost>();
   if (!options.beam_search_available || options.vocab == nullptr) {

@@ -71,15 +71,12 @@ void CtcBeamSearchDecoder::Reset() {
 }
 
 double CtcBeamSearchDecoder::Rank(const Hyp& h) const {
-  double smear = 0;
-  if (!h.partial.empty()) {
+  double smear = 0;  // empty partial word, or no LM
+  if (!h.partial.empty() && lm_) {
     smear = kNegInf;
-    if (h.node != kOff && lm_) smear = options_.lm_weight * lm_->lexicon().LookAhead(h.node);
+    if (h.node != kOff) smear = options_.lm_weight * lm_->lexicon().LookAhead(h.node);
     if (h.overlay != kOff) smear = std::max(smear, unk_smear_);
-    if (!lm_)
-      smear = 0;
-    else if (open_vocabulary())
-      smear = std::max(smear, -options_.unk_penalty * h.partial_tokens);
+    if (open_vocabulary()) smear = std::max(smear, -options_.unk_penalty * h.partial_tokens);
   }
   return LogAddExp(h.pb, h.pnb) + h.lm + smear;
 }

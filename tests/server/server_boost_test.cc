@@ -147,6 +147,9 @@ TEST(BoostTest, LimitsAndBadValuesAreInvalidArgument) {
   EXPECT_TRUE(ok.status.ok()) << ok.status.error_message();
   // Past them, counted over every context.
   ExpectInvalid(server, Config({{{"a", "b"}, 1.0f}, {{"c", "d"}, 2.0f}}), "4 phrases");
+  // A careless client: 200,000 phrases in one context (a 1.2 MB message), refused as a count.
+  ExpectInvalid(server, Config({{std::vector<std::string>(200000, "word"), 1.0f}}),
+                "200000 phrases");
   ExpectInvalid(server, Config({{{"thirteen char"}, 1.0f}}), "13 characters");
   ExpectInvalid(server, Config({{{"kestrel"}, 20.5f}}), "boost");
   ExpectInvalid(server, Config({{{"kestrel"}, -21.0f}}), "boost");
@@ -156,6 +159,8 @@ TEST(BoostTest, LimitsAndBadValuesAreInvalidArgument) {
   ExpectInvalid(server, Config({{{"   "}, 1.0f}}), "no words");
   ExpectInvalid(server, Config({{{"caf\xc3\xa9"}, 1.0f}}), "cannot spell");
   ExpectInvalid(server, Config({{{"a|b"}, 1.0f}}), "cannot spell");
+  // A phrase as large as a message may be: refused by its length.
+  ExpectInvalid(server, Config({{{std::string(1 << 20, 'a')}, 1.0f}}), "1048576 characters");
   // The server still serves after them.
   EXPECT_TRUE(Stream(server, Config({})).status.ok());
 }
