@@ -23,7 +23,10 @@ sox "$tmp/chapter.wav" "$tmp/piece.wav" trim 0 30
 duration=$(soxi -D "$tmp/chapter.wav")
 echo "chapter: $duration s"
 
-T="$BIN/core/lact_transcribe --model $SRC/models/demo"
+# float32 on both sides: the server's transcript equals lact_transcribe's bit for bit there; in
+# bfloat16 (--dtype auto on a CPU with native bf16) their encoder calls may round differently and
+# flip a near-tie in the beam (docs/server.md, "Determinism").
+T="$BIN/core/lact_transcribe --model $SRC/models/demo --dtype float32"
 $T --format srt "$tmp/chapter.wav" > "$tmp/chapter.srt"
 $T --format vtt "$tmp/piece.wav" > "$tmp/piece.vtt"
 $T --format json "$tmp/chapter.wav" > "$tmp/chapter.json"
@@ -86,7 +89,7 @@ assert len(srt) >= 10, f"only {len(srt)} utterances in a {duration:.0f} s chapte
 print(f"ok   lact_transcribe: {len(srt)} SubRip cues, {len(vtt)} WebVTT cues, JSON and --segments agree")
 PY
 
-start_server -- --model "$SRC/models/demo"
+start_server -- --model "$SRC/models/demo" --dtype float32
 
 S="$BIN/client/lact_stream --server 127.0.0.1:$port --realtime=false"
 $S "$tmp/chapter.wav" > "$tmp/stream_file.txt"

@@ -219,7 +219,10 @@ TEST_F(EndpointingTest, LongFormStreamGetsAFinalPerPauseAtTheSameWer) {
   const double wer_on = 100 * eval::ScoreUtterance(chapter_->reference, on.final_transcript).wer();
   const double wer_off =
       100 * eval::ScoreUtterance(chapter_->reference, off.final_transcript).wer();
-  EXPECT_LE(std::abs(wer_on - wer_off), 0.5) << "WER on " << wer_on << " off " << wer_off;
+  // Cutting the stream must not cost accuracy. It may gain some: one beam over the whole 4.5
+  // minutes (endpointing off) degrades with the length (docs/language_model.md, "The beam
+  // collapses on long streams"; with the general-English LM: 5.1% off vs 4.4% on).
+  EXPECT_LE(wer_on, wer_off + 0.5) << "WER on " << wer_on << " off " << wer_off;
   size_t largest = 0, largest_off = 0;
   for (const auto& r : on.responses) largest = std::max(largest, r.ByteSizeLong());
   for (const auto& r : off.responses) largest_off = std::max(largest_off, r.ByteSizeLong());
