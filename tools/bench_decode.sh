@@ -34,11 +34,12 @@ grep -hv '^#' "$SRC/tools/data/boost/term_sentences.txt" "$SRC/tools/data/boost/
   done
 echo "logits: $(ls "$OUT/logits" | wc -l) files" >&2
 
-# 1000 phrases: the 24 terms and 976 words of the lexicon, boosted at 5.
+# 1000 phrases: the 24 terms and 976 words of the lexicon, boosted at 5 (awk counts: `head`
+# would end the pipe early, a failure under pipefail once the lexicon is large).
 grep -v '^#' "$SRC/tools/data/boost/terms.txt" > "$OUT/terms.txt"
 cp "$OUT/terms.txt" "$OUT/phrases1000.txt"
 awk '/\\1-grams:/{f=1;next} /\\2-grams:/{f=0} f && NF>=2 && $2 ~ /^[A-Z]+$/ {print $2}' \
-  "$MODEL/language_model/lm.arpa" | awk 'NR % 13 == 0' | head -976 | sed 's/$/:5/' \
+  "$MODEL/language_model/lm.arpa" | awk 'NR % 13 == 0 && n++ < 976' | sed 's/$/:5/' \
   >> "$OUT/phrases1000.txt"
 NOLM=$OUT/model_no_lm
 mkdir -p "$NOLM"
