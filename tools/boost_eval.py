@@ -96,6 +96,13 @@ def score(refs, hyps, term_list):
             "term_occurrences": occurrences}
 
 
+def write_table(out_dir, lines):
+    """The markdown table `lines` to OUT_DIR/summary.md and standard output."""
+    with open(os.path.join(out_dir, "summary.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--build", default="build")
@@ -141,9 +148,7 @@ def main():
     for r in results:
         lines.append("| %s | %.1f%% | %.1f%% | %.1f%% |" % (
             r["setting"], r["terms"]["term_recall"], r["terms"]["wer"], r["plain"]["wer"]))
-    with open(os.path.join(a.out, "summary.md"), "w") as f:
-        f.write("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_table(a.out, lines)
     return 0
 
 

@@ -24,7 +24,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from boost_eval import synthesize, transcribe, word_errors  # noqa: E402
+from boost_eval import synthesize, transcribe, word_errors, write_table  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, "tools", "data", "everyday")
@@ -182,9 +182,7 @@ def main():
         cells = ["%.2f%%" % r["wer"] for m in modes for r in results
                  if r["setting"] == setting and r["mode"] == m]
         lines.append("| %s | %s |" % (setting, " | ".join(cells)))
-    with open(os.path.join(a.out, "summary.md"), "w") as f:
-        f.write("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_table(a.out, lines)
     return 0
 
 
