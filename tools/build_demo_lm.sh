@@ -12,7 +12,7 @@
 # sentences of tools/data/everyday/ and the boosting sentences of tools/data/boost/.
 # Model (tools/build_ngram_lm.py): interpolated modified Kneser-Ney, bigrams seen once and
 # trigrams seen fewer than 3 times pruned (the Austen sentences' count twice). Deterministic: the
-# same packages give the same file. About 2 minutes and 3 GB of memory.
+# same packages give the same file. About 40 s and 0.7 GB of memory (measured).
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${1:-$SRC/models/demo/language_model}

@@ -13,11 +13,11 @@ echo "models/demo: $size bytes"
 words=$(grep -m1 '^ngram 1=' "$M/language_model/lm.arpa" | cut -d= -f2)
 (( words >= 50000 )) || fail "the demo LM has $words words (want >= 50,000)"
 
-"$PY" - "$SRC/tools/data/everyday" <<'PY'
-import os, sys
-def read(name):
-    return [l.strip() for l in open(os.path.join(sys.argv[1], name)) if l.strip() and l[0] != "#"]
-test, dev = read("test.txt"), read("dev.txt")
+"$PY" - "$SRC/tools" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[1])
+from lm_eval import read_set
+test, dev = read_set("test"), read_set("dev")
 assert len(test) >= 100 and len(dev) >= 50, (len(test), len(dev))
 assert len(set(test)) == len(test) and not set(test) & set(dev), "duplicate or shared sentences"
 PY

@@ -4,23 +4,20 @@
 // stable words only grow), word times, and core/streaming/decoding_config validation.
 #include "core/decoding/ctc_beam_search.h"
 
-#include <fstream>
 #include <random>
-#include <sstream>
 
 #include <gtest/gtest.h>
 
-#include "absl/strings/str_split.h"
 #include "core/decoding/ctc_decoder.h"
-#include "core/model/npy.h"
 #include "core/streaming/decoding_config.h"
 #include "tests/core/beam_search_fixture.h"
 
 namespace lact {
 namespace {
 
-constexpr double kFrame = 0.02;
+constexpr double kFrame = testing_util::kFixtureFrameSeconds;
 using testing_util::FixtureLm;
+using testing_util::FixtureLogits;
 using testing_util::FixtureVocab;
 
 struct Row {
@@ -45,14 +42,12 @@ std::vector<Row> Rows() {
   return rows;
 }
 
-torch::Tensor Logits(const std::string& file) { return testing_util::FixtureLogits(file); }
-
 TEST(CtcBeamSearchTest, MatchesTheReference) {
   const auto rows = Rows();
   ASSERT_EQ(rows.size(), 40u);
   int differs_from_greedy = 0;
   for (const Row& r : rows) {
-    torch::Tensor logits = Logits(r.file);
+    torch::Tensor logits = FixtureLogits(r.file);
     CtcResult got = BeamSearchDecode(logits, FixtureLm(), FixtureVocab(), kFrame, r.options);
     EXPECT_EQ(got.text, r.expected) << r.file << " beam " << r.options.beam_size << " alpha "
                                     << r.options.lm_weight << " beta " << r.options.word_score;
@@ -74,7 +69,7 @@ TEST(CtcBeamSearchTest, IncrementalEqualsWhole) {
   std::mt19937 rng(7);
   for (const Row& r : Rows()) {
     if (r.options.beam_size != 16 || r.options.lm_weight != 0.6) continue;
-    torch::Tensor logits = Logits(r.file);
+    torch::Tensor logits = FixtureLogits(r.file);
     const int64_t T = logits.size(0);
     CtcBeamSearchDecoder d(FixtureLm(), FixtureVocab(), kFrame, r.options);
     std::vector<WordInfo> stable;
