@@ -64,7 +64,10 @@ say() { echo "[lact_study $(( $(date +%s) - t0 )) s] $*" >&2; }
 #    chapter is then >= 4 min: the generator's chapters vary by about -15%). Splits draw from
 #    disjoint sentence and voice partitions (--partition_seed), and each split depends only on
 #    --seed and its own sizes, so the two calls give the corpus one call would.
-if [ ! -s "$WORK/corpus/test.info.json" ]; then
+#    It is written to corpus.part and renamed when complete, so an interrupted generation starts
+#    over instead of leaving half a corpus.
+if [ ! -d "$WORK/corpus" ]; then
+  rm -rf "$WORK/corpus.part"
   if [ "$QUICK" = 1 ]; then
     calls=("train,dev --chapters train=2,dev=2 --speakers train=2,dev=2 --chapter_minutes 1"
            "test --chapters test=2 --speakers test=2 --chapter_minutes 1")
@@ -75,20 +78,25 @@ if [ ! -s "$WORK/corpus/test.info.json" ]; then
   for c in "${calls[@]}"; do
     say "corpus --splits $c"
     # shellcheck disable=SC2086
-    "$PY" "$SRC/tools/make_synthetic_corpus.py" --out "$WORK/corpus" --long_form --splits $c \
+    "$PY" "$SRC/tools/make_synthetic_corpus.py" --out "$WORK/corpus.part" --long_form --splits $c \
       --seed 20 --jobs "$JOBS" --quiet 2>> "$WORK/runs/corpus.log" \
       || { cat "$WORK/runs/corpus.log" >&2; exit 1; }
   done
+  mv "$WORK/corpus.part" "$WORK/corpus"
 fi
 [ "$QUICK" = 1 ] && STEPS=4
 
 # Runs a command line per line of stdin, JOBS at a time; fails when one fails.
 parallel() { xargs -d '\n' -P "$JOBS" -I{} bash -c {}; }
+# A setting whose words file exists was decoded by an earlier invocation and is not run again
+# (the file is renamed into place only when its run succeeded).
 evaluate() {  # NAME MODEL_DIR SPLIT [lact_study_eval flags...]: one line for `parallel`
   local name=$1 model=$2 split=$3; shift 3
+  [ -s "$WORK/runs/$name.tsv" ] && return 0
   echo "'$BUILD/train/lact_study_eval' --model '$model' --corpus '$WORK/corpus' --chapters $split" \
-    "--state_cache '$WORK/cache' --threads 1 $* --words_out '$WORK/runs/$name.tsv'" \
-    "2> '$WORK/runs/$name.log' || { tail -3 '$WORK/runs/$name.log' >&2; exit 255; }"
+    "--state_cache '$WORK/cache' --threads 1 $* --words_out '$WORK/runs/$name.tsv.part'" \
+    "2> '$WORK/runs/$name.log' && mv '$WORK/runs/$name.tsv.part' '$WORK/runs/$name.tsv'" \
+    "|| { tail -3 '$WORK/runs/$name.log' >&2; exit 255; }"
 }
 
 # 2. The encoder states of the dev and test chapters (the baseline runs fill the cache), while the
