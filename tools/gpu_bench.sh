@@ -59,38 +59,11 @@ stamp() { say "[$(( $(date +%s) - t0 )) s] $*"; }
 cat "$OUT/host.txt" >> "$SUMMARY"
 
 # --- build ----------------------------------------------------------------------------------
-TORCH_PREFIX=$("$PY" -c 'import torch; print(torch.utils.cmake_prefix_path)')
-TORCH_LIB=$("$PY" -c 'import torch, os; print(os.path.join(os.path.dirname(torch.__file__), "lib"))')
-export LD_LIBRARY_PATH=$TORCH_LIB${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-CMAKE_ARGS=(-DCMAKE_BUILD_TYPE=Release -DLACT_USE_CUDA=ON -DLACT_BUILD_SERVER=OFF
-            -DLACT_BUILD_TESTS=OFF -DCMAKE_CUDA_ARCHITECTURES=native
-            # Keep libtorch_cuda linked although no symbol of it is named (Ubuntu's --as-needed).
-            "-DCMAKE_EXE_LINKER_FLAGS=-Wl,--no-as-needed")
-PREFIX=$TORCH_PREFIX
-if [ -n "$DEPS" ]; then
-  DEPLIB=$DEPS/usr/lib/x86_64-linux-gnu
-  PREFIX="$TORCH_PREFIX;$DEPS/usr"
-  export LD_LIBRARY_PATH=$DEPLIB:$LD_LIBRARY_PATH
-  export PKG_CONFIG_LIBDIR=$DEPLIB/pkgconfig
-  CMAKE_ARGS+=("-DPKG_CONFIG_EXECUTABLE=$DEPS/usr/bin/pkgconf"
-               "-DCMAKE_EXE_LINKER_FLAGS=-Wl,--no-as-needed -Wl,-rpath-link,$DEPLIB")
-fi
-command -v ninja > /dev/null && CMAKE_ARGS+=(-G Ninja)
-# CMake 4 refuses policy versions below 3.5, which the Debian abseil/json target files name.
-export CMAKE_POLICY_VERSION_MINIMUM=3.5
-# Skip LibTorch's GPU-architecture probe (we compile no CUDA code): name this host's GPU.
-if [ -z "${TORCH_CUDA_ARCH_LIST:-}" ] && command -v nvidia-smi > /dev/null; then
-  TORCH_CUDA_ARCH_LIST=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -1) && export TORCH_CUDA_ARCH_LIST
-fi
-if [ -z "${SKIP_BUILD:-}" ] && ! command -v nvcc > /dev/null && [ -x /usr/local/cuda/bin/nvcc ]; then
-  export PATH=/usr/local/cuda/bin:$PATH
-fi
-stamp "configure + build (torch at $TORCH_PREFIX)"
-if [ -n "${SKIP_BUILD:-}" ]; then
-  stamp "SKIP_BUILD: using $BUILD as it is"
-elif ! { cmake -S "$SRC" -B "$BUILD" "-DCMAKE_PREFIX_PATH=$PREFIX" "${CMAKE_ARGS[@]}" &&
-       cmake --build "$BUILD" -j"${JOBS:-$(nproc)}" --target lact_bench lact_transcribe; } > "$OUT/build.log" 2>&1; then
-  tail -40 "$OUT/build.log"
+source "$SRC/tools/gpu_build_lib.sh"
+stamp "configure + build"
+CUDA=1; [ "$DEVICE" = cpu ] && CUDA=0
+[ -n "${SKIP_BUILD:-}" ] && stamp "SKIP_BUILD: using $BUILD as it is"
+if ! gpu_build "$SRC" "$BUILD" "$OUT/build.log" $CUDA OFF lact_bench lact_transcribe; then
   stamp "BUILD FAILED (build.log)"
   exit 1
 fi

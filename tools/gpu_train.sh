@@ -94,39 +94,11 @@ stamp() { say "[$(( $(date +%s) - t0 )) s] $*"; }
 } > "$OUT/host.txt" 2>&1
 cat "$OUT/host.txt" >> "$SUMMARY"
 
-# --- build (as tools/gpu_bench.sh) ------------------------------------------------------------
-if [ -n "$DEPS" ]; then
-  DEPLIB=$DEPS/usr/lib/x86_64-linux-gnu
-  export LD_LIBRARY_PATH=$DEPLIB${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-fi
-if [ -n "${SKIP_BUILD:-}" ]; then
-  stamp "SKIP_BUILD: using $BUILD as it is"
-else
-  TORCH_PREFIX=$("$PY" -c 'import torch; print(torch.utils.cmake_prefix_path)') || exit 1
-  TORCH_LIB=$("$PY" -c 'import torch, os; print(os.path.join(os.path.dirname(torch.__file__), "lib"))')
-  export LD_LIBRARY_PATH=$TORCH_LIB${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-  CMAKE_ARGS=(-DCMAKE_BUILD_TYPE=Release -DLACT_BUILD_SERVER=OFF -DLACT_BUILD_TESTS=OFF
-              "-DCMAKE_EXE_LINKER_FLAGS=-Wl,--no-as-needed")
-  [ $CPU -eq 0 ] && CMAKE_ARGS+=(-DLACT_USE_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=native)
-  PREFIX=$TORCH_PREFIX
-  if [ -n "$DEPS" ]; then
-    PREFIX="$TORCH_PREFIX;$DEPS/usr"
-    export PKG_CONFIG_LIBDIR=$DEPLIB/pkgconfig
-    CMAKE_ARGS+=("-DPKG_CONFIG_EXECUTABLE=$DEPS/usr/bin/pkgconf"
-                 "-DCMAKE_EXE_LINKER_FLAGS=-Wl,--no-as-needed -Wl,-rpath-link,$DEPLIB")
-  fi
-  command -v ninja > /dev/null && CMAKE_ARGS+=(-G Ninja)
-  export CMAKE_POLICY_VERSION_MINIMUM=3.5
-  if [ -z "${TORCH_CUDA_ARCH_LIST:-}" ] && command -v nvidia-smi > /dev/null; then
-    TORCH_CUDA_ARCH_LIST=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -1) && export TORCH_CUDA_ARCH_LIST
-  fi
-  ! command -v nvcc > /dev/null && [ -x /usr/local/cuda/bin/nvcc ] && export PATH=/usr/local/cuda/bin:$PATH
-  stamp "configure + build (torch at $TORCH_PREFIX)"
-  if ! { cmake -S "$SRC" -B "$BUILD" "-DCMAKE_PREFIX_PATH=$PREFIX" "${CMAKE_ARGS[@]}" &&
-         cmake --build "$BUILD" -j"${JOBS:-$(nproc)}" --target lact_train lact_transcribe; } > "$OUT/build.log" 2>&1; then
-    tail -40 "$OUT/build.log"; stamp "BUILD FAILED (build.log)"; exit 1
-  fi
-fi
+# --- build (tools/gpu_build_lib.sh, as tools/gpu_bench.sh) -------------------------------------
+source "$SRC/tools/gpu_build_lib.sh"
+[ -n "${SKIP_BUILD:-}" ] && stamp "SKIP_BUILD: using $BUILD as it is" || stamp "configure + build"
+gpu_build "$SRC" "$BUILD" "$OUT/build.log" $(( 1 - CPU )) OFF lact_train lact_transcribe \
+  || { stamp "BUILD FAILED (build.log)"; exit 1; }
 TRAIN=$BUILD/train/lact_train
 TRANSCRIBE=$BUILD/core/lact_transcribe
 [ -x "$TRAIN" ] && [ -x "$TRANSCRIBE" ] || { stamp "no $TRAIN or $TRANSCRIBE"; exit 1; }

@@ -3,14 +3,22 @@
 # Riva's published method: for each N, a fresh lact_server, and lact_eval_client streaming a
 # corpus split at real-time pace with N streams open at once (as one utterance ends the next
 # starts), ROUNDS x N utterances in all. N is held when both:
-#   - the p95 interim latency is at most one step (STEP_MS), and
+#   - the p95 interim latency is at most INTERIM_MS (default: one step, STEP_MS), and
 #   - every stream's final result comes within 2 steps of its audio's end (final latency).
 # The answer is the largest N held, with every N's row.
 #
-#   tools/streams_held.sh BUILD_DIR MODEL_DIR CORPUS_DIR SPLIT OUT_DIR N [N...] [-- SERVER_FLAGS...]
+#   tools/streams_held.sh BUILD_DIR MODEL_DIR CORPUS SPLIT OUT_DIR N [N...] [-- SERVER_FLAGS...]
+#   CORPUS: a LibriSpeech-layout folder (SPLIT names the split), or a manifest file of
+#        'path<TAB>reference' lines (SPLIT is then ignored; name a file more than once to repeat it).
 #   Env: STEP_MS (the server's step, default 960 = its default; pass --step_ms among the server
-#        flags when you change it), ROUNDS (default 3), THREADS (server --threads, default: all).
+#        flags when you change it), INTERIM_MS (the p95 interim bound, default STEP_MS; issue 23's
+#        GPU sweep uses 250), ROUNDS (default 3), THREADS (server --threads, default: all).
 #
+# Per N, also the server process's cost while the client runs (issue 23): its peak threads, CPU
+# seconds (user + system, /proc/PID/stat), context switches per stream (voluntary + involuntary:
+# the rusage at its exit less its threads' counts when the client starts, so threads that end
+# during the run count too), the model thread's idle share (lact_model_idle_seconds_total) and
+# the device memory reserved.
 # Writes OUT_DIR/held.md (a table), OUT_DIR/held.csv and each run's eval output.
 set -euo pipefail
 usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
@@ -23,49 +31,96 @@ while [ $# -gt 0 ] && [ "$1" != "--" ]; do
   counts+=("$1"); shift
 done
 [ "${1:-}" = "--" ] && shift
-STEP_MS=${STEP_MS:-960}; ROUNDS=${ROUNDS:-3}; THREADS=${THREADS:-0}
+STEP_MS=${STEP_MS:-960}; INTERIM_MS=${INTERIM_MS:-$STEP_MS}; ROUNDS=${ROUNDS:-3}; THREADS=${THREADS:-0}
+PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3  # the standard library only (GPU hosts: any python3)
+source_flags=(--librispeech "$CORPUS" --split "$SPLIT")
+[ -f "$CORPUS" ] && source_flags=(--manifest "$CORPUS")
 mkdir -p "$OUT"
-server_pid=""
-trap '[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; true' EXIT
-echo "streams,held,interim_p50_ms,interim_p95_ms,final_p95_ms,final_max_ms,failures,wall_s" > "$OUT/held.csv"
+server_pid=""; wrapper_pid=""; sampler_pid=""
+trap '[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; [ -n "$sampler_pid" ] && kill "$sampler_pid" 2>/dev/null; true' EXIT
+echo "streams,held,interim_p50_ms,interim_p95_ms,final_p95_ms,final_max_ms,failures,wall_s,threads_peak,cpu_s,ctx_switches_per_stream,model_idle_share,device_reserved_mib" > "$OUT/held.csv"
+# snapshot PORT PID: lact_model_idle_seconds_total, lact_device_memory_reserved_bytes, the
+# process's CPU seconds and its live threads' context switches, and the time, as JSON.
+snapshot() {
+  "$PY" - "$1" "$2" <<'PY'
+import glob, json, os, sys, time, urllib.request
+stat = open(f"/proc/{sys.argv[2]}/stat").read().rsplit(")", 1)[1].split()
+cpu_s = (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime, all threads
+switches = 0
+for status in glob.glob(f"/proc/{sys.argv[2]}/task/*/status"):
+    try:
+        switches += sum(int(l.split()[1]) for l in open(status) if "ctxt_switches" in l)
+    except OSError:  # a thread that ended meanwhile
+        pass
+text = urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/metrics", timeout=10).read().decode()
+values = {}
+for line in text.splitlines():
+    if line and not line.startswith("#"):
+        name = line.split("{")[0].split(" ")[0]
+        values[name] = values.get(name, 0.0) + float(line.rsplit(" ", 1)[1])
+print(json.dumps({"t": time.monotonic(), "idle_s": values.get("lact_model_idle_seconds_total", 0.0),
+                  "reserved": values.get("lact_device_memory_reserved_bytes", 0.0),
+                  "cpu_s": cpu_s, "switches": switches}))
+PY
+}
 for n in "${counts[@]}"; do
-  ready="$OUT/n$n.ready"; rm -f "$ready"
-  "$BUILD/server/lact_server" --model "$MODEL" --host 127.0.0.1 --port 0 --metrics_port -1 \
-    --threads "$THREADS" --max_streams $((n + 8)) --max_streams_per_peer 0 --ready_file "$ready" "$@" \
-    > "$OUT/n$n.server.log" 2>&1 &
-  server_pid=$!
+  ready="$OUT/n$n.ready"; rm -f "$ready" "$OUT/n$n.rusage.json"
+  # The server runs under a small wrapper that writes its rusage (all threads, reaped) at exit.
+  "$PY" -c 'import json, os, subprocess, sys
+p = subprocess.Popen(sys.argv[2:]); _, status, ru = os.wait4(p.pid, 0)
+json.dump({"ctx_switches": ru.ru_nvcsw + ru.ru_nivcsw, "max_rss_kib": ru.ru_maxrss}, open(sys.argv[1], "w"))' "$OUT/n$n.rusage.json" \
+    "$BUILD/server/lact_server" --model "$MODEL" --host 127.0.0.1 --port 0 --metrics_port 0 \
+    --metrics_host 127.0.0.1 --threads "$THREADS" --max_streams $((n + 8)) --max_streams_per_peer 0 \
+    --ready_file "$ready" "$@" > "$OUT/n$n.server.log" 2>&1 &
+  wrapper_pid=$!
   for _ in $(seq 1 1200); do [ -s "$ready" ] && break; sleep 0.1; done
-  [ -s "$ready" ] || { cat "$OUT/n$n.server.log" >&2; exit 1; }
-  port=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["port"])' "$ready")
+  [ -s "$ready" ] || { kill "$wrapper_pid"; cat "$OUT/n$n.server.log" >&2; exit 1; }
+  read -r port mport server_pid < <("$PY" -c 'import json,sys; r = json.load(open(sys.argv[1])); print(r["port"], r["metrics_port"], r["pid"])' "$ready")
+  while kill -0 "$server_pid" 2> /dev/null; do
+    awk '/^Threads:/ {print $2}' "/proc/$server_pid/status" 2> /dev/null; sleep 0.2
+  done > "$OUT/n$n.threads" &
+  sampler_pid=$!
   echo "[streams_held] $n streams" >&2
-  "$BUILD/client/lact_eval_client" --server "127.0.0.1:$port" --librispeech "$CORPUS" \
-    --split "$SPLIT" --lact auto --progress=false --simulate_realtime --interim_results \
+  snapshot "$mport" "$server_pid" > "$OUT/n$n.metrics0.json"
+  "$BUILD/client/lact_eval_client" --server "127.0.0.1:$port" "${source_flags[@]}" \
+    --lact auto --progress=false --simulate_realtime --interim_results \
     --num_parallel_requests "$n" --limit $((n * ROUNDS)) --output_dir "$OUT/n$n" \
     > "$OUT/n$n.log" 2>&1 || { cat "$OUT/n$n.log" >&2; exit 1; }
-  kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
-  /usr/bin/python3 - "$OUT/n$n" "$n" "$STEP_MS" >> "$OUT/held.csv" <<'PY'
+  snapshot "$mport" "$server_pid" > "$OUT/n$n.metrics1.json"
+  kill "$server_pid" 2> /dev/null || { tail -5 "$OUT/n$n.server.log" >&2; echo "[streams_held] the server exited during the run" >&2; exit 1; }
+  wait "$wrapper_pid" 2>/dev/null || true; server_pid=""
+  kill "$sampler_pid" 2> /dev/null || true; wait "$sampler_pid" 2> /dev/null || true; sampler_pid=""
+  "$PY" - "$OUT/n$n" "$n" "$STEP_MS" "$INTERIM_MS" >> "$OUT/held.csv" <<'PY'
 import csv, json, sys
-out, n, step = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+out, n, step, bound = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
 s = json.load(open(f"{out}/summary.json"))["settings"][0]
 finals = sorted(float(r["final_latency_ms"]) for r in csv.DictReader(open(f"{out}/results.csv"))
                 if r["final_latency_ms"] not in ("", "nan"))
 interim = s["latency_ms"]["interim"]
 p95 = lambda v: v[min(len(v) - 1, int(0.95 * len(v)))] if v else float("nan")
-held = (s["failures"] == 0 and finals and interim["p95"] <= step and finals[-1] <= 2 * step)
+held = (s["failures"] == 0 and finals and interim["p95"] <= bound and finals[-1] <= 2 * step)
+ru = json.load(open(f"{out}.rusage.json"))
+m0, m1 = (json.load(open(f"{out}.metrics{i}.json")) for i in (0, 1))
+threads = [int(t) for t in open(f"{out}.threads").read().split()] or [0]
 print(",".join(str(x) for x in (n, "yes" if held else "no", round(interim["p50"]),
       round(interim["p95"]), round(p95(finals)), round(finals[-1]) if finals else "nan",
-      s["failures"], round(s["wall_s"], 1))))
+      s["failures"], round(s["wall_s"], 1), max(threads), round(m1["cpu_s"] - m0["cpu_s"], 1),
+      round((ru["ctx_switches"] - m0["switches"]) / n), round((m1["idle_s"] - m0["idle_s"]) / max(m1["t"] - m0["t"], 1e-9), 3),
+      round(m1["reserved"] / 2**20))))
 PY
 done
-/usr/bin/python3 - "$OUT/held.csv" "$STEP_MS" > "$OUT/held.md" <<'PY'
+"$PY" - "$OUT/held.csv" "$INTERIM_MS" > "$OUT/held.md" <<'PY'
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
 print(f"| streams | held (interim p95 <= {sys.argv[2]} ms, final <= 2 steps) | interim p50 / p95 ms | "
-      "final p95 / max ms | failures | wall s |")
-print("|---:|---|---|---|---:|---:|")
+      "final p95 / max ms | failures | wall s | server threads (peak) | server CPU s | "
+      "context switches / stream | model idle | device MiB reserved |")
+print("|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
 for r in rows:
     print(f"| {r['streams']} | {r['held']} | {r['interim_p50_ms']} / {r['interim_p95_ms']} | "
-          f"{r['final_p95_ms']} / {r['final_max_ms']} | {r['failures']} | {r['wall_s']} |")
+          f"{r['final_p95_ms']} / {r['final_max_ms']} | {r['failures']} | {r['wall_s']} | "
+          f"{r['threads_peak']} | {r['cpu_s']} | {r['ctx_switches_per_stream']} | "
+          f"{100 * float(r['model_idle_share']):.0f}% | {r['device_reserved_mib']} |")
 held = [int(r["streams"]) for r in rows if r["held"] == "yes"]
 print(f"\nMost streams held: {max(held) if held else 0}")
 PY

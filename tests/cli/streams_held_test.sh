@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # tools/streams_held.sh (issue 22) end to end on the demo model and the LibriSpeech sample: one CSV
 # row and one table row per stream count, latencies measured (the first interim also from the
-# speech onset), the "most streams held" line; the
-# rule decides: with an impossible bound (STEP_MS=1: interim p95 <= 1 ms) nothing is held; a bad
+# speech onset), the server's cost columns (peak threads, CPU, context switches, model idle share),
+# the "most streams held" line; the rule decides: with an impossible bound (INTERIM_MS=1: interim
+# p95 <= 1 ms) nothing is held, here with a manifest as the corpus (one file named twice); a bad
 # stream count is a usage error before any server starts.
 source "$(dirname "$0")/server_lib.sh"  # BIN, SRC, $tmp (removed at exit), fail
 SAMPLE=$SRC/../shared/data/librispeech-sample/LibriSpeech/test-clean
@@ -13,7 +14,9 @@ fi
 grep -q "bad stream count 'x'" "$tmp/bad.log" || { cat "$tmp/bad.log"; fail "no message"; }
 ROUNDS=1 "$SRC/tools/streams_held.sh" "$BIN" "$SRC/models/demo" "$SAMPLE" . "$tmp/out" 1 2 \
   -- --warmup_seconds 0 > "$tmp/run.log" 2>&1 || { cat "$tmp/run.log"; fail "run"; }
-STEP_MS=1 ROUNDS=1 "$SRC/tools/streams_held.sh" "$BIN" "$SRC/models/demo" "$SAMPLE" . "$tmp/strict" 1 \
+f=$(ls "$SAMPLE"/*/*/*.flac | head -1)
+printf '%s\tA REFERENCE\n%s\tA REFERENCE\n' "$f" "$f" > "$tmp/manifest.tsv"
+INTERIM_MS=1 ROUNDS=2 "$SRC/tools/streams_held.sh" "$BIN" "$SRC/models/demo" "$tmp/manifest.tsv" . "$tmp/strict" 1 \
   -- --warmup_seconds 0 > "$tmp/strict.log" 2>&1 || { cat "$tmp/strict.log"; fail "strict run"; }
 /usr/bin/python3 - "$tmp" <<'PY' || { cat "$tmp/run.log"; fail "results"; }
 import csv, sys
@@ -25,11 +28,16 @@ for r in rows:
     assert 0 < float(r["interim_p50_ms"]) <= float(r["interim_p95_ms"]), r
     assert float(r["final_p95_ms"]) <= float(r["final_max_ms"]), r
     assert r["failures"] == "0" and float(r["wall_s"]) > 0, r
+    assert int(r["threads_peak"]) > 1 and float(r["cpu_s"]) > 0, r  # model thread + gRPC's
+    assert int(r["ctx_switches_per_stream"]) > 0 and 0 <= float(r["model_idle_share"]) <= 1, r
 table = open(f"{tmp}/out/held.md").read()
 assert table.count("\n| ") >= 2 and "Most streams held: " in table, table
 strict = list(csv.DictReader(open(f"{tmp}/strict/held.csv")))
 assert len(strict) == 1 and strict[0]["held"] == "no", strict
+assert float(strict[0]["interim_p95_ms"]) > 1, strict  # the bound, not a failure, decided
 assert "Most streams held: 0" in open(f"{tmp}/strict/held.md").read()
+assert "interim p95 <= 1 ms" in open(f"{tmp}/strict/held.md").read()
+assert sum(1 for _ in csv.DictReader(open(f"{tmp}/strict/n1/results.csv"))) == 2  # the manifest
 # The eval client's first interim from the speech onset (client/speech_onset.h): never later than
 # from the stream's start, and the sample's utterances start speaking within their first second.
 import json

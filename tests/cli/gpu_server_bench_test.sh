@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# tools/gpu_server_bench.sh's CPU dry run (issue 23): the script a GPU host runs, with DEVICE=cpu
+# and this build. It streams through lact_server (1 and 2 streams, the LM beam search, LaCT on)
+# and writes at most 8 files of at most 16 MiB (what a device run brings back whole): held.csv
+# with a row per count, the server's cost columns filled, the offline sweep with LaCT on and off,
+# the step profile, the summary naming the commit. Bad arguments are refused with exit 2.
+source "$(dirname "$0")/server_lib.sh"  # BIN, SRC, $tmp (removed at exit), fail
+GSB=$SRC/tools/gpu_server_bench.sh
+"$GSB" --help | grep -q "interim latency <= 250 ms" || fail "--help"
+if "$GSB" "$tmp/bad" --frobnicate > "$tmp/bad.log" 2>&1; then fail "an unknown argument was accepted"; fi
+grep -q "unknown argument '--frobnicate'" "$tmp/bad.log" || { cat "$tmp/bad.log"; fail "no message"; }
+
+SKIP_BUILD=1 BUILD_DIR=$BIN DEVICE=cpu TORCH_PYTHON=$PY LACT_COMMIT=abc1234 "$GSB" "$tmp/out" \
+  > "$tmp/run.log" 2>&1 || { cat "$tmp/run.log"; fail "dry run"; }
+n=$(find "$tmp/out" -type f | wc -l)
+[ "$n" -le 8 ] || fail "$n files in OUT (at most 8 come back from a device run)"
+[ -z "$(find "$tmp/out" -type f -size +16777216c)" ] || fail "a file over 16 MiB"
+$PY - "$tmp/out" <<'PY' || { cat "$tmp/out/summary.md"; fail "results"; }
+import csv, json, sys, tarfile
+out = sys.argv[1]
+rows = list(csv.DictReader(open(f"{out}/held.csv")))
+assert [r["streams"] for r in rows] == ["1", "2"], rows
+for r in rows:
+    assert r["failures"] == "0" and r["held"] in ("yes", "no"), r
+    assert float(r["interim_p95_ms"]) > 0 and int(r["threads_peak"]) > 1, r
+    assert float(r["cpu_s"]) > 0 and 0 <= float(r["model_idle_share"]) <= 1, r
+offline = json.load(open(f"{out}/offline_float32.json"))["offline"]
+assert {o["lact"] for o in offline} == {True, False}, offline
+assert {o["batch"] for o in offline} == {1, 2}, offline
+assert all(o["audio_s"] > 0 and o["encoder_s"] > 0 for o in offline), offline
+profile = open(f"{out}/profile.txt").read()
+for part in ("conv", "transformer", "lact", "decode"):
+    assert f"profile    {part}" in profile, profile
+summary = open(f"{out}/summary.md").read()
+assert "commit abc1234" in summary and "Most streams held: " in summary, summary
+assert "interim p95 <= 250 ms" in summary, summary
+names = tarfile.open(f"{out}/logs.tar.gz").getnames()
+assert "logs/held/n2.server.log" in names and "logs/held.log" in names, names
+print("ok  ", [(r["streams"], r["held"], r["interim_p95_ms"]) for r in rows])
+PY
+echo "gpu_server_bench_test: OK"

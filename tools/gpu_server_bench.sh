@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# Issue 23's end-to-end measurement on one GPU in one command (docs/gpu.md, "The whole server"):
+# builds lact_server, lact_eval_client and lact_bench against the CUDA PyTorch of this host, then
+#   1. streams through gRPC (tools/streams_held.sh): lact_server on a random wav2vec2-base model
+#      with a 2-layer LaCT stack and models/demo's LM (LM beam search), LaCT on, step 640 ms, driven
+#      by lact_eval_client --simulate_realtime with each count of parallel streams. Held = p95
+#      interim latency <= 250 ms and every final within 2 steps of its audio's end. Per count also
+#      the server's peak threads, CPU, context switches per stream, model-thread idle share and
+#      reserved GPU memory; nvidia-smi samples GPU use and memory through the sweep;
+#   2. offline RTFX of the same model by batch size in float16 and bfloat16, LaCT on and off
+#      (lact_bench --lact both);
+#   3. a profile of one streaming step by part (lact_bench --profile_steps).
+# Random weights time the same work as trained ones; the LM decoder sees random posteriors, which
+# keeps more hypotheses alive than speech would (a pessimistic decoding cost).
+#
+#   tools/gpu_server_bench.sh OUT_DIR [--deps DIR|FILE.tar.xz] [--streams "250 500 1000 1500"]
+#                             [--seconds S] [--server-flags "..."] [--quick] [--build-only]
+#                             [--budget-s S]
+#
+#   --deps          tools/stage_offline_deps.sh --for-server output (a folder, or it packed with
+#                   `tar -cJf deps.tar.xz -C PARENT FOLDER`: ~11 MB instead of ~48 MB)
+#   --streams       the stream counts, ascending (default "250 500 1000 1500")
+#   --seconds S     audio per stream (default 12; 8 generated files, repeated)
+#   --server-flags  more lact_server flags (default: --max_batch 512)
+#   --quick         counts "250 1000", batch sizes 1,64,256, one precision
+#   --build-only    build and stop (a device call of its own: a later call with SKIP_BUILD=1 finds
+#                   the build folder again on the same warm machine)
+#   --budget-s S    the measurement's wall-clock budget (default 540): each stage's timeout is cut
+#                   so the whole run ends within it (one device call may run 600 s)
+# Env: TORCH_PYTHON (python with CUDA torch, default python3), BUILD_DIR (default
+# build-cuda-server), JOBS, SKIP_BUILD, LACT_COMMIT (the commit measured, for the summary).
+# A dry run on a CPU machine (tiny model, 1 and 2 streams, 4 s):
+#   SKIP_BUILD=1 BUILD_DIR=build DEVICE=cpu tools/gpu_server_bench.sh OUT
+# OUT gets at most 8 files: summary.md, held.csv, offline_float16.json, offline_bfloat16.json,
+# profile.txt, host.txt and logs.tar.gz (build, server and client logs, GPU samples).
+set -uo pipefail
+usage() { sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; }
+[ $# -ge 1 ] || { usage >&2; exit 2; }
+case "$1" in -h|--help) usage; exit 0 ;; esac
+OUT=$1; shift
+DEPS=""; COUNTS="250 500 1000 1500"; SECONDS_PER=12; SERVER_FLAGS="--max_batch 512"; QUICK=0
+BUILD_ONLY=0; BUDGET=540
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --deps) DEPS=$(realpath "$2") || exit 2; shift 2 ;;
+    --streams) COUNTS=$2; shift 2 ;;
+    --seconds) SECONDS_PER=$2; shift 2 ;;
+    --server-flags) SERVER_FLAGS=$2; shift 2 ;;
+    --quick) QUICK=1; COUNTS="250 1000"; shift ;;
+    --build-only) BUILD_ONLY=1; shift ;;
+    --budget-s) BUDGET=$2; shift 2 ;;
+    *) echo "gpu_server_bench: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
+  esac
+done
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+PY=${TORCH_PYTHON:-python3}
+BUILD=${BUILD_DIR:-build-cuda-server}
+DEVICE=${DEVICE:-cuda}
+COMMIT=${LACT_COMMIT:-$(git -C "$SRC" rev-parse --short HEAD 2> /dev/null || echo unknown)}
+mkdir -p "$OUT"; OUT=$(cd "$OUT" && pwd)
+WORK=$(mktemp -d); LOGS=$WORK/logs; mkdir -p "$LOGS"
+trap 'tar -czf "$OUT/logs.tar.gz" -C "$WORK" logs 2> /dev/null; rm -rf "$WORK"' EXIT
+SUMMARY=$OUT/summary.md
+echo "# lact-asr end-to-end GPU measurement (commit $COMMIT, $(date -u +%F))" > "$SUMMARY"
+t0=$(date +%s)
+stamp() { echo "[$(( $(date +%s) - t0 )) s] $*" | tee -a "$SUMMARY"; }
+# limit CAP RESERVE: a stage's timeout, at most CAP s and leaving RESERVE s of the budget for later.
+limit() { local left=$(( BUDGET - ($(date +%s) - t0) - $2 )); [ "$left" -lt "$1" ] || left=$1; echo $(( left > 5 ? left : 5 )); }
+if [ -n "$DEPS" ] && [ -f "$DEPS" ]; then  # a packed folder
+  mkdir -p "$WORK/deps" && tar -xJf "$DEPS" -C "$WORK/deps" || { stamp "cannot unpack $DEPS"; exit 1; }
+  DEPS=$(find "$WORK/deps" -mindepth 1 -maxdepth 1 -type d | head -1)
+fi
+
+{
+  command -v nvidia-smi > /dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
+  "$PY" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda)'
+  echo "cpu: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+} > "$OUT/host.txt" 2>&1
+
+source "$SRC/tools/gpu_build_lib.sh"
+CUDA=1; [ "$DEVICE" = cpu ] && CUDA=0
+[ -n "${SKIP_BUILD:-}" ] && stamp "SKIP_BUILD: using $BUILD as it is" || stamp "configure + build"
+gpu_build "$SRC" "$BUILD" "$LOGS/build.log" $CUDA ON lact_server lact_eval_client lact_bench \
+  || { stamp "BUILD FAILED (logs.tar.gz: logs/build.log)"; exit 1; }
+BUILD=$(cd "$BUILD" && pwd)
+for b in server/lact_server client/lact_eval_client core/lact_bench; do
+  [ -x "$BUILD/$b" ] || { stamp "no $BUILD/$b (gRPC, protobuf or prometheus-cpp missing? --deps)"; exit 1; }
+done
+stamp "built"
+[ $BUILD_ONLY -eq 1 ] && exit 0
+
+# The model: random base-sized weights + 2 LaCT layers (tiny for the CPU dry run), the demo LM.
+SIZE=base; [ "$DEVICE" = cpu ] && SIZE=tiny && COUNTS="1 2" && SECONDS_PER=4
+MODEL=$WORK/model
+"$BUILD/core/lact_bench" --random $SIZE --lact_layers 2 --save_random_model "$MODEL" > "$LOGS/model.log" 2>&1 \
+  || { stamp "cannot write the random model"; exit 1; }
+cp -r "$SRC/models/demo/language_model" "$MODEL/"
+# The audio: 8 files of tones with a wandering pitch in noise, a manifest naming them in turn.
+max=0; for n in $COUNTS; do [ "$n" -gt "$max" ] && max=$n; done
+"$PY" - "$WORK" "$SECONDS_PER" "$max" <<'PY' || { stamp "cannot write the audio"; exit 1; }
+import math, random, struct, sys, wave
+work, seconds, lines = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
+rate = 16000
+for k in range(8):
+    rnd = random.Random(k)
+    x = [0.3 * math.sin(2 * math.pi * (120 + 20 * k + 80 * math.sin(i / rate * (1 + k / 4))) * i / rate)
+         + rnd.gauss(0, 0.05) for i in range(int(seconds * rate))]
+    with wave.open(f"{work}/a{k}.wav", "wb") as w:
+        w.setnchannels(1); w.setsampwidth(2); w.setframerate(rate)
+        w.writeframes(b"".join(struct.pack("<h", int(max(-1, min(1, v)) * 32767)) for v in x))
+with open(f"{work}/manifest.tsv", "w") as f:
+    for i in range(lines):
+        f.write(f"{work}/a{i % 8}.wav\tTONES IN NOISE\n")
+PY
+
+# 1. Streams through gRPC.
+stamp "streams through gRPC: $COUNTS (step 640 ms, LaCT on, LM beam search, $SECONDS_PER s each)"
+command -v nvidia-smi > /dev/null && nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used \
+  --format=csv,noheader -lms 500 > "$LOGS/gpu_samples.csv" 2>&1 &
+smi=$!
+# shellcheck disable=SC2086
+STEP_MS=640 INTERIM_MS=250 ROUNDS=1 timeout "$(limit 360 150)" "$SRC/tools/streams_held.sh" "$BUILD" "$MODEL" \
+  "$WORK/manifest.tsv" . "$LOGS/held" $COUNTS -- --device "$DEVICE" --step_ms 640 --lact on \
+  $SERVER_FLAGS > "$LOGS/held.log" 2>&1 || stamp "streams_held exited $? (logs/held.log)"
+kill "$smi" 2> /dev/null
+cp "$LOGS/held/held.csv" "$OUT/held.csv" 2> /dev/null
+{ echo; echo "## Streams through gRPC"; echo; cat "$LOGS/held/held.md" 2> /dev/null; echo; } >> "$SUMMARY"
+
+# 2. Offline RTFX, LaCT on and off; 3. the streaming step by part.
+BATCHES=1,16,64,128,256; DTYPES="float16 bfloat16"
+[ $QUICK -eq 1 ] && BATCHES=1,64,256 && DTYPES=float16
+[ "$DEVICE" = cpu ] && BATCHES=1,2 && DTYPES=float32
+for dt in $DTYPES; do
+  stamp "offline RTFX $dt, batch sizes $BATCHES, LaCT off and on"
+  timeout "$(limit 120 50)" "$BUILD/core/lact_bench" --model "$MODEL" --device "$DEVICE" --dtype $dt --lact both \
+    --batch_sizes $BATCHES --audio_seconds 10 --repeats 3 --streams 0 --json "$OUT/offline_$dt.json" \
+    > "$LOGS/offline_$dt.txt" 2>&1 || stamp "lact_bench exited $? (logs/offline_$dt.txt)"
+  { echo '```'; grep -E "^(offline|LaCT|memory)" "$LOGS/offline_$dt.txt"; echo '```'; } >> "$SUMMARY"
+done
+stamp "profile of a streaming step"
+timeout "$(limit 60 5)" "$BUILD/core/lact_bench" --model "$MODEL" --device "$DEVICE" --dtype "${DTYPES%% *}" \
+  --lact on --batch_sizes "" --streams 0 --step_ms 640 --profile_steps 20 > "$OUT/profile.txt" 2>&1 \
+  || stamp "profile exited $?"
+{ echo '```'; tail -20 "$OUT/profile.txt"; echo '```'; } >> "$SUMMARY"
+stamp "done"
