@@ -102,10 +102,13 @@ held = (s["failures"] == 0 and finals and interim["p95"] <= bound and finals[-1]
 ru = json.load(open(f"{out}.rusage.json"))
 m0, m1 = (json.load(open(f"{out}.metrics{i}.json")) for i in (0, 1))
 threads = [int(t) for t in open(f"{out}.threads").read().split()] or [0]
+# The idle counter credits an idle period when it ends, so one begun before the first snapshot
+# counts whole: at most 1.
+idle = min(1.0, (m1["idle_s"] - m0["idle_s"]) / max(m1["t"] - m0["t"], 1e-9))
 print(",".join(str(x) for x in (n, "yes" if held else "no", round(interim["p50"]),
       round(interim["p95"]), round(p95(finals)), round(finals[-1]) if finals else "nan",
       s["failures"], round(s["wall_s"], 1), max(threads), round(m1["cpu_s"] - m0["cpu_s"], 1),
-      round((ru["ctx_switches"] - m0["switches"]) / n), round((m1["idle_s"] - m0["idle_s"]) / max(m1["t"] - m0["t"], 1e-9), 3),
+      round((ru["ctx_switches"] - m0["switches"]) / n), round(idle, 3),
       round(m1["reserved"] / 2**20))))
 PY
 done
