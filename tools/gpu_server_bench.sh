@@ -9,7 +9,8 @@
 #      reserved GPU memory; nvidia-smi samples GPU use and memory through the sweep;
 #   2. offline RTFX of the same model by batch size in float16 and bfloat16, LaCT on and off
 #      (lact_bench --lact both);
-#   3. a profile of one streaming step by part (lact_bench --profile_steps).
+#   3. a profile of one streaming step by part (lact_bench --profile_steps), and where Nsight
+#      Systems is installed, the CUDA kernels of an offline batch by total time (nsys).
 # Random weights time the same work as trained ones; the LM decoder sees random posteriors, which
 # keeps more hypotheses alive than speech would (a pessimistic decoding cost).
 #
@@ -34,7 +35,7 @@
 # OUT gets at most 8 files: summary.md, held.csv, offline_float16.json, offline_bfloat16.json,
 # profile.txt, host.txt and logs.tar.gz (build, server and client logs, GPU samples).
 set -uo pipefail
-usage() { sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'; }
 [ $# -ge 1 ] || { usage >&2; exit 2; }
 case "$1" in -h|--help) usage; exit 0 ;; esac
 OUT=$1; shift
@@ -142,4 +143,14 @@ timeout "$(limit 60 5)" "$BUILD/core/lact_bench" --model "$MODEL" --device "$DEV
   --lact on --batch_sizes "" --streams 0 --step_ms 640 --profile_steps 20 > "$OUT/profile.txt" 2>&1 \
   || stamp "profile exited $?"
 { echo '```'; tail -20 "$OUT/profile.txt"; echo '```'; } >> "$SUMMARY"
+# Where Nsight Systems is installed: the GPU kernels of an offline batch of 64, by total time.
+if command -v nsys > /dev/null && [ "$DEVICE" != cpu ]; then
+  stamp "nsys: kernels of an offline batch of 64"
+  { echo; echo "== nsys: CUDA kernels, offline batch 64, ${DTYPES%% *}, LaCT on"; } >> "$OUT/profile.txt"
+  timeout "$(limit 90 5)" nsys profile -o "$WORK/nsys" --force-overwrite true --stats=false \
+    "$BUILD/core/lact_bench" --model "$MODEL" --device "$DEVICE" --dtype "${DTYPES%% *}" --lact on \
+    --batch_sizes 64 --audio_seconds 10 --repeats 2 --streams 0 > "$LOGS/nsys.log" 2>&1 &&
+    nsys stats --report cuda_gpu_kern_sum --format csv "$WORK/nsys.nsys-rep" 2>> "$LOGS/nsys.log" |
+    head -40 >> "$OUT/profile.txt" || stamp "nsys exited $? (logs/nsys.log)"
+fi
 stamp "done"
