@@ -53,6 +53,11 @@ while [ $# -gt 0 ]; do
     *) echo "gpu_server_bench: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
   esac
 done
+bad() { echo "gpu_server_bench: $*" >&2; exit 2; }
+for n in $COUNTS; do [[ "$n" =~ ^[1-9][0-9]*$ ]] || bad "bad stream count '$n' in --streams"; done
+[ -n "${COUNTS// /}" ] || bad "--streams names no count"
+[[ "$SECONDS_PER" =~ ^[0-9]+(\.[0-9]+)?$ ]] && [ "${SECONDS_PER//[.0]/}" != "" ] || bad "bad --seconds '$SECONDS_PER'"
+[[ "$BUDGET" =~ ^[1-9][0-9]*$ ]] || bad "bad --budget-s '$BUDGET' (whole seconds)"
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 PY=${TORCH_PYTHON:-python3}
 BUILD=${BUILD_DIR:-build-cuda-server}

@@ -3,12 +3,19 @@
 # and this build. It streams through lact_server (1 and 2 streams, the LM beam search, LaCT on)
 # and writes at most 8 files of at most 16 MiB (what a device run brings back whole): held.csv
 # with a row per count, the server's cost columns filled, the offline sweep with LaCT on and off,
-# the step profile, the summary naming the commit. Bad arguments are refused with exit 2.
+# the step profile, the summary naming the commit. Bad arguments and values are refused with
+# exit 2 before anything runs.
 source "$(dirname "$0")/server_lib.sh"  # BIN, SRC, $tmp (removed at exit), fail
 GSB=$SRC/tools/gpu_server_bench.sh
 "$GSB" --help | grep -q "interim latency <= 250 ms" || fail "--help"
 if "$GSB" "$tmp/bad" --frobnicate > "$tmp/bad.log" 2>&1; then fail "an unknown argument was accepted"; fi
 grep -q "unknown argument '--frobnicate'" "$tmp/bad.log" || { cat "$tmp/bad.log"; fail "no message"; }
+# Bad values are refused before anything is built or started (exit 2, the value named).
+for bad in "--streams 250,x" "--seconds 0" "--budget-s 1.5"; do
+  set +e; "$GSB" "$tmp/bad2" $bad > "$tmp/bad2.log" 2>&1; rc=$?; set -e
+  [ $rc -eq 2 ] && grep -q "bad" "$tmp/bad2.log" || { cat "$tmp/bad2.log"; fail "$bad: exit $rc"; }
+  [ ! -e "$tmp/bad2" ] || fail "$bad: OUT was created"
+done
 
 SKIP_BUILD=1 BUILD_DIR=$BIN DEVICE=cpu TORCH_PYTHON=$PY LACT_COMMIT=abc1234 "$GSB" "$tmp/out" \
   > "$tmp/run.log" 2>&1 || { cat "$tmp/run.log"; fail "dry run"; }
