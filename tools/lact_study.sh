@@ -238,6 +238,25 @@ report "$WORK/report/dev" dev baseline "${dev[@]}"
     echo "## Joint training against its control (top $JOINT layers without LaCT), test chapters"; echo
     cat "$WORK/report/joint/study.md"; echo
   fi
+  echo "## Chosen on dev, reported on test"; echo
+  # The LaCT-on setting (main config, an ablation or joint training) with the lowest dev CER (LM
+  # beam search, seeds averaged), and its test row: dev's lact-main is test's lact.
+  "$PY" - "$WORK/report/dev/study.csv" "$WORK/report/lm/study.csv" <<'PYCHOICE'
+import csv, sys
+dev = [r for r in csv.DictReader(open(sys.argv[1])) if "#" not in r["setting"]
+       and (r["setting"].startswith("lact-") or r["setting"].startswith("joint"))]
+test = {r["setting"]: r for r in csv.DictReader(open(sys.argv[2]))}
+best = min(dev, key=lambda r: float(r["cer"]))
+name = "lact" if best["setting"] == "lact-main" else best["setting"]
+t = test[name]
+pc = lambda k: 100 * float(t[k])
+print(f"Lowest dev CER: **{best['setting']}** ({100 * float(best['cer']):.2f}% on dev, "
+      f"{best['seeds']} seed(s); dev baseline in the table above). On test: CER {pc('cer'):.2f}%, "
+      f"difference to the baseline {pc('d_cer'):+.2f} [{pc('d_cer_lo'):.2f}, {pc('d_cer_hi'):.2f}] "
+      f"points: {'significant' if t['significant'] == 'true' else 'not significant'} "
+      "(the interval excludes zero only when significant).")
+PYCHOICE
+  echo
   echo "## Training: dev CER by step (lact_train's dev evaluation: 16-utterance examples)"; echo
   names=(); for v in "${variants[@]}"; do names+=("${v%% *}"); done
   [ "$JOINT" -gt 0 ] && names+=("joint$JOINT" "top$JOINT")

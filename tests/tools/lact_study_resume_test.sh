@@ -3,7 +3,8 @@
 # what makes the multi-hour study resumable across sessions (issue 20): a second invocation
 # trains and decodes nothing again; a decoded setting whose words file is gone (a run killed before
 # its rename) is decoded again and nothing else is; a corpus whose generation was cut off
-# (corpus.part, no corpus/) is generated again, and the finished training runs are kept.
+# (corpus.part, no corpus/) is generated again, and the finished training runs are kept. The
+# report names the setting chosen on dev with its test row.
 # ~1.5 minutes on 2 cores.
 set -euo pipefail
 B=${LACT_BIN:?}
@@ -21,6 +22,8 @@ stamps() { find "$W/runs" \( -path '*/train-*/model.safetensors' -o -name '*.tsv
 
 study first
 [ -s "$W/report/study.md" ] || fail "no report"
+grep -q "^Lowest dev CER: \*\*lact-main\*\* (.*On test: CER [0-9.]*%, difference to the baseline" \
+  "$W/report/study.md" || { cat "$W/report/study.md"; fail "no dev choice reported on test"; }
 ls "$W"/runs/*.part 2> /dev/null && fail "a .part file was left"
 stamps > "$tmp/s1"
 [ "$(grep -c '\.tsv ' "$tmp/s1")" -ge 6 ] || { cat "$tmp/s1"; fail "too few decoded settings"; }
