@@ -13,8 +13,10 @@
 gpu_build() {
   local src=$1 build=$2 log=$3 cuda=$4 server=$5; shift 5
   local torch_prefix torch_lib prefix deplib=""
-  torch_prefix=$("$PY" -c 'import torch; print(torch.utils.cmake_prefix_path)') || return 1
-  torch_lib=$("$PY" -c 'import torch, os; print(os.path.join(os.path.dirname(torch.__file__), "lib"))')
+  # One interpreter start (importing a CUDA torch takes seconds): its CMake prefix and lib folder.
+  { read -r torch_prefix && read -r torch_lib; } < <("$PY" -c 'import torch, os
+print(torch.utils.cmake_prefix_path); print(os.path.join(os.path.dirname(torch.__file__), "lib"))') || return 1
+  [ -n "$torch_prefix" ] || return 1
   export LD_LIBRARY_PATH=$torch_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
   [ -n "$DEPS" ] && deplib=$DEPS/usr/lib/x86_64-linux-gnu && export LD_LIBRARY_PATH=$deplib:$LD_LIBRARY_PATH
   [ -n "${SKIP_BUILD:-}" ] && return 0

@@ -68,7 +68,7 @@ for n in "${counts[@]}"; do
   # The server runs under a small wrapper that writes its rusage (all threads, reaped) at exit.
   "$PY" -c 'import json, os, subprocess, sys
 p = subprocess.Popen(sys.argv[2:]); _, status, ru = os.wait4(p.pid, 0)
-json.dump({"ctx_switches": ru.ru_nvcsw + ru.ru_nivcsw, "max_rss_kib": ru.ru_maxrss}, open(sys.argv[1], "w"))' "$OUT/n$n.rusage.json" \
+json.dump({"ctx_switches": ru.ru_nvcsw + ru.ru_nivcsw}, open(sys.argv[1], "w"))' "$OUT/n$n.rusage.json" \
     "$BUILD/server/lact_server" --model "$MODEL" --host 127.0.0.1 --port 0 --metrics_port 0 \
     --metrics_host 127.0.0.1 --threads "$THREADS" --max_streams $((n + 8)) --max_streams_per_peer 0 \
     --ready_file "$ready" "$@" > "$OUT/n$n.server.log" 2>&1 &
