@@ -12,7 +12,8 @@
 #   --steps N     optimizer steps per training run (default 600)
 #   --config FILE the LaCT config to train (default train/configs/demo_lact.json)
 #   --ablations   also train and decode one-change variants of the config: chunk_size 64/128/512,
-#                 lr_scale 0.001/0.1, no momentum, Muon, one layer (lact-<variant> settings)
+#                 lr_scale 0.001/0.1, no momentum, Muon, one layer, and the training length: the
+#                 main config trained for twice --steps (lact-<variant> settings; steps<2N>)
 #   --joint N     also joint training: the top N encoder layers trained with the stack
 #                 (lact_train --train_top_layers N), and its control, the same N layers fine-tuned
 #                 the same way without LaCT (--mode top_layers)
@@ -35,7 +36,7 @@
 #   top<N>#S            --joint N: the top N layers fine-tuned without LaCT (joint's control)
 #   greedy-baseline, greedy-lact#S   the same two, greedy decoding
 set -euo pipefail
-usage() { sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,37p' "$0" | sed 's/^# \{0,1\}//'; }
 [ $# -ge 2 ] || { usage >&2; exit 2; }
 case "$1" in -h|--help) usage; exit 0 ;; esac
 BUILD=$(cd "$1" && pwd); WORK=$2; shift 2
@@ -109,8 +110,9 @@ variants=("main {}")
 if [ "$ABLATIONS" = 1 ]; then
   variants+=('chunk64 {"chunk_size": 64}' 'chunk128 {"chunk_size": 128}' 'chunk512 {"chunk_size": 512}'
              'lr0.001 {"lr_scale": 0.001}' 'lr0.1 {"lr_scale": 0.1}' 'nomomentum {"use_momentum": false}'
-             'muon {"use_muon": true}' 'layers1 {"num_lact_layers": 1}')
+             'muon {"use_muon": true}' 'layers1 {"num_lact_layers": 1}' "steps$(( 2 * STEPS )) {}")
 fi
+steps_of() { case "$1" in steps*) echo "${1#steps}" ;; *) echo "$STEPS" ;; esac; }  # NAME: its steps
 mkdir -p "$WORK/configs"
 for v in "${variants[@]}"; do
   "$PY" -c 'import json,sys; c=json.load(open(sys.argv[1])); c.update(json.loads(sys.argv[2])); json.dump(c, open(sys.argv[3], "w"), indent=1)' \
@@ -118,10 +120,11 @@ for v in "${variants[@]}"; do
 done
 # An interrupted run continues from its last checkpoint (--resume) when the script is run again.
 train_line() {  # NAME SEED FLAGS: one lact_train run, to runs/train-NAME-seedSEED
-  local run=$1-seed$2 every=$(( STEPS / 4 > 0 ? STEPS / 4 : 1 ))
+  local run=$1-seed$2 steps; steps=$(steps_of "$1")
+  local every=$(( steps / 4 > 0 ? steps / 4 : 1 ))
   echo "'$BUILD/train/lact_train' $3 --base_model '$MODEL'" \
     "--data '$WORK/corpus' --train_split train --dev_split dev --utterances_per_example 16" \
-    "--max_seconds 120 --batch_seconds 120 --max_steps $STEPS --warmup_steps $(( STEPS / 10 + 1 ))" \
+    "--max_seconds 120 --batch_seconds 120 --max_steps $steps --warmup_steps $(( steps / 10 + 1 ))" \
     "--lr 1e-3 --eval_every $every --checkpoint_every $every --resume --log_every 20" \
     "--seed $2 --threads 1 --loader_threads 1 --state_cache '$WORK/cache-train'" \
     "--out '$WORK/runs/train-$run' 2> '$WORK/runs/train-$run.log'" \
