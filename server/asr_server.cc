@@ -208,9 +208,10 @@ absl::Status AsrServer::BuildAndStartGrpc() {
   builder.AddListeningPort(HostPort(config_.host, config_.port), credentials_, &port_);
   builder.RegisterService(service_.get());
   builder.SetMaxReceiveMessageSize(config_.max_message_bytes);
-  // Each open call holds a thread (sync API): leave room for max_streams calls plus rejections.
+  // A running Recognize call holds a thread (sync API; a stream holds none): leave room for
+  // max_streams of them plus rejections.
   quota_ = std::make_unique<grpc::ResourceQuota>("lact_server");
-  quota_->SetMaxThreads(2 * config_.max_streams + 32);
+  quota_->SetMaxThreads(config_.max_streams + 32);
   builder.SetResourceQuota(*quota_);
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || port_ == 0) {

@@ -29,14 +29,11 @@ AsrService::AsrService(const OnlineRecognizer& recognizer, Scheduler* scheduler,
       registry_(metrics, RegistryOptions(options_)),
       context_{recognizer, scheduler, metrics, &registry_, options_} {}
 
-grpc::Status AsrService::StreamingRecognize(
-    grpc::ServerContext* context,
-    grpc::ServerReaderWriter<pb::StreamingRecognizeResponse, pb::StreamingRecognizeRequest>*
-        stream) {
+grpc::ServerBidiReactor<pb::StreamingRecognizeRequest, pb::StreamingRecognizeResponse>*
+AsrService::StreamingRecognize(grpc::CallbackServerContext* context) {
   auto admitted = registry_.Admit(context, "StreamingRecognize");
-  if (!admitted.ok()) return ToGrpcStatus(admitted.status());
-  StreamingCall call(context_, *std::move(admitted), context, stream);
-  return call.Run();
+  if (!admitted.ok()) return new RefusedStreamingCall(ToGrpcStatus(admitted.status()));
+  return StreamingCall::Start(context_, *std::move(admitted), context);
 }
 
 grpc::Status AsrService::Recognize(grpc::ServerContext* context,

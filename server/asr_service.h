@@ -1,9 +1,9 @@
-// The lact.asr.v1.StreamingAsr gRPC service (sync API, one thread per RPC plus one writer thread
-// per stream), a thin layer over its parts:
+// The lact.asr.v1.StreamingAsr gRPC service, a thin layer over its parts:
 //   server/call_registry    admission (--max_streams, --max_streams_per_peer, tokens, drain),
 //                           the watchdog (idle reads, stalled writes), each call's final status
-//   server/streaming_call   one StreamingRecognize call: reader and writer
-//   server/unary_call       one Recognize call
+//   server/streaming_call   one StreamingRecognize call, on gRPC's callback API: an open stream
+//                           holds no thread, however long it waits for its client or the model
+//   server/unary_call       one Recognize call (sync API: a thread per call while it runs)
 // Every absl::Status becomes a gRPC status in server/status_mapping.h. The model never runs on
 // these threads: sessions are decoded by the Scheduler.
 #pragma once
@@ -27,15 +27,15 @@ namespace lact::server {
 class Scheduler;
 class ServerMetrics;
 
-class AsrService final : public lact::asr::v1::StreamingAsr::Service {
+class AsrService final : public lact::asr::v1::StreamingAsr::WithCallbackMethod_StreamingRecognize<
+                             lact::asr::v1::StreamingAsr::Service> {
  public:
   AsrService(const OnlineRecognizer& recognizer, Scheduler* scheduler, ServerMetrics* metrics,
              const AsrServiceOptions& options);
 
-  grpc::Status StreamingRecognize(
-      grpc::ServerContext* context,
-      grpc::ServerReaderWriter<lact::asr::v1::StreamingRecognizeResponse,
-                               lact::asr::v1::StreamingRecognizeRequest>* stream) override;
+  grpc::ServerBidiReactor<lact::asr::v1::StreamingRecognizeRequest,
+                          lact::asr::v1::StreamingRecognizeResponse>*
+  StreamingRecognize(grpc::CallbackServerContext* context) override;
   grpc::Status Recognize(grpc::ServerContext* context,
                          const lact::asr::v1::RecognizeRequest* request,
                          lact::asr::v1::RecognizeResponse* response) override;
@@ -49,8 +49,8 @@ class AsrService final : public lact::asr::v1::StreamingAsr::Service {
   int open_calls() const { return registry_.open_calls(); }
   // Waits until no call is open or `deadline`; true when none is.
   bool WaitUntilIdle(absl::Time deadline) const { return registry_.WaitUntilIdle(deadline); }
-  // Ends every open call with `status` (their stream state is freed at once). Calls whose client
-  // is silent are cancelled after `grace` (their reader is blocked until the client sends).
+  // Ends every open call with `status` (their stream state is freed at once). Calls that have
+  // not sent their config yet are cancelled after `grace`.
   void AbortAll(const absl::Status& status, absl::Duration grace) {
     registry_.AbortAll(status, grace);
   }

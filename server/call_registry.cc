@@ -23,14 +23,18 @@ void Call::CancelByServer() {
   context->TryCancel();
 }
 
-void Call::Abort(const absl::Status& status) {
+bool Call::Abort(const absl::Status& status) {
   std::shared_ptr<StreamSession> s;
+  std::function<void()> hook;
   {
     absl::MutexLock lock(&mu);
     if (abort_status.ok()) abort_status = status;
     s = session;
+    hook = on_abort;
   }
   if (s != nullptr) s->Abort(status);
+  if (hook) hook();
+  return static_cast<bool>(hook);
 }
 
 CallRegistry::CallRegistry(ServerMetrics* metrics, const CallRegistryOptions& options)
@@ -58,6 +62,17 @@ grpc::Status CallRegistry::Finish(Call& call, grpc::Status status) {
     session->Abort(absl::CancelledError("call ended"));  // no-op once final; frees state otherwise
     session.reset();
   }
+  status = Settle(call, std::move(status));
+  Release(call);
+  if (metrics_ != nullptr) metrics_->CountStream(StatusCodeName(status.error_code()));
+  Log("stream ", call.id, " end: status=", StatusCodeName(status.error_code()),
+      status.ok() ? "" : absl::StrCat(" (", status.error_message(), ")"),
+      " audio=", absl::StrFormat("%.2f", audio),
+      "s wall=", absl::StrFormat("%.2f", absl::ToDoubleSeconds(absl::Now() - call.start)), "s");
+  return status;
+}
+
+grpc::Status CallRegistry::Settle(Call& call, grpc::Status status) {
   if (call.context->IsCancelled()) {
     if (call.cancelled_by_server.load()) {
       // The server stopped the call itself: its reason (the watchdog's, the shutdown's), else
@@ -82,15 +97,6 @@ grpc::Status CallRegistry::Finish(Call& call, grpc::Status status) {
       absl::FromChrono(call.context->deadline()) <= absl::Now() + absl::Milliseconds(250)) {
     status = grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "deadline exceeded");
   }
-  Unregister(call);
-  if (metrics_ != nullptr) {
-    metrics_->active_streams().Decrement();
-    metrics_->CountStream(StatusCodeName(status.error_code()));
-  }
-  Log("stream ", call.id, " end: status=", StatusCodeName(status.error_code()),
-      status.ok() ? "" : absl::StrCat(" (", status.error_message(), ")"),
-      " audio=", absl::StrFormat("%.2f", audio),
-      "s wall=", absl::StrFormat("%.2f", absl::ToDoubleSeconds(absl::Now() - call.start)), "s");
   return status;
 }
 
@@ -125,17 +131,18 @@ std::vector<std::shared_ptr<Call>> CallRegistry::CallsWaitingLongerThan(
   return found;
 }
 
-void CallRegistry::StopByServer(Call& call, const absl::Status& status) {
-  Log("stream ", call.id, ": cancelling: ", status.message());
-  call.Abort(status);
-  call.CancelByServer();  // unblocks the writer's Write and the reader's Read
+void CallRegistry::StopByServer(Call& call, bool may_end_itself, const absl::Status& status) {
+  const bool ends_itself = call.Abort(status) && may_end_itself;
+  Log("stream ", call.id, ends_itself ? ": stopping: " : ": cancelling: ", status.message());
+  if (!ends_itself) call.CancelByServer();  // unblocks the writer's Write
 }
 
 void CallRegistry::CancelIdleReads() {
   const double seconds = absl::ToDoubleSeconds(options_.stream_idle_timeout);
   for (const auto& call :
        CallsWaitingLongerThan(&Call::read_started_ns, options_.stream_idle_timeout)) {
-    StopByServer(*call,
+    if (!call->aborted().ok()) continue;  // stopped already, ending itself
+    StopByServer(*call, /*may_end_itself=*/true,
                  absl::DeadlineExceededError(
                      call->config_received.load()
                          ? absl::StrFormat("no message from the client for %g s: the server "
@@ -150,7 +157,7 @@ void CallRegistry::CancelIdleReads() {
 void CallRegistry::CancelStalledWrites() {
   for (const auto& call :
        CallsWaitingLongerThan(&Call::write_started_ns, options_.write_stall_timeout)) {
-    StopByServer(*call,
+    StopByServer(*call, /*may_end_itself=*/false,
                  absl::ResourceExhaustedError(absl::StrFormat(
                      "the client did not read its responses for %g s: the server stopped the "
                      "stream (--write_stall_timeout_s)",
@@ -182,15 +189,16 @@ void CallRegistry::AbortAll(const absl::Status& status, absl::Duration grace) {
   }
   for (const auto& call : calls) call->Abort(status);
   if (WaitUntilIdle(absl::Now() + grace)) return;
-  // Readers still blocked in Read(): their clients are silent. Cancel those calls.
+  // Calls still open: a stream whose Write waits for a client that does not read, a Recognize
+  // call still decoding. Cancel them.
   absl::MutexLock lock(&mu_);
   for (const auto& [id, call] : calls_) {
-    Log("stream ", id, ": cancelling (the client sent nothing during shutdown)");
+    Log("stream ", id, ": cancelling (still open after the shutdown's grace)");
     call->CancelByServer();
   }
 }
 
-absl::StatusOr<std::shared_ptr<Call>> CallRegistry::Admit(grpc::ServerContext* context,
+absl::StatusOr<std::shared_ptr<Call>> CallRegistry::Admit(grpc::ServerContextBase* context,
                                                           const char* method) {
   auto refuse = [&](absl::Status status) {
     if (metrics_ != nullptr) metrics_->CountStream(StatusCodeName(static_cast<int>(status.code())));
@@ -234,7 +242,7 @@ absl::StatusOr<std::shared_ptr<Call>> CallRegistry::Admit(grpc::ServerContext* c
   return call;
 }
 
-std::string CallRegistry::PeerKey(const grpc::ServerContext& context) const {
+std::string CallRegistry::PeerKey(const grpc::ServerContextBase& context) const {
   if (options_.authenticator != nullptr) {
     // Authenticated before this: exactly one authorization entry, an accepted token.
     const auto& metadata = context.client_metadata();
@@ -242,6 +250,12 @@ std::string CallRegistry::PeerKey(const grpc::ServerContext& context) const {
     if (it != metadata.end()) return "token " + std::string(it->second.data(), it->second.size());
   }
   return "connection " + context.peer();  // e.g. ipv4:10.0.0.7:53412: one per HTTP/2 connection
+}
+
+void CallRegistry::Release(Call& call) {
+  if (call.released.exchange(true)) return;
+  Unregister(call);
+  if (metrics_ != nullptr) metrics_->active_streams().Decrement();
 }
 
 void CallRegistry::Unregister(const Call& call) {

@@ -9,19 +9,19 @@
 // Watchdog: one thread (started with the registry, joined by its destructor) wakes about every
 // second (more often for short timeouts). It stops every call whose reader has waited for a
 // message longer than stream_idle_timeout (--stream_idle_timeout_s: no config yet, or no
-// message since the last; counted and logged as DEADLINE_EXCEEDED), so a silent client cannot
-// hold a --max_streams slot and two threads. It also cancels every call whose writer has been
-// blocked in one Write for longer than write_stall_timeout (--write_stall_timeout_s): a client
-// that stops reading its responses (its HTTP/2 window is full) then no longer holds a slot, two
-// threads and its stream state until its own deadline. The server counts and logs such a call as
-// RESOURCE_EXHAUSTED ("the client did not read its responses ..."); the client itself sees
-// CANCELLED (gRPC cannot send a status through a full window). Both are cancellations by the
-// server: the sync API cannot end a call while its reader waits in Read, so an idle client sees
-// CANCELLED too.
+// message since the last), so a silent client cannot hold a --max_streams slot: the call ends
+// with DEADLINE_EXCEEDED and the reason, which the client receives (StreamingRecognize finishes
+// while its Read waits). It also cancels every call whose writer has been blocked in one Write
+// for longer than write_stall_timeout (--write_stall_timeout_s): a client that stops reading its
+// responses (its HTTP/2 window is full) then no longer holds a slot and its stream state until
+// its own deadline. The server counts and logs such a call as RESOURCE_EXHAUSTED ("the client did
+// not read its responses ..."); the client itself sees CANCELLED (gRPC cannot send a status
+// through a full window).
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -46,7 +46,7 @@ class TokenAuthenticator;
 struct Call {
   uint64_t id = 0;
   const char* method = "";
-  grpc::ServerContext* context = nullptr;
+  grpc::ServerContextBase* context = nullptr;  // the sync API's or the callback API's
   absl::Time start;
   absl::Mutex mu;
   std::shared_ptr<StreamSession> session ABSL_GUARDED_BY(mu);
@@ -62,12 +62,18 @@ struct Call {
   // Set just before the server itself cancels the call (the watchdog, the shutdown, a writer
   // stuck after the reader ended): the cancellation is then not the client's.
   std::atomic<bool> cancelled_by_server{false};
+  std::atomic<bool> released{false};  // CallRegistry::Release ran
+
+  // Set by a call that ends itself when aborted (StreamingRecognize, on the callback API, can
+  // finish with the abort's status while it waits for its client): called by Abort, without `mu`.
+  std::function<void()> on_abort ABSL_GUARDED_BY(mu);
 
   absl::Status aborted();
   void CancelByServer();
   // Ends the call's stream with `status` (its state is freed now, a reader waiting on
-  // backpressure wakes); the first reason given is the one the call keeps.
-  void Abort(const absl::Status& status);
+  // backpressure wakes); the first reason given is the one the call keeps. True when the call
+  // ends itself with it (on_abort); otherwise only a cancel stops a reader waiting for its client.
+  bool Abort(const absl::Status& status);
 };
 
 struct CallRegistryOptions {
@@ -86,11 +92,20 @@ class CallRegistry {
 
   // Registers a call, or says why it may not start (UNAUTHENTICATED / UNAVAILABLE /
   // RESOURCE_EXHAUSTED). A refusal is counted and logged here.
-  absl::StatusOr<std::shared_ptr<Call>> Admit(grpc::ServerContext* context, const char* method);
-  // Ends an admitted call: frees its session, settles its status (the server's own reason when it
-  // cancelled the call, CANCELLED for a client that went away, DEADLINE_EXCEEDED past the
-  // client's deadline), unregisters, counts and logs it. Returns the status to send.
+  absl::StatusOr<std::shared_ptr<Call>> Admit(grpc::ServerContextBase* context, const char* method);
+  // The status a call ends with, settled: the server's own reason when it cancelled the call,
+  // CANCELLED for a client that went away, DEADLINE_EXCEEDED past the client's deadline, else
+  // `status` (what the handler found).
+  static grpc::Status Settle(Call& call, grpc::Status status);
+  // Ends an admitted call: frees its session, settles its status (Settle), unregisters, counts
+  // and logs it. Returns the status to send. (The callback API's StreamingRecognize sends
+  // Settle's status when it finishes and calls this once gRPC is done with the call, when a
+  // cancellation is certain to be known.)
   grpc::Status Finish(Call& call, grpc::Status status);
+  // Frees the call's slot (--max_streams, --max_streams_per_peer, lact_active_streams) ahead of
+  // Finish: StreamingRecognize calls it just before it sends its status, so that a client which
+  // opens its next call at once finds the slot free. Idempotent; Finish calls it too.
+  void Release(Call& call);
 
   // Graceful shutdown: new calls get UNAVAILABLE from now on.
   void StartDrain();
@@ -102,7 +117,7 @@ class CallRegistry {
 
  private:
   void Unregister(const Call& call);
-  std::string PeerKey(const grpc::ServerContext& context) const;
+  std::string PeerKey(const grpc::ServerContextBase& context) const;
   void WatchdogLoop();
   void CancelStalledWrites();
   void CancelIdleReads();
@@ -110,8 +125,10 @@ class CallRegistry {
   // not yet stopped by the server.
   std::vector<std::shared_ptr<Call>> CallsWaitingLongerThan(std::atomic<int64_t> Call::*since,
                                                             absl::Duration limit) const;
-  // The watchdog's verdict: logs `status`, frees the call's stream and cancels the call.
-  static void StopByServer(Call& call, const absl::Status& status);
+  // The watchdog's verdict: logs `status`, frees the call's stream and ends the call: with
+  // `status` where it ends itself and `may_end_itself` (nothing is being written), else by a
+  // cancel.
+  static void StopByServer(Call& call, bool may_end_itself, const absl::Status& status);
 
   ServerMetrics* const metrics_;
   const CallRegistryOptions options_;

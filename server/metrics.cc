@@ -58,6 +58,11 @@ ServerMetrics::ServerMetrics(const std::string& device)
                                    "Bytes of LaCT fast-weight state held by open streams", dev);
   active_streams_ = gauge("lact_active_streams", "Open recognition streams", {});
   ready_queue_length_ = gauge("lact_ready_queue_length", "Ready streams waiting to be batched", {});
+  pending_audio_seconds_ =
+      gauge("lact_pending_audio_seconds",
+            "Audio received from clients and not yet given to the model, all streams (each "
+            "stream's is bounded: a stream is not read further while 10 s of its audio wait)",
+            {});
   streams_total_ = &prometheus::BuildCounter()
                         .Name("lact_streams_total")
                         .Help("Finished streams by gRPC status code")

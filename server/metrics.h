@@ -8,6 +8,7 @@
 //   lact_fast_weight_state_bytes{device}         gauge     LaCT fast weights held by open streams
 //   lact_active_streams                          gauge     open streams (StreamingRecognize + Recognize)
 //   lact_ready_queue_length                      gauge     ready streams waiting for the model
+//   lact_pending_audio_seconds                   gauge     audio received, not yet given to the model
 //   lact_streams_total{code}                     counter   finished streams by gRPC status code
 //   lact_audio_seconds_total                     counter   audio decoded (committed)
 //   lact_batch_size                              histogram streams per model call
@@ -55,6 +56,7 @@ class ServerMetrics {
 
   prometheus::Gauge& active_streams() { return *active_streams_; }
   prometheus::Gauge& ready_queue_length() { return *ready_queue_length_; }
+  prometheus::Gauge& pending_audio_seconds() { return *pending_audio_seconds_; }
   prometheus::Gauge& fast_weight_state_bytes() { return *fast_weight_state_bytes_; }
   prometheus::Counter& audio_seconds() { return *audio_seconds_; }
   prometheus::Histogram& batch_size() { return *batch_size_; }
@@ -86,6 +88,7 @@ class ServerMetrics {
   prometheus::Gauge* fast_weight_state_bytes_;
   prometheus::Gauge* active_streams_;
   prometheus::Gauge* ready_queue_length_;
+  prometheus::Gauge* pending_audio_seconds_;
   prometheus::Family<prometheus::Counter>* streams_total_;
   prometheus::Counter* audio_seconds_;
   prometheus::Histogram* batch_size_;

@@ -48,6 +48,8 @@ StreamRequestHandler::~StreamRequestHandler() = default;
 
 absl::Status StreamRequestHandler::Fail(absl::Status status) {
   status_ = std::move(status);
+  message_open_ = false;
+  message_ = {};
   samples_.clear();
   samples_.shrink_to_fit();
   return status_;
@@ -55,10 +57,32 @@ absl::Status StreamRequestHandler::Fail(absl::Status status) {
 
 absl::Status StreamRequestHandler::OnMessage(const pb::StreamingRecognizeRequest& request,
                                              absl::Time arrival) {
+  if (absl::Status s = BeginMessage(request, arrival); !s.ok()) return s;
+  while (message_open_) {
+    absl::StatusOr<bool> done = ContinueMessage();
+    if (!done.ok()) return done.status();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status StreamRequestHandler::BeginMessage(const pb::StreamingRecognizeRequest& request,
+                                                absl::Time arrival) {
   if (!status_.ok()) return status_;
   if (half_closed_) return absl::FailedPreconditionError("a message after the half-close");
+  if (message_open_) return absl::FailedPreconditionError("a message before the last one ended");
   if (!started()) return OnConfig(request);
   return OnAudio(request, arrival);
+}
+
+size_t StreamRequestHandler::SliceBytes() const {
+  switch (format_.encoding) {
+    case AudioEncoding::kOpus:
+      return std::numeric_limits<size_t>::max();  // one packet
+    // Up to ~620 samples per byte at 16 kHz (a page of 2-byte 120 ms packets, audio_decoder.h):
+    // 256 bytes decode to at most ~10 s.
+    case AudioEncoding::kOggOpus: return 256;
+    default: return 64 << 10;
+  }
 }
 
 absl::Status StreamRequestHandler::OnConfig(const pb::StreamingRecognizeRequest& request) {
@@ -102,19 +126,30 @@ absl::Status StreamRequestHandler::OnAudio(const pb::StreamingRecognizeRequest& 
         "streaming_config may only be sent once, in the first message; later messages carry "
         "audio_content"));
   }
-  // The sink refuses audio past max_stream_seconds; the decoder may stop as soon as this message
+  arrival_ = arrival;
+  message_ = request.audio_content();
+  message_open_ = true;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> StreamRequestHandler::ContinueMessage() {
+  if (!status_.ok()) return status_;
+  if (!message_open_) return absl::FailedPreconditionError("no message to continue");
+  const std::string_view slice = message_.substr(0, SliceBytes());
+  message_.remove_prefix(slice.size());
+  message_open_ = !message_.empty();
+  // The sink refuses audio past max_stream_seconds; the decoder may stop as soon as this slice
   // certainly crosses that line, so it never holds more than the stream has left plus one packet,
   // however much the message would decode to.
   decoder_->set_max_samples_per_decode(
       SampleAllowance(settings_.max_stream_seconds, decoder_->sample_rate(), accepted_samples_));
   samples_.clear();
-  arrival_ = arrival;
-  absl::Status s = decoder_->Decode(request.audio_content(), &samples_);
-  if (s.ok()) s = Deliver(samples_, arrival);
+  absl::Status s = decoder_->Decode(slice, &samples_);
+  if (s.ok()) s = Deliver(samples_, arrival_);
   if (s.code() == absl::StatusCode::kOutOfRange)
     return Fail(StreamDurationError(settings_.max_stream_seconds));
   if (!s.ok()) return Fail(std::move(s));
-  return absl::OkStatus();
+  return !message_open_;
 }
 
 absl::Status StreamRequestHandler::Deliver(const std::vector<float>& samples, absl::Time arrival) {
@@ -128,6 +163,7 @@ absl::Status StreamRequestHandler::Deliver(const std::vector<float>& samples, ab
 absl::Status StreamRequestHandler::OnHalfClose(absl::Time when) {
   if (!status_.ok()) return status_;
   if (half_closed_) return absl::FailedPreconditionError("a second half-close");
+  if (message_open_) return absl::FailedPreconditionError("the half-close inside a message");
   if (!started()) {
     return Fail(absl::InvalidArgumentError(
         "no config: the stream ended before its first message (streaming_config)"));

@@ -14,12 +14,16 @@
 // past --max_stream_seconds; otherwise what the factory or the sink returned. The first error
 // ends the call: from then on every call returns that same error and touches nothing. After a
 // successful OnHalfClose every call is FAILED_PRECONDITION (gRPC delivers nothing after it).
-// Not thread-safe: one reader thread per call.
+// A long audio message is decoded a slice of its bytes at a time (BeginMessage, then
+// ContinueMessage until it is delivered), so the caller can stop between slices while its sink
+// is full (server/streaming_call's backpressure) without blocking a thread; OnMessage does it all
+// at once. Not thread-safe: one caller at a time.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -86,6 +90,15 @@ class StreamRequestHandler {
   // decoding the rest of it (an Ogg Opus message can decode to thousands of samples per byte).
   absl::Status OnMessage(const lact::asr::v1::StreamingRecognizeRequest& request,
                          absl::Time arrival);
+  // OnMessage in steps: BeginMessage checks the message (and handles a config whole); an audio
+  // message is then decoded by ContinueMessage, one slice of its bytes per call (kOpus: the
+  // packet; Ogg Opus: 256 bytes, at most ~10 s of audio; PCM: 64 KiB), true once all of it was
+  // delivered. `request` must stay unchanged until then. The errors are OnMessage's.
+  absl::Status BeginMessage(const lact::asr::v1::StreamingRecognizeRequest& request,
+                            absl::Time arrival);
+  absl::StatusOr<bool> ContinueMessage();
+  // True between an audio message's BeginMessage and its last ContinueMessage.
+  bool message_open() const { return message_open_; }
   // The client half-closed at `when`: INVALID_ARGUMENT before any message ("no config"), the
   // decoder's error when the audio ended mid-frame or mid-stream; else the sink gets the rest of
   // the audio and FinishInput.
@@ -106,6 +119,8 @@ class StreamRequestHandler {
  private:
   absl::Status OnConfig(const lact::asr::v1::StreamingRecognizeRequest& request);
   absl::Status OnAudio(const lact::asr::v1::StreamingRecognizeRequest& request, absl::Time arrival);
+  // Bytes of audio_content per ContinueMessage.
+  size_t SliceBytes() const;
   // Hands decoded samples to the sink (none: nothing to do); the sink's error, not yet Fail()ed.
   absl::Status Deliver(const std::vector<float>& samples, absl::Time arrival);
   absl::Status Fail(absl::Status status);
@@ -121,6 +136,8 @@ class StreamRequestHandler {
   int64_t accepted_samples_ = 0;
   std::vector<float> samples_;  // one message's decoded audio not yet delivered (reused)
   absl::Time arrival_;          // of the message being decoded (for the piece sink)
+  bool message_open_ = false;
+  std::string_view message_;  // the open message's audio_content not yet decoded
 };
 
 }  // namespace lact::server

@@ -61,7 +61,18 @@ StreamSession::StreamSession(uint64_t id, const OnlineRecognizer& recognizer, Sc
 StreamSession::~StreamSession() {
   absl::MutexLock lock(&mu_);
   ReleaseStreamLocked();
+  pending_.clear();
+  pending_pos_ = 0;
+  CountPendingLocked();
   --g_live_sessions;
+}
+
+void StreamSession::CountPendingLocked() {
+  const double now =
+      input_rate_ > 0 ? static_cast<double>(pending_.size() - pending_pos_) / input_rate_ : 0.0;
+  if (metrics_ != nullptr && now != pending_counted_s_)
+    metrics_->pending_audio_seconds().Increment(now - pending_counted_s_);
+  pending_counted_s_ = now;
 }
 
 void StreamSession::ReleaseStreamLocked() {
@@ -77,7 +88,7 @@ void StreamSession::ReleaseStreamLocked() {
 }
 
 absl::Status StreamSession::AddAudio(int sample_rate, const std::vector<float>& samples,
-                                     absl::Time arrival) {
+                                     absl::Time arrival, bool wait_for_room) {
   absl::MutexLock lock(&mu_);
   if (!error_.ok()) return error_;
   if (ended_by_server_) return absl::OkStatus();  // single_utterance / timeout: ignored
@@ -94,11 +105,7 @@ absl::Status StreamSession::AddAudio(int sample_rate, const std::vector<float>& 
                                                    sample_rate, " Hz within the stream"));
   }
   // Backpressure: wait while the recognizer is far behind (EndDecode signals after feeding).
-  const size_t max_pending =
-      static_cast<size_t>(std::max(0.0, options_.max_pending_seconds) * input_rate_);
-  while (error_.ok() && !done_ && pending_.size() - pending_pos_ > max_pending) {
-    cv_.Wait(&mu_);
-  }
+  while (wait_for_room && !HasRoomLocked()) cv_.Wait(&mu_);
   if (!error_.ok()) return error_;
   if (ended_by_server_) return absl::OkStatus();
   if (done_) return absl::FailedPreconditionError("audio after the end of the stream");
@@ -116,7 +123,25 @@ absl::Status StreamSession::AddAudio(int sample_rate, const std::vector<float>& 
   pending_.insert(pending_.end(), samples.begin(), samples.end());
   arrivals_.emplace_back(received_samples_, arrival);
   PumpLocked();
+  CountPendingLocked();
   return error_;
+}
+
+bool StreamSession::HasRoomLocked() const {
+  if (!error_.ok() || done_ || input_rate_ == 0) return true;
+  const size_t max_pending =
+      static_cast<size_t>(std::max(0.0, options_.max_pending_seconds) * input_rate_);
+  return pending_.size() - pending_pos_ <= max_pending;
+}
+
+bool StreamSession::has_room() const {
+  absl::MutexLock lock(&mu_);
+  return HasRoomLocked();
+}
+
+void StreamSession::SetListener(std::function<void()> listener) {
+  absl::MutexLock lock(&mu_);
+  listener_ = std::move(listener);
 }
 
 void StreamSession::FinishInput(absl::Time when) {
@@ -125,10 +150,12 @@ void StreamSession::FinishInput(absl::Time when) {
   input_done_ = true;
   half_close_ = when;
   PumpLocked();
+  CountPendingLocked();
 }
 
 void StreamSession::Abort(const absl::Status& status) {
   bool remove = false;
+  std::function<void()> listener;
   {
     absl::MutexLock lock(&mu_);
     if (done_ && stream_ == nullptr) return;
@@ -137,9 +164,12 @@ void StreamSession::Abort(const absl::Status& status) {
     remove = state_ == State::kQueued;
     // A decode running now still uses the stream: EndDecode frees it.
     if (state_ != State::kDecoding) ReleaseStreamLocked();
+    CountPendingLocked();
     cv_.SignalAll();
+    listener = listener_;
   }
   if (remove) scheduler_->Remove(this);
+  if (listener) listener();
 }
 
 absl::Status StreamSession::WaitForUpdate(uint64_t after_version, absl::Time deadline,
@@ -155,6 +185,7 @@ absl::Status StreamSession::WaitForUpdate(uint64_t after_version, absl::Time dea
   out->interim = snapshot_;
   out->ended = done_;
   if (was_full && error_.ok()) PumpLocked();  // the writer caught up: decode on
+  CountPendingLocked();
   return error_;
 }
 
@@ -248,7 +279,17 @@ OnlineStream* StreamSession::BeginDecode() {
 }
 
 void StreamSession::EndDecode(const absl::Status& status) {
-  absl::MutexLock lock(&mu_);
+  std::function<void()> listener;
+  {
+    absl::MutexLock lock(&mu_);
+    EndDecodeLocked(status);
+    CountPendingLocked();
+    listener = listener_;
+  }
+  if (listener) listener();
+}
+
+void StreamSession::EndDecodeLocked(const absl::Status& status) {
   state_ = State::kIdle;
   if (done_) {  // aborted during the decode
     ReleaseStreamLocked();

@@ -2,10 +2,12 @@
 // weights, text) plus the audio received but not yet handed to it, the latest result for the
 // RPC writer, and the stream's place in the scheduler.
 //
-// Threads: the RPC's reader calls AddAudio / FinishInput / Abort; the RPC's writer waits in
-// WaitForUpdate; the scheduler's model worker calls BeginDecode / EndDecode. One mutex guards
-// it all; the lock order is session -> scheduler (the scheduler never calls into a session
-// while holding its own lock).
+// Threads: the RPC side calls AddAudio / FinishInput / Abort and takes updates with
+// WaitForUpdate (Recognize waits in it; StreamingRecognize, which holds no thread, polls it with
+// a past deadline when its listener says something changed); the scheduler's model worker calls
+// BeginDecode / EndDecode. One mutex guards it all; the lock order is session -> scheduler (the
+// scheduler never calls into a session while holding its own lock), and the listener is called
+// without the session's lock.
 //
 // Feeding (see docs/server.md, "Determinism"): audio is handed to the OnlineStream in pieces of
 // feed_ms, and only while the stream is not ready, exactly as `lact_transcribe --streaming` does
@@ -16,6 +18,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -139,10 +142,12 @@ class StreamSession : public std::enable_shared_from_this<StreamSession> {
 
   // --- RPC side --------------------------------------------------------------------------
   // Appends mono samples ([n]) at `sample_rate` that arrived at `arrival`. OUT_OF_RANGE past
-  // the duration limit; the stream's error when it has already ended with one. Waits first while
-  // more than max_pending_seconds of audio are waiting for the recognizer (until the model
-  // worker has taken enough, or the stream ends).
-  absl::Status AddAudio(int sample_rate, const std::vector<float>& samples, absl::Time arrival);
+  // the duration limit; the stream's error when it has already ended with one. With
+  // `wait_for_room`, waits first while more than max_pending_seconds of audio are waiting for the
+  // recognizer (until the model worker has taken enough, or the stream ends); without, takes the
+  // audio at once (a caller that must not block, which checks has_room() before reading more).
+  absl::Status AddAudio(int sample_rate, const std::vector<float>& samples, absl::Time arrival,
+                        bool wait_for_room = true);
   // No more audio (client half-close at `when`): the rest is decoded and the final follows.
   void FinishInput(absl::Time when);
   // Ends the stream with `status` (cancel, deadline, bad audio, shutdown): the OnlineStream and
@@ -153,6 +158,13 @@ class StreamSession : public std::enable_shared_from_this<StreamSession> {
   // latest interim; returns the stream's error (non-OK once it failed or was aborted), OK
   // otherwise. `out->ended` marks the last update.
   absl::Status WaitForUpdate(uint64_t after_version, absl::Time deadline, SessionUpdate* out);
+  // Called after every change the RPC side may be waiting for (a decode published its result,
+  // audio left the buffer, the stream ended or was aborted), from EndDecode and Abort, without
+  // the session's lock held. Set once, before the first AddAudio.
+  void SetListener(std::function<void()> listener);
+  // False while AddAudio would wait for room (more than max_pending_seconds of audio buffered
+  // and the stream live): the caller that must not block reads no more audio until it is true.
+  bool has_room() const;
   // True once the server ended the stream on its own (single_utterance, a voice-activity
   // timeout): later audio is ignored, and the reader may stop reading.
   bool ended_by_server() const;
@@ -178,6 +190,10 @@ class StreamSession : public std::enable_shared_from_this<StreamSession> {
                 ServerMetrics* metrics, const SessionOptions& options);
   // Hands pending audio to the stream while it is not ready; queues it once ready.
   void PumpLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool HasRoomLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // lact_pending_audio_seconds follows pending_ (called by every public method that changes it).
+  void CountPendingLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void EndDecodeLocked(const absl::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FailLocked(const absl::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReleaseStreamLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // After a decode: the stream's events and finished utterances into the outbox (in frame
@@ -199,6 +215,7 @@ class StreamSession : public std::enable_shared_from_this<StreamSession> {
 
   mutable absl::Mutex mu_;
   absl::CondVar cv_;
+  std::function<void()> listener_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<OnlineStream> stream_ ABSL_GUARDED_BY(mu_);
   State state_ ABSL_GUARDED_BY(mu_) = State::kIdle;
   absl::Status error_ ABSL_GUARDED_BY(mu_);  // non-OK once failed / aborted
@@ -212,6 +229,7 @@ class StreamSession : public std::enable_shared_from_this<StreamSession> {
   size_t pending_pos_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t received_samples_ ABSL_GUARDED_BY(mu_) = 0;  // at input_rate_
   int64_t fed_samples_ ABSL_GUARDED_BY(mu_) = 0;
+  double pending_counted_s_ ABSL_GUARDED_BY(mu_) = 0;  // in lact_pending_audio_seconds
   // (end sample index, arrival time) of each message, for the interim latency.
   std::deque<std::pair<int64_t, absl::Time>> arrivals_ ABSL_GUARDED_BY(mu_);
   absl::Time fed_arrival_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();

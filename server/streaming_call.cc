@@ -1,8 +1,6 @@
 #include "server/streaming_call.h"
 
 #include <algorithm>
-#include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -10,7 +8,6 @@
 #include "server/metrics.h"
 #include "server/recognition_results.h"
 #include "server/status_mapping.h"
-#include "server/stream_session.h"
 
 namespace lact::server {
 
@@ -18,35 +15,20 @@ namespace pb = lact::asr::v1;
 
 namespace {
 
-// How long a finished reader waits for its writer before cancelling the call (a client that
-// does not read its responses can block the writer in flow control).
-constexpr absl::Duration kWriterJoinTimeout = absl::Seconds(10);
-
 // Finals and events waiting for the writer before the stream's decoding pauses (a client that
 // does not read its responses holds its own stream back, not the server's memory).
 constexpr size_t kMaxOutbox = 64;
 
-// After a Read that returned false: a real half-close, or a call gRPC failed (e.g. an oversize
-// message) or the client cancelled, which ServerContext::IsCancelled() may report only a moment
-// later. Waits up to kCancelSettle for that; true when the call turned out cancelled. Only used
-// when the half-close would end the call with an error, so a good stream never waits.
-constexpr absl::Duration kCancelSettle = absl::Milliseconds(250);
-bool CancelledAfterFailedRead(grpc::ServerContext* context) {
-  const absl::Time until = absl::Now() + kCancelSettle;
-  while (!context->IsCancelled()) {
-    if (absl::Now() >= until) return false;
-    absl::SleepFor(absl::Milliseconds(5));
-  }
-  return true;
-}
-
-// The call's StreamSession as the StreamRequestHandler's sink.
+// The call's StreamSession as the StreamRequestHandler's sink. It never waits (a reaction must
+// not block: the thread may be the one that would write the responses that let the stream
+// decode on); instead the call decodes no further slice of a message, and reads no message, while
+// the session has no room. The buffer then stays under max_pending_seconds plus one slice.
 class SessionSink final : public AudioSink {
  public:
   explicit SessionSink(std::shared_ptr<StreamSession> session) : session_(std::move(session)) {}
   absl::Status AddAudio(int sample_rate, const std::vector<float>& samples,
                         absl::Time arrival) override {
-    return session_->AddAudio(sample_rate, samples, arrival);
+    return session_->AddAudio(sample_rate, samples, arrival, /*wait_for_room=*/false);
   }
   void FinishInput(absl::Time when) override { session_->FinishInput(when); }
 
@@ -61,15 +43,30 @@ StreamRequestSettings RequestSettings(const AsrServiceOptions& options) {
   return settings;
 }
 
+int64_t NowStamp() { return std::max<int64_t>(1, absl::GetCurrentTimeNanos()); }
+
 }  // namespace
 
+StreamReactor* StreamingCall::Start(const ServiceContext& service, std::shared_ptr<Call> call,
+                                    grpc::CallbackServerContext* context) {
+  std::shared_ptr<StreamingCall> reactor(new StreamingCall(service, std::move(call), context));
+  reactor->self_ = reactor;
+  {
+    // The watchdog's and the shutdown's Abort: the call then finishes with their status.
+    absl::MutexLock lock(&reactor->call_->mu);
+    reactor->call_->on_abort = [weak = reactor->weak_from_this()] {
+      if (std::shared_ptr<StreamingCall> self = weak.lock()) self->Kick();
+    };
+  }
+  reactor->Kick();  // the first Read (gRPC holds it until the reactor is bound)
+  return reactor.get();
+}
+
 StreamingCall::StreamingCall(const ServiceContext& service, std::shared_ptr<Call> call,
-                             grpc::ServerContext* context, Stream* stream)
+                             grpc::CallbackServerContext* context)
     : service_(service),
-      call_(call),
+      call_(std::move(call)),
       context_(context),
-      stream_(stream),
-      guard_(service.registry, std::move(call)),
       // The request sequence (config, audio, half-close) is the handler's; the session it
       // starts is kept here for the writer.
       handler_(RequestSettings(service.options),
@@ -81,38 +78,100 @@ StreamingCall::StreamingCall(const ServiceContext& service, std::shared_ptr<Call
                  return std::make_unique<SessionSink>(session_);
                }) {}
 
-grpc::Status StreamingCall::Run() {
-  if (std::optional<grpc::Status> ended = ReadConfig()) return guard_.Finish(*ended);
-  LogStart();
-  std::thread writer([this] { WriterLoop(); });
-  const absl::Status read_status = ReadAudio();
-  if (!read_status.ok()) session_->Abort(read_status);
-  AwaitWriter();
-  writer.join();
-  if (!read_status.ok()) return guard_.Finish(ToGrpcStatus(read_status));
-  return guard_.Finish(ToGrpcStatus(writer_status_));
-}
-
-bool StreamingCall::Read(pb::StreamingRecognizeRequest* request) {
-  call_->read_started_ns.store(std::max<int64_t>(1, absl::GetCurrentTimeNanos()));
-  const bool got = stream_->Read(request);
-  call_->read_started_ns.store(0);
-  return got;
-}
-
-std::optional<grpc::Status> StreamingCall::ReadConfig() {
-  pb::StreamingRecognizeRequest request;
-  if (!Read(&request)) {
-    if (context_->IsCancelled() || CancelledAfterFailedRead(context_))
-      return grpc::Status::CANCELLED;
-    return ToGrpcStatus(handler_.OnHalfClose(absl::Now()));  // "no config"
+void StreamingCall::OnReadDone(bool ok) {
+  {
+    absl::MutexLock lock(&events_mu_);
+    events_.read_done = true;
+    events_.read_ok = ok;
   }
+  Kick();
+}
+
+void StreamingCall::OnWriteDone(bool ok) {
+  {
+    absl::MutexLock lock(&events_mu_);
+    events_.write_done = true;
+    events_.write_ok = ok;
+  }
+  Kick();
+}
+
+void StreamingCall::OnCancel() {
+  {
+    absl::MutexLock lock(&events_mu_);
+    events_.cancelled = true;
+  }
+  Kick();
+}
+
+void StreamingCall::OnDone() {
+  // Settled again now that gRPC knows whether the call was cancelled; counted and logged.
+  service_.registry->Finish(*call_, final_status_);
+  std::shared_ptr<StreamingCall> self = std::move(self_);  // may be the last reference
+}
+
+void StreamingCall::Kick() {
+  std::shared_ptr<StreamingCall> keep = weak_from_this().lock();  // null once done
+  if (keep == nullptr) return;
+  // The first thread in runs Step once per kick, its own and those that came meanwhile.
+  if (kicks_.fetch_add(1, std::memory_order_acq_rel) > 0) return;
+  do {
+    Step();
+  } while (kicks_.fetch_sub(1, std::memory_order_acq_rel) > 1);
+}
+
+void StreamingCall::Step() {
+  if (finished_) return;
+  Events events;
+  {
+    absl::MutexLock lock(&events_mu_);
+    std::swap(events, events_);
+  }
+  if (events.cancelled && !cancelled_) {
+    cancelled_ = true;
+    ReaderFailed(absl::CancelledError("cancelled by the client"));
+  }
+  if (absl::Status aborted = call_->aborted(); !aborted.ok()) ReaderFailed(aborted);
+  if (events.read_done) OnRead(events.read_ok);
+  if (events.write_done) AfterWrite(events.write_ok);
+  ContinueMessage();
+  MaybeStartRead();
+  TakeUpdate();
+  MaybeStartWrite();
+  MaybeFinish();
+}
+
+// --- reading ------------------------------------------------------------------------------
+
+void StreamingCall::OnRead(bool ok) {
+  read_pending_ = false;
+  call_->read_started_ns.store(0);
+  if (!reader_status_.ok()) return;  // cancelled meanwhile
+  if (!ok) {  // the half-close, or a call that gRPC failed or the client cancelled
+    reader_done_ = true;
+    if (context_->IsCancelled())
+      return ReaderFailed(absl::CancelledError("cancelled by the client"));
+    // "no config", or e.g. "ends inside a sample frame" (CallRegistry::Settle turns it into
+    // CANCELLED when gRPC failed the call, e.g. on an oversize message).
+    if (absl::Status s = handler_.OnHalfClose(absl::Now()); !s.ok()) ReaderFailed(s);
+    return;
+  }
+  if (!handler_.started()) return OnConfig();
+  if (absl::Status s = handler_.BeginMessage(request_, absl::Now()); !s.ok()) ReaderFailed(s);
+}
+
+void StreamingCall::OnConfig() {
   call_->config_received.store(true);
-  if (absl::Status s = handler_.OnMessage(request, absl::Now()); !s.ok()) return ToGrpcStatus(s);
+  if (absl::Status s = handler_.BeginMessage(request_, absl::Now()); !s.ok()) {
+    return ReaderFailed(s);
+  }
   interim_ = handler_.streaming_config().interim_results();
   word_times_ = handler_.streaming_config().config().enable_word_time_offsets();
   word_confidence_ = handler_.streaming_config().config().enable_word_confidence();
-  return std::nullopt;
+  session_->SetListener([weak = weak_from_this()] {
+    if (std::shared_ptr<StreamingCall> call = weak.lock()) call->Kick();
+  });
+  LogStart();
 }
 
 void StreamingCall::LogStart() const {
@@ -123,53 +182,90 @@ void StreamingCall::LogStart() const {
       " interim=", interim_ ? "on" : "off", " words=", word_times_ ? "on" : "off");
 }
 
-void StreamingCall::WriterLoop() {
-  uint64_t version = 0;
-  std::string last_sent;  // the open utterance's last interim text ("" after each final)
-  while (true) {
-    SessionUpdate update;
-    if (absl::Status s = session_->WaitForUpdate(version, absl::Now() + kPollInterval, &update);
-        !s.ok()) {
-      writer_status_ = s;
-      break;
-    }
-    if (context_->IsCancelled()) {
-      writer_status_ = absl::CancelledError("cancelled by the client");
-      break;
-    }
-    bool written = true;
-    for (const SessionMessage& m : update.messages) {
-      written = WriteMessage(m);
-      if (!written) break;
-      if (m.event == SpeechEvent::kNone) last_sent.clear();
-    }
-    const ResultSnapshot& interim = update.interim;
-    if (written && !update.ended && interim_ && interim.version > version &&
-        interim.text != last_sent) {
-      SessionMessage m;
-      m.result = interim;
-      written = WriteMessage(m);
-      last_sent = interim.text;
-    }
-    version = std::max(version, interim.version);
-    if (!written) {
-      writer_status_ = absl::CancelledError("the client stopped reading");
-      break;
-    }
-    if (update.ended) break;
+// An audio message is decoded a slice at a time while the session has room; the rest waits for
+// the session's listener (a decode took audio from the buffer).
+void StreamingCall::ContinueMessage() {
+  while (reader_status_.ok() && handler_.message_open() && session_->has_room()) {
+    absl::StatusOr<bool> done = handler_.ContinueMessage();
+    if (!done.ok()) return ReaderFailed(done.status());
   }
-  writer_done_.Notify();
+  // single_utterance / a voice-activity timeout ended the stream: the call ends OK once its
+  // results are written (what the client sends from now on is not read).
+  if (session_ != nullptr && !handler_.message_open() && session_->ended_by_server())
+    reader_done_ = true;
 }
 
-bool StreamingCall::WriteMessage(const SessionMessage& m) {
-  const pb::StreamingRecognizeResponse response =
-      StreamingResponse(m, WordFields{word_times_, word_confidence_}, session_->received_seconds());
-  call_->write_started_ns.store(std::max<int64_t>(1, absl::GetCurrentTimeNanos()));
-  const bool written = stream_->Write(response);
+void StreamingCall::MaybeStartRead() {
+  if (reader_done_ || read_pending_ || !reader_status_.ok() || handler_.message_open()) return;
+  if (session_ != nullptr && !session_->has_room()) return;  // backpressure
+  read_pending_ = true;
+  call_->read_started_ns.store(NowStamp());  // the watchdog's idle clock
+  StartRead(&request_);
+}
+
+void StreamingCall::ReaderFailed(absl::Status status) {
+  reader_done_ = true;
+  if (!reader_status_.ok()) return;
+  reader_status_ = std::move(status);
+  if (session_ != nullptr) session_->Abort(reader_status_);  // its listener kicks Step again
+}
+
+// --- writing ------------------------------------------------------------------------------
+
+void StreamingCall::AfterWrite(bool ok) {
+  write_pending_ = false;
   call_->write_started_ns.store(0);
-  if (!written) return false;
+  if (!ok) {
+    writer_done_ = true;
+    if (writer_status_.ok()) writer_status_ = absl::CancelledError("the client stopped reading");
+    return;
+  }
+  ObserveLatency(writing_);
+}
+
+// The session's news (finals and events in order, then the open utterance's interim when it
+// changed), once everything taken before was written.
+void StreamingCall::TakeUpdate() {
+  if (session_ == nullptr || writer_done_ || session_ended_ || !outbox_.empty()) return;
+  SessionUpdate update;
+  if (absl::Status s = session_->WaitForUpdate(version_, absl::InfinitePast(), &update); !s.ok()) {
+    writer_done_ = true;
+    writer_status_ = s;
+    return;
+  }
+  for (SessionMessage& m : update.messages) {
+    if (m.event == SpeechEvent::kNone) last_queued_.clear();
+    outbox_.push_back(std::move(m));
+  }
+  const ResultSnapshot& interim = update.interim;
+  if (!update.ended && interim_ && interim.version > version_ && interim.text != last_queued_) {
+    SessionMessage m;
+    m.result = interim;
+    last_queued_ = interim.text;
+    outbox_.push_back(std::move(m));
+  }
+  version_ = std::max(version_, interim.version);
+  session_ended_ = update.ended;
+}
+
+void StreamingCall::MaybeStartWrite() {
+  if (write_pending_ || writer_done_ || !reader_status_.ok()) return;
+  if (outbox_.empty()) {
+    if (session_ended_) writer_done_ = true;  // everything was written
+    return;
+  }
+  writing_ = std::move(outbox_.front());
+  outbox_.pop_front();
+  response_ = StreamingResponse(writing_, WordFields{word_times_, word_confidence_},
+                                session_->received_seconds());
+  write_pending_ = true;
+  call_->write_started_ns.store(NowStamp());  // the watchdog's stall clock
+  StartWrite(&response_);
+}
+
+void StreamingCall::ObserveLatency(const SessionMessage& m) const {
   ServerMetrics* metrics = service_.metrics;
-  if (metrics == nullptr || m.event != SpeechEvent::kNone) return true;
+  if (metrics == nullptr || m.event != SpeechEvent::kNone) return;
   const absl::Time sent = absl::Now();
   const ResultSnapshot& r = m.result;
   if (r.is_final && r.at_input_end) {
@@ -179,46 +275,24 @@ bool StreamingCall::WriteMessage(const SessionMessage& m) {
     (r.is_final ? metrics->final_latency_seconds() : metrics->interim_latency_seconds())
         .Observe(absl::ToDoubleSeconds(sent - r.newest_audio_arrival));
   }
-  return true;
 }
 
-absl::Status StreamingCall::ReadAudio() {
-  pb::StreamingRecognizeRequest request;
-  while (true) {
-    if (absl::Status a = call_->aborted(); !a.ok()) return a;
-    if (!Read(&request)) {
-      if (context_->IsCancelled()) return absl::CancelledError("cancelled by the client");
-      absl::Status s = handler_.OnHalfClose(absl::Now());
-      // E.g. "ends inside a sample frame" of a call that gRPC failed on an oversize message.
-      if (!s.ok() && CancelledAfterFailedRead(context_))
-        return absl::CancelledError("cancelled by the client");
-      return s;
-    }
-    if (absl::Status s = handler_.OnMessage(request, absl::Now()); !s.ok()) return s;
-    // single_utterance / a voice-activity timeout ended the stream: the call ends OK (what the
-    // client sends from now on is ignored).
-    if (session_->ended_by_server()) return absl::OkStatus();
-  }
-}
+// --- the end ------------------------------------------------------------------------------
 
-// After the half-close the writer still sends the results of the audio not yet decoded, which
-// can take long when the client sent faster than real time. Keep waiting while decoding makes
-// progress; cancel only a writer that made none for kWriterJoinTimeout (a Write stuck in flow
-// control because the client stopped reading).
-void StreamingCall::AwaitWriter() {
-  int64_t frames_seen = session_->committed_frames();
-  while (!writer_done_.WaitForNotificationWithTimeout(kWriterJoinTimeout)) {
-    const int64_t frames_now = session_->committed_frames();
-    if (frames_now == frames_seen || context_->IsCancelled()) {
-      if (context_->IsCancelled()) {
-        context_->TryCancel();  // the client's cancel: nothing of the server's to record
-      } else {
-        call_->CancelByServer();
-      }
-      return;
-    }
-    frames_seen = frames_now;
+// The reader's error, else the writer's status once it wrote everything; never with a Write in
+// flight (a Read in flight is fine: gRPC completes it with ok=false).
+void StreamingCall::MaybeFinish() {
+  if (finished_ || write_pending_) return;
+  if (!reader_status_.ok()) {
+    final_status_ = ToGrpcStatus(reader_status_);
+  } else if (writer_done_) {
+    final_status_ = ToGrpcStatus(writer_status_);
+  } else {
+    return;
   }
+  finished_ = true;
+  service_.registry->Release(*call_);  // the slot is free before the client learns the status
+  Finish(CallRegistry::Settle(*call_, final_status_));
 }
 
 }  // namespace lact::server

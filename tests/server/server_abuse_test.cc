@@ -6,7 +6,12 @@
 //   - an Ogg audio packet that never ends, an OpusTags packet that never ends, and Ogg pages of
 //     2-byte Opus packets that decode to 120 ms of concealment each (581 s of audio from one
 //     15 KB message), 8 streams of each at once: INVALID_ARGUMENT / OUT_OF_RANGE, and the
-//     server's RSS rises by less than 64 MB (acceptance 2).
+//     server's RSS rises by less than 64 MB (acceptance 2);
+//   - clients that send far faster than the model decodes (8 streams of 240 s of FLOAT32 sent
+//     at once): the server reads no more of a stream while 10 s of its audio wait for the model
+//     (lact_pending_audio_seconds stays under 8 x 11 s), and every stream ends with its final.
+//     (What a client sends beyond that waits in gRPC's HTTP/2 receive window, which gRPC grows
+//     with the connection's bandwidth-delay product: docs/reliability.md.)
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
@@ -128,6 +133,40 @@ TEST_F(ServerAbuseTest, MetricsPortAnswersUnderSlowAndSilentConnections) {
   EXPECT_EQ(RunHealthProbe(server.address(), {absl::StrCat("--http_address=127.0.0.1:", port)}), 0);
 }
 
+// 20 s of LINEAR16 in 5 s messages, sent at once.
+StreamSpec FastStream() {
+  StreamSpec spec;
+  spec.messages = ConfigThenAudio(MakeConfig(pb::LINEAR16, 16000), false,
+                                  SplitBytes(ToLinear16(SyntheticAudio(20.0, 16000, 5)), 160000));
+  spec.interval = absl::ZeroDuration();
+  return spec;
+}
+
+// Runs `spec` on `streams` streams at once, each on its own stub; their results.
+std::vector<StreamResult> RunTogether(const ServerProcess& server, const StreamSpec& spec,
+                                      int streams) {
+  std::vector<StreamResult> results(streams);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < streams; ++i) {
+    threads.emplace_back([&, i] {
+      auto own = server.stub();
+      results[i] = RunStream(own.get(), spec);
+    });
+  }
+  for (auto& t : threads) t.join();
+  return results;
+}
+
+// Warms `server` up with 8 normal streams at once, sent faster than real time so that the model
+// runs full batches of 8: the first-use allocations of the model at batch 8 (its activations are
+// tens of MB) and of the gRPC stack are not the test's. Returns that stream (for a check after).
+StreamSpec WarmUp(const ServerProcess& server) {
+  const StreamSpec spec = FastStream();
+  for (const StreamResult& r : RunTogether(server, spec, 8)) EXPECT_TRUE(r.status.ok());
+  absl::SleepFor(absl::Milliseconds(300));
+  return spec;
+}
+
 // Runs one attack, 8 streams at once, on a fresh server (--max_stream_seconds 120: a
 // concealment stream reaches it a fifth into its first message): every stream must end with
 // `code` (its message containing `message_part`), the server's RSS must rise by less than
@@ -138,26 +177,8 @@ void ExpectRefusedInBoundedMemory(const std::string& model, const char* attack,
                                   const std::string& message_part) {
   ServerProcess server(model, Window{}, {"--max_streams=32", "--max_stream_seconds=120"});
   ASSERT_TRUE(server.ok()) << server.log();
-  // Warm up first with 8 normal streams at once, sent faster than real time so that the model
-  // runs full batches of 8: the first-use allocations of the model at batch 8 (its activations
-  // are tens of MB), of the gRPC stack and of 16 RPC threads are not the attack's.
-  const std::vector<float> warm = SyntheticAudio(20.0, 16000, 5);
-  StreamSpec spec;
-  spec.messages =
-      ConfigThenAudio(MakeConfig(pb::LINEAR16, 16000), false, SplitBytes(ToLinear16(warm), 160000));
-  spec.interval = absl::ZeroDuration();
+  const StreamSpec spec = WarmUp(server);
   auto stub = server.stub();
-  {
-    std::vector<std::thread> warmers;
-    for (int i = 0; i < 8; ++i) {
-      warmers.emplace_back([&] {
-        auto own = server.stub();
-        EXPECT_TRUE(RunStream(own.get(), spec).status.ok());
-      });
-    }
-    for (auto& t : warmers) t.join();
-  }
-  absl::SleepFor(absl::Milliseconds(300));
   const int64_t base = RssBytes(server.pid());
   ASSERT_GT(base, 0);
   RssPeak peak(server.pid());
@@ -211,6 +232,41 @@ TEST_F(ServerAbuseTest, OpusConcealmentFlood) {
         return message;
       },
       false, grpc::StatusCode::OUT_OF_RANGE, "--max_stream_seconds");
+}
+
+TEST_F(ServerAbuseTest, FastClientsAreHeldBack) {
+  ServerProcess server(*model_, Window{}, {"--max_streams=32"});
+  ASSERT_TRUE(server.ok()) << server.log();
+  WarmUp(server);
+  StreamSpec spec;
+  spec.messages = ConfigThenAudio(MakeConfig(pb::FLOAT32, 16000), false,
+                                  SplitBytes(ToFloat32(SyntheticAudio(240.0, 16000, 6)), 1 << 20));
+  spec.interval = absl::ZeroDuration();
+  // The server's buffered audio, all streams, sampled every 20 ms while they run.
+  std::atomic<bool> stop{false};
+  double peak = 0;
+  std::thread sampler([&] {
+    while (!stop.load()) {
+      const std::string exposition = HttpGet(server.metrics_port(), "/metrics");
+      peak = std::max(peak, MetricValue(exposition, "lact_pending_audio_seconds").value_or(0));
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+  });
+  const std::vector<StreamResult> results = RunTogether(server, spec, 8);
+  stop.store(true);
+  sampler.join();
+  std::printf("8 fast streams of 240 s: at most %.1f s of audio buffered by the server\n", peak);
+  for (const StreamResult& r : results) {
+    EXPECT_TRUE(r.status.ok()) << r.status.error_message();
+    EXPECT_TRUE(r.got_final);
+  }
+  // Each stream: 10 s plus the slice being decoded (64 KiB of FLOAT32, 1.02 s) at most. The
+  // clients are far ahead of the model, so the buffers do fill (else this tests nothing).
+  EXPECT_LE(peak, 8 * 11.1);
+  EXPECT_GE(peak, 8 * 5.0) << "the clients never got ahead of the model";
+  EXPECT_NEAR(MetricValue(HttpGet(server.metrics_port(), "/metrics"), "lact_pending_audio_seconds")
+                  .value_or(-1),
+              0, 1e-6);
 }
 
 }  // namespace

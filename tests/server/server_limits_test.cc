@@ -1,7 +1,10 @@
 // Streams that hold slots without working (issue 24, acceptance 3): a stream that sends only its
 // config, or no message at all, is stopped after --stream_idle_timeout_s and its --max_streams
 // slot reused; a stream that keeps sending (even slowly) is not; --max_streams_per_peer caps the
-// calls one HTTP/2 connection may hold while another connection is still served.
+// calls one HTTP/2 connection may hold while another connection is still served. And (issue 23)
+// an open stream that waits for its client holds no server thread (the callback API).
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <thread>
@@ -33,12 +36,18 @@ struct HeldCall {
       grpc::ClientReaderWriter<pb::StreamingRecognizeRequest, pb::StreamingRecognizeResponse>>
       stream;
 
-  HeldCall(pb::StreamingAsr::Stub* stub, bool send_config) {
+  // With `audio_seconds`, one audio message follows the config.
+  HeldCall(pb::StreamingAsr::Stub* stub, bool send_config, double audio_seconds = 0) {
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
     stream = stub->StreamingRecognize(&context);
     if (send_config) {
       pb::StreamingRecognizeRequest request;
       *request.mutable_streaming_config()->mutable_config() = MakeConfig(pb::LINEAR16, 16000);
+      stream->Write(request);
+    }
+    if (audio_seconds > 0) {
+      pb::StreamingRecognizeRequest request;
+      request.set_audio_content(ToLinear16(SyntheticAudio(audio_seconds, 16000, 9)));
       stream->Write(request);
     }
   }
@@ -85,13 +94,18 @@ TEST(ServerLimitsTest, IdleStreamsAreStoppedAndTheirSlotsReused) {
   // Both slots are taken.
   EXPECT_EQ(NormalStream(stub.get()).error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
 
-  // The server ends both within the timeout (plus the watchdog's period and some slack); the
-  // client sees CANCELLED (the sync API cannot send a status while its reader waits).
+  // The server ends both within the timeout (plus the watchdog's period and some slack), and
+  // each client receives why: DEADLINE_EXCEEDED and the flag to look at (the call finishes while
+  // its Read waits for the client).
   const grpc::Status a = config_only.Wait();
   const grpc::Status b = no_message.Wait();
   const absl::Duration took = absl::Now() - start;
-  EXPECT_EQ(a.error_code(), grpc::StatusCode::CANCELLED) << a.error_message();
-  EXPECT_EQ(b.error_code(), grpc::StatusCode::CANCELLED) << b.error_message();
+  EXPECT_EQ(a.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << a.error_message();
+  EXPECT_TRUE(absl::StrContains(a.error_message(), "no message from the client for 1 s"))
+      << a.error_message();
+  EXPECT_EQ(b.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << b.error_message();
+  EXPECT_TRUE(absl::StrContains(b.error_message(), "no config from the client within 1 s"))
+      << b.error_message();
   EXPECT_LT(took, absl::Seconds(3)) << "idle streams were not stopped within the timeout";
   EXPECT_GE(took, absl::Seconds(1));
 
@@ -151,6 +165,55 @@ TEST(ServerLimitsTest, MaxStreamsPerPeerCapsOneConnection) {
   b.Wait();
   const grpc::Status after = NormalStreamOnceFree(first.get());
   EXPECT_TRUE(after.ok()) << after.error_message();
+}
+
+// The server process's thread count (/proc/PID/status).
+int ThreadCount(pid_t pid) {
+  const std::string status = ReadFile(absl::StrCat("/proc/", pid, "/status"));
+  const size_t at = status.find("Threads:");
+  return at == std::string::npos ? -1 : std::atoi(status.c_str() + at + 8);
+}
+
+// 240 open streams that wait for their clients (half with a config only, half after 0.3 s of
+// audio, whose interim was decoded) hold no server thread: the sync API held two per stream (480
+// here). They are served meanwhile and all end when their clients cancel.
+TEST(ServerLimitsTest, WaitingStreamsHoldNoThread) {
+  ServerProcess server(MakeLactModelDir(), Window{}, {"--max_streams=300"});
+  ASSERT_TRUE(server.ok()) << server.log();
+  auto stub = server.stub();
+  ASSERT_TRUE(NormalStream(stub.get()).ok());  // warm: the model and the gRPC threads it needs
+  absl::SleepFor(absl::Milliseconds(300));
+  const int before = ThreadCount(server.pid());
+  ASSERT_GT(before, 0);
+
+  constexpr int kStreams = 240;
+  std::vector<std::unique_ptr<pb::StreamingAsr::Stub>> stubs;
+  for (int c = 0; c < 4; ++c) stubs.push_back(pb::StreamingAsr::NewStub(OwnConnection(server, c)));
+  std::vector<std::unique_ptr<HeldCall>> held;
+  for (int i = 0; i < kStreams; ++i) {
+    held.push_back(std::make_unique<HeldCall>(stubs[i % 4].get(), true, i % 2 ? 0.3 : 0.0));
+  }
+  // Every stream is open (and the audio decoded) once the server counts them all.
+  for (const absl::Time until = absl::Now() + absl::Seconds(20); absl::Now() < until;) {
+    if (MetricValue(HttpGet(server.metrics_port(), "/metrics"), "lact_active_streams") == kStreams)
+      break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  absl::SleepFor(absl::Seconds(1));
+  ASSERT_EQ(MetricValue(HttpGet(server.metrics_port(), "/metrics"), "lact_active_streams"),
+            kStreams);
+  const int during = ThreadCount(server.pid());
+  std::printf("server threads: %d before, %d with %d waiting streams\n", before, during, kStreams);
+  EXPECT_LT(during - before, 16) << "threads grow with waiting streams";
+  EXPECT_TRUE(NormalStream(stub.get()).ok());  // served meanwhile
+
+  for (auto& h : held) h->context.TryCancel();
+  for (auto& h : held) EXPECT_EQ(h->Wait().error_code(), grpc::StatusCode::CANCELLED);
+  for (const absl::Time until = absl::Now() + absl::Seconds(5); absl::Now() < until;) {
+    if (MetricValue(HttpGet(server.metrics_port(), "/metrics"), "lact_active_streams") == 0) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_EQ(MetricValue(HttpGet(server.metrics_port(), "/metrics"), "lact_active_streams"), 0);
 }
 
 }  // namespace
