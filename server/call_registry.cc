@@ -20,7 +20,8 @@ absl::Status Call::aborted() {
 
 void Call::CancelByServer() {
   cancelled_by_server.store(true);
-  context->TryCancel();
+  absl::MutexLock lock(&context_mu);
+  if (!context_gone) context->TryCancel();
 }
 
 bool Call::Abort(const absl::Status& status) {
@@ -69,6 +70,8 @@ grpc::Status CallRegistry::Finish(Call& call, grpc::Status status) {
       status.ok() ? "" : absl::StrCat(" (", status.error_message(), ")"),
       " audio=", absl::StrFormat("%.2f", audio),
       "s wall=", absl::StrFormat("%.2f", absl::ToDoubleSeconds(absl::Now() - call.start)), "s");
+  absl::MutexLock lock(&call.context_mu);
+  call.context_gone = true;  // the handler returns / OnDone ends next
   return status;
 }
 

@@ -46,7 +46,12 @@ class TokenAuthenticator;
 struct Call {
   uint64_t id = 0;
   const char* method = "";
-  grpc::ServerContextBase* context = nullptr;  // the sync API's or the callback API's
+  // The sync API's or the callback API's; gRPC frees it once the call is done, so CancelByServer
+  // (the watchdog's, which may hold the Call a moment longer) checks it under context_mu, and
+  // CallRegistry::Finish clears it.
+  grpc::ServerContextBase* context = nullptr;
+  absl::Mutex context_mu;
+  bool context_gone ABSL_GUARDED_BY(context_mu) = false;
   absl::Time start;
   absl::Mutex mu;
   std::shared_ptr<StreamSession> session ABSL_GUARDED_BY(mu);
