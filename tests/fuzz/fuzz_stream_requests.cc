@@ -1,5 +1,6 @@
 // Fuzz target: the request sequence of a StreamingRecognize call (server/stream_request_handler.cc,
-// what StreamingCall (server/streaming_call.cc) runs for every message and for the half-close):
+// what StreamingCall (server/streaming_call.cc) runs for every message, a slice at a time, and for
+// the half-close; OnMessage here runs the same BeginMessage + ContinueMessage):
 // config first, its validation, the decoder it creates, audio_content messages of every encoding,
 // messages in the wrong place, a second config, the half-close, a cancel. No gRPC: the handler is
 // driven directly, with the real audio decoders (server/{audio,pcm,opus,ogg_opus}_decoder.cc) and
