@@ -127,10 +127,7 @@ void StreamingCall::Step() {
     absl::MutexLock lock(&events_mu_);
     std::swap(events, events_);
   }
-  if (events.cancelled && !cancelled_) {
-    cancelled_ = true;
-    ReaderFailed(absl::CancelledError("cancelled by the client"));
-  }
+  if (events.cancelled) ReaderFailed(absl::CancelledError("cancelled by the client"));
   if (absl::Status aborted = call_->aborted(); !aborted.ok()) ReaderFailed(aborted);
   if (events.read_done) OnRead(events.read_ok);
   if (events.write_done) AfterWrite(events.write_ok);

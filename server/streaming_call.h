@@ -101,7 +101,6 @@ class StreamingCall final : public StreamReactor,
   bool read_pending_ = false;
   bool reader_done_ = false;
   absl::Status reader_status_;
-  bool cancelled_ = false;
   bool interim_ = false, word_times_ = false, word_confidence_ = false;
   std::deque<SessionMessage> outbox_;  // taken from the session, not yet written
   SessionMessage writing_;             // the Write in flight
