@@ -208,6 +208,12 @@ absl::Status AsrServer::BuildAndStartGrpc() {
   builder.AddListeningPort(HostPort(config_.host, config_.port), credentials_, &port_);
   builder.RegisterService(service_.get());
   builder.SetMaxReceiveMessageSize(config_.max_message_bytes);
+  // Each call's receive window, fixed (gRPC's BDP probe would grow it to ~16 MB per fast stream):
+  // what a client sends beyond what the server reads waits in the client (docs/reliability.md).
+  if (config_.stream_window_bytes > 0) {
+    builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+    builder.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, config_.stream_window_bytes);
+  }
   // A running Recognize call holds a thread (sync API; a stream holds none): leave room for
   // max_streams of them plus rejections.
   quota_ = std::make_unique<grpc::ResourceQuota>("lact_server");

@@ -68,6 +68,10 @@ absl::Status ServerConfig::Validate() const {
   if (max_message_bytes < 1024) {
     return bad("--max_message_bytes must be >= 1024, got ", max_message_bytes);
   }
+  if (stream_window_bytes != 0 && stream_window_bytes < 65535) {
+    return bad("--stream_window_bytes must be 0 (gRPC's automatic window) or >= 65535, got ",
+               stream_window_bytes);
+  }
   if (!(drain_seconds >= 0)) return bad("--drain_seconds must be >= 0, got ", drain_seconds);
   if (!(warmup_seconds >= 0 && warmup_seconds <= 600))
     return bad("--warmup_seconds must be in [0, 600], got ", warmup_seconds);
@@ -108,8 +112,9 @@ std::string ServerConfig::ToString() const {
       " auth=", auth_tokens_file.empty() ? "off" : "bearer_tokens", " max_batch=", max_batch,
       " max_queue_delay_ms=", max_queue_delay_ms, " decode_threads=", effective_decode_threads(),
       " max_streams=", max_streams, " max_stream_seconds=", max_stream_seconds,
-      " max_message_bytes=", max_message_bytes, " drain_seconds=", drain_seconds,
-      " warmup_seconds=", warmup_seconds, " write_stall_timeout_s=", write_stall_timeout_s,
+      " max_message_bytes=", max_message_bytes, " stream_window_bytes=", stream_window_bytes,
+      " drain_seconds=", drain_seconds, " warmup_seconds=", warmup_seconds,
+      " write_stall_timeout_s=", write_stall_timeout_s,
       " stream_idle_timeout_s=", stream_idle_timeout_s,
       " max_streams_per_peer=", max_streams_per_peer, " ", streaming.ToString(), " ",
       endpointing.ToString(), " feed_ms=", effective_feed_ms(), " ", decoding.ToString());

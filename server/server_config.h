@@ -47,7 +47,11 @@ struct ServerConfig {
   int max_streams = 64;             // concurrent streams (RESOURCE_EXHAUSTED past it)
   double max_stream_seconds = 600;  // audio per stream (OUT_OF_RANGE past it)
   int max_message_bytes = 4 << 20;  // one request message (RESOURCE_EXHAUSTED past it)
-  double drain_seconds = 30;        // SIGTERM: how long open streams may still run
+  // HTTP/2 receive window of each call (bytes): what a client may send beyond what the server
+  // has read, which gRPC's transport buffers. 0: gRPC's automatic window, which grows with the
+  // connection's bandwidth-delay product (~16 MB per fast stream on loopback).
+  int stream_window_bytes = 1 << 20;
+  double drain_seconds = 30;  // SIGTERM: how long open streams may still run
   // Before serving: streams of generated audio through the recognizer (every window length, batch
   // sizes up to max_batch) for at most this long; health says NOT_SERVING meanwhile. 0: off.
   double warmup_seconds = 10;

@@ -43,6 +43,12 @@ ABSL_FLAG(int32_t, max_streams, 64, "Most open streams; more get RESOURCE_EXHAUS
 ABSL_FLAG(double, max_stream_seconds, 600, "Most audio per stream (s); more gets OUT_OF_RANGE");
 ABSL_FLAG(int32_t, max_message_bytes, 4 << 20, "Largest request message (bytes); larger ones get "
           "RESOURCE_EXHAUSTED. Recognize's whole clip must fit in it");
+ABSL_FLAG(int32_t, stream_window_bytes, 1 << 20, "HTTP/2 receive window of each call (bytes): "
+          "how much audio a client may send beyond what the server has read (the server reads a "
+          "stream only while less than 10 s of its audio wait for the model), buffered by gRPC; "
+          "a call's upload runs at most this much per round trip. 0: gRPC's automatic window, "
+          "which grows with the connection's bandwidth-delay product (~16 MB per fast stream on "
+          "loopback); else >= 65535");
 ABSL_FLAG(double, warmup_seconds, 10, "Before serving, run streams of generated audio through the "
           "model (every streaming window length, batch sizes 1, 2, 4, ... up to --max_batch) for at "
           "most this long, so the first clients do not pay for first-use costs; health is "
@@ -102,6 +108,7 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags() {
   c.max_streams = absl::GetFlag(FLAGS_max_streams);
   c.max_stream_seconds = absl::GetFlag(FLAGS_max_stream_seconds);
   c.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  c.stream_window_bytes = absl::GetFlag(FLAGS_stream_window_bytes);
   c.drain_seconds = absl::GetFlag(FLAGS_drain_seconds);
   c.warmup_seconds = absl::GetFlag(FLAGS_warmup_seconds);
   c.write_stall_timeout_s = absl::GetFlag(FLAGS_write_stall_timeout_s);

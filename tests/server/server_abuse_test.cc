@@ -7,11 +7,13 @@
 //     2-byte Opus packets that decode to 120 ms of concealment each (581 s of audio from one
 //     15 KB message), 8 streams of each at once: INVALID_ARGUMENT / OUT_OF_RANGE, and the
 //     server's RSS rises by less than 64 MB (acceptance 2);
-//   - clients that send far faster than the model decodes (8 streams of 120 s of FLOAT32 sent
-//     at once): the server reads no more of a stream while 10 s of its audio wait for the model
-//     (lact_pending_audio_seconds stays under 8 x 11 s), and every stream ends with its final.
-//     (What a client sends beyond that waits in gRPC's HTTP/2 receive window, which gRPC grows
-//     with the connection's bandwidth-delay product: docs/reliability.md.)
+//   - clients that send far faster than the model decodes (8 streams of 240 s of FLOAT32 sent
+//     at once in 64 KiB messages): the server reads no more of a stream while 10 s of its audio
+//     wait for the model (lact_pending_audio_seconds stays under 8 x 11 s), what a client sends
+//     beyond that waits in the client (each call's HTTP/2 receive window is
+//     --stream_window_bytes, 1 MiB: the server's RSS rises by less than 64 MB, where gRPC's
+//     automatic window let it take in nearly all 123 MB of audio), and every stream ends with
+//     its final.
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
@@ -240,9 +242,9 @@ TEST_F(ServerAbuseTest, FastClientsAreHeldBack) {
   WarmUp(server);
   StreamSpec spec;
   spec.messages = ConfigThenAudio(MakeConfig(pb::FLOAT32, 16000), false,
-                                  SplitBytes(ToFloat32(SyntheticAudio(120.0, 16000, 6)), 1 << 20));
+                                  SplitBytes(ToFloat32(SyntheticAudio(240.0, 16000, 6)), 64 << 10));
   spec.interval = absl::ZeroDuration();
-  spec.deadline = absl::Seconds(240);  // ~15 s here; sanitizer builds are far slower
+  spec.deadline = absl::Seconds(480);  // ~30 s here; sanitizer builds are far slower
   // The server's buffered audio, all streams, sampled every 20 ms while they run.
   std::atomic<bool> stop{false};
   double peak = 0;
@@ -253,10 +255,17 @@ TEST_F(ServerAbuseTest, FastClientsAreHeldBack) {
       absl::SleepFor(absl::Milliseconds(20));
     }
   });
+  const int64_t base = RssBytes(server.pid());
+  ASSERT_GT(base, 0);
+  RssPeak rss(server.pid());
   const std::vector<StreamResult> results = RunTogether(server, spec, 8);
+  const int64_t rise = rss.Stop() - base;
   stop.store(true);
   sampler.join();
-  std::printf("8 fast streams of 120 s: at most %.1f s of audio buffered by the server\n", peak);
+  std::printf(
+      "8 fast streams of 240 s: at most %.1f s of audio buffered by the server, its RSS rose by "
+      "%.1f MB\n",
+      peak, rise / 1e6);
   for (const StreamResult& r : results) {
     EXPECT_TRUE(r.status.ok()) << r.status.error_message();
     EXPECT_TRUE(r.got_final);
@@ -265,9 +274,24 @@ TEST_F(ServerAbuseTest, FastClientsAreHeldBack) {
   // clients are far ahead of the model, so the buffers do fill (else this tests nothing).
   EXPECT_LE(peak, 8 * 11.1);
   EXPECT_GE(peak, 8 * 5.0) << "the clients never got ahead of the model";
+  // The streams' audio is 8 x 15.4 MB, which gRPC's automatic window let the server take in
+  // nearly whole (RSS +140 MB). With 1 MiB windows it rose by 24-36 MB (64 KiB windows: 8 MB
+  // with 120 s streams; docs/reliability.md, "The receive window").
+  EXPECT_LT(rise, 64 << 20) << "the server took in more than the receive windows allow";
   EXPECT_NEAR(MetricValue(HttpGet(server.metrics_port(), "/metrics"), "lact_pending_audio_seconds")
                   .value_or(-1),
               0, 1e-6);
+}
+
+// A receive window below HTTP/2's default (65,535 bytes) is a startup error, exit code 2.
+TEST_F(ServerAbuseTest, TooSmallStreamWindowIsAStartupError) {
+  ServerProcess server(*model_, Window{}, {"--stream_window_bytes=65534"});
+  EXPECT_FALSE(server.ok());
+  EXPECT_EQ(server.startup_exit_code(), 2) << server.log();
+  EXPECT_NE(server.log().find("--stream_window_bytes must be 0 (gRPC's automatic window) or >= "
+                              "65535, got 65534"),
+            std::string::npos)
+      << server.log();
 }
 
 }  // namespace
