@@ -17,8 +17,8 @@
 # Per N, also the server process's cost while the client runs (issue 23): its peak threads, CPU
 # seconds (user + system, /proc/PID/stat), context switches per stream (voluntary + involuntary:
 # the rusage at its exit less its threads' counts when the client starts, so threads that end
-# during the run count too), the model thread's idle share (lact_model_idle_seconds_total) and
-# the device memory reserved.
+# during the run count too), the model thread's idle share (lact_model_idle_seconds_total), the
+# device memory reserved and the server's peak host memory (its ru_maxrss: peak RSS, MiB).
 # Writes OUT_DIR/held.md (a table), OUT_DIR/held.csv and each run's eval output.
 set -euo pipefail
 usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; }
@@ -38,7 +38,7 @@ source_flags=(--librispeech "$CORPUS" --split "$SPLIT")
 mkdir -p "$OUT"
 server_pid=""; wrapper_pid=""; sampler_pid=""
 trap '[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; [ -n "$sampler_pid" ] && kill "$sampler_pid" 2>/dev/null; true' EXIT
-echo "streams,held,interim_p50_ms,interim_p95_ms,final_p95_ms,final_max_ms,failures,wall_s,threads_peak,cpu_s,ctx_switches_per_stream,model_idle_share,device_reserved_mib" > "$OUT/held.csv"
+echo "streams,held,interim_p50_ms,interim_p95_ms,final_p95_ms,final_max_ms,failures,wall_s,threads_peak,cpu_s,ctx_switches_per_stream,model_idle_share,device_reserved_mib,host_rss_peak_mib" > "$OUT/held.csv"
 # snapshot PORT PID: lact_model_idle_seconds_total, lact_device_memory_reserved_bytes, the
 # process's CPU seconds and its live threads' context switches, and the time, as JSON.
 snapshot() {
@@ -68,7 +68,8 @@ for n in "${counts[@]}"; do
   # The server runs under a small wrapper that writes its rusage (all threads, reaped) at exit.
   "$PY" -c 'import json, os, subprocess, sys
 p = subprocess.Popen(sys.argv[2:]); _, status, ru = os.wait4(p.pid, 0)
-json.dump({"ctx_switches": ru.ru_nvcsw + ru.ru_nivcsw}, open(sys.argv[1], "w"))' "$OUT/n$n.rusage.json" \
+json.dump({"ctx_switches": ru.ru_nvcsw + ru.ru_nivcsw, "maxrss_kib": ru.ru_maxrss},
+          open(sys.argv[1], "w"))' "$OUT/n$n.rusage.json" \
     "$BUILD/server/lact_server" --model "$MODEL" --host 127.0.0.1 --port 0 --metrics_port 0 \
     --metrics_host 127.0.0.1 --threads "$THREADS" --max_streams $((n + 8)) --max_streams_per_peer 0 \
     --ready_file "$ready" "$@" > "$OUT/n$n.server.log" 2>&1 &
@@ -109,7 +110,7 @@ print(",".join(str(x) for x in (n, "yes" if held else "no", round(interim["p50"]
       round(interim["p95"]), round(p95(finals)), round(finals[-1]) if finals else "nan",
       s["failures"], round(s["wall_s"], 1), max(threads), round(m1["cpu_s"] - m0["cpu_s"], 1),
       round((ru["ctx_switches"] - m0["switches"]) / n), round(idle, 3),
-      round(m1["reserved"] / 2**20))))
+      round(m1["reserved"] / 2**20), round(ru["maxrss_kib"] / 1024))))
 PY
 done
 "$PY" - "$OUT/held.csv" "$INTERIM_MS" > "$OUT/held.md" <<'PY'
@@ -117,13 +118,14 @@ import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
 print(f"| streams | held (interim p95 <= {sys.argv[2]} ms, final <= 2 steps) | interim p50 / p95 ms | "
       "final p95 / max ms | failures | wall s | server threads (peak) | server CPU s | "
-      "context switches / stream | model idle | device MiB reserved |")
-print("|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
+      "context switches / stream | model idle | device MiB reserved | host RSS peak MiB |")
+print("|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 for r in rows:
     print(f"| {r['streams']} | {r['held']} | {r['interim_p50_ms']} / {r['interim_p95_ms']} | "
           f"{r['final_p95_ms']} / {r['final_max_ms']} | {r['failures']} | {r['wall_s']} | "
           f"{r['threads_peak']} | {r['cpu_s']} | {r['ctx_switches_per_stream']} | "
-          f"{100 * float(r['model_idle_share']):.0f}% | {r['device_reserved_mib']} |")
+          f"{100 * float(r['model_idle_share']):.0f}% | {r['device_reserved_mib']} | "
+          f"{r['host_rss_peak_mib']} |")
 held = [int(r["streams"]) for r in rows if r["held"] == "yes"]
 print(f"\nMost streams held: {max(held) if held else 0}")
 PY

@@ -30,6 +30,8 @@ for r in rows:
     assert r["failures"] == "0" and float(r["wall_s"]) > 0, r
     assert int(r["threads_peak"]) > 1 and float(r["cpu_s"]) > 0, r  # model thread + gRPC's
     assert int(r["ctx_switches_per_stream"]) > 0 and 0 <= float(r["model_idle_share"]) <= 1, r
+    # The server's (LibTorch loaded: hundreds of MiB), not its Python wrapper's (~10 MiB).
+    assert int(r["host_rss_peak_mib"]) >= 100, r
 table = open(f"{tmp}/out/held.md").read()
 assert table.count("\n| ") >= 2 and "Most streams held: " in table, table
 strict = list(csv.DictReader(open(f"{tmp}/strict/held.csv")))
