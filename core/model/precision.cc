@@ -2,6 +2,8 @@
 
 #include <fstream>
 #include <sstream>
+#include <string_view>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "core/model/quantized_linear.h"
@@ -16,23 +18,28 @@ std::string Precision::Name() const {
   return dtype == torch::kBFloat16 ? "int8-bfloat16" : "int8";
 }
 
-bool CpuHasNativeBfloat16() {
-  static const bool native = [] {
+bool CpuHasAnyFlag(std::initializer_list<std::string_view> wanted) {
+  static const std::vector<std::string> flags = [] {
     std::ifstream in("/proc/cpuinfo");
     std::string line;
     while (std::getline(in, line)) {
       if (line.rfind("flags", 0) != 0) continue;
       std::istringstream words(line);
-      std::string flag;
-      while (words >> flag) {
-        if (flag == "avx512_bf16" || flag == "amx_bf16") return true;
-      }
-      return false;  // the first processor's flags speak for all
+      std::vector<std::string> all;
+      for (std::string flag; words >> flag;) all.push_back(flag);
+      return all;  // the first processor's flags speak for all
     }
-    return false;
+    return std::vector<std::string>{};
   }();
-  return native;
+  for (const std::string& flag : flags) {
+    for (std::string_view w : wanted) {
+      if (flag == w) return true;
+    }
+  }
+  return false;
 }
+
+bool CpuHasNativeBfloat16() { return CpuHasAnyFlag({"avx512_bf16", "amx_bf16"}); }
 
 const char* PrecisionNames() { return "auto, float32, bfloat16, float16, int8, int8-bfloat16"; }
 

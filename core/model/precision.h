@@ -10,6 +10,9 @@
 // In every mode lm_head, the logits and LaCT (fast weights and projections) stay float32.
 #pragma once
 
+#include <initializer_list>
+#include <string_view>
+
 #include <string>
 
 #include <torch/torch.h>
@@ -26,6 +29,8 @@ struct Precision {
 
 // True when this CPU has native bfloat16 arithmetic (the avx512_bf16 or amx_bf16 flag of
 // /proc/cpuinfo). Without it LibTorch emulates bf16, slower than float32.
+// Whether /proc/cpuinfo's first processor lists any of `flags` (false where it cannot be read).
+bool CpuHasAnyFlag(std::initializer_list<std::string_view> flags);
 bool CpuHasNativeBfloat16();
 
 // `name` (one of the names above) on `device` -> the precision. `auto`:

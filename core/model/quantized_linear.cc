@@ -7,6 +7,7 @@
 #include <ATen/native/quantized/PackedParams.h>
 
 #include "absl/strings/str_cat.h"
+#include "core/model/precision.h"
 
 namespace lact {
 
@@ -58,9 +59,14 @@ absl::StatusOr<std::shared_ptr<const QuantizedLinear>> QuantizedLinear::Create(
 }
 
 torch::Tensor QuantizedLinear::Apply(const torch::Tensor& x) const {
+  // Without VNNI, x86 int8 kernels multiply u8 x s8 pairs with vpmaddubsw, whose int16 sum
+  // saturates for 8-bit activations (255 * 127 * 2 > 32767): the output is garbage (argmax
+  // agreement 0.49 on an AVX2-only EPYC). 7-bit activations (reduce_range) fit, as PyTorch's
+  // x86 quantization does on such CPUs.
+  static const bool reduce_range = !CpuHasAnyFlag({"avx512_vnni", "avx_vnni", "amx_int8"});
   // oneDNN's dynamic kernel takes float32 activations: convert around it.
   const torch::Tensor y =
-      packed_->params->apply_dynamic(x.to(torch::kFloat32).contiguous(), /*reduce_range=*/false);
+      packed_->params->apply_dynamic(x.to(torch::kFloat32).contiguous(), reduce_range);
   return y.to(x.scalar_type());  // [..., out]
 }
 
