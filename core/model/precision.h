@@ -11,9 +11,8 @@
 #pragma once
 
 #include <initializer_list>
-#include <string_view>
-
 #include <string>
+#include <string_view>
 
 #include <torch/torch.h>
 
@@ -27,10 +26,11 @@ struct Precision {
   std::string Name() const;                   // the --dtype name ("int8-bfloat16", ...)
 };
 
-// True when this CPU has native bfloat16 arithmetic (the avx512_bf16 or amx_bf16 flag of
-// /proc/cpuinfo). Without it LibTorch emulates bf16, slower than float32.
 // Whether /proc/cpuinfo's first processor lists any of `flags` (false where it cannot be read).
 bool CpuHasAnyFlag(std::initializer_list<std::string_view> flags);
+
+// True when this CPU has native bfloat16 arithmetic (the avx512_bf16 or amx_bf16 flag of
+// /proc/cpuinfo). Without it LibTorch emulates bf16, slower than float32.
 bool CpuHasNativeBfloat16();
 
 // `name` (one of the names above) on `device` -> the precision. `auto`:
