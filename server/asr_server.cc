@@ -18,6 +18,7 @@
 #include "core/streaming/asr_model.h"
 #include "core/streaming/online_recognizer.h"
 #include "core/streaming/recognizer_warm_up.h"
+#include "core/util/blas_threads.h"
 #include "core/util/status_macros.h"
 #include "server/asr_service.h"
 #include "server/auth.h"
@@ -92,6 +93,8 @@ absl::Status AsrServer::LoadModel() {
   torch::set_num_threads(config_.threads > 0
                              ? config_.threads
                              : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  // OpenBLAS's own pool spun beside the decoders (core/util/blas_threads.h).
+  if (const int blas = LimitOpenBlasThreads(); blas > 0) Log("OpenBLAS threads: ", blas);
   AsrModelOptions model_options;
   model_options.device = config_.device;
   model_options.dtype = config_.dtype;

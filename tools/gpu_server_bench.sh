@@ -11,8 +11,9 @@
 #      (lact_bench --lact both);
 #   3. a profile of one streaming step by part (lact_bench --profile_steps), and where Nsight
 #      Systems is installed, the CUDA kernels of an offline batch by total time (nsys).
-# Random weights time the same work as trained ones; the LM decoder sees random posteriors, which
-# keeps more hypotheses alive than speech would (a pessimistic decoding cost).
+# Random weights time the same work as trained ones; the random model's CTC head is drawn
+# "speech-like" (lact_bench --random_posteriors, the default: mostly blank, few tokens near the
+# best), so the LM beam search does the work of speech, not of uniform noise (5-7x more).
 #
 #   tools/gpu_server_bench.sh OUT_DIR [--deps DIR|FILE.tar.xz] [--streams "250 500 1000 1500"]
 #                             [--seconds S] [--server-flags "..."] [--quick] [--build-only]

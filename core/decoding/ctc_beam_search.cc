@@ -179,8 +179,10 @@ struct CtcBeamSearchDecoder::NextBeam {
   absl::flat_hash_map<std::pair<uint64_t, uint64_t>, size_t> index;
 
   void Clear() {
+    const size_t last = hyps.size();
     hyps.clear();
-    index.clear();
+    index.clear();        // absl frees a table of more than 127 slots here,
+    index.reserve(last);  // so it is sized once for as many as the last frame had, not regrown
   }
 
   // Adds probability to the hypothesis (words, partial word), creating it from `meta` if new.

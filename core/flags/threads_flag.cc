@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include "absl/flags/flag.h"
+#include "core/util/blas_threads.h"
 
 // The flags (hand layout: the help text starts on the flag's line).
 // clang-format off
@@ -22,6 +23,7 @@ int SetTorchThreadsFromFlag() {
   const int threads =
       flag > 0 ? flag : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   torch::set_num_threads(threads);
+  LimitOpenBlasThreads();
   return threads;
 }
 

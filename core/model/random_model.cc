@@ -4,6 +4,7 @@
 
 #include <torch/torch.h>
 
+#include "core/model/wav2vec2_model.h"
 #include "core/model/wav2vec2_weights.h"
 
 namespace lact {
@@ -40,6 +41,39 @@ TensorMap RandomWav2Vec2Tensors(const Wav2Vec2Config& c, uint64_t seed, double s
     }
   }
   return t;
+}
+
+namespace {
+
+// [1, S]: 4 s of a tone with a wandering pitch and its harmonics in noise, zero mean and unit
+// variance (as the feature extractor normalises), fixed.
+torch::Tensor ProbeWaveform(int sample_rate, at::Generator& gen) {
+  const int64_t n = 4 * static_cast<int64_t>(sample_rate);
+  torch::Tensor t = torch::arange(n, torch::kDouble) / sample_rate;
+  torch::Tensor phase =
+      2 * M_PI * (150 * t - 60 / (2 * M_PI * 0.7) * torch::cos(2 * M_PI * 0.7 * t));
+  torch::Tensor x = torch::sin(phase) + 0.5 * torch::sin(2 * phase) + 0.25 * torch::sin(3 * phase);
+  x = x + at::normal(0.0, 0.3, {n}, gen).to(torch::kDouble);
+  x = (x - x.mean()) / x.std();
+  return x.to(torch::kFloat).unsqueeze(0);
+}
+
+}  // namespace
+
+absl::Status MakeCtcHeadSpeechLike(const Wav2Vec2Config& c, uint64_t seed, TensorMap* tensors) {
+  torch::NoGradGuard no_grad;
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+  const double std = kSpeechLikeLogitStd / std::sqrt(static_cast<double>(c.hidden_size));
+  torch::Tensor weight = at::normal(0.0, std, {c.vocab_size, c.hidden_size}, gen);
+  auto model = Wav2Vec2Model::FromTensors(c, *tensors, torch::kCPU);
+  if (!model.ok()) return model.status();
+  torch::Tensor mean_hidden =
+      model->Encode(ProbeWaveform(Wav2Vec2PreprocessorConfig{}.sampling_rate, gen))[0].mean(0);
+  torch::Tensor bias = -torch::mv(weight, mean_hidden);  // [V]
+  bias[c.pad_token_id] += kSpeechLikeBlankBias;
+  (*tensors)["lm_head.weight"] = weight;
+  (*tensors)["lm_head.bias"] = bias.contiguous();
+  return absl::OkStatus();
 }
 
 }  // namespace lact

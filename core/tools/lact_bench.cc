@@ -45,6 +45,10 @@
 // clang-format off
 ABSL_FLAG(std::string, random, "base", "base|tiny: random model size when --model is empty");
 ABSL_FLAG(int32_t, lact_layers, 2, "LaCT layers added to a random model");
+ABSL_FLAG(std::string, random_posteriors, "speechlike",
+          "speechlike|uniform: a random model's CTC head gives a trained model's kind of posteriors "
+          "(mostly blank, else one token: a beam search's work on speech), or lm_head drawn like "
+          "every other tensor (nearly uniform: the beam tries every token at every frame)");
 ABSL_FLAG(double, audio_seconds, 10.0, "offline input length (s)");
 ABSL_FLAG(std::string, batch_sizes, "1,2,4", "offline batch sizes");
 ABSL_FLAG(int32_t, repeats, 3, "offline timed repeats per batch size (after one warm-up)");
@@ -139,10 +143,22 @@ int WriteRandomModel(const std::string& dir) {
     std::cerr << "lact_bench: --random must be base or tiny\n";
     return 2;
   }
+  const std::string posteriors = absl::GetFlag(FLAGS_random_posteriors);
+  if (posteriors != "speechlike" && posteriors != "uniform") {
+    std::cerr << "lact_bench: --random_posteriors must be speechlike or uniform\n";
+    return 2;
+  }
   lact::Wav2Vec2Config config = size == "base" ? lact::BaseConfig() : lact::TinyConfig();
-  std::cerr << "lact_bench: writing a random " << size << " model to " << dir << "\n";
-  if (auto s = lact::WriteModelFolder(dir, config, lact::RandomWav2Vec2Tensors(config, 0));
-      !s.ok()) {
+  std::cerr << "lact_bench: writing a random " << size << " model (" << posteriors
+            << " posteriors) to " << dir << "\n";
+  lact::TensorMap tensors = lact::RandomWav2Vec2Tensors(config, 0);
+  if (posteriors == "speechlike") {
+    if (auto s = lact::MakeCtcHeadSpeechLike(config, 1, &tensors); !s.ok()) {
+      std::cerr << "lact_bench: " << s.message() << "\n";
+      return 1;
+    }
+  }
+  if (auto s = lact::WriteModelFolder(dir, config, tensors); !s.ok()) {
     std::cerr << "lact_bench: " << s.message() << "\n";
     return 1;
   }
