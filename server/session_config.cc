@@ -96,8 +96,10 @@ absl::StatusOr<SessionOptions> SessionOptionsFromRequest(
   auto boost = SpeechContexts(config, options);
   if (!boost.ok()) return boost.status();
   so.boost = *std::move(boost);
+  so.interim_results = request.interim_results();
   so.feed_ms = options.feed_ms;
-  so.first_partial_ms = options.first_partial_ms;
+  // Early partials exist only to be shown.
+  so.first_partial_ms = so.interim_results ? options.first_partial_ms : 0;
   so.max_audio_seconds = options.max_stream_seconds;
   auto endpointing = MergeEndpointing(config.endpointing_config(), options.endpointing);
   if (!endpointing.ok()) return endpointing.status();

@@ -47,6 +47,7 @@ StreamSession::StreamSession(uint64_t id, const OnlineRecognizer& recognizer, Sc
   stream_options.lact_scope = options.lact_scope;
   stream_options.max_alternatives = options.max_alternatives;
   stream_options.boost = options.boost;
+  stream_options.provisional_text = options.interim_results;
   stream_options.normalizer_block_ms = options.feed_ms;  // blocks = the pieces fed after the start
   // The timeouts need the endpointer's view of speech even when the text is not cut.
   stream_options.speech_events = options.speech_events || options.speech_start_timeout_s > 0 ||

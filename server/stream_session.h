@@ -98,6 +98,9 @@ struct SessionUpdate {
 
 struct SessionOptions {
   bool enable_lact = true;
+  // StreamingRecognitionConfig.interim_results: false (and Recognize) skips decoding the
+  // lookahead into interim text (StreamOptions::provisional_text) and the early partials.
+  bool interim_results = true;
   bool word_times = false;                   // words (with times) in results
   bool word_confidence = false;              // words (with confidences) in final results
   int max_alternatives = 1;                  // transcripts per final (beam search)

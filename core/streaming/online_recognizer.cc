@@ -300,11 +300,13 @@ void OnlineRecognizer::FinishStep(const PendingStep& p) const {
     r.words = r.committed_words;
   } else {
     CtcResult committed, with_prov;
-    s.text_.Open(rows(p.ids, nc, np), rows(p.logits, nc, np), &committed, &with_prov);
+    const bool provisional = s.options_.provisional_text;
+    s.text_.Open(rows(p.ids, nc, np), rows(p.logits, nc, np), &committed,
+                 provisional ? &with_prov : nullptr);
     r.committed_text = std::move(committed.text);
     r.committed_words = std::move(committed.words);
-    r.text = std::move(with_prov.text);
-    r.words = std::move(with_prov.words);
+    r.text = provisional ? std::move(with_prov.text) : r.committed_text;
+    r.words = provisional ? std::move(with_prov.words) : r.committed_words;
   }
   r.committed_frames = s.committed_frames_;
   r.utterance_start_frame = s.text_.utterance_start_frame();

@@ -65,6 +65,12 @@ struct StreamOptions {
   // it on by default (--endpointing).
   EndpointingConfig endpointing = EndpointingConfig::Off();
   bool speech_events = false;  // keep the endpointer's events (TakeEvents) even without cutting
+  // Decode the lookahead frames after the committed ones into result().text / words (what an
+  // interim shows). false: result().text is the committed text, and a caller that never shows
+  // interims (the server's Recognize, or interim_results off) skips the decoder's second pass
+  // over every step's lookahead (with the LM beam search, about half its work). Finals are the
+  // same either way.
+  bool provisional_text = true;
   LactScope lact_scope = LactScope::kStream;
   // Transcripts per final (UtteranceOptions::max_alternatives; beam search only).
   int max_alternatives = 1;

@@ -107,10 +107,10 @@ void UtteranceDecoder::EndUtterance(int64_t end, bool forced, bool at_input_end)
 void UtteranceDecoder::Open(const torch::Tensor& ids, const torch::Tensor& logits,
                             CtcResult* committed, CtcResult* with_provisional) {
   if (beam_) {
-    *with_provisional = FromStreamStart(beam_->WithProvisional(logits));
+    if (with_provisional) *with_provisional = FromStreamStart(beam_->WithProvisional(logits));
     *committed = FromStreamStart(beam_->Stable());
   } else {
-    *with_provisional = FromStreamStart(greedy_.WithProvisional(ids, logits));
+    if (with_provisional) *with_provisional = FromStreamStart(greedy_.WithProvisional(ids, logits));
     *committed = FromStreamStart(greedy_.Committed());
   }
 }

@@ -72,6 +72,7 @@ class UtteranceDecoder {
   bool Accept(const torch::Tensor& ids, const torch::Tensor& logits);
   // The open utterance's text: committed words (will not change) and the text with the
   // provisional frames ids [Tp] / logits [Tp, V] after them; times from the stream's start.
+  // `with_provisional` may be null: the provisional frames are then not decoded.
   void Open(const torch::Tensor& ids, const torch::Tensor& logits, CtcResult* committed,
             CtcResult* with_provisional);
   // The input ended after the committed frames: the open utterance gets its final when it has

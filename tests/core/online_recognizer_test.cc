@@ -105,6 +105,35 @@ TEST(OnlineRecognizerTest, InterimsShowProvisionalTextBeforeTheEnd) {
   EXPECT_TRUE(saw_provisional);
 }
 
+// provisional_text off (the server's Recognize, interim_results off): every result's text is
+// its committed text, and the committed texts and the final are those of a stream that decodes
+// its lookahead, with greedy decoding and with the beam search.
+TEST(OnlineRecognizerTest, WithoutProvisionalTextResultsAreTheCommittedText) {
+  for (const char* method : {"greedy", "beam"}) {
+    DecodingConfig decoding;
+    decoding.method = method;
+    auto rec = *OnlineRecognizer::Create(Model(), SmallWindow(), decoding);
+    StreamOptions off;
+    off.provisional_text = false;
+    auto with = rec->CreateStream();
+    auto without = rec->CreateStream(off);
+    auto a = RunStream(*rec, *with, LongAudio(), 4800);
+    auto b = RunStream(*rec, *without, LongAudio(), 4800);
+    ASSERT_EQ(a.size(), b.size()) << method;
+    bool provisional_seen = false;
+    for (size_t i = 0; i < a.size(); ++i) {
+      EXPECT_EQ(b[i].text, b[i].committed_text) << method << " step " << i;
+      EXPECT_EQ(b[i].words.size(), b[i].committed_words.size()) << method << " step " << i;
+      EXPECT_EQ(b[i].committed_text, a[i].committed_text) << method << " step " << i;
+      provisional_seen |= a[i].text != a[i].committed_text;
+    }
+    EXPECT_TRUE(provisional_seen) << method << ": the lookahead never showed, nothing was compared";
+    EXPECT_TRUE(b.back().is_final);
+    EXPECT_EQ(b.back().text, a.back().text) << method;
+    EXPECT_FALSE(b.back().text.empty()) << method;
+  }
+}
+
 TEST(OnlineRecognizerTest, MemoryStaysFlatAsTheInputGrows) {
   // 60 s of audio fed in 100 ms pieces: the audio held never exceeds the window
   // (left context + step + lookahead + one piece + receptive field), however long the stream.
