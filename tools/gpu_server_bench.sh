@@ -12,8 +12,8 @@
 #   3. a profile of one streaming step by part (lact_bench --profile_steps), and where Nsight
 #      Systems is installed, the CUDA kernels of an offline batch by total time (nsys).
 # Random weights time the same work as trained ones; the random model's CTC head is drawn
-# "speech-like" (lact_bench --random_posteriors, the default: mostly blank, few tokens near the
-# best), so the LM beam search does the work of speech, not of uniform noise (5-7x more).
+# "speech-like" (lact_bench --random_posteriors, the default: few tokens near the best, often the
+# blank), so the LM beam search does the work of speech, not of uniform noise (4-8x more).
 #
 #   tools/gpu_server_bench.sh OUT_DIR [--deps DIR|FILE.tar.xz] [--streams "250 500 1000 1500"]
 #                             [--seconds S] [--server-flags "..."] [--quick] [--build-only]

@@ -47,8 +47,8 @@ ABSL_FLAG(std::string, random, "base", "base|tiny: random model size when --mode
 ABSL_FLAG(int32_t, lact_layers, 2, "LaCT layers added to a random model");
 ABSL_FLAG(std::string, random_posteriors, "speechlike",
           "speechlike|uniform: a random model's CTC head gives a trained model's kind of posteriors "
-          "(mostly blank, else one token: a beam search's work on speech), or lm_head drawn like "
-          "every other tensor (nearly uniform: the beam tries every token at every frame)");
+          "(few tokens near the best, often the blank: a beam search's work on speech), or lm_head drawn "
+          "like every other tensor (nearly uniform: the beam tries every token at every frame)");
 ABSL_FLAG(double, audio_seconds, 10.0, "offline input length (s)");
 ABSL_FLAG(std::string, batch_sizes, "1,2,4", "offline batch sizes");
 ABSL_FLAG(int32_t, repeats, 3, "offline timed repeats per batch size (after one warm-up)");

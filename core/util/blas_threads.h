@@ -4,7 +4,7 @@
 // 0.1 s (OpenBLAS's THREAD_TIMEOUT, 2^28 cycles) before they sleep. A server steps far more
 // often than that, so they never sleep: on this project's 2-core machine `perf` put 55% of
 // lact_server's CPU time in sched_yield, and one OpenBLAS thread made both the server and an
-// offline pass faster (docs/benchmarks.md, "OpenBLAS's spinning threads"). LibTorch's OpenMP
+// offline pass faster (docs/benchmarks.md, "The server's own cost on this CPU"). LibTorch's OpenMP
 // threads (--threads) still run everything else in parallel.
 #pragma once
 
