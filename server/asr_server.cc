@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
-#include <thread>
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
@@ -15,6 +14,7 @@
 
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
+#include "core/model/cpu_threads.h"
 #include "core/streaming/asr_model.h"
 #include "core/streaming/online_recognizer.h"
 #include "core/streaming/recognizer_warm_up.h"
@@ -90,10 +90,8 @@ absl::StatusOr<std::unique_ptr<AsrServer>> AsrServer::Create(const ServerConfig&
 }
 
 absl::Status AsrServer::LoadModel() {
-  torch::set_num_threads(config_.threads > 0
-                             ? config_.threads
-                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
-  // OpenBLAS's own pool spun beside the decoders (core/util/blas_threads.h).
+  SetCpuThreads(config_.threads);
+  // SetCpuThreads limited OpenBLAS to one thread: its pool spun beside the decoders.
   if (const int blas = LimitOpenBlasThreads(); blas > 0) Log("OpenBLAS threads: ", blas);
   AsrModelOptions model_options;
   model_options.device = config_.device;

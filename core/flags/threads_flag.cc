@@ -1,13 +1,9 @@
 #include "core/flags/threads_flag.h"
 
-#include <algorithm>
 #include <cstdint>
-#include <thread>
-
-#include <torch/torch.h>
 
 #include "absl/flags/flag.h"
-#include "core/util/blas_threads.h"
+#include "core/model/cpu_threads.h"
 
 // The flags (hand layout: the help text starts on the flag's line).
 // clang-format off
@@ -18,13 +14,6 @@ namespace lact {
 
 int GetThreadsFlag() { return absl::GetFlag(FLAGS_threads); }
 
-int SetTorchThreadsFromFlag() {
-  const int flag = GetThreadsFlag();
-  const int threads =
-      flag > 0 ? flag : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  torch::set_num_threads(threads);
-  LimitOpenBlasThreads();
-  return threads;
-}
+int SetTorchThreadsFromFlag() { return SetCpuThreads(GetThreadsFlag()); }
 
 }  // namespace lact

@@ -5,8 +5,8 @@ namespace lact {
 
 // --threads as given (0: all cores).
 int GetThreadsFlag();
-// Sets LibTorch's intra-op threads from --threads (0: the machine's core count) and OpenBLAS to
-// one thread of its own (core/util/blas_threads.h); returns the intra-op count.
+// SetCpuThreads(--threads) (core/model/cpu_threads.h): LibTorch's intra-op threads (0: the
+// machine's core count) and OpenBLAS to one thread of its own; returns the intra-op count.
 int SetTorchThreadsFromFlag();
 
 }  // namespace lact
