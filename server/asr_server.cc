@@ -124,8 +124,9 @@ absl::Status AsrServer::LoadModel() {
   }
   Log("model loaded from ", config_.model_dir, " on ", model_->device().str(), " in ",
       model_->encoder().precision().Name(), " (--dtype ", config_.dtype, "; LaCT ",
-      model_->has_lact_files() && model_->lact() != nullptr ? "present" : "absent", ", ",
-      model_->sample_rate(), " Hz)");
+      model_->has_lact_files() && model_->lact() != nullptr ? "present" : "absent",
+      model_->lact() != nullptr && model_->lact()->tf32_products() ? ", its products in TF32" : "",
+      ", ", model_->sample_rate(), " Hz)");
   return absl::OkStatus();
 }
 

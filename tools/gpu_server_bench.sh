@@ -9,8 +9,10 @@
 #      reserved GPU memory; nvidia-smi samples GPU use and memory through the sweep;
 #   2. offline RTFX of the same model by batch size in float16 and bfloat16, LaCT on and off
 #      (lact_bench --lact both);
-#   3. a profile of one streaming step by part (lact_bench --profile_steps), and where Nsight
-#      Systems is installed, the CUDA kernels of an offline batch by total time (nsys).
+#   3. a profile of one streaming step by part (lact_bench --profile_steps), the operators of a
+#      step of 64 streams by time (each synchronised) and the operators dispatched per stream
+#      (--profile_ops), and where Nsight Systems is installed, the CUDA kernels of an offline
+#      batch by total time (nsys).
 # Random weights time the same work as trained ones; the random model's CTC head is drawn
 # "speech-like" (lact_bench --random_posteriors, the default: few tokens near the best, often the
 # blank), so the LM beam search does the work of speech, not of uniform noise (4-8x more).
@@ -144,11 +146,12 @@ for dt in $DTYPES; do
     > "$LOGS/offline_$dt.txt" 2>&1 || stamp "lact_bench exited $? (logs/offline_$dt.txt)"
   { echo '```'; grep -E "^(offline|LaCT|memory)" "$LOGS/offline_$dt.txt"; echo '```'; } >> "$SUMMARY"
 done
-stamp "profile of a streaming step"
-timeout "$(limit 60 5)" "$BUILD/core/lact_bench" --model "$MODEL" --device "$DEVICE" --dtype "${DTYPES%% *}" \
-  --lact on --batch_sizes "" --streams 0 --step_ms 640 --profile_steps 20 > "$OUT/profile.txt" 2>&1 \
-  || stamp "profile exited $?"
-{ echo '```'; tail -20 "$OUT/profile.txt"; echo '```'; } >> "$SUMMARY"
+PROFILE_BATCH=64; [ "$DEVICE" = cpu ] && PROFILE_BATCH=3
+stamp "profile of a streaming step, and of its operators at $PROFILE_BATCH streams"
+timeout "$(limit 90 5)" "$BUILD/core/lact_bench" --model "$MODEL" --device "$DEVICE" --dtype "${DTYPES%% *}" \
+  --lact on --batch_sizes "" --streams 0 --step_ms 640 --profile_steps 20 \
+  --profile_ops 3 --profile_batch $PROFILE_BATCH > "$OUT/profile.txt" 2>&1 || stamp "profile exited $?"
+{ echo '```'; grep '^profile' "$OUT/profile.txt"; grep '^ops' "$OUT/profile.txt" | head -22; echo '```'; } >> "$SUMMARY"
 # Where Nsight Systems is installed: the GPU kernels of an offline batch of 64, by total time.
 if command -v nsys > /dev/null && [ "$DEVICE" != cpu ]; then
   stamp "nsys: kernels of an offline batch of 64"

@@ -9,6 +9,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include "absl/strings/str_cat.h"
+#include "core/model/tf32_matmul_scope.h"
 #include "core/util/status_macros.h"
 
 namespace lact {
@@ -303,6 +304,7 @@ absl::StatusOr<std::vector<torch::Tensor>> LactStack::Run(const std::vector<Lact
                                                           const std::vector<torch::Tensor>& xs,
                                                           const std::vector<bool>& commit) const {
   torch::NoGradGuard no_grad;
+  const Tf32MatmulScope tf32(tf32_products_);
   LACT_ASSIGN_OR_RETURN(const std::vector<torch::Tensor> x_in, CheckInputs(states, xs));
   const size_t B = states.size();
   std::vector<int64_t> offset(B, 0);                  // frames of x_in[b] done

@@ -54,6 +54,11 @@ class LactStack {
   bool trained() const { return trained_; }
   int64_t num_layers() const { return static_cast<int64_t>(layers_.size()); }
   const LactLayer& layer(int64_t l) const { return layers_[l]; }
+  // On CUDA: run the stack's float32 matrix products in TF32 (Tf32MatmulScope around each
+  // Forward and Peek; the fast weights, momentum and every other operation stay float32). Set by
+  // AsrModel::Load where LactProductsInTf32 says so; ignored off CUDA.
+  void set_tf32_products(bool on) { tf32_products_ = on && device_.is_cuda(); }
+  bool tf32_products() const { return tf32_products_; }
 
   // A fresh stream state on the stack's device.
   LactState NewState() const;
@@ -108,6 +113,7 @@ class LactStack {
   LactConfig config_;
   torch::Device device_ = torch::kCPU;
   bool trained_ = false;
+  bool tf32_products_ = false;  // CUDA: float32 products in TF32 (set_tf32_products)
   std::vector<LactLayer> layers_;
   torch::Tensor initial_fast_;  // [L, 3, H, m, d]: per layer (w0, w1ᵀ, w2)
 };

@@ -43,6 +43,11 @@ bool CpuHasNativeBfloat16() { return CpuHasAnyFlag({"avx512_bf16", "amx_bf16"});
 
 const char* PrecisionNames() { return "auto, float32, bfloat16, float16, int8, int8-bfloat16"; }
 
+bool LactProductsInTf32(const Precision& encoder, const torch::Device& device) {
+  return device.is_cuda() &&
+         (encoder.dtype == torch::kFloat16 || encoder.dtype == torch::kBFloat16);
+}
+
 absl::StatusOr<Precision> ResolvePrecision(const std::string& name, const torch::Device& device) {
   const bool cpu = device.is_cpu();
   if (name == "auto") {

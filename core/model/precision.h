@@ -7,7 +7,9 @@
 //   int8-bfloat16  CPU: the transformer's linear layers in int8, everything else bfloat16
 //   auto           the fastest of these by a fixed rule (ResolvePrecision), measured in
 //                  docs/benchmarks.md "Precision on the CPU"
-// In every mode lm_head, the logits and LaCT (fast weights and projections) stay float32.
+// In every mode lm_head, the logits and LaCT (fast weights and projections) stay float32; on CUDA
+// beside a half-precision encoder, LaCT's float32 matrix products run in TF32
+// (LactProductsInTf32).
 #pragma once
 
 #include <initializer_list>
@@ -41,6 +43,14 @@ bool CpuHasNativeBfloat16();
 // InvalidArgument for an unknown name, float16 on the CPU, int8 on a GPU; FailedPrecondition for
 // int8 without oneDNN.
 absl::StatusOr<Precision> ResolvePrecision(const std::string& name, const torch::Device& device);
+
+// Whether LaCT's float32 matrix products run in TF32 beside an encoder of precision `encoder` on
+// `device` (LACT_SPEC.md "Precision": on a GPU the fast weights stay float32 while the products may
+// run in TF32 or bf16): on CUDA when the encoder runs in float16 or bfloat16, where float32
+// products run at a small fraction of the half-precision encoder's rate (docs/benchmarks.md:
+// LaCT added 18.6% to a float16 encoder's time for 5% of its FLOPs). Never on the CPU, nor beside a
+// float32 encoder: the parity contract.
+bool LactProductsInTf32(const Precision& encoder, const torch::Device& device);
 
 // The names --dtype accepts, for help and errors: "auto, float32, bfloat16, float16, int8,
 // int8-bfloat16".

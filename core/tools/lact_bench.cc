@@ -5,6 +5,8 @@
 //  (c) LaCT on vs off for both;
 //  (d) memory per stream (LaCT state + audio window; on CUDA the allocator's growth too).
 //  (e) --profile_steps: where one streaming step's time goes (core/tools/bench/step_profile.h).
+//  (f) --profile_ops: the operators of a batched model step by time, and the operators dispatched
+//      per step and per stream (core/tools/bench/op_profile.h).
 // Prints a table and writes JSON (--json). See docs/benchmarks.md for the commands we ran.
 #include <algorithm>
 #include <chrono>
@@ -36,6 +38,7 @@
 #include "core/streaming/asr_model.h"
 #include "core/streaming/online_recognizer.h"
 #include "core/tools/bench/bench_util.h"
+#include "core/tools/bench/op_profile.h"
 #include "core/tools/bench/step_profile.h"
 #include "core/tools/bench/streaming_run.h"
 #include "core/tools/tool_main.h"
@@ -57,6 +60,11 @@ ABSL_FLAG(double, stream_seconds, 10.0, "audio per simulated stream (s)");
 ABSL_FLAG(int32_t, profile_steps, 0,
           "profile a streaming step: time its parts (normaliser, conv, transformer, LaCT, lm_head, "
           "decoder) this many times each (0: skip)");
+ABSL_FLAG(int32_t, profile_ops, 0,
+          "profile the operators of a batched streaming model step (--profile_batch streams): time each "
+          "top-level operator (synchronising the device around it) over this many steps, and count the "
+          "operators per step at 1 and at --profile_batch streams (0: skip)");
+ABSL_FLAG(int32_t, profile_batch, 16, "streams decoded together in each step that --profile_ops times");
 ABSL_FLAG(std::string, json, "", "write the results as JSON here");
 ABSL_FLAG(std::string, save_random_model, "", "write the random model folder (with lact_config.json) "
           "here and exit, for other tools to load");
@@ -243,9 +251,10 @@ nlohmann::json DescribeRun(const lact::AsrModel& model, const lact::ModelFlags& 
     const int64_t state_bytes = model.lact()->NewState().ByteSize();
     out["lact_config"] = model.lact()->config().ToString();
     out["lact_state_bytes_per_stream"] = state_bytes;
-    std::printf("LaCT: %s\nLaCT state per stream: %lld bytes (%.2f MiB)\n",
+    out["lact_products"] = model.lact()->tf32_products() ? "tf32" : "float32";
+    std::printf("LaCT: %s\nLaCT state per stream: %lld bytes (%.2f MiB); LaCT products in %s\n",
                 model.lact()->config().ToString().c_str(), static_cast<long long>(state_bytes),
-                state_bytes / 1048576.0);
+                state_bytes / 1048576.0, model.lact()->tf32_products() ? "TF32" : "float32");
   }
   return out;
 }
@@ -259,6 +268,10 @@ LaCT on vs off, memory per stream. Usage: lact_bench [--model DIR | --random bas
   const int threads = lact::SetTorchThreadsFromFlag();
   std::vector<int> batch_sizes;
   if (!ParseBatchSizes(&batch_sizes)) return 2;
+  if (const int b = absl::GetFlag(FLAGS_profile_batch); b < 1 || b > 4096) {
+    std::cerr << "lact_bench: --profile_batch must be in [1, 4096], got " << b << "\n";
+    return 2;
+  }
   auto lact_mode = lact::GetLactFlag(
       lact::LactMode::kBoth, {lact::LactMode::kOn, lact::LactMode::kOff, lact::LactMode::kBoth});
   if (!lact_mode.ok()) {
@@ -296,6 +309,16 @@ LaCT on vs off, memory per stream. Usage: lact_bench [--model DIR | --random bas
     out["step_profile"] = nlohmann::json::array();
     for (bool use_lact : modes)
       out["step_profile"].push_back(lact::bench::ProfileStep(**rec, use_lact, n));
+  }
+  if (const int n = absl::GetFlag(FLAGS_profile_ops); n > 0) {
+    out["op_profile"] = nlohmann::json::array();
+    lact::bench::OpProfileOptions options;
+    options.batch = absl::GetFlag(FLAGS_profile_batch);
+    options.steps = n;
+    for (bool use_lact : modes) {
+      options.use_lact = use_lact;
+      out["op_profile"].push_back(lact::bench::ProfileOps(**rec, options));
+    }
   }
   return WriteJson(absl::GetFlag(FLAGS_json), out);
 }

@@ -7,7 +7,7 @@ BIN=${LACT_BIN:?}/core/lact_bench
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 "$BIN" --random tiny --threads 1 --batch-sizes 1,2 --audio-seconds 2 --repeats 1 \
   --streams 2 --stream-seconds 2 --step-ms 320 --left-context-ms 640 --lookahead-ms 160 \
-  --profile_steps 3 --json "$tmp/out.json" > "$tmp/stdout" 2> "$tmp/stderr"
+  --profile_steps 3 --profile_ops 2 --profile_batch 3 --json "$tmp/out.json" > "$tmp/stdout" 2> "$tmp/stderr"
 cat "$tmp/stdout"
 /usr/bin/python3 - "$tmp/out.json" <<'PY'
 import json, sys
@@ -45,6 +45,26 @@ for p in prof:
     assert p["step_s"] > 0 and sum(p["parts_s"].values()) >= p["step_s"] * (1 - 1e-9), p
     assert p["window_ms"] == 320 + 640 + 160 and p["step_ms"] == 320, p
     assert abs(p["cost_per_audio_s"] - p["step_s"] / 0.32) < 1e-9, p
+# The operator profile (--profile_ops): per LaCT mode, a 3-stream step's operators by time. The
+# first convolution takes the 3 windows of 1,120 ms (17,920 samples + the 80 beyond the last
+# frame's hop that its receptive field needs); LaCT adds operators per step and per stream.
+ops = {o["lact"]: o for o in r["op_profile"]}
+assert sorted(ops) == [False, True], r["op_profile"]
+for o in ops.values():
+    assert o["batch"] == 3 and o["steps"] == 2 and "error" not in o, o
+    assert o["window_ms"] == 320 + 640 + 160 and o["step_ms"] == 320, o
+    names = [row["op"] for row in o["ops"]]
+    assert any(n.startswith("aten::conv1d [3,1,18000] [32,1,10]") for n in names), names
+    assert all(row["s_per_step"] >= 0 and 0 <= row["share"] <= 1 for row in o["ops"]), o
+    assert o["ops"] == sorted(o["ops"], key=lambda row: -row["s_per_step"]), o
+    # The JSON lists the 100 slowest groups; operators + the time between them = the timed step.
+    assert sum(row["s_per_step"] for row in o["ops"]) <= o["operators_s_per_step"] * (1 + 1e-9), o
+    assert o["operators_s_per_step"] + o["other_s_per_step"] >= o["timed_step_s"] * (1 - 1e-9), o
+    assert o["step_s"] > 0 and o["ops_per_step"] > o["ops_per_step_batch1"] > 0, o
+    # a + b * streams: b (the model thread's dispatches per stream) stays a few dozen; the
+    # encoder's per-stream cost is its batch dimension, not more operators.
+    assert 0 < o["ops_per_stream"] < 60, o
+assert ops[True]["ops_per_step_batch1"] > ops[False]["ops_per_step_batch1"] + 50, ops
 print("ok   lact_bench JSON:", len(off), "offline rows,", len(st), "streaming rows,", len(prof),
       "profiles")
 PY

@@ -58,7 +58,7 @@ has_flags core/lact_transcribe model device dtype lact threads step_ms decoder b
   segments format segments_dir endpointing max_utterance_seconds lact_scope calibrate_confidence \
   unk_penalty boost boost_file
 has_flags core/lact_bench model device dtype lact threads step_ms max_batch streams profile_steps \
-  random_posteriors
+  random_posteriors profile_ops profile_batch
 has_flags train/lact_train threads mode device dtype max_minutes state_cache train_top_layers top_layers_lr_scale
 lacks_flags train/lact_train model lact step_ms decoder lact_scope
 # lact_study_eval decodes as lact_server does: the server's window, decoder and endpointing flags.
@@ -91,6 +91,8 @@ if [ -x "$B/core/lact_bench" ]; then
   check "lact_bench --lact auto" 2 "lact must be on, off, both here" "$B/core/lact_bench" --lact auto
   check "lact_bench --random_posteriors" 2 "random_posteriors must be speechlike or uniform" \
     "$B/core/lact_bench" --random_posteriors peaky --save_random_model "$tmp/random"
+  check "lact_bench --profile_batch 0" 2 "profile_batch must be in \\[1, 4096\\], got 0" \
+    "$B/core/lact_bench" --profile_batch 0 --profile_ops 1
 fi
 
 # lact_transcribe takes files: its flags parse in both spellings, and the files are what is left.

@@ -38,6 +38,9 @@ assert all(o["audio_s"] > 0 and o["encoder_s"] > 0 for o in offline), offline
 profile = open(f"{out}/profile.txt").read()
 for part in ("conv", "transformer", "lact", "decode"):
     assert f"profile    {part}" in profile, profile
+# The operator table of a 3-stream step: the first convolution over 3 windows of 3,200 ms.
+assert "ops  3 streams, step 640 ms, window 3200 ms, LaCT on" in profile, profile
+assert "aten::conv1d [3,1,51280]" in profile, profile
 summary = open(f"{out}/summary.md").read()
 assert "commit abc1234" in summary and "Most streams held: " in summary, summary
 assert "interim p95 <= 250 ms" in summary, summary
