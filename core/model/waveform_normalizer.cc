@@ -138,6 +138,18 @@ std::vector<float> RunningNormalizer::Normalize(const std::vector<float>& x) con
   return out;
 }
 
+void RunningNormalizer::NormalizeFloat32(const float* in, size_t n, float* out) const {
+  if (stats_.count == 0) {
+    if (in != out) std::copy(in, in + n, out);
+    return;
+  }
+  // As LibTorch's CPU kernels evaluate (x - mean) * inv_std with double scalars and a float
+  // tensor: the scalars rounded to float, each operation rounded to float.
+  const float mean = static_cast<float>(stats_.mean());
+  const float inv_std = static_cast<float>(1.0 / std::sqrt(stats_.variance() + epsilon_));
+  for (size_t i = 0; i < n; ++i) out[i] = (in[i] - mean) * inv_std;
+}
+
 torch::Tensor RunningNormalizer::Normalize(const torch::Tensor& x) const {
   if (stats_.count == 0) return x;
   const double inv_std = 1.0 / std::sqrt(stats_.variance() + epsilon_);

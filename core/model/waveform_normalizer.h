@@ -67,6 +67,9 @@ class RunningNormalizer {
   void Normalize(const float* in, size_t n, float* out) const;  // in/out may alias
   std::vector<float> Normalize(const std::vector<float>& x) const;
   torch::Tensor Normalize(const torch::Tensor& x /*[...] float*/) const;  // same shape/device
+  // In float32 arithmetic ((x - mean) * (1 / std), each operand and result a float), bit for bit
+  // what Normalize(Tensor) gives on the CPU: the streaming recognizer's windows.
+  void NormalizeFloat32(const float* in, size_t n, float* out) const;  // in/out may alias
 
   void Reset() {
     stats_ = complete_ = current_ = WaveformStats{};

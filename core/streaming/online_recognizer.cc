@@ -119,7 +119,7 @@ absl::StatusOr<std::vector<PendingStep>> OnlineRecognizer::RunModelStep(
   LACT_RETURN_IF_ERROR(TakeWindows(streams, &steps));
   if (steps.empty()) return std::vector<PendingStep>();
   try {
-    EncodeWindows(steps);
+    LACT_RETURN_IF_ERROR(EncodeWindows(steps));
     SplitCommitted(steps);
     LACT_RETURN_IF_ERROR(ApplyLact(steps));
     return RunLmHead(steps);
@@ -128,11 +128,10 @@ absl::StatusOr<std::vector<PendingStep>> OnlineRecognizer::RunModelStep(
   }
 }
 
-// Each ready stream's window: the samples of its planned frames, normalised.
+// Each ready stream's plan and where its window's samples are (EncodeWindows copies them).
 absl::Status OnlineRecognizer::TakeWindows(const std::vector<OnlineStream*>& streams,
                                            std::vector<StreamStep>* steps) const {
   const int64_t rf = model_->encoder().config().ReceptiveField();
-  const bool normalize = model_->preprocessor().do_normalize;
   for (OnlineStream* s : streams) {
     if (s == nullptr || !IsReady(*s)) continue;
     StreamStep w;
@@ -149,26 +148,53 @@ absl::Status OnlineRecognizer::TakeWindows(const std::vector<OnlineStream*>& str
         return absl::InternalError(
             absl::StrCat("stream window [", begin, ", ", begin + length, ") outside its buffer"));
       }
-      w.window = torch::from_blob(s->buffer_.data() + offset, {length}, torch::kFloat32).clone();
-      if (normalize) w.window = s->normalizer_.Normalize(w.window);
+      w.window_begin = begin;
+      w.window_samples = length;
     }
     steps->push_back(std::move(w));
   }
   return absl::OkStatus();
 }
 
-// One encoder call per distinct window length (steady state: all streams share one).
-void OnlineRecognizer::EncodeWindows(std::vector<StreamStep>& steps) const {
+// One encoder call per distinct window length (steady state: all streams share one). Each
+// window is normalised straight from its stream's buffer into its row of the batch, which is
+// pinned host memory when the model is on CUDA (a faster copy to the device).
+absl::Status OnlineRecognizer::EncodeWindows(std::vector<StreamStep>& steps) const {
   std::map<int64_t, std::vector<size_t>> by_length;
   for (size_t i = 0; i < steps.size(); ++i) {
-    if (steps[i].window.defined()) by_length[steps[i].window.size(0)].push_back(i);
+    if (steps[i].window_samples > 0) by_length[steps[i].window_samples].push_back(i);
   }
+  const auto options =
+      torch::TensorOptions().dtype(torch::kFloat32).pinned_memory(model_->device().is_cuda());
   for (const auto& [length, members] : by_length) {
-    std::vector<torch::Tensor> batch;
-    for (size_t i : members) batch.push_back(steps[i].window);
-    torch::Tensor hidden = model_->encoder().Encode(torch::stack(batch));  // [B, T, D]
-    for (size_t j = 0; j < members.size(); ++j) steps[members[j]].hidden = hidden[j];
+    const int64_t B = static_cast<int64_t>(members.size());
+    torch::Tensor batch = torch::empty({B, length}, options);  // [B, S]
+    for (int64_t j = 0; j < B; ++j) {
+      LACT_RETURN_IF_ERROR(CopyWindow(steps[members[j]], batch.data_ptr<float>() + j * length));
+      steps[members[j]].window = batch[j];
+    }
+    torch::Tensor hidden = model_->encoder().Encode(batch);  // [B, T, D]
+    for (int64_t j = 0; j < B; ++j) steps[members[j]].hidden = hidden[j];
   }
+  return absl::OkStatus();
+}
+
+absl::Status OnlineRecognizer::CopyWindow(const StreamStep& w, float* out) const {
+  OnlineStream& s = *w.stream;
+  absl::MutexLock lock(&s.mu_);
+  const int64_t offset = w.window_begin - s.buffer_start_;
+  if (offset < 0 || offset + w.window_samples > static_cast<int64_t>(s.buffer_.size())) {
+    return absl::InternalError(absl::StrCat("stream window [", w.window_begin, ", ",
+                                            w.window_begin + w.window_samples,
+                                            ") left its buffer while the step ran"));
+  }
+  const float* in = s.buffer_.data() + offset;
+  if (model_->preprocessor().do_normalize) {
+    s.normalizer_.NormalizeFloat32(in, w.window_samples, out);
+  } else {
+    std::copy(in, in + w.window_samples, out);
+  }
+  return absl::OkStatus();
 }
 
 // Splits each window into committed and provisional frames.

@@ -127,7 +127,9 @@ class OnlineRecognizer {
     OnlineStream* stream = nullptr;
     StepPlan plan;
     bool finished = false;          // its input had finished when the step began
-    torch::Tensor window;           // [S] normalised samples (undefined: no frames to encode)
+    int64_t window_begin = 0;       // the window's first sample (stream sample index)
+    int64_t window_samples = 0;     // S (0: no frames to encode)
+    torch::Tensor window;           // [S] normalised samples, a row of the encoder's batch
     torch::Tensor hidden;           // [T_window, D] the encoder's output for the window
     torch::Tensor committed;        // [Tc, D] the frames this step commits
     torch::Tensor provisional;      // [Tp, D] the lookahead frames after them
@@ -137,7 +139,9 @@ class OnlineRecognizer {
   // The steps of DecodeStreams, in order.
   absl::Status TakeWindows(const std::vector<OnlineStream*>& streams,
                            std::vector<StreamStep>* steps) const;
-  void EncodeWindows(std::vector<StreamStep>& steps) const;
+  absl::Status EncodeWindows(std::vector<StreamStep>& steps) const;
+  // Copies a step's window from its stream's buffer into `out` [S], normalised.
+  absl::Status CopyWindow(const StreamStep& step, float* out) const;
   void SplitCommitted(std::vector<StreamStep>& steps) const;
   absl::Status ApplyLact(std::vector<StreamStep>& steps) const;
   std::vector<PendingStep> RunLmHead(std::vector<StreamStep>& steps) const;

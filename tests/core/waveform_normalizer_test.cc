@@ -214,5 +214,33 @@ TEST(WaveformNormalizerTest, TensorNormalizeMatchesVectorNormalize) {
   EXPECT_TRUE(torch::allclose(ty, expected, /*rtol=*/1e-5, /*atol=*/1e-5));
 }
 
+// The streaming recognizer normalises each window straight into the encoder's batch with
+// NormalizeFloat32; before, it did so with Normalize(Tensor): the same bits, so streaming results
+// did not move. Over a loud and a quiet signal and with the statistics of different prefixes.
+TEST(WaveformNormalizerTest, Float32NormalizeEqualsTensorNormalizeBitForBit) {
+  for (float gain : {1.0f, 1e-3f, 40.0f}) {
+    std::vector<float> x = TestSignal(48000, 17);
+    for (float& v : x) v *= gain;
+    RunningNormalizer running(kWaveformNormEpsilon, 16000, 4000);
+    for (size_t fed = 0; fed < x.size(); fed += 7000) {
+      const size_t n = std::min<size_t>(7000, x.size() - fed);
+      running.Accumulate(x.data() + fed, n);
+      const torch::Tensor t = torch::from_blob(x.data(), {static_cast<int64_t>(x.size())},
+                                               torch::kFloat);  // [N]
+      const torch::Tensor expected = running.Normalize(t);
+      std::vector<float> y(x.size());
+      running.NormalizeFloat32(x.data(), x.size(), y.data());
+      const torch::Tensor got =
+          torch::from_blob(y.data(), {static_cast<int64_t>(y.size())}, torch::kFloat);
+      ASSERT_TRUE(torch::equal(got, expected)) << "gain " << gain << ", " << fed + n << " fed";
+    }
+  }
+  RunningNormalizer empty;  // before any sample: a copy
+  const std::vector<float> x = {0.5f, -0.25f};
+  std::vector<float> y(2);
+  empty.NormalizeFloat32(x.data(), 2, y.data());
+  EXPECT_EQ(y, x);
+}
+
 }  // namespace
 }  // namespace lact
