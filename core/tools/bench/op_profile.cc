@@ -86,7 +86,7 @@ class StaggeredStreams {
     const int64_t window =
         static_cast<int64_t>(sc.left_context_ms + sc.step_ms + sc.lookahead_ms) * rate_ / 1000;
     warm_steps_ = sc.left_context_ms / std::max(1, sc.step_ms) + 2;
-    audio_ = TestAudio(window + step_ * (warm_steps_ + 2 * steps + 2), 5);
+    audio_ = TestAudio(window + step_ * (warm_steps_ + steps + 2), 5);
     StreamOptions options;
     options.enable_lact = use_lact;
     for (int i = 0; i < batch; ++i) {
@@ -106,8 +106,8 @@ class StaggeredStreams {
     return absl::OkStatus();
   }
 
-  // One step of audio to every stream, then one model step of every ready stream (each decoded
-  // after it, outside `run`); the seconds of the model step.
+  // One step of audio to every stream, then one model step of every ready stream under
+  // `recorder`; the seconds of the model step. The streams' CTC decoding follows, untimed.
   absl::StatusOr<double> Step(Recorder* recorder) {
     FeedStep();
     std::vector<OnlineStream*> ready = Ready();
@@ -153,7 +153,8 @@ class StaggeredStreams {
   std::vector<int64_t> fed_;  // samples given to each stream
 };
 
-// Operators per step (untimed, counted) and the untimed step seconds (median), at `batch`.
+// Operators per step and the step's seconds (median) at `batch`, with the observer counting only
+// (no synchronisation: the step's own time, plus the observer's small cost per operator).
 struct Counted {
   double ops_per_step = 0;
   double step_s = 0;
