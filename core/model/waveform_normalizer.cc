@@ -150,10 +150,4 @@ void RunningNormalizer::NormalizeFloat32(const float* in, size_t n, float* out) 
   for (size_t i = 0; i < n; ++i) out[i] = (in[i] - mean) * inv_std;
 }
 
-torch::Tensor RunningNormalizer::Normalize(const torch::Tensor& x) const {
-  if (stats_.count == 0) return x;
-  const double inv_std = 1.0 / std::sqrt(stats_.variance() + epsilon_);
-  return (x - stats_.mean()) * inv_std;
-}
-
 }  // namespace lact

@@ -14,8 +14,6 @@
 #include <deque>
 #include <vector>
 
-#include <torch/torch.h>
-
 namespace lact {
 
 inline constexpr double kWaveformNormEpsilon = 1e-7;
@@ -66,9 +64,9 @@ class RunningNormalizer {
   // Normalises with the current statistics; does not change them.
   void Normalize(const float* in, size_t n, float* out) const;  // in/out may alias
   std::vector<float> Normalize(const std::vector<float>& x) const;
-  torch::Tensor Normalize(const torch::Tensor& x /*[...] float*/) const;  // same shape/device
   // In float32 arithmetic ((x - mean) * (1 / std), each operand and result a float), bit for bit
-  // what Normalize(Tensor) gives on the CPU: the streaming recognizer's windows.
+  // what LibTorch's `(x - mean) * inv_std` gives on a CPU float tensor (how the streaming
+  // recognizer normalised its windows before it used this): the recognizer's windows.
   void NormalizeFloat32(const float* in, size_t n, float* out) const;  // in/out may alias
 
   void Reset() {
