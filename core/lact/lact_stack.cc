@@ -128,7 +128,11 @@ absl::Status LactStack::CheckState(const LactState& state, size_t index) const {
 
 absl::StatusOr<std::vector<torch::Tensor>> LactStack::Forward(
     const std::vector<LactState*>& states, const std::vector<torch::Tensor>& xs) const {
-  return Run(states, xs, std::vector<bool>(states.size(), true));
+  std::vector<int64_t> all(xs.size(), 0);  // every frame committed
+  for (size_t b = 0; b < xs.size(); ++b) {
+    if (xs[b].defined() && xs[b].dim() >= 1) all[b] = xs[b].size(0);
+  }
+  return Step(states, xs, all);
 }
 
 absl::StatusOr<torch::Tensor> LactStack::Forward(LactState& state, const torch::Tensor& x) const {
@@ -143,41 +147,68 @@ absl::StatusOr<torch::Tensor> LactStack::ForwardSequence(const torch::Tensor& x)
 
 absl::StatusOr<std::vector<torch::Tensor>> LactStack::Peek(
     const std::vector<const LactState*>& states, const std::vector<torch::Tensor>& xs) const {
-  if (states.size() != xs.size()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("Peek: ", states.size(), " states but ", xs.size(), " inputs"));
+  // With no committed frame Step never writes a state (a stream whose frames would complete its
+  // open chunk runs on a copy), so the const_cast is only a signature's.
+  std::vector<LactState*> run_states;
+  for (const LactState* s : states) run_states.push_back(const_cast<LactState*>(s));
+  return Step(run_states, xs, std::vector<int64_t>(states.size(), 0));
+}
+
+absl::StatusOr<std::vector<torch::Tensor>> LactStack::Step(
+    const std::vector<LactState*>& states, const std::vector<torch::Tensor>& xs,
+    const std::vector<int64_t>& committed) const {
+  if (committed.size() != states.size()) {
+    return absl::InvalidArgumentError(absl::StrCat("LaCT step: ", states.size(), " states but ",
+                                                   committed.size(), " committed counts"));
   }
-  std::vector<LactState> copies;
-  copies.reserve(states.size());  // pointers into it stay valid
-  std::vector<LactState*> run_states(states.size());
-  std::vector<bool> commit(states.size(), false);
+  torch::NoGradGuard no_grad;
+  const Tf32MatmulScope tf32(tf32_products_);
+  LACT_ASSIGN_OR_RETURN(const std::vector<torch::Tensor> x_in, CheckInputs(states, xs));
+  const int64_t C = config_.chunk_size;
+  std::vector<torch::Tensor> shared(x_in);  // what runs in the shared rounds: [T_b or Tc_b, D]
+  std::vector<size_t> on_copy;  // streams whose provisional frames would complete the open chunk
   for (size_t b = 0; b < states.size(); ++b) {
-    if (states[b] == nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat("LaCT state ", b, " is null"));
+    const int64_t T = x_in[b].size(0), tc = committed[b];
+    if (tc < 0 || tc > T) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("LaCT step: stream ", b, " commits ", tc, " of its ", T, " frames"));
     }
-    LACT_RETURN_IF_ERROR(CheckState(*states[b], b));
-    const int64_t t = xs[b].defined() && xs[b].dim() >= 1 ? xs[b].size(0) : 0;
-    if (states[b]->pending_frames() + t >= config_.chunk_size) {
-      // The provisional frames complete the open chunk: run them for real on a copy.
-      copies.push_back(states[b]->Clone());
-      run_states[b] = &copies.back();
-      commit[b] = true;
-    } else {
-      // Apply only: Run never writes a state whose commit flag is false.
-      run_states[b] = const_cast<LactState*>(states[b]);
+    if (tc < T && (states[b]->pending_frames() + tc) % C + (T - tc) >= C) {
+      on_copy.push_back(b);
+      shared[b] = x_in[b].narrow(0, 0, tc);
     }
   }
-  return Run(run_states, xs, commit);
+  std::vector<torch::Tensor> ys = Run(states, shared, committed);
+  if (on_copy.empty()) return ys;
+  // Their provisional frames, after the committed ones, run for real on copies of the states.
+  std::vector<LactState> copies;
+  copies.reserve(on_copy.size());  // pointers into it stay valid
+  std::vector<LactState*> copy_states;
+  std::vector<torch::Tensor> rest;
+  std::vector<int64_t> rest_frames;
+  for (size_t b : on_copy) {
+    copies.push_back(states[b]->Clone());
+    copy_states.push_back(&copies.back());
+    rest.push_back(x_in[b].narrow(0, committed[b], x_in[b].size(0) - committed[b]));
+    rest_frames.push_back(rest.back().size(0));
+  }
+  std::vector<torch::Tensor> zs = Run(copy_states, rest, rest_frames);
+  for (size_t j = 0; j < on_copy.size(); ++j) {
+    const size_t b = on_copy[j];
+    ys[b] = committed[b] == 0 ? zs[j] : torch::cat({ys[b], zs[j]}, 0);
+  }
+  return ys;
 }
 
 // One round of Run: each stream with frames left takes them up to its next chunk boundary.
 struct LactStack::Round {
-  std::vector<size_t> active;   // stream index per batch row
-  std::vector<int64_t> n, p;    // per batch row: frames this round, frames already in the chunk
-  torch::Tensor x;              // [A, N, D], zero-padded after n[i] frames
-  torch::Tensor fast;           // [A, L, 3, H, m, d]
-  std::vector<int64_t> filled;  // batch rows whose chunk is full after this round
-  bool keep_rows = false;       // some committing stream keeps an open chunk
+  std::vector<size_t> active;    // stream index per batch row
+  std::vector<int64_t> n, p, k;  // per batch row: frames this round, frames already in the chunk,
+                                 // frames of this round it commits (the first k of n)
+  torch::Tensor x;               // [A, N, D], zero-padded after n[i] frames
+  torch::Tensor fast;            // [A, L, 3, H, m, d]
+  std::vector<int64_t> filled;   // batch rows whose chunk is full after this round
+  bool keep_rows = false;        // some committing stream keeps an open chunk
   bool filled_is_all_fresh = false;  // every row is a whole chunk of this round (N == C)
 };
 
@@ -204,14 +235,15 @@ absl::StatusOr<std::vector<torch::Tensor>> LactStack::CheckInputs(
           absl::StrCat("LaCT input ", b, " must be [T, ", D, "], got ",
                        xs[b].defined() ? c10::str(xs[b].sizes()) : std::string("undefined")));
     }
-    x_in[b] = xs[b].to(device_, torch::kFloat);
+    const bool ready = xs[b].device() == device_ && xs[b].scalar_type() == torch::kFloat;
+    x_in[b] = ready ? xs[b] : xs[b].to(device_, torch::kFloat);
   }
   return x_in;
 }
 
 bool LactStack::NextRound(const std::vector<LactState*>& states,
                           const std::vector<torch::Tensor>& x_in,
-                          const std::vector<int64_t>& offset, const std::vector<bool>& commit,
+                          const std::vector<int64_t>& offset, const std::vector<int64_t>& commit,
                           Round* round) const {
   const int64_t C = config_.chunk_size;
   *round = Round();
@@ -220,27 +252,40 @@ bool LactStack::NextRound(const std::vector<LactState*>& states,
     round->active.push_back(b);
     round->p.push_back(states[b]->pending_frames());
     round->n.push_back(std::min(x_in[b].size(0) - offset[b], C - round->p.back()));
+    round->k.push_back(std::clamp<int64_t>(commit[b] - offset[b], 0, round->n.back()));
   }
   if (round->active.empty()) return false;
   const std::vector<size_t>& active = round->active;
   const std::vector<int64_t>& n = round->n;
   const int64_t A = static_cast<int64_t>(active.size());
   const int64_t N = *std::max_element(n.begin(), n.end());
+  // A stream's frames of this round, as a view (none where they are its whole input).
+  auto frames = [&](int64_t i) {
+    const torch::Tensor& x = x_in[active[i]];
+    return offset[active[i]] == 0 && n[i] == x.size(0) ? x : x.narrow(0, offset[active[i]], n[i]);
+  };
   if (A == 1) {
-    round->x = x_in[active[0]].narrow(0, offset[active[0]], n[0]).unsqueeze(0);
+    round->x = frames(0).unsqueeze(0);
     round->fast = states[active[0]]->fast_.unsqueeze(0);
   } else {
-    round->x = torch::zeros({A, N, config_.hidden_size}, initial_fast_.options());
-    std::vector<torch::Tensor> fasts;
+    std::vector<torch::Tensor> xs, fasts;
     for (int64_t i = 0; i < A; ++i) {
-      round->x[i].narrow(0, 0, n[i]).copy_(x_in[active[i]].narrow(0, offset[active[i]], n[i]));
+      xs.push_back(frames(i));
       fasts.push_back(states[active[i]]->fast_);
+    }
+    if (std::all_of(n.begin(), n.end(), [N](int64_t v) { return v == N; })) {
+      round->x = torch::stack(xs, 0);  // one copy for every stream
+    } else {
+      round->x = torch::zeros({A, N, config_.hidden_size}, initial_fast_.options());
+      for (int64_t i = 0; i < A; ++i) round->x[i].narrow(0, 0, n[i]).copy_(xs[i]);
     }
     round->fast = torch::stack(fasts, 0);
   }
   for (int64_t i = 0; i < A; ++i) {
-    if (!commit[active[i]]) continue;
-    if (round->p[i] + n[i] == C) {
+    // Run's callers guarantee that provisional frames never complete a chunk, so a row that
+    // reaches the boundary commits all of its frames (k = n).
+    if (round->k[i] == 0) continue;
+    if (round->p[i] + round->k[i] == C) {
       round->filled.push_back(i);
     } else {
       round->keep_rows = true;
@@ -285,27 +330,24 @@ void LactStack::UpdateFilledChunks(const std::vector<LactState*>& states, const 
 }
 
 void LactStack::CommitRound(const std::vector<LactState*>& states, const Round& round,
-                            const std::vector<bool>& commit, const torch::Tensor& rows) const {
+                            const torch::Tensor& rows) const {
   for (size_t i = 0; i < round.active.size(); ++i) {
-    const size_t b = round.active[i];
-    if (!commit[b]) continue;
-    LactState* s = states[b];
-    s->frames_ += round.n[i];
-    if (round.p[i] + round.n[i] == config_.chunk_size) {
+    const int64_t k = round.k[i];
+    if (k == 0) continue;
+    LactState* s = states[round.active[i]];
+    s->frames_ += k;
+    if (round.p[i] + k == config_.chunk_size) {
       s->pending_ = torch::empty({num_layers(), 0, s->pending_.size(2)}, initial_fast_.options());
     } else {
-      torch::Tensor r = rows[i].narrow(1, 0, round.n[i]);                           // [L, n, F]
-      s->pending_ = round.p[i] == 0 ? r.clone() : torch::cat({s->pending_, r}, 1);  // [L, p + n, F]
+      torch::Tensor r = rows[i].narrow(1, 0, k);                                    // [L, k, F]
+      s->pending_ = round.p[i] == 0 ? r.clone() : torch::cat({s->pending_, r}, 1);  // [L, p + k, F]
     }
   }
 }
 
-absl::StatusOr<std::vector<torch::Tensor>> LactStack::Run(const std::vector<LactState*>& states,
-                                                          const std::vector<torch::Tensor>& xs,
-                                                          const std::vector<bool>& commit) const {
-  torch::NoGradGuard no_grad;
-  const Tf32MatmulScope tf32(tf32_products_);
-  LACT_ASSIGN_OR_RETURN(const std::vector<torch::Tensor> x_in, CheckInputs(states, xs));
+std::vector<torch::Tensor> LactStack::Run(const std::vector<LactState*>& states,
+                                          const std::vector<torch::Tensor>& x_in,
+                                          const std::vector<int64_t>& commit) const {
   const size_t B = states.size();
   std::vector<int64_t> offset(B, 0);                  // frames of x_in[b] done
   std::vector<std::vector<torch::Tensor>> pieces(B);  // per stream: [n, D] per round
@@ -322,11 +364,12 @@ absl::StatusOr<std::vector<torch::Tensor>> LactStack::Run(const std::vector<Lact
       x = y;
     }
     CommitRound(
-        states, round, commit,
+        states, round,
         round.keep_rows ? torch::stack(rows_per_layer, 1) : torch::Tensor());  // [A, L, N, F]
     for (size_t i = 0; i < round.active.size(); ++i) {
-      pieces[round.active[i]].push_back(x[i].narrow(0, 0, round.n[i]));  // [n, D]
-      offset[round.active[i]] += round.n[i];
+      const int64_t n = round.n[i];
+      pieces[round.active[i]].push_back(n == x.size(1) ? x[i] : x[i].narrow(0, 0, n));  // [n, D]
+      offset[round.active[i]] += n;
     }
   }
   std::vector<torch::Tensor> ys(B);  // [T_b, D]

@@ -5,6 +5,7 @@
 //   LactState s = stack.NewState();
 //   ys = *stack.Forward({&s1, &s2}, {x1, x2});   // committed frames, states advance
 //   zs = *stack.Peek({&s1, &s2}, {p1, p2});      // provisional frames, states unchanged
+//   os = *stack.Step({&s1, &s2}, {x1p1, x2p2}, {n1, n2});  // both in one pass (a streaming step)
 //
 // A frame's output depends on its own x and on the complete chunks before it, so any split of a
 // stream's frames into Forward calls gives the same outputs as the whole sequence at once.
@@ -55,8 +56,8 @@ class LactStack {
   int64_t num_layers() const { return static_cast<int64_t>(layers_.size()); }
   const LactLayer& layer(int64_t l) const { return layers_[l]; }
   // On CUDA: run the stack's float32 matrix products in TF32 (Tf32MatmulScope around each
-  // Forward and Peek; the fast weights, momentum and every other operation stay float32). Set by
-  // AsrModel::Load where LactProductsInTf32 says so; ignored off CUDA.
+  // Forward, Peek and Step; the fast weights, momentum and every other operation stay float32). Set
+  // by AsrModel::Load where LactProductsInTf32 says so; ignored off CUDA.
   void set_tf32_products(bool on) { tf32_products_ = on && device_.is_cuda(); }
   bool tf32_products() const { return tf32_products_; }
 
@@ -82,24 +83,35 @@ class LactStack {
   absl::StatusOr<std::vector<torch::Tensor>> Peek(const std::vector<const LactState*>& states,
                                                   const std::vector<torch::Tensor>& xs) const;
 
+  // A streaming step: Forward of each stream's committed frames, then Peek of the provisional
+  // frames after them, in one pass. xs[b] [T_b, D]: stream b's committed frames (the first
+  // committed[b], 0 <= committed[b] <= T_b), then its provisional ones -> [T_b, D] float32: the
+  // outputs Forward and Peek would give, in that order; only the committed frames advance the
+  // states. The two kinds share their rounds (one batched apply per layer and round), except where
+  // a stream's provisional frames would complete its open chunk: those run afterwards on a copy.
+  absl::StatusOr<std::vector<torch::Tensor>> Step(const std::vector<LactState*>& states,
+                                                  const std::vector<torch::Tensor>& xs,
+                                                  const std::vector<int64_t>& committed) const;
+
  private:
-  // Forward over streams; commit[b] = false: stream b's frames are applied but neither kept in
-  // its open chunk nor counted (the caller guarantees they do not complete the chunk), so its
-  // state is only read.
-  absl::StatusOr<std::vector<torch::Tensor>> Run(const std::vector<LactState*>& states,
-                                                 const std::vector<torch::Tensor>& xs,
-                                                 const std::vector<bool>& commit) const;
+  // Forward over streams whose inputs CheckInputs returned; only the first commit[b] frames of
+  // x_in[b] advance stream b's state, the rest are applied but neither kept in its open chunk nor
+  // counted (the caller guarantees they do not complete the chunk).
+  std::vector<torch::Tensor> Run(const std::vector<LactState*>& states,
+                                 const std::vector<torch::Tensor>& x_in,
+                                 const std::vector<int64_t>& commit) const;
   absl::Status CheckState(const LactState& state, size_t index) const;
 
   // Run's steps (lact_stack.cc). Round: the frames each stream takes up to its next chunk
   // boundary, batched.
   struct Round;
-  // The inputs checked and moved to the stack's device as float32: [T_b, D] each.
+  // The inputs checked and moved to the stack's device as float32 (no copy where they are
+  // already): [T_b, D] each.
   absl::StatusOr<std::vector<torch::Tensor>> CheckInputs(
       const std::vector<LactState*>& states, const std::vector<torch::Tensor>& xs) const;
   // The next round from frames offset[b] on; false when every stream's frames are done.
   bool NextRound(const std::vector<LactState*>& states, const std::vector<torch::Tensor>& x_in,
-                 const std::vector<int64_t>& offset, const std::vector<bool>& commit,
+                 const std::vector<int64_t>& offset, const std::vector<int64_t>& commit,
                  Round* round) const;
   // Layer l's fast-weight update of the streams whose chunk filled, batched over them;
   // rows [A, N, F] are the round's projected rows of layer l.
@@ -108,7 +120,7 @@ class LactStack {
   // Frame counts and open chunks of the committing streams; rows [A, L, N, F] (undefined when
   // no committing stream keeps an open chunk).
   void CommitRound(const std::vector<LactState*>& states, const Round& round,
-                   const std::vector<bool>& commit, const torch::Tensor& rows) const;
+                   const torch::Tensor& rows) const;
 
   LactConfig config_;
   torch::Device device_ = torch::kCPU;

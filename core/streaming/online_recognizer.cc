@@ -173,7 +173,8 @@ absl::Status OnlineRecognizer::EncodeWindows(std::vector<StreamStep>& steps) con
       LACT_RETURN_IF_ERROR(CopyWindow(steps[members[j]], batch.data_ptr<float>() + j * length));
       steps[members[j]].window = batch[j];
     }
-    torch::Tensor hidden = model_->encoder().Encode(batch);  // [B, T, D]
+    // [B, T, D] float32 (lm_head's and LaCT's dtype): one conversion for the batch.
+    torch::Tensor hidden = model_->encoder().Encode(batch).to(torch::kFloat32);
     for (int64_t j = 0; j < B; ++j) steps[members[j]].hidden = hidden[j];
   }
   return absl::OkStatus();
@@ -197,7 +198,7 @@ absl::Status OnlineRecognizer::CopyWindow(const StreamStep& w, float* out) const
   return absl::OkStatus();
 }
 
-// Splits each window into committed and provisional frames.
+// Each window's frames from the first uncommitted one: Tc committed, then Tp provisional.
 void OnlineRecognizer::SplitCommitted(std::vector<StreamStep>& steps) const {
   const int64_t D = model_->encoder().config().hidden_size;
   for (StreamStep& w : steps) {
@@ -205,24 +206,24 @@ void OnlineRecognizer::SplitCommitted(std::vector<StreamStep>& steps) const {
     const int64_t c1 = w.plan.commit_end_frame - w.plan.window_start_frame;
     const int64_t p1 = w.plan.window_end_frame - w.plan.window_start_frame;
     if (!w.hidden.defined()) {
-      w.committed = torch::zeros({0, D}, torch::TensorOptions().device(model_->device()));
-      w.provisional = w.committed;
+      w.frames = torch::zeros({0, D}, torch::TensorOptions().device(model_->device()));
+      w.committed = 0;
     } else {
-      w.committed = w.hidden.narrow(0, c0, c1 - c0);    // [Tc, D]
-      w.provisional = w.hidden.narrow(0, c1, p1 - c1);  // [Tp, D]
+      w.frames = w.hidden.narrow(0, c0, p1 - c0);  // [Tc + Tp, D]
+      w.committed = c1 - c0;
     }
-    w.committed_out = w.committed;
-    w.provisional_out = w.provisional;
+    w.out = w.frames;
   }
 }
 
-// LaCT: one batched Forward for committed frames (states advance), one Peek for lookahead.
+// LaCT: one batched step over the streams that use it: their committed frames advance their
+// states, the provisional ones after them are peeked at (LactStack::Step).
 absl::Status OnlineRecognizer::ApplyLact(std::vector<StreamStep>& steps) const {
   if (model_->lact() == nullptr) return absl::OkStatus();
   std::vector<StreamStep*> with_lact;
   std::vector<LactState*> states;
-  std::vector<const LactState*> const_states;
-  std::vector<torch::Tensor> xs, ps;
+  std::vector<torch::Tensor> xs;
+  std::vector<int64_t> committed;
   for (StreamStep& w : steps) {
     if (!w.stream->lact_state_) continue;
     if (w.stream->lact_reset_pending_) {  // LactScope::kUtterance: the utterance before ended
@@ -232,28 +233,19 @@ absl::Status OnlineRecognizer::ApplyLact(std::vector<StreamStep>& steps) const {
     }
     with_lact.push_back(&w);
     states.push_back(&*w.stream->lact_state_);
-    const_states.push_back(&*w.stream->lact_state_);
-    xs.push_back(w.committed);
-    ps.push_back(w.provisional);
+    xs.push_back(w.frames);
+    committed.push_back(w.committed);
   }
   if (with_lact.empty()) return absl::OkStatus();
-  // Committed frames advance the states first; provisional frames follow them.
-  LACT_ASSIGN_OR_RETURN(std::vector<torch::Tensor> ys, model_->lact()->Forward(states, xs));
-  LACT_ASSIGN_OR_RETURN(std::vector<torch::Tensor> zs, model_->lact()->Peek(const_states, ps));
-  for (size_t j = 0; j < with_lact.size(); ++j) {
-    with_lact[j]->committed_out = ys[j];
-    with_lact[j]->provisional_out = zs[j];
-  }
+  LACT_ASSIGN_OR_RETURN(std::vector<torch::Tensor> ys, model_->lact()->Step(states, xs, committed));
+  for (size_t j = 0; j < with_lact.size(); ++j) with_lact[j]->out = ys[j];
   return absl::OkStatus();
 }
 
 // lm_head once over every frame of every stream, then each stream's frames advance.
 std::vector<PendingStep> OnlineRecognizer::RunLmHead(std::vector<StreamStep>& steps) const {
   std::vector<torch::Tensor> all;
-  for (const StreamStep& w : steps) {
-    all.push_back(w.committed_out);
-    all.push_back(w.provisional_out);
-  }
+  for (const StreamStep& w : steps) all.push_back(w.out);
   torch::Tensor logits = model_->encoder().Logits(torch::cat(all, 0).unsqueeze(0))[0];  // [N, V]
   // Every stream needs the argmax ids (the endpointer, greedy decoding) and the logits on the
   // CPU (the beam search; greedy decoding's word confidences).
@@ -263,7 +255,7 @@ std::vector<PendingStep> OnlineRecognizer::RunLmHead(std::vector<StreamStep>& st
   int64_t at = 0;
   for (StreamStep& w : steps) {
     pending.push_back(AdvanceStream(w, logits, ids, cpu_logits, at));
-    at += w.committed_out.size(0) + w.provisional_out.size(0);
+    at += w.out.size(0);
   }
   return pending;
 }
@@ -272,10 +264,10 @@ PendingStep OnlineRecognizer::AdvanceStream(StreamStep& w, const torch::Tensor& 
                                             const torch::Tensor& ids,
                                             const torch::Tensor& cpu_logits, int64_t at) const {
   OnlineStream& s = *w.stream;
-  const int64_t nc = w.committed_out.size(0), np = w.provisional_out.size(0);
+  const int64_t nc = w.committed, np = w.out.size(0) - nc;
   if (s.options_.capture && nc > 0) {
-    s.captured_hidden_.push_back(w.committed.to(torch::kCPU).clone());
-    s.captured_lact_.push_back(w.committed_out.to(torch::kCPU).clone());
+    s.captured_hidden_.push_back(w.frames.narrow(0, 0, nc).to(torch::kCPU).clone());
+    s.captured_lact_.push_back(w.out.narrow(0, 0, nc).to(torch::kCPU).clone());
     s.captured_logits_.push_back(logits.narrow(0, at, nc).to(torch::kCPU).clone());
   }
   if (s.options_.capture_windows && nc > 0) {

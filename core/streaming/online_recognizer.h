@@ -126,15 +126,15 @@ class OnlineRecognizer {
   struct StreamStep {
     OnlineStream* stream = nullptr;
     StepPlan plan;
-    bool finished = false;          // its input had finished when the step began
-    int64_t window_begin = 0;       // the window's first sample (stream sample index)
-    int64_t window_samples = 0;     // S (0: no frames to encode)
-    torch::Tensor window;           // [S] normalised samples, a row of the encoder's batch
-    torch::Tensor hidden;           // [T_window, D] the encoder's output for the window
-    torch::Tensor committed;        // [Tc, D] the frames this step commits
-    torch::Tensor provisional;      // [Tp, D] the lookahead frames after them
-    torch::Tensor committed_out;    // [Tc, D] after LaCT (states advanced)
-    torch::Tensor provisional_out;  // [Tp, D] after LaCT (states peeked, not advanced)
+    bool finished = false;       // its input had finished when the step began
+    int64_t window_begin = 0;    // the window's first sample (stream sample index)
+    int64_t window_samples = 0;  // S (0: no frames to encode)
+    torch::Tensor window;        // [S] normalised samples, a row of the encoder's batch
+    torch::Tensor hidden;        // [T_window, D] the encoder's output for the window
+    torch::Tensor frames;        // [Tc + Tp, D] float32: the Tc frames this step commits, then
+                                 // the Tp lookahead frames after them
+    int64_t committed = 0;       // Tc
+    torch::Tensor out;           // [Tc + Tp, D] after LaCT (states advanced by the Tc only)
   };
   // The steps of DecodeStreams, in order.
   absl::Status TakeWindows(const std::vector<OnlineStream*>& streams,

@@ -121,7 +121,7 @@ class OnlineStream {
   // state is reset too unless the stream was created with keep_lact_state (session mode).
   void Reset();
 
-  // Captured committed frames (StreamOptions::capture): hidden [T, D] as fed to LaCT, LaCT
+  // Captured committed frames (StreamOptions::capture), float32: hidden [T, D] as fed to LaCT, LaCT
   // output [T, D] (equal to hidden without LaCT), logits [T, V].
   torch::Tensor captured_hidden() const;
   torch::Tensor captured_lact() const;
