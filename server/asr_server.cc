@@ -125,7 +125,8 @@ absl::Status AsrServer::LoadModel() {
   Log("model loaded from ", config_.model_dir, " on ", model_->device().str(), " in ",
       model_->encoder().precision().Name(), " (--dtype ", config_.dtype, "; LaCT ",
       model_->has_lact_files() && model_->lact() != nullptr ? "present" : "absent",
-      model_->lact() != nullptr && model_->lact()->tf32_products() ? ", its products in TF32" : "",
+      model_->lact() != nullptr ? absl::StrCat(", its products ", model_->lact()->ProductsName())
+                                : std::string(),
       ", ", model_->sample_rate(), " Hz)");
   return absl::OkStatus();
 }

@@ -26,8 +26,15 @@ LactLayer LactLayer::Untrained(const LactConfig& config, at::Generator& generato
 
 void LactLayer::Finish() {
   projection_ = FuseLactProjection(config_, w_);
+  o_proj_ = w_.o_proj_w;
   initial_fast_ = LactInitialFast(w_).contiguous();  // [3, H, m, d]
   row_norms_ = LactInitialRowNorms(w_);
+}
+
+void LactLayer::set_projection_dtype(torch::ScalarType dtype) {
+  const LactFusedProjection full = FuseLactProjection(config_, w_);  // from the float32 weights
+  projection_ = {full.weight.to(dtype), full.bias.to(dtype)};
+  o_proj_ = w_.o_proj_w.to(dtype);
 }
 
 void LactLayer::ExportTensors(int64_t index, TensorMap* out) const { w_.Export(index, out); }
@@ -52,7 +59,7 @@ torch::Tensor LactLayer::Output(const torch::Tensor& x, const torch::Tensor& q,
                                 const torch::Tensor& fast) const {
   torch::Tensor o =
       FastWeightApply(q, fast.select(1, 0), fast.select(1, 1), fast.select(1, 2));  // [B, H, N, d]
-  return LactOutput(config_, w_, x, o);                                             // [B, N, D]
+  return LactOutput(config_, w_, x, o, o_proj_);                                    // [B, N, D]
 }
 
 void LactLayer::Update(const torch::Tensor& rows, torch::Tensor* fast,

@@ -56,6 +56,13 @@ class LactLayer {
   // momentum: [U, 3, H, m, d] (ignored without use_momentum).
   void Update(const torch::Tensor& rows, torch::Tensor* fast, torch::Tensor* momentum) const;
 
+  // The dtype of the slow-weight projections' products (the fused q/k/v/lr/momentum projection
+  // and o_proj, ~85% of a layer's FLOPs): float32 (the default) or bfloat16, from copies of the
+  // float32 slow weights, which stay as they are (ExportTensors). Inputs, outputs, fast weights and
+  // every other operation stay float32.
+  void set_projection_dtype(torch::ScalarType dtype);
+  torch::ScalarType projection_dtype() const { return projection_.weight.scalar_type(); }
+
  private:
   void Finish();  // derives the fused projection, initial_fast_ and the row norms
 
@@ -63,6 +70,7 @@ class LactLayer {
   LactLayerWeights w_;  // slow weights (on the layer's device, float32)
   // Derived.
   LactFusedProjection projection_;  // [3D + 3H (+ H), D], [3D + 3H (+ H)]: qkv | lr | momentum
+  torch::Tensor o_proj_;            // [D, D]: w_.o_proj_w in the projection dtype
   torch::Tensor initial_fast_;      // [3, H, m, d]
   LactRowNorms row_norms_;          // [H, m], [H, d], [H, m]: initial row norms of W0, W1, W2
 };

@@ -131,7 +131,8 @@ LactFeatures LactProject(const LactConfig& config, const LactLayerWeights& w,
   const int64_t D = config.hidden_size, H = config.num_lact_heads, d = config.head_dim();
   torch::Tensor xhat = torch::layer_norm(x, {D}, w.norm_w, w.norm_b, config.layer_norm_eps);
   torch::Tensor feat =
-      torch::linear(xhat, projection.weight, projection.bias);  // [B, N, 3D + 3H (+ H)]
+      torch::linear(xhat.to(projection.weight.scalar_type()), projection.weight, projection.bias)
+          .to(x.scalar_type());  // [B, N, 3D + 3H (+ H)]
   // Pieces by split, not narrow: under autograd a split's backward is one concatenation, where
   // each narrow's would write its own zero-filled copy of the whole input.
   std::vector<int64_t> sizes = {D, D, D, 3 * H};
@@ -166,12 +167,14 @@ FastWeightUpdateOptions LactUpdateOptions(const LactConfig& config) {
 }
 
 torch::Tensor LactOutput(const LactConfig& config, const LactLayerWeights& w,
-                         const torch::Tensor& x, const torch::Tensor& o) {
+                         const torch::Tensor& x, const torch::Tensor& o,
+                         const torch::Tensor& o_proj) {
   const int64_t B = x.size(0), N = x.size(1), D = config.hidden_size;
   torch::Tensor n = o * torch::rsqrt(o.square().mean(-1, /*keepdim=*/true) + config.rms_norm_eps) *
                     w.out_norm_w;            // [B, H, N, d]
   n = n.transpose(1, 2).reshape({B, N, D});  // [B, N, D], heads concatenated
-  return x + torch::linear(n, w.o_proj_w);   // [B, N, D]
+  const torch::Tensor& proj = o_proj.defined() ? o_proj : w.o_proj_w;
+  return x + torch::linear(n.to(proj.scalar_type()), proj).to(x.scalar_type());  // [B, N, D]
 }
 
 }  // namespace lact

@@ -46,7 +46,9 @@ struct LactFusedProjection {
 };
 LactFusedProjection FuseLactProjection(const LactConfig& config, const LactLayerWeights& w);
 
-// Steps 1-5 for every frame, token-major.
+// Steps 1-5 for every frame, token-major. The fused projection's product runs in the dtype of
+// `projection` (float32 in training; inference may pass a bfloat16 copy, LactLayer); x and the
+// features are float32.
 struct LactFeatures {
   torch::Tensor q;     // [B, N, H, d] l2-normalised
   torch::Tensor k;     // [B, N, H, d] l2-normalised
@@ -69,8 +71,10 @@ LactRowNorms LactInitialRowNorms(const LactLayerWeights& w);
 FastWeightUpdateOptions LactUpdateOptions(const LactConfig& config);
 
 // Steps 8-9: x [B, N, D], o [B, H, N, d] (the fast-weight apply's output) ->
-// y = x + o_proj(RMSNorm(o), heads concatenated) [B, N, D].
+// y = x + o_proj(RMSNorm(o), heads concatenated) [B, N, D], o_proj = `o_proj` [D, D] when given
+// (inference's bfloat16 copy: the product runs in its dtype, y stays float32), else w.o_proj_w.
 torch::Tensor LactOutput(const LactConfig& config, const LactLayerWeights& w,
-                         const torch::Tensor& x, const torch::Tensor& o);
+                         const torch::Tensor& x, const torch::Tensor& o,
+                         const torch::Tensor& o_proj = {});
 
 }  // namespace lact

@@ -109,6 +109,16 @@ absl::Status LactStack::Save(const std::string& model_dir) const {
   return SaveSafetensors((dir / "lact.safetensors").string(), StateDict());
 }
 
+void LactStack::set_bf16_projections(bool on) {
+  bf16_projections_ = on;
+  for (LactLayer& l : layers_) l.set_projection_dtype(on ? torch::kBFloat16 : torch::kFloat32);
+}
+
+std::string LactStack::ProductsName() const {
+  if (bf16_projections_) return tf32_products_ ? "bf16 projections, tf32" : "bf16 projections";
+  return tf32_products_ ? "tf32" : "float32";
+}
+
 LactState LactStack::NewState() const {
   return LactState(initial_fast_, config_.use_momentum, layers_.front().row_width());
 }

@@ -60,6 +60,15 @@ class LactStack {
   // by AsrModel::Load where LactProductsInTf32 says so; ignored off CUDA.
   void set_tf32_products(bool on) { tf32_products_ = on && device_.is_cuda(); }
   bool tf32_products() const { return tf32_products_; }
+  // The slow-weight projections' products in bfloat16 (LactLayer::set_projection_dtype; the fast
+  // weights, momentum and every other operation stay float32). Set by AsrModel::Load where
+  // LactProjectionsInBf16 says so (CUDA beside a bfloat16 encoder, no Muon); any device here, so
+  // that the CPU tests can check the arithmetic.
+  void set_bf16_projections(bool on);
+  bool bf16_projections() const { return bf16_projections_; }
+  // How the products run, for logs and benchmarks: "float32", "tf32", "bf16 projections" or
+  // "bf16 projections, tf32".
+  std::string ProductsName() const;
 
   // A fresh stream state on the stack's device.
   LactState NewState() const;
@@ -125,7 +134,8 @@ class LactStack {
   LactConfig config_;
   torch::Device device_ = torch::kCPU;
   bool trained_ = false;
-  bool tf32_products_ = false;  // CUDA: float32 products in TF32 (set_tf32_products)
+  bool tf32_products_ = false;     // CUDA: float32 products in TF32 (set_tf32_products)
+  bool bf16_projections_ = false;  // slow-weight projections in bf16 (set_bf16_projections)
   std::vector<LactLayer> layers_;
   torch::Tensor initial_fast_;  // [L, 3, H, m, d]: per layer (w0, w1ᵀ, w2)
 };

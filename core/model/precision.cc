@@ -48,6 +48,10 @@ bool LactProductsInTf32(const Precision& encoder, const torch::Device& device) {
          (encoder.dtype == torch::kFloat16 || encoder.dtype == torch::kBFloat16);
 }
 
+bool LactProjectionsInBf16(const Precision& encoder, const torch::Device& device, bool muon) {
+  return device.is_cuda() && encoder.dtype == torch::kBFloat16 && !muon;
+}
+
 absl::StatusOr<Precision> ResolvePrecision(const std::string& name, const torch::Device& device) {
   const bool cpu = device.is_cpu();
   if (name == "auto") {

@@ -84,6 +84,7 @@ absl::StatusOr<std::shared_ptr<const AsrModel>> AsrModel::Load(const std::string
     LACT_ASSIGN_OR_RETURN(LactStack stack,
                           LactStack::Load(dir, model->encoder_.config().hidden_size, device));
     stack.set_tf32_products(LactProductsInTf32(precision, device));
+    stack.set_bf16_projections(LactProjectionsInBf16(precision, device, stack.config().use_muon));
     model->lact_.emplace(std::move(stack));
   }
   if (options.load_language_model && LanguageModel::Present(dir)) {

@@ -251,10 +251,10 @@ nlohmann::json DescribeRun(const lact::AsrModel& model, const lact::ModelFlags& 
     const int64_t state_bytes = model.lact()->NewState().ByteSize();
     out["lact_config"] = model.lact()->config().ToString();
     out["lact_state_bytes_per_stream"] = state_bytes;
-    out["lact_products"] = model.lact()->tf32_products() ? "tf32" : "float32";
-    std::printf("LaCT: %s\nLaCT state per stream: %lld bytes (%.2f MiB); LaCT products in %s\n",
+    out["lact_products"] = model.lact()->ProductsName();
+    std::printf("LaCT: %s\nLaCT state per stream: %lld bytes (%.2f MiB); LaCT products: %s\n",
                 model.lact()->config().ToString().c_str(), static_cast<long long>(state_bytes),
-                state_bytes / 1048576.0, model.lact()->tf32_products() ? "TF32" : "float32");
+                state_bytes / 1048576.0, model.lact()->ProductsName().c_str());
   }
   return out;
 }

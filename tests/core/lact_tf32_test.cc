@@ -60,6 +60,8 @@ TEST(LactTf32Test, NeverOnTheCpu) {
     ASSERT_TRUE(model.ok()) << dtype << ": " << model.status();
     ASSERT_NE((*model)->lact(), nullptr);
     EXPECT_FALSE((*model)->lact()->tf32_products()) << dtype;
+    EXPECT_FALSE((*model)->lact()->bf16_projections()) << dtype;
+    EXPECT_EQ((*model)->lact()->ProductsName(), "float32") << dtype;
   }
   LactStack stack = testing_util::RandomStack(testing_util::SmallConfig());
   stack.set_tf32_products(true);  // asked for on a CPU stack: ignored
