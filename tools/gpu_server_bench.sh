@@ -12,7 +12,9 @@
 #   3. a profile of one streaming step by part (lact_bench --profile_steps), the operators of a
 #      step of 64 streams by time (each synchronised) and the operators dispatched per stream
 #      (--profile_ops), and where Nsight Systems is installed, the CUDA kernels of an offline
-#      batch by total time (nsys).
+#      batch by total time (nsys);
+#   4. the first precision's offline sweep again with cuDNN's convolution algorithms timed per
+#      shape (lact_bench --cudnn_benchmark) instead of its heuristic's choice.
 # Random weights time the same work as trained ones; the random model's CTC head is drawn
 # "speech-like" (lact_bench --random_posteriors, the default: few tokens near the best, often the
 # blank), so the LM beam search does the work of speech, not of uniform noise (4-8x more).
@@ -36,7 +38,8 @@
 # A dry run on a CPU machine (tiny model, 1 and 2 streams, 4 s):
 #   SKIP_BUILD=1 BUILD_DIR=build DEVICE=cpu tools/gpu_server_bench.sh OUT
 # OUT gets at most 8 files: summary.md, held.csv, offline_float16.json, offline_bfloat16.json,
-# profile.txt, host.txt and logs.tar.gz (build, server and client logs, GPU samples).
+# offline_float16_cudnn_benchmark.json, profile.txt, host.txt and logs.tar.gz (build, server and
+# client logs, GPU samples).
 set -uo pipefail
 usage() { sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'; }
 [ $# -ge 1 ] || { usage >&2; exit 2; }
@@ -162,4 +165,12 @@ if command -v nsys > /dev/null && [ "$DEVICE" != cpu ]; then
     nsys stats --report cuda_gpu_kern_sum --format csv "$WORK/nsys.nsys-rep" 2>> "$LOGS/nsys.log" |
     head -40 >> "$OUT/profile.txt" || stamp "nsys exited $? (logs/nsys.log)"
 fi
+# 4. cuDNN's algorithms timed per shape (the offline warm-up of each batch size absorbs the search).
+dt=${DTYPES%% *}
+stamp "offline RTFX $dt with --cudnn_benchmark"
+timeout "$(limit 90 0)" "$BUILD/core/lact_bench" --model "$MODEL" --device "$DEVICE" --dtype $dt --lact both \
+  --batch_sizes $BATCHES --audio_seconds 10 --repeats 3 --streams 0 --cudnn_benchmark \
+  --json "$OUT/offline_${dt}_cudnn_benchmark.json" > "$LOGS/offline_${dt}_cudnn.txt" 2>&1 \
+  || stamp "lact_bench exited $? (logs/offline_${dt}_cudnn.txt)"
+{ echo '```'; grep -E "^(offline|device)" "$LOGS/offline_${dt}_cudnn.txt"; echo '```'; } >> "$SUMMARY"
 stamp "done"

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include <ATen/Context.h>
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
@@ -65,6 +66,10 @@ ABSL_FLAG(int32_t, profile_ops, 0,
           "top-level operator (synchronising the device around it) over this many steps, and count the "
           "operators per step at 1 and at --profile_batch streams (0: skip)");
 ABSL_FLAG(int32_t, profile_batch, 16, "streams decoded together in each step that --profile_ops times");
+ABSL_FLAG(bool, cudnn_benchmark, false,
+          "CUDA: let cuDNN time its convolution algorithms for each new input shape and keep the "
+          "fastest (PyTorch's torch.backends.cudnn.benchmark; default: its heuristic's choice); "
+          "each shape's first call pays the search, which the offline warm-up absorbs");
 ABSL_FLAG(std::string, json, "", "write the results as JSON here");
 ABSL_FLAG(std::string, save_random_model, "", "write the random model folder (with lact_config.json) "
           "here and exit, for other tools to load");
@@ -236,15 +241,17 @@ nlohmann::json DescribeRun(const lact::AsrModel& model, const lact::ModelFlags& 
   const auto& cfg = model.encoder().config();
   const std::string precision = model.encoder().precision().Name();
   std::printf(
-      "model: %s\ndevice: %s, dtype %s (--dtype %s), %d threads, LibTorch %s\nstreaming: %s\n",
+      "model: %s\ndevice: %s, dtype %s (--dtype %s), %d threads, LibTorch %s, cuDNN benchmark "
+      "%s\nstreaming: %s\n",
       cfg.ToString().c_str(), flags.device.c_str(), precision.c_str(), flags.dtype.c_str(), threads,
-      TORCH_VERSION, sc.ToString().c_str());
+      TORCH_VERSION, at::globalContext().benchmarkCuDNN() ? "on" : "off", sc.ToString().c_str());
   nlohmann::json out = {{"model", cfg.ToString()},
                         {"device", flags.device},
                         {"dtype", precision},
                         {"dtype_flag", flags.dtype},
                         {"threads", threads},
                         {"libtorch", TORCH_VERSION},
+                        {"cudnn_benchmark", at::globalContext().benchmarkCuDNN()},
                         {"streaming_config", sc.ToString()},
                         {"encoder_parameter_bytes", model.encoder().ParameterBytes()}};
   if (model.lact() != nullptr) {
@@ -279,6 +286,8 @@ LaCT on vs off, memory per stream. Usage: lact_bench [--model DIR | --random bas
     return 2;
   }
   const lact::ModelFlags model_flags = lact::GetModelFlags();
+  // Before the model loads: its CUDA warm-up pass is the first convolution call.
+  if (absl::GetFlag(FLAGS_cudnn_benchmark)) at::globalContext().setBenchmarkCuDNN(true);
   std::shared_ptr<const lact::AsrModel> model;
   if (int rc = LoadBenchModel(model_flags, &model); rc != 0 || model == nullptr) return rc;
   const lact::StreamingConfig sc = lact::GetStreamingFlags();

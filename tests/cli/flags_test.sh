@@ -58,7 +58,7 @@ has_flags core/lact_transcribe model device dtype lact threads step_ms decoder b
   segments format segments_dir endpointing max_utterance_seconds lact_scope calibrate_confidence \
   unk_penalty boost boost_file
 has_flags core/lact_bench model device dtype lact threads step_ms max_batch streams profile_steps \
-  random_posteriors profile_ops profile_batch
+  random_posteriors profile_ops profile_batch cudnn_benchmark
 has_flags train/lact_train threads mode device dtype max_minutes state_cache train_top_layers top_layers_lr_scale
 lacks_flags train/lact_train model lact step_ms decoder lact_scope
 # lact_study_eval decodes as lact_server does: the server's window, decoder and endpointing flags.

@@ -2,7 +2,7 @@
 # tools/gpu_server_bench.sh's CPU dry run (issue 23): the script a GPU host runs, with DEVICE=cpu
 # and this build. It streams through lact_server (1 and 2 streams, the LM beam search, LaCT on)
 # and writes at most 8 files of at most 16 MiB (what a device run brings back whole): held.csv
-# with a row per count, the server's cost columns filled, the offline sweep with LaCT on and off,
+# with a row per count, the server's cost columns filled, the offline sweep with LaCT on and off (twice: cuDNN benchmark off, on),
 # the step profile, the summary naming the commit. Bad arguments and values are refused with
 # exit 2 before anything runs.
 source "$(dirname "$0")/server_lib.sh"  # BIN, SRC, $tmp (removed at exit), fail
@@ -31,10 +31,13 @@ for r in rows:
     assert r["failures"] == "0" and r["held"] in ("yes", "no"), r
     assert float(r["interim_p95_ms"]) > 0 and int(r["threads_peak"]) > 1, r
     assert float(r["cpu_s"]) > 0 and 0 <= float(r["model_idle_share"]) <= 1, r
-offline = json.load(open(f"{out}/offline_float32.json"))["offline"]
-assert {o["lact"] for o in offline} == {True, False}, offline
-assert {o["batch"] for o in offline} == {1, 2}, offline
-assert all(o["audio_s"] > 0 and o["encoder_s"] > 0 for o in offline), offline
+for name, cudnn in (("offline_float32", False), ("offline_float32_cudnn_benchmark", True)):
+    run = json.load(open(f"{out}/{name}.json"))
+    assert run["cudnn_benchmark"] is cudnn, (name, run["cudnn_benchmark"])
+    offline = run["offline"]
+    assert {o["lact"] for o in offline} == {True, False}, offline
+    assert {o["batch"] for o in offline} == {1, 2}, offline
+    assert all(o["audio_s"] > 0 and o["encoder_s"] > 0 for o in offline), offline
 profile = open(f"{out}/profile.txt").read()
 for part in ("conv", "transformer", "lact", "decode"):
     assert f"profile    {part}" in profile, profile
