@@ -244,7 +244,11 @@ nlohmann::json DescribeRun(const lact::AsrModel& model, const lact::ModelFlags& 
       "model: %s\ndevice: %s, dtype %s (--dtype %s), %d threads, LibTorch %s, cuDNN benchmark "
       "%s\nstreaming: %s\n",
       cfg.ToString().c_str(), flags.device.c_str(), precision.c_str(), flags.dtype.c_str(), threads,
-      TORCH_VERSION, at::globalContext().benchmarkCuDNN() ? "on" : "off", sc.ToString().c_str());
+      TORCH_VERSION,
+      !at::globalContext().benchmarkCuDNN() ? "off"
+      : flags.device.rfind("cuda", 0) == 0  ? "on"
+                                            : "on (no effect on the CPU)",
+      sc.ToString().c_str());
   nlohmann::json out = {{"model", cfg.ToString()},
                         {"device", flags.device},
                         {"dtype", precision},
