@@ -57,9 +57,9 @@ class LactLayer {
   void Update(const torch::Tensor& rows, torch::Tensor* fast, torch::Tensor* momentum) const;
 
   // The dtype of the slow-weight projections' products (the fused q/k/v/lr/momentum projection
-  // and o_proj, ~85% of a layer's FLOPs): float32 (the default) or bfloat16, from copies of the
-  // float32 slow weights, which stay as they are (ExportTensors). Inputs, outputs, fast weights and
-  // every other operation stay float32.
+  // and o_proj, 84% of a layer's FLOPs between chunk updates): float32 (the default) or bfloat16,
+  // from copies of the float32 slow weights, which stay as they are (ExportTensors). Inputs,
+  // outputs, fast weights and every other operation stay float32.
   void set_projection_dtype(torch::ScalarType dtype);
   torch::ScalarType projection_dtype() const { return projection_.weight.scalar_type(); }
 

@@ -52,16 +52,17 @@ absl::StatusOr<Precision> ResolvePrecision(const std::string& name, const torch:
 // float32 encoder: the parity contract.
 bool LactProductsInTf32(const Precision& encoder, const torch::Device& device);
 
-// Whether LaCT's slow-weight projections (its fused q/k/v/lr/momentum projection and o_proj, ~85%
-// of its FLOPs) run their products in bfloat16 (LACT_SPEC.md allows bf16 products on a GPU): on
-// CUDA beside a bfloat16 encoder, whose hidden states already carry bf16's rounding, for a stack
-// without Muon (`muon`: LactConfig::use_muon). TF32 runs float32 products at half the
-// half-precision rate, so LaCT's 5% of the encoder's FLOPs would still take ~10% of its time; in
-// bf16 the projections run at the encoder's rate. Beside float16 (a 10-bit mantissa, as TF32's)
-// they stay in TF32. Measured on the CPU (tests/core/lact_bf16_projection_test.cc): 0.7% relative
-// from float32 without Muon, within the spec's 1e-2; Muon's orthogonalisation amplifies it to
-// 1.4% (2.5% on the fast weights), hence float32 (TF32) projections for Muon stacks. The fast
-// weights stay float32 and their products TF32.
+// Whether LaCT's slow-weight projections (its fused q/k/v/lr/momentum projection and o_proj: 84%
+// of its FLOPs between chunk updates, 64% with them) run their products in bfloat16 (LACT_SPEC.md
+// allows bf16 products on a GPU): on CUDA beside a bfloat16 encoder, whose hidden states already
+// carry bf16's rounding, for a stack without Muon (`muon`: LactConfig::use_muon). TF32 runs float32
+// products at half the half-precision rate, so LaCT's 5% of the encoder's FLOPs would still take
+// ~10% of its time; in bf16 the projections run at the encoder's rate. Beside float16 (a 10-bit
+// mantissa, as TF32's) they stay in TF32. Measured on the CPU
+// (tests/core/lact_bf16_projection_test.cc): 0.7% relative from float32 without Muon, within the
+// spec's 1e-2; Muon's orthogonalisation amplifies it to 1.4% (2.5% on the fast weights), hence
+// float32 (TF32) projections for Muon stacks. The fast weights stay float32 and their products
+// TF32.
 bool LactProjectionsInBf16(const Precision& encoder, const torch::Device& device, bool muon);
 
 // The names --dtype accepts, for help and errors: "auto, float32, bfloat16, float16, int8,
