@@ -246,7 +246,7 @@ nlohmann::json DescribeRun(const lact::AsrModel& model, const lact::ModelFlags& 
       cfg.ToString().c_str(), flags.device.c_str(), precision.c_str(), flags.dtype.c_str(), threads,
       TORCH_VERSION,
       !at::globalContext().benchmarkCuDNN() ? "off"
-      : flags.device.rfind("cuda", 0) == 0  ? "on"
+      : model.device().is_cuda()            ? "on"
                                             : "on (no effect on the CPU)",
       sc.ToString().c_str());
   nlohmann::json out = {{"model", cfg.ToString()},
