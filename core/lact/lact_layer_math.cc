@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/model/dense_linear.h"
 
 namespace lact {
 namespace {
@@ -131,7 +132,7 @@ LactFeatures LactProject(const LactConfig& config, const LactLayerWeights& w,
   const int64_t D = config.hidden_size, H = config.num_lact_heads, d = config.head_dim();
   torch::Tensor xhat = torch::layer_norm(x, {D}, w.norm_w, w.norm_b, config.layer_norm_eps);
   torch::Tensor feat =
-      torch::linear(xhat.to(projection.weight.scalar_type()), projection.weight, projection.bias)
+      DenseLinear(xhat.to(projection.weight.scalar_type()), projection.weight, projection.bias)
           .to(x.scalar_type());  // [B, N, 3D + 3H (+ H)]
   // Pieces by split, not narrow: under autograd a split's backward is one concatenation, where
   // each narrow's would write its own zero-filled copy of the whole input.
@@ -174,7 +175,7 @@ torch::Tensor LactOutput(const LactConfig& config, const LactLayerWeights& w,
                     w.out_norm_w;            // [B, H, N, d]
   n = n.transpose(1, 2).reshape({B, N, D});  // [B, N, D], heads concatenated
   const torch::Tensor& proj = o_proj.defined() ? o_proj : w.o_proj_w;
-  return x + torch::linear(n.to(proj.scalar_type()), proj).to(x.scalar_type());  // [B, N, D]
+  return x + DenseLinear(n.to(proj.scalar_type()), proj).to(x.scalar_type());  // [B, N, D]
 }
 
 }  // namespace lact

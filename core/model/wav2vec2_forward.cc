@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "core/model/dense_linear.h"
+
 namespace lact {
 namespace {
 
@@ -19,7 +21,7 @@ torch::Tensor Drop(const torch::Tensor& x, const Wav2Vec2ForwardOptions& o) {
 
 // x [..., in] -> [..., out], in int8 where the layer was packed (core/model/quantized_linear.h).
 torch::Tensor Linear(const torch::Tensor& x, const Weights::Linear& l) {
-  return l.int8 ? l.int8->Apply(x) : torch::linear(x, l.weight, l.bias);
+  return l.int8 ? l.int8->Apply(x) : DenseLinear(x, l.weight, l.bias);
 }
 
 torch::Tensor LayerNorm(const torch::Tensor& x, const Weights::Norm& n, double eps) {
@@ -173,8 +175,8 @@ Wav2Vec2ForwardOutput Wav2Vec2EncodeBelow(const Wav2Vec2Config& c, const Weights
   torch::Tensor frames;  // [B] valid frames, only with a padding mask
   if (o.lengths.defined()) frames = o.lengths.to(torch::kLong).clone();
   torch::Tensor x = ConvFeatures(c, w, waveform, &frames).transpose(1, 2);  // [B, T, C]
-  x = torch::linear(LayerNorm(x, w.projection_norm, eps), w.projection.weight,
-                    w.projection.bias);  // [B, T, D]
+  x = DenseLinear(LayerNorm(x, w.projection_norm, eps), w.projection.weight,
+                  w.projection.bias);  // [B, T, D]
   x = Drop(x, o);
   if (frames.defined()) {
     frames = torch::clamp_max(frames, x.size(1));
@@ -212,7 +214,7 @@ Wav2Vec2ForwardOutput Wav2Vec2Encode(const Wav2Vec2Config& c, const Weights& w,
 }
 
 torch::Tensor Wav2Vec2Logits(const Weights& w, const torch::Tensor& hidden) {
-  return torch::linear(hidden, w.lm_head.weight, w.lm_head.bias);  // [B, T, V]
+  return DenseLinear(hidden, w.lm_head.weight, w.lm_head.bias);  // [B, T, V]
 }
 
 }  // namespace lact

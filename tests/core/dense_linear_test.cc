@@ -1,0 +1,125 @@
+// DenseLinear (core/model/dense_linear.h): float32 CPU inference through oneDNN gives
+// torch::linear's result (within float32 rounding) for every input shape and layout the model
+// passes, with and without a bias; training, other dtypes and empty inputs keep torch::linear,
+// and gradients through it are torch::linear's.
+#include <ATen/Context.h>
+
+#include <gtest/gtest.h>
+
+#include "core/model/dense_linear.h"
+
+namespace lact {
+namespace {
+
+// max |a - b| / max |b|
+double RelDiff(const torch::Tensor& a, const torch::Tensor& b) {
+  return (a - b).abs().max().item<double>() / b.abs().max().item<double>();
+}
+
+class DenseLinearTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    torch::manual_seed(7);
+    weight_ = torch::randn({48, 64});  // [out, in]
+    bias_ = torch::randn({48});        // [out]
+  }
+  torch::Tensor weight_, bias_;
+};
+
+TEST_F(DenseLinearTest, TakesOneDnnForFloat32CpuInferenceOnly) {
+  if (!at::hasMKLDNN()) GTEST_SKIP() << "LibTorch built without oneDNN";
+  const torch::Tensor x = torch::randn({3, 5, 64});
+  EXPECT_TRUE(UsesOneDnn(x, weight_, bias_));
+  EXPECT_TRUE(UsesOneDnn(x, weight_, {}));
+  EXPECT_FALSE(UsesOneDnn(x.to(torch::kBFloat16), weight_.to(torch::kBFloat16), {}));
+  EXPECT_FALSE(UsesOneDnn(x.to(torch::kFloat64), weight_.to(torch::kFloat64), {}));
+  EXPECT_FALSE(UsesOneDnn(torch::zeros({0, 64}), weight_, bias_));  // no rows
+  EXPECT_FALSE(UsesOneDnn(torch::randn({3, 63}), weight_, bias_));  // wrong width: torch's error
+  const torch::Tensor trained = weight_.clone().requires_grad_(true);
+  EXPECT_FALSE(UsesOneDnn(x, trained, bias_));
+  EXPECT_FALSE(UsesOneDnn(x.clone().requires_grad_(true), weight_, bias_));
+  torch::NoGradGuard no_grad;  // a weight that requires a gradient, at inference
+  EXPECT_TRUE(UsesOneDnn(x, trained, bias_));
+}
+
+TEST_F(DenseLinearTest, EqualsTorchLinearForEveryShapeAndLayout) {
+  const std::vector<torch::Tensor> inputs = {
+      torch::randn({64}),                         // one vector
+      torch::randn({1, 64}),                      // one row
+      torch::randn({7, 64}),                      // rows
+      torch::randn({2, 9, 64}),                   // [B, T, D]
+      torch::randn({2, 3, 4, 64}),                // [B, H, N, d]
+      torch::randn({2, 64, 9}).transpose(1, 2),   // a transposed view (not contiguous)
+      torch::randn({4, 11, 64}).narrow(1, 2, 6),  // a narrowed view
+      torch::randn({2, 9, 64}) * 1e4,             // large values
+  };
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    for (const bool with_bias : {true, false}) {
+      const torch::Tensor b = with_bias ? bias_ : torch::Tensor();
+      const torch::Tensor want = torch::linear(inputs[i], weight_, b);
+      const torch::Tensor got = DenseLinear(inputs[i], weight_, b);
+      ASSERT_EQ(got.sizes(), want.sizes()) << "input " << i;
+      EXPECT_EQ(got.scalar_type(), torch::kFloat32);
+      EXPECT_EQ(got.layout(), torch::kStrided);
+      EXPECT_LT(RelDiff(got, want), 1e-5) << "input " << i << " bias " << with_bias;
+    }
+  }
+}
+
+TEST_F(DenseLinearTest, TheResultIsAnOrdinaryTensorOfItsOwn) {
+  const torch::Tensor x = torch::randn({3, 64});
+  torch::Tensor y = DenseLinear(x, weight_, bias_);
+  const torch::Tensor want = torch::linear(x, weight_, bias_);
+  y.add_(1);  // written in place: neither x nor the weight changes
+  EXPECT_LT(RelDiff(y - 1, want), 1e-5);
+  EXPECT_TRUE(torch::equal(DenseLinear(x, weight_, bias_), DenseLinear(x, weight_, bias_)));
+}
+
+TEST_F(DenseLinearTest, EmptyInputsAndOtherDtypesKeepTorchLinear) {
+  const torch::Tensor none = DenseLinear(torch::zeros({2, 0, 64}), weight_, bias_);
+  EXPECT_EQ(none.sizes(), (std::vector<int64_t>{2, 0, 48}));
+  const torch::Tensor x = torch::randn({5, 64}, torch::kFloat64);
+  EXPECT_TRUE(
+      torch::equal(DenseLinear(x, weight_.to(torch::kFloat64), bias_.to(torch::kFloat64)),
+                   torch::linear(x, weight_.to(torch::kFloat64), bias_.to(torch::kFloat64))));
+  EXPECT_THROW(DenseLinear(torch::randn({3, 63}), weight_, bias_), c10::Error);
+}
+
+TEST_F(DenseLinearTest, InferenceTensorsOutsideInferenceMode) {
+  // A frozen encoder's outputs are made under InferenceMode and used outside it (training).
+  torch::Tensor x, w;
+  {
+    torch::InferenceMode inference;
+    x = torch::randn({6, 64});
+    w = weight_.clone();
+    EXPECT_TRUE(DenseLinear(x, w, bias_).is_inference());
+  }
+  ASSERT_TRUE(x.is_inference());
+  const torch::Tensor want = torch::linear(x, w, bias_);
+  const torch::Tensor y = DenseLinear(x, w, bias_);  // grad mode on, nothing requires a gradient
+  EXPECT_LT(RelDiff(y, want), 1e-5);
+  EXPECT_FALSE(y.is_inference());
+  {
+    torch::NoGradGuard no_grad;
+    EXPECT_LT(RelDiff(DenseLinear(x, w, bias_), want), 1e-5);
+  }
+  // The result takes part in autograd as any tensor: a gradient through a product with it.
+  torch::Tensor scale = torch::ones({48}).requires_grad_(true);
+  (y * scale).sum().backward();
+  EXPECT_LT(RelDiff(scale.grad(), want.sum(0)), 1e-5);
+}
+
+TEST_F(DenseLinearTest, GradientsAreTorchLinears) {
+  const torch::Tensor x0 = torch::randn({4, 6, 64});
+  torch::Tensor x = x0.clone().requires_grad_(true);
+  torch::Tensor w = weight_.clone().requires_grad_(true);
+  DenseLinear(x, w, bias_).square().sum().backward();
+  torch::Tensor rx = x0.clone().requires_grad_(true);
+  torch::Tensor rw = weight_.clone().requires_grad_(true);
+  torch::linear(rx, rw, bias_).square().sum().backward();
+  EXPECT_LT(RelDiff(x.grad(), rx.grad()), 1e-6);
+  EXPECT_LT(RelDiff(w.grad(), rw.grad()), 1e-6);
+}
+
+}  // namespace
+}  // namespace lact
