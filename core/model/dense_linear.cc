@@ -39,9 +39,9 @@ torch::Tensor DenseLinear(const torch::Tensor& x, const torch::Tensor& weight,
   // oneDNN's own layout in and out: a copy of x's rows [N, in] and of the result [N, out], small
   // beside the product (2·in FLOPs per element copied in). The weight stays in LibTorch's layout.
   const torch::Tensor rows = x.reshape({-1, in}).to_mkldnn();  // [N, in]
-  const torch::Tensor y = torch::mkldnn_linear(
-      rows, weight.contiguous(),
-      bias.defined() ? c10::optional<torch::Tensor>(bias.contiguous()) : c10::nullopt);  // [N, out]
+  const torch::Tensor y =
+      torch::mkldnn_linear(rows, weight.contiguous(),
+                           bias.defined() ? bias.contiguous() : bias);  // [N, out]
   return y.to_dense().view(shape);
 }
 
