@@ -1,5 +1,7 @@
 #include "core/model/dense_linear.h"
 
+#include <cstdlib>
+#include <string>
 #include <vector>
 
 #include <ATen/Context.h>
@@ -16,10 +18,19 @@ bool NeedsGrad(const torch::Tensor& t) {
   return t.defined() && t.requires_grad() && torch::GradMode::is_enabled();
 }
 
+// LACT_ONEDNN_LINEAR=0 in the environment keeps torch::linear (read once per process).
+bool OneDnnAllowed() {
+  static const bool allowed = [] {
+    const char* env = std::getenv("LACT_ONEDNN_LINEAR");
+    return at::hasMKLDNN() && (env == nullptr || std::string(env) != "0");
+  }();
+  return allowed;
+}
+
 }  // namespace
 
 bool UsesOneDnn(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
-  if (!at::hasMKLDNN()) return false;
+  if (!OneDnnAllowed()) return false;
   if (!DenseCpuFloat(x) || !DenseCpuFloat(weight) || weight.dim() != 2) return false;
   if (bias.defined() && (!DenseCpuFloat(bias) || bias.dim() != 1)) return false;
   if (x.dim() < 1 || x.numel() == 0 || x.size(-1) != weight.size(1)) return false;

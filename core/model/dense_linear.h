@@ -19,7 +19,8 @@ torch::Tensor DenseLinear(const torch::Tensor& x, const torch::Tensor& weight,
 
 // True when DenseLinear takes oneDNN's path: LibTorch built with oneDNN, every tensor float32,
 // dense and on the CPU, x non-empty, and no autograd through the product (no tensor requires a
-// gradient, or grad mode off). Training and every other dtype or device keep torch::linear.
+// gradient, or grad mode off). Training and every other dtype or device keep torch::linear, and
+// so does everything when the environment sets LACT_ONEDNN_LINEAR=0 (read once per process).
 bool UsesOneDnn(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias);
 
 }  // namespace lact

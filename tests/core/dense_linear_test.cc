@@ -2,6 +2,9 @@
 // torch::linear's result (within float32 rounding) for every input shape and layout the model
 // passes, with and without a bias; training, other dtypes and empty inputs keep torch::linear,
 // and gradients through it are torch::linear's.
+#include <cstdlib>
+#include <string>
+
 #include <ATen/Context.h>
 
 #include <gtest/gtest.h>
@@ -28,6 +31,8 @@ class DenseLinearTest : public ::testing::Test {
 
 TEST_F(DenseLinearTest, TakesOneDnnForFloat32CpuInferenceOnly) {
   if (!at::hasMKLDNN()) GTEST_SKIP() << "LibTorch built without oneDNN";
+  const char* env = std::getenv("LACT_ONEDNN_LINEAR");
+  if (env != nullptr && std::string(env) == "0") GTEST_SKIP() << "LACT_ONEDNN_LINEAR=0";
   const torch::Tensor x = torch::randn({3, 5, 64});
   EXPECT_TRUE(UsesOneDnn(x, weight_, bias_));
   EXPECT_TRUE(UsesOneDnn(x, weight_, {}));
