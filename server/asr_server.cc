@@ -15,6 +15,7 @@
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "core/model/cpu_threads.h"
+#include "core/model/dense_linear.h"
 #include "core/streaming/asr_model.h"
 #include "core/streaming/online_recognizer.h"
 #include "core/streaming/recognizer_warm_up.h"
@@ -93,6 +94,8 @@ absl::Status AsrServer::LoadModel() {
   SetCpuThreads(config_.threads);
   // SetCpuThreads limited OpenBLAS to one thread: its pool spun beside the decoders.
   if (const int blas = LimitOpenBlasThreads(); blas > 0) Log("OpenBLAS threads: ", blas);
+  SetOneDnnLinear(config_.onednn_linear);
+  if (OneDnnLinearEnabled()) Log("float32 linear layers on the CPU: oneDNN (--onednn_linear)");
   AsrModelOptions model_options;
   model_options.device = config_.device;
   model_options.dtype = config_.dtype;

@@ -18,8 +18,9 @@ struct ServerConfig {
   std::string model_dir;          // Hugging Face Wav2Vec2ForCTC folder (+ optional LaCT files)
   std::string device = "cpu";     // cpu, cuda, cuda:N
   std::string dtype = "float32";  // encoder precision
-  bool lact = true;  // default of RecognitionConfig.enable_lact (when the model has LaCT)
-  int threads = 0;   // LibTorch CPU threads (0: all cores)
+  bool lact = true;            // default of RecognitionConfig.enable_lact (when the model has LaCT)
+  int threads = 0;             // LibTorch CPU threads (0: all cores)
+  bool onednn_linear = false;  // CPU float32 linear layers through oneDNN (dense_linear.h)
 
   // Network.
   std::string host = "0.0.0.0";  // address both listeners bind

@@ -8,6 +8,7 @@
 #include "core/flags/endpointing_flags.h"
 #include "core/flags/lact_flag.h"
 #include "core/flags/model_flags.h"
+#include "core/flags/onednn_linear_flag.h"
 #include "core/flags/streaming_flags.h"
 #include "core/flags/threads_flag.h"
 
@@ -92,6 +93,7 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags() {
   if (!lact.ok()) return lact.status();
   c.lact = *lact != LactMode::kOff;
   c.threads = GetThreadsFlag();
+  c.onednn_linear = GetOneDnnLinearFlag();
   c.host = absl::GetFlag(FLAGS_host);
   c.port = absl::GetFlag(FLAGS_port);
   c.metrics_port = absl::GetFlag(FLAGS_metrics_port);

@@ -1,7 +1,6 @@
 #include "core/model/dense_linear.h"
 
-#include <cstdlib>
-#include <string>
+#include <atomic>
 #include <vector>
 
 #include <ATen/Context.h>
@@ -18,19 +17,21 @@ bool NeedsGrad(const torch::Tensor& t) {
   return t.defined() && t.requires_grad() && torch::GradMode::is_enabled();
 }
 
-// LACT_ONEDNN_LINEAR=0 in the environment keeps torch::linear (read once per process).
-bool OneDnnAllowed() {
-  static const bool allowed = [] {
-    const char* env = std::getenv("LACT_ONEDNN_LINEAR");
-    return at::hasMKLDNN() && (env == nullptr || std::string(env) != "0");
-  }();
-  return allowed;
-}
+std::atomic<bool> g_onednn_linear{false};
 
 }  // namespace
 
+void SetOneDnnLinear(bool on) { g_onednn_linear.store(on && at::hasMKLDNN()); }
+
+bool OneDnnLinearEnabled() { return g_onednn_linear.load(); }
+
+int64_t OneDnnRows(int64_t n) {
+  const int64_t step = n <= 64 ? 8 : 64;
+  return (n + step - 1) / step * step;
+}
+
 bool UsesOneDnn(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
-  if (!OneDnnAllowed()) return false;
+  if (!OneDnnLinearEnabled()) return false;
   if (!DenseCpuFloat(x) || !DenseCpuFloat(weight) || weight.dim() != 2) return false;
   if (bias.defined() && (!DenseCpuFloat(bias) || bias.dim() != 1)) return false;
   if (x.dim() < 1 || x.numel() == 0 || x.size(-1) != weight.size(1)) return false;
@@ -49,11 +50,13 @@ torch::Tensor DenseLinear(const torch::Tensor& x, const torch::Tensor& weight,
   c10::impl::ExcludeDispatchKeyGuard below_autograd(c10::autograd_dispatch_keyset);
   // oneDNN's own layout in and out: a copy of x's rows [N, in] and of the result [N, out], small
   // beside the product (2·in FLOPs per element copied in). The weight stays in LibTorch's layout.
-  const torch::Tensor rows = x.reshape({-1, in}).to_mkldnn();  // [N, in]
+  torch::Tensor rows = x.reshape({-1, in});  // [N, in]
+  const int64_t n = rows.size(0), padded = OneDnnRows(n);
+  if (padded > n) rows = torch::constant_pad_nd(rows, {0, 0, 0, padded - n});  // [P, in], zeros
   const torch::Tensor y =
-      torch::mkldnn_linear(rows, weight.contiguous(),
-                           bias.defined() ? bias.contiguous() : bias);  // [N, out]
-  return y.to_dense().view(shape);
+      torch::mkldnn_linear(rows.to_mkldnn(), weight.contiguous(),
+                           bias.defined() ? bias.contiguous() : bias);  // [P, out]
+  return y.to_dense().narrow(0, 0, n).view(shape);  // the first N rows: contiguous
 }
 
 }  // namespace lact

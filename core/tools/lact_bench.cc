@@ -31,9 +31,11 @@
 #include "core/flags/flag_names.h"
 #include "core/flags/lact_flag.h"
 #include "core/flags/model_flags.h"
+#include "core/flags/onednn_linear_flag.h"
 #include "core/flags/streaming_flags.h"
 #include "core/flags/threads_flag.h"
 #include "core/lact/lact_config.h"
+#include "core/model/dense_linear.h"
 #include "core/model/model_folder.h"
 #include "core/model/random_model.h"
 #include "core/streaming/asr_model.h"
@@ -241,10 +243,10 @@ nlohmann::json DescribeRun(const lact::AsrModel& model, const lact::ModelFlags& 
   const auto& cfg = model.encoder().config();
   const std::string precision = model.encoder().precision().Name();
   std::printf(
-      "model: %s\ndevice: %s, dtype %s (--dtype %s), %d threads, LibTorch %s, cuDNN benchmark "
+      "model: %s\ndevice: %s, dtype %s (--dtype %s), %d threads%s, LibTorch %s, cuDNN benchmark "
       "%s\nstreaming: %s\n",
       cfg.ToString().c_str(), flags.device.c_str(), precision.c_str(), flags.dtype.c_str(), threads,
-      TORCH_VERSION,
+      lact::OneDnnLinearEnabled() ? " (float32 linear layers: oneDNN)" : "", TORCH_VERSION,
       !at::globalContext().benchmarkCuDNN() ? "off"
       : model.device().is_cuda()            ? "on"
                                             : "on (no effect on the CPU)",
@@ -256,6 +258,7 @@ nlohmann::json DescribeRun(const lact::AsrModel& model, const lact::ModelFlags& 
                         {"threads", threads},
                         {"libtorch", TORCH_VERSION},
                         {"cudnn_benchmark", at::globalContext().benchmarkCuDNN()},
+                        {"onednn_linear", lact::OneDnnLinearEnabled()},
                         {"streaming_config", sc.ToString()},
                         {"encoder_parameter_bytes", model.encoder().ParameterBytes()}};
   if (model.lact() != nullptr) {
@@ -277,6 +280,7 @@ LaCT on vs off, memory per stream. Usage: lact_bench [--model DIR | --random bas
 [--device cpu|cuda] [--batch-sizes 1,2,4] [--streams S] [--json OUT.json])";
   if (!lact::ParseFlagsOnly(argc, argv, "lact_bench", kUsage)) return 2;
   const int threads = lact::SetTorchThreadsFromFlag();
+  lact::SetOneDnnLinearFromFlag();
   std::vector<int> batch_sizes;
   if (!ParseBatchSizes(&batch_sizes)) return 2;
   if (const int b = absl::GetFlag(FLAGS_profile_batch); b < 1 || b > 4096) {

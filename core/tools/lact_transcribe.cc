@@ -22,6 +22,7 @@
 #include "core/flags/lact_flag.h"
 #include "core/flags/lact_scope_flag.h"
 #include "core/flags/model_flags.h"
+#include "core/flags/onednn_linear_flag.h"
 #include "core/flags/streaming_flags.h"
 #include "core/flags/threads_flag.h"
 #include "core/model/npy.h"
@@ -110,6 +111,7 @@ std::unique_ptr<lact::OnlineRecognizer> LoadRecognizer(bool dumping, bool* use_l
     return nullptr;
   }
   lact::SetTorchThreadsFromFlag();
+  lact::SetOneDnnLinearFromFlag();
   lact::AsrModelOptions options;
   options.device = model_flags.device;
   options.dtype = dumping && model_flags.dtype == "auto" ? "float32" : model_flags.dtype;

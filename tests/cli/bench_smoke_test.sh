@@ -68,22 +68,24 @@ assert ops[True]["ops_per_step_batch1"] > ops[False]["ops_per_step_batch1"] + 50
 print("ok   lact_bench JSON:", len(off), "offline rows,", len(st), "streaming rows,", len(prof),
       "profiles")
 PY
-# float32 linear layers on the CPU go through oneDNN (core/model/dense_linear.h), unless
-# LACT_ONEDNN_LINEAR=0: the operators of a real model step say which ran.
-for onednn in 1 0; do
-  LACT_ONEDNN_LINEAR=$onednn "$BIN" --random tiny --dtype float32 --threads 1 --batch-sizes "" \
+# float32 linear layers on the CPU go through oneDNN with --onednn_linear (core/model/
+# dense_linear.h), through torch::linear without: the operators of a real model step say which ran.
+for onednn in true false; do
+  "$BIN" --onednn_linear=$onednn --random tiny --dtype float32 --threads 1 --batch-sizes "" \
     --streams 0 --lact on --profile_ops 1 --profile_batch 2 --json "$tmp/ops$onednn.json" \
     > /dev/null 2>&1
   /usr/bin/python3 - "$tmp/ops$onednn.json" "$onednn" <<'PY'
 import json, sys
-names = [row["op"] for row in json.load(open(sys.argv[1]))["op_profile"][0]["ops"]]
+r = json.load(open(sys.argv[1]))
+assert r["onednn_linear"] == (sys.argv[2] == "true"), r["onednn_linear"]
+names = [row["op"] for row in r["op_profile"][0]["ops"]]
 dnn = [n for n in names if n.startswith("aten::mkldnn_linear ")]
 blas = [n for n in names if n.startswith("aten::linear ")]
-if sys.argv[2] == "1":
+if sys.argv[2] == "true":
     assert dnn and not blas, names  # every float32 linear: q/k/v/out, feed-forward, LaCT, lm_head
 else:
     assert blas and not dnn, names
-print("ok   float32 linear layers through", "oneDNN" if dnn else "torch::linear (LACT_ONEDNN_LINEAR=0)")
+print("ok   float32 linear layers through", "oneDNN (--onednn_linear)" if dnn else "torch::linear")
 PY
 done
 "$BIN" --batch-sizes 0 > /dev/null 2>&1 && { echo "FAIL: bad --batch-sizes accepted"; exit 1; }

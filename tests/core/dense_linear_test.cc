@@ -1,9 +1,9 @@
-// DenseLinear (core/model/dense_linear.h): float32 CPU inference through oneDNN gives
+// DenseLinear (core/model/dense_linear.h), turned on as --onednn_linear does: float32 CPU
+// inference through oneDNN gives
 // torch::linear's result (within float32 rounding) for every input shape and layout the model
 // passes, with and without a bias; training, other dtypes and empty inputs keep torch::linear,
 // and gradients through it are torch::linear's.
-#include <cstdlib>
-#include <string>
+#include <set>
 
 #include <ATen/Context.h>
 
@@ -22,17 +22,17 @@ double RelDiff(const torch::Tensor& a, const torch::Tensor& b) {
 class DenseLinearTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    SetOneDnnLinear(true);  // --onednn_linear
     torch::manual_seed(7);
     weight_ = torch::randn({48, 64});  // [out, in]
     bias_ = torch::randn({48});        // [out]
   }
+  void TearDown() override { SetOneDnnLinear(false); }
   torch::Tensor weight_, bias_;
 };
 
 TEST_F(DenseLinearTest, TakesOneDnnForFloat32CpuInferenceOnly) {
   if (!at::hasMKLDNN()) GTEST_SKIP() << "LibTorch built without oneDNN";
-  const char* env = std::getenv("LACT_ONEDNN_LINEAR");
-  if (env != nullptr && std::string(env) == "0") GTEST_SKIP() << "LACT_ONEDNN_LINEAR=0";
   const torch::Tensor x = torch::randn({3, 5, 64});
   EXPECT_TRUE(UsesOneDnn(x, weight_, bias_));
   EXPECT_TRUE(UsesOneDnn(x, weight_, {}));
@@ -43,8 +43,15 @@ TEST_F(DenseLinearTest, TakesOneDnnForFloat32CpuInferenceOnly) {
   const torch::Tensor trained = weight_.clone().requires_grad_(true);
   EXPECT_FALSE(UsesOneDnn(x, trained, bias_));
   EXPECT_FALSE(UsesOneDnn(x.clone().requires_grad_(true), weight_, bias_));
-  torch::NoGradGuard no_grad;  // a weight that requires a gradient, at inference
-  EXPECT_TRUE(UsesOneDnn(x, trained, bias_));
+  {
+    torch::NoGradGuard no_grad;  // a weight that requires a gradient, at inference
+    EXPECT_TRUE(UsesOneDnn(x, trained, bias_));
+  }
+  SetOneDnnLinear(false);  // the default: torch::linear everywhere
+  EXPECT_FALSE(OneDnnLinearEnabled());
+  EXPECT_FALSE(UsesOneDnn(x, weight_, bias_));
+  SetOneDnnLinear(true);
+  EXPECT_TRUE(UsesOneDnn(x, weight_, bias_));
 }
 
 TEST_F(DenseLinearTest, EqualsTorchLinearForEveryShapeAndLayout) {
@@ -68,6 +75,36 @@ TEST_F(DenseLinearTest, EqualsTorchLinearForEveryShapeAndLayout) {
       EXPECT_EQ(got.layout(), torch::kStrided);
       EXPECT_LT(RelDiff(got, want), 1e-5) << "input " << i << " bias " << with_bias;
     }
+  }
+}
+
+TEST(DenseLinearRowsTest, RowCountsRoundToFewShapes) {
+  EXPECT_EQ(OneDnnRows(1), 8);
+  EXPECT_EQ(OneDnnRows(8), 8);
+  EXPECT_EQ(OneDnnRows(9), 16);
+  EXPECT_EQ(OneDnnRows(64), 64);
+  EXPECT_EQ(OneDnnRows(65), 128);
+  EXPECT_EQ(OneDnnRows(704), 704);  // 4 windows of 176 frames: no padding
+  EXPECT_EQ(OneDnnRows(1409), 1472);
+  std::set<int64_t> shapes;
+  for (int64_t n = 1; n <= 8 * 176; ++n) {  // every row count of 8 base-size windows
+    const int64_t p = OneDnnRows(n);
+    ASSERT_GE(p, n);
+    ASSERT_LT(p - n, n <= 64 ? 8 : 64) << n;
+    shapes.insert(p);
+  }
+  EXPECT_EQ(shapes.size(), 8u + 21u);  // 8..64 by 8, then 128..1408 by 64
+}
+
+TEST_F(DenseLinearTest, EveryRowCountEqualsTorchLinear) {
+  // Row counts on both sides of the padding's steps: the padded rows never reach the result.
+  const torch::Tensor all = torch::randn({131, 64}) * 3;
+  for (int64_t n = 1; n <= 131; n += (n < 70 ? 1 : 7)) {
+    const torch::Tensor x = all.narrow(0, 0, n);
+    const torch::Tensor got = DenseLinear(x, weight_, bias_);
+    ASSERT_EQ(got.sizes(), (std::vector<int64_t>{n, 48}));
+    EXPECT_TRUE(got.is_contiguous());
+    EXPECT_LT(RelDiff(got, torch::linear(x, weight_, bias_)), 1e-5) << n << " rows";
   }
 }
 
