@@ -5,6 +5,7 @@
 #  - every reduced precision runs the whole model: logits and hidden states stay near torchaudio's
 #    float64 references (tiny random models with 32 channels, so the bounds are loose; a dropped
 #    or misapplied layer, e.g. a wrong GroupNorm fold, is off by O(1));
+#  - --onednn_linear (float32 linear layers through oneDNN) keeps float32's parity with torchaudio;
 #  - names the CPU cannot run are refused with a message, not a crash.
 # On a CPU without native bf16 (no avx512_bf16/amx_bf16: --dtype auto never picks bfloat16 there)
 # LibTorch emulates it and the GroupNorm model's bf16 error is larger (measured on an AVX2-only
@@ -24,6 +25,13 @@ for v in tiny_group tiny_layer; do
   "$BIN" --model "$FIX/$v" --lact off --dump-logits "$tmp/auto.npy" "$wav" > /dev/null
   "$BIN" --model "$FIX/$v" --lact off --dtype float32 --dump-logits "$tmp/f32.npy" "$wav" > /dev/null
   cmp -s "$tmp/auto.npy" "$tmp/f32.npy" || { echo "FAIL $v: --dtype auto dump differs from float32"; fail=1; }
+  # float32 with the linear layers through oneDNN (--onednn_linear): torchaudio's float32 parity.
+  "$BIN" --model "$FIX/$v" --lact off --dtype float32 --onednn_linear --dump-logits "$tmp/dnn.npy" \
+    --dump-hidden "$tmp/dnn.h.npy" "$wav" > /dev/null
+  cmp -s "$tmp/dnn.npy" "$tmp/f32.npy" && { echo "FAIL $v: --onednn_linear changed nothing"; fail=1; }
+  $CMP "$FIX/$v/expected/hidden.npy" "$tmp/dnn.h.npy" --tol 1e-4 --label "$v onednn hidden" || fail=1
+  $CMP "$FIX/$v/expected/logits.npy" "$tmp/dnn.npy" --tol 1e-4 --argmax --min-agreement 1.0 \
+    --label "$v onednn logits" || fail=1
   for d in bfloat16 int8 int8-bfloat16; do
     "$BIN" --model "$FIX/$v" --lact off --dtype "$d" --dump-logits "$tmp/$d.npy" \
       --dump-hidden "$tmp/$d.h.npy" "$wav" > "$tmp/$d.txt"
