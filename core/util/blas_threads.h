@@ -5,8 +5,8 @@
 // often than that, so they never sleep: on this project's 2-core machine `perf` put 55% of
 // lact_server's CPU time in sched_yield, and one OpenBLAS thread made both the server and an
 // offline pass faster (docs/benchmarks.md, "The server's own cost on this CPU"). LibTorch's OpenMP
-// threads (--threads) still run everything else in parallel, the model's float32 linear layers
-// included: those go through oneDNN (core/model/dense_linear.h), not OpenBLAS.
+// threads (--threads) still run everything else in parallel; --onednn_linear moves the model's
+// float32 linear layers onto them too (core/model/dense_linear.h).
 #pragma once
 
 namespace lact {
