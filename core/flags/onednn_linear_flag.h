@@ -6,7 +6,8 @@
 namespace lact {
 
 bool GetOneDnnLinearFlag();
-// SetOneDnnLinear(--onednn_linear); returns whether the path is on (false without oneDNN).
-bool SetOneDnnLinearFromFlag();
+// SetOneDnnLinear(--onednn_linear): OneDnnLinearEnabled() says whether the path is on (never
+// without oneDNN).
+void SetOneDnnLinearFromFlag();
 
 }  // namespace lact

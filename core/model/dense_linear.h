@@ -5,9 +5,8 @@
 // run on one core while every other operator uses LibTorch's OpenMP threads (--threads). oneDNN's
 // inner product (torch::mkldnn_linear) runs on those threads: on the project's 2-core machine the
 // base model's products at 1.5-1.9x OpenBLAS's single-thread rate, a model pass 1.3-1.45x faster
-// (lact_bench, lact_transcribe). In lact_server on the same 2 cores it gained no latency and cost
-// 25-30% more CPU and ~0.5 GiB more RSS, hence opt-in (docs/benchmarks.md, "float32 products on
-// the CPU").
+// (lact_bench). In lact_server on the same 2 cores it gained no latency and cost 25-40% more CPU
+// and ~0.5 GiB more RSS, hence opt-in (docs/benchmarks.md, "float32 products on the CPU").
 #pragma once
 
 #include <torch/torch.h>
@@ -15,7 +14,7 @@
 namespace lact {
 
 // Turns the oneDNN path on or off for the whole process (off at start; on only where LibTorch has
-// oneDNN). Binaries set it once at start from --onednn_linear (core/flags/threads_flag.h).
+// oneDNN). Binaries set it once at start from --onednn_linear (core/flags/onednn_linear_flag.h).
 void SetOneDnnLinear(bool on);
 bool OneDnnLinearEnabled();
 
