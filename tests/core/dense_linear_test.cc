@@ -1,8 +1,7 @@
 // DenseLinear (core/model/dense_linear.h), turned on as --onednn_linear does: float32 CPU
-// inference through oneDNN gives
-// torch::linear's result (within float32 rounding) for every input shape and layout the model
-// passes, with and without a bias; training, other dtypes and empty inputs keep torch::linear,
-// and gradients through it are torch::linear's.
+// inference through oneDNN gives torch::linear's result (within float32 rounding) for every input
+// shape, layout and row count the model passes, with and without a bias; training, other dtypes
+// and empty inputs keep torch::linear, and gradients through it are torch::linear's.
 #include <set>
 
 #include <ATen/Context.h>
@@ -110,10 +109,14 @@ TEST_F(DenseLinearTest, EveryRowCountEqualsTorchLinear) {
 
 TEST_F(DenseLinearTest, TheResultIsAnOrdinaryTensorOfItsOwn) {
   const torch::Tensor x = torch::randn({3, 64});
+  const torch::Tensor x_before = x.clone(), w_before = weight_.clone(), b_before = bias_.clone();
   torch::Tensor y = DenseLinear(x, weight_, bias_);
   const torch::Tensor want = torch::linear(x, weight_, bias_);
-  y.add_(1);  // written in place: neither x nor the weight changes
+  y.add_(1);  // written in place: neither x nor the weight nor the bias changes
   EXPECT_LT(RelDiff(y - 1, want), 1e-5);
+  EXPECT_TRUE(torch::equal(x, x_before));
+  EXPECT_TRUE(torch::equal(weight_, w_before));
+  EXPECT_TRUE(torch::equal(bias_, b_before));
   EXPECT_TRUE(torch::equal(DenseLinear(x, weight_, bias_), DenseLinear(x, weight_, bias_)));
 }
 
