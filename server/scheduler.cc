@@ -126,9 +126,11 @@ void Scheduler::RunBatch(const std::vector<Entry>& batch) {
   }
   if (streams.empty()) return;
   absl::StatusOr<std::vector<PendingStep>> pending;
+  int encoder_calls = 0;
   try {
     if (options_.before_decode) options_.before_decode(batches_.load(), ids);
-    pending = recognizer_.RunModelStep(streams);  // reports its model calls' failures as a status
+    // Reports its model calls' failures as a status.
+    pending = recognizer_.RunModelStep(streams, &encoder_calls);
   } catch (...) {  // keep the worker (and the server) alive whatever was thrown
     pending = ModelCallStatus(std::current_exception(), "model step failed");
   }
@@ -142,6 +144,7 @@ void Scheduler::RunBatch(const std::vector<Entry>& batch) {
   if (metrics_ != nullptr) {
     metrics_->batch_size().Observe(static_cast<double>(streams.size()));
     metrics_->model_step_seconds().Observe(absl::ToDoubleSeconds(absl::Now() - start));
+    if (status.ok()) metrics_->encoder_calls().Observe(encoder_calls);
   }
   if (out_of_memory) ++oom_batches_;
   ++batches_;

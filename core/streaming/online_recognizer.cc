@@ -78,7 +78,23 @@ StepPlan OnlineRecognizer::PlanStep(const OnlineStream& stream) const {
   commit_end = std::min(commit_end, committed + step_frames_);
   plan.commit_end_frame = std::max(commit_end, committed);
   plan.window_end_frame = std::min(available, plan.commit_end_frame + lookahead_frames_);
+  if (finished) {
+    if (plan.window_end_frame <= committed) {  // nothing left to decode: no encoder call
+      plan.window_start_frame = plan.window_end_frame;
+      return plan;
+    }
+    // The last window, shorter than a steady one (less than step + lookahead left), reaches
+    // further back so that it is the steady length: it joins the steady windows' encoder call
+    // (one call per distinct length) and its frames see more context. DropConsumedAudio keeps
+    // the audio for it.
+    plan.window_start_frame = std::max<int64_t>(
+        0, std::min(plan.window_start_frame, plan.window_end_frame - SteadyWindowFrames()));
+  }
   return plan;
+}
+
+int64_t OnlineRecognizer::SteadyWindowFrames() const {
+  return left_frames_ + step_frames_ + lookahead_frames_;
 }
 
 OnlineRecognizer::Progress OnlineRecognizer::ProgressOf(const OnlineStream& stream) const {
@@ -113,13 +129,14 @@ absl::Status OnlineRecognizer::DecodeStreams(const std::vector<OnlineStream*>& s
 }
 
 absl::StatusOr<std::vector<PendingStep>> OnlineRecognizer::RunModelStep(
-    const std::vector<OnlineStream*>& streams) const {
+    const std::vector<OnlineStream*>& streams, int* encoder_calls) const {
+  if (encoder_calls != nullptr) *encoder_calls = 0;
   torch::InferenceMode guard;
   std::vector<StreamStep> steps;
   LACT_RETURN_IF_ERROR(TakeWindows(streams, &steps));
   if (steps.empty()) return std::vector<PendingStep>();
   try {
-    LACT_RETURN_IF_ERROR(EncodeWindows(steps));
+    LACT_RETURN_IF_ERROR(EncodeWindows(steps, encoder_calls));
     SplitCommitted(steps);
     LACT_RETURN_IF_ERROR(ApplyLact(steps));
     return RunLmHead(steps);
@@ -159,11 +176,12 @@ absl::Status OnlineRecognizer::TakeWindows(const std::vector<OnlineStream*>& str
 // One encoder call per distinct window length (steady state: all streams share one). Each
 // window is normalised straight from its stream's buffer into its row of the batch, which is
 // pinned host memory when the model is on CUDA (a faster copy to the device).
-absl::Status OnlineRecognizer::EncodeWindows(std::vector<StreamStep>& steps) const {
+absl::Status OnlineRecognizer::EncodeWindows(std::vector<StreamStep>& steps, int* calls) const {
   std::map<int64_t, std::vector<size_t>> by_length;
   for (size_t i = 0; i < steps.size(); ++i) {
     if (steps[i].window_samples > 0) by_length[steps[i].window_samples].push_back(i);
   }
+  if (calls != nullptr) *calls = static_cast<int>(by_length.size());
   const auto options =
       torch::TensorOptions().dtype(torch::kFloat32).pinned_memory(model_->device().is_cuda());
   for (const auto& [length, members] : by_length) {
@@ -334,9 +352,12 @@ void OnlineRecognizer::FinishStep(const PendingStep& p) const {
 }
 
 void OnlineRecognizer::DropConsumedAudio(OnlineStream& s) const {
-  // The next window starts left_frames_ before the committed frames: nothing before it is needed.
-  const int64_t keep_from =
-      std::max<int64_t>(0, s.committed_frames_ - left_frames_) * samples_per_frame_;
+  // The next window starts left_frames_ before the committed frames, and the last one (PlanStep)
+  // a steady window's length before the stream's end, which is at least its audio so far.
+  const int64_t available = model_->encoder().config().NumFrames(s.total_samples_);
+  const int64_t keep_from_frame =
+      std::min(s.committed_frames_ - left_frames_, available - SteadyWindowFrames());
+  const int64_t keep_from = std::max<int64_t>(0, keep_from_frame) * samples_per_frame_;
   const int64_t drop =
       std::min<int64_t>(keep_from - s.buffer_start_, static_cast<int64_t>(s.buffer_.size()));
   if (drop > 0) {

@@ -77,8 +77,9 @@ class OnlineRecognizer {
   // state; FinishStep then runs one stream's CTC decoder and sets its result. FinishStep calls
   // for different streams may run at once on any threads; a stream is not ready again (and must
   // not be decoded or fed) until its FinishStep has returned. Same errors as DecodeStreams.
-  absl::StatusOr<std::vector<PendingStep>> RunModelStep(
-      const std::vector<OnlineStream*>& streams) const;
+  // `encoder_calls` (if given): the encoder calls the step made, one per distinct window length.
+  absl::StatusOr<std::vector<PendingStep>> RunModelStep(const std::vector<OnlineStream*>& streams,
+                                                        int* encoder_calls = nullptr) const;
   void FinishStep(const PendingStep& step) const;
 
   const RecognitionResult& GetResult(const OnlineStream& stream) const { return stream.result(); }
@@ -139,7 +140,7 @@ class OnlineRecognizer {
   // The steps of DecodeStreams, in order.
   absl::Status TakeWindows(const std::vector<OnlineStream*>& streams,
                            std::vector<StreamStep>* steps) const;
-  absl::Status EncodeWindows(std::vector<StreamStep>& steps) const;
+  absl::Status EncodeWindows(std::vector<StreamStep>& steps, int* calls) const;
   // Copies a step's window from its stream's buffer into `out` [S], normalised.
   absl::Status CopyWindow(const StreamStep& step, float* out) const;
   void SplitCommitted(std::vector<StreamStep>& steps) const;
@@ -149,6 +150,8 @@ class OnlineRecognizer {
   // audio no window needs any more goes; the decoder's rows are handed on in the PendingStep.
   PendingStep AdvanceStream(StreamStep& step, const torch::Tensor& logits, const torch::Tensor& ids,
                             const torch::Tensor& cpu_logits, int64_t at) const;
+  // Frames of a steady window: left context + step + lookahead.
+  int64_t SteadyWindowFrames() const;
   // Drops the audio no future window of `s` needs (the buffer is locked by the caller).
   void DropConsumedAudio(OnlineStream& s) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu_);
 

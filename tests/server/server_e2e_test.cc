@@ -161,7 +161,8 @@ TEST_F(ServerE2eTest, ConcurrentPcmAndOpusStreamsMatchLactTranscribe) {
         "lact_device_memory_total_bytes", "lact_fast_weight_state_bytes", "lact_active_streams",
         "lact_streams_total", "lact_audio_seconds_total", "lact_batch_size",
         "lact_model_step_seconds", "lact_queue_wait_seconds", "lact_interim_latency_seconds",
-        "lact_final_latency_seconds", "lact_decode_seconds", "lact_model_idle_seconds_total"}) {
+        "lact_final_latency_seconds", "lact_decode_seconds", "lact_model_idle_seconds_total",
+        "lact_encoder_calls"}) {
     EXPECT_NE(after.find(absl::StrCat("# TYPE ", name, " ")), std::string::npos) << name;
   }
   const double allocated =
@@ -187,6 +188,11 @@ TEST_F(ServerE2eTest, ConcurrentPcmAndOpusStreamsMatchLactTranscribe) {
   EXPECT_GE(batched_streams, batches);
   EXPECT_LE(batched_streams / batches, 8.0);
   EXPECT_EQ(MetricValue(after, "lact_model_step_seconds_count"), batches);
+  // Every step made at least one encoder call and at most one per stream in it.
+  EXPECT_EQ(MetricValue(after, "lact_encoder_calls_count"), batches);
+  const double encoder_calls = MetricValue(after, "lact_encoder_calls_sum").value_or(0);
+  EXPECT_GE(encoder_calls, batches);
+  EXPECT_LE(encoder_calls, batched_streams);
   // One decode per stream of each batch (a stream found not ready has none), and the worker
   // waited for streams between batches (the clients send in about 4x real time).
   const double decodes = MetricValue(after, "lact_decode_seconds_count").value_or(0);
