@@ -1,7 +1,9 @@
 // How a stream is cut into encoder windows. Wav2Vec2 attends in both directions, so each step
 // runs the encoder on [left context | new audio | lookahead]: frames before the lookahead are
 // committed (LaCT may update its fast weights, CTC output is final), lookahead frames are
-// provisional (shown in interim results, recomputed next step).
+// provisional (shown in interim results, recomputed next step). Once the input has ended, the
+// last window reaches further left to the steady length (left + step + lookahead), so that it
+// batches with steady windows (OnlineRecognizer::PlanStep).
 #pragma once
 
 #include <cstdint>

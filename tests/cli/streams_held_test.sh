@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # tools/streams_held.sh (issue 22) end to end on the demo model and the LibriSpeech sample: one CSV
 # row and one table row per stream count, latencies measured (the first interim also from the
-# speech onset), the server's cost columns (peak threads, CPU, context switches, model idle share),
-# the "most streams held" line; the rule decides: with an impossible bound (INTERIM_MS=1: interim
+# speech onset), the server's cost columns (peak threads, CPU, context switches, model idle share,
+# streams and encoder calls per model step), the "most streams held" line; the rule decides: with an impossible bound (INTERIM_MS=1: interim
 # p95 <= 1 ms) nothing is held, here with a manifest as the corpus (one file named twice); a bad
 # stream count is a usage error before any server starts.
 source "$(dirname "$0")/server_lib.sh"  # BIN, SRC, $tmp (removed at exit), fail
@@ -30,6 +30,9 @@ for r in rows:
     assert r["failures"] == "0" and float(r["wall_s"]) > 0, r
     assert int(r["threads_peak"]) > 1 and float(r["cpu_s"]) > 0, r  # model thread + gRPC's
     assert int(r["ctx_switches_per_stream"]) > 0 and 0 <= float(r["model_idle_share"]) <= 1, r
+    # A model step holds 1..N streams and makes 1..(its streams) encoder calls.
+    assert 1 <= float(r["streams_per_step"]) <= int(r["streams"]), r
+    assert 1 <= float(r["encoder_calls_per_step"]) <= float(r["streams_per_step"]), r
     # The server's (LibTorch loaded: hundreds of MiB), not its Python wrapper's (~10 MiB).
     assert int(r["host_rss_peak_mib"]) >= 100, r
 table = open(f"{tmp}/out/held.md").read()
