@@ -133,6 +133,38 @@ TEST(LastWindowTest, JoinsTheSteadyStreamsEncoderCall) {
   EXPECT_FALSE(alone->result().text.empty());
 }
 
+// The whole input at once (a Recognize clip: several last steps, no early partials) plans the
+// same windows as real-time pieces, so the final is the same; the audio the last windows reach
+// back for is still held.
+TEST(LastWindowTest, BurstAndRealTimeFeedingGiveTheSameFinal) {
+  const StreamingConfig c = SmallWindow();
+  auto rec = *OnlineRecognizer::Create(Model(), c);
+  for (size_t samples : {size_t{70000}, size_t{83000}, size_t{96000}}) {
+    std::vector<float> audio = LongAudio();
+    audio.resize(std::min(audio.size(), samples));
+    auto paced = rec->CreateStream();
+    Feed(*rec, *paced, audio);
+    paced->InputFinished();
+    while (!paced->is_final()) ASSERT_TRUE(rec->DecodeStreams({paced.get()}).ok());
+
+    auto burst = rec->CreateStream();
+    ASSERT_TRUE(burst->AcceptWaveform(16000, audio.data(), audio.size()).ok());
+    burst->InputFinished();
+    int last_steps = 0;
+    while (!burst->is_final()) {
+      const StepPlan p = rec->PlanStep(*burst);
+      EXPECT_EQ(p.window_end_frame - p.window_start_frame,
+                std::min(SteadyFrames(c), p.window_end_frame))
+          << samples;
+      last_steps += p.window_end_frame == FramesOf(audio);
+      ASSERT_TRUE(rec->DecodeStreams({burst.get()}).ok()) << samples;
+    }
+    EXPECT_GE(last_steps, 1) << samples;
+    EXPECT_EQ(burst->result().text, paced->result().text) << samples;
+    EXPECT_FALSE(burst->result().text.empty()) << samples;
+  }
+}
+
 // Without lookahead, audio that ends on a step boundary is all committed before the input
 // finishes: the last step has nothing to decode and makes no encoder call.
 TEST(LastWindowTest, NothingLeftMakesNoEncoderCall) {
