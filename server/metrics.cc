@@ -77,11 +77,11 @@ ServerMetrics::ServerMetrics(const std::string& device)
   model_step_seconds_ =
       histogram("lact_model_step_seconds",
                 "Time of one batched model step (encoder, LaCT, lm_head)", LatencyBuckets());
-  encoder_calls_ = histogram(
-      "lact_encoder_calls",
-      "Encoder calls per model step: one per distinct window length among its streams (a "
-      "stream's early partials, first steps and last step can differ from the steady length)",
-      {1, 2, 3, 4, 6, 8, 12, 16});
+  encoder_calls_ =
+      histogram("lact_encoder_calls",
+                "Encoder calls per model step: one per distinct window length among its streams (a "
+                "stream's early partials and first steps are shorter than the steady length)",
+                {1, 2, 3, 4, 6, 8, 12, 16});
   decode_seconds_ = histogram(
       "lact_decode_seconds", "CTC decoding (greedy or beam search) of one stream's step",
       {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1});
