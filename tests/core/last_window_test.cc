@@ -7,9 +7,8 @@
 
 #include <gtest/gtest.h>
 
-#include "core/audio/audio_io.h"
 #include "core/streaming/online_recognizer.h"
-#include "tests/core/lact_test_util.h"
+#include "tests/core/streaming_test_util.h"
 
 namespace lact {
 namespace {
@@ -17,28 +16,13 @@ namespace {
 const std::string kFixtures = LACT_TEST_FIXTURES;
 
 std::shared_ptr<const AsrModel> Model() {
-  static auto model = [] {
-    auto m = AsrModel::Load(testing_util::TinyLactModelDir(kFixtures, "last_window_model"));
-    EXPECT_TRUE(m.ok()) << m.status();
-    return *m;
-  }();
+  static auto model = testing_util::LoadTinyLactModel(kFixtures, "last_window_model");
   return model;
 }
 
-// 6 s of speech-like audio.
-std::vector<float> LongAudio() {
-  auto a = ReadAudioFile(kFixtures + "/tiny_group/expected_long/input.wav", 16000);
-  EXPECT_TRUE(a.ok()) << a.status();
-  return *a;
-}
+std::vector<float> LongAudio() { return testing_util::LongTestAudio(kFixtures); }
 
-StreamingConfig SmallWindow() {
-  StreamingConfig c;
-  c.step_ms = 300;
-  c.left_context_ms = 400;
-  c.lookahead_ms = 200;
-  return c;
-}
+StreamingConfig SmallWindow() { return testing_util::SmallStreamingWindow(); }
 
 double FrameMs() { return Model()->frame_seconds() * 1000.0; }
 

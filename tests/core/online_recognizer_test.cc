@@ -2,42 +2,24 @@
 // decoding equals decoding alone, session mode, and input errors.
 #include "core/streaming/online_recognizer.h"
 
-#include <filesystem>
-#include <random>
 #include <string>
-
-#include <unistd.h>
 
 #include <gtest/gtest.h>
 
-#include "core/audio/audio_io.h"
-#include "tests/core/lact_test_util.h"
+#include "tests/core/streaming_test_util.h"
 
 namespace lact {
 namespace {
 
-namespace fs = std::filesystem;
 const std::string kFixtures = LACT_TEST_FIXTURES;
 
 // tiny_group + the lact_momentum adapter (chunk 16) in one model folder.
-std::string LactModelDir() {
-  return testing_util::TinyLactModelDir(kFixtures, "online_recognizer_model");
-}
-
 std::shared_ptr<const AsrModel> Model() {
-  static auto model = [] {
-    auto m = AsrModel::Load(LactModelDir());
-    EXPECT_TRUE(m.ok()) << m.status();
-    return *m;
-  }();
+  static auto model = testing_util::LoadTinyLactModel(kFixtures, "online_recognizer_model");
   return model;
 }
 
-std::vector<float> LongAudio() {
-  auto a = ReadAudioFile(kFixtures + "/tiny_group/expected_long/input.wav", 16000);
-  EXPECT_TRUE(a.ok()) << a.status();
-  return *a;
-}
+std::vector<float> LongAudio() { return testing_util::LongTestAudio(kFixtures); }
 
 // Feeds `audio` in pieces of `piece` samples, decoding whenever ready; returns every result seen.
 std::vector<RecognitionResult> RunStream(const OnlineRecognizer& rec, OnlineStream& s,
@@ -59,13 +41,7 @@ std::vector<RecognitionResult> RunStream(const OnlineRecognizer& rec, OnlineStre
   return seen;
 }
 
-StreamingConfig SmallWindow() {
-  StreamingConfig c;
-  c.step_ms = 300;
-  c.left_context_ms = 400;
-  c.lookahead_ms = 200;
-  return c;
-}
+StreamingConfig SmallWindow() { return testing_util::SmallStreamingWindow(); }
 
 TEST(OnlineRecognizerTest, CommittedTextOnlyGrowsAndFinalIsStable) {
   auto rec = *OnlineRecognizer::Create(Model(), SmallWindow());
