@@ -23,7 +23,7 @@
 # and the server's peak host memory (its ru_maxrss: peak RSS, MiB).
 # Writes OUT_DIR/held.md (a table), OUT_DIR/held.csv and each run's eval output.
 set -euo pipefail
-usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; }
 case "${1:-}" in -h|--help) usage; exit 0 ;; esac
 [ $# -ge 6 ] || { usage >&2; exit 2; }
 BUILD=$(cd "$1" && pwd); MODEL=$2; CORPUS=$3; SPLIT=$4; OUT=$5; shift 5
