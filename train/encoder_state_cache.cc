@@ -168,6 +168,7 @@ absl::StatusOr<std::string> EncoderStateCache::Key(const std::vector<std::string
   const StreamingConfig& w = options_.window;
   return absl::StrCat("model=", model_digest_, ";audio=", absl::StrJoin(files, "+"),
                       ";window=", w.step_ms, "/", w.left_context_ms, "/", w.lookahead_ms,
+                      ";plan=", OnlineRecognizer::kWindowPlanVersion,
                       ";dtype=", DtypeName(options_.dtype));
 }
 

@@ -6,9 +6,10 @@
 //
 // An entry is found by a key over everything its states depend on: the base model's files
 // (config.json, model.safetensors, preprocessor_config.json, by content), the example's audio
-// files (by content, in order), the streaming window and the storage dtype. A changed model, file
-// or window is another key, so nothing stale is ever served; the key text is also stored in the
-// entry and compared on read.
+// files (by content, in order), the streaming window, the version of the recognizer's window rule
+// (OnlineRecognizer::kWindowPlanVersion) and the storage dtype. A changed model, file, window or
+// rule is another key, so nothing stale is ever served; the key text is also stored in the entry
+// and compared on read.
 //
 //   DIR/<sha256 of the key>.states   "LACTSTATES1\n", the key text and "\n", a line "<dtype> T D",
 //                                    then T*D values (float32 or float16, little-endian)

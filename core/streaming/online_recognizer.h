@@ -113,6 +113,10 @@ class OnlineRecognizer {
   const ConfidenceCalibration& confidence_calibration() const { return calibration_; }
   // The plan of the next decode of `stream` (exposed for tests and benchmarks).
   StepPlan PlanStep(const OnlineStream& stream) const;
+  // The version of PlanStep's rule, for caches of what it computes (train/encoder_state_cache
+  // keys on it, so states from an older rule are not served). 2: a stream's last window reaches
+  // back to the steady length (2026-12-07).
+  static constexpr int kWindowPlanVersion = 2;
 
  private:
   // Where a stream stands: input finished, frames whose samples have all arrived, and whether

@@ -128,6 +128,22 @@ TEST_F(EncoderStateCacheTest, ChangedModelAudioOrWindowIsNeverServedStale) {
   auto original = cache->Get(Files());
   ASSERT_TRUE(original.ok());
 
+  // The recognizer's window rule is part of the key (the entry stores the key text on its second
+  // line): states computed under an older rule (OnlineRecognizer::kWindowPlanVersion) are another
+  // key.
+  int entries = 0;
+  for (const auto& e : fs::directory_iterator(dir_ / "cache")) {
+    std::ifstream in(e.path());
+    std::string magic, key;
+    std::getline(in, magic);
+    std::getline(in, key);
+    EXPECT_NE(key.find(";plan=" + std::to_string(OnlineRecognizer::kWindowPlanVersion) + ";"),
+              std::string::npos)
+        << key;
+    ++entries;
+  }
+  EXPECT_EQ(entries, 1);
+
   // Another window.
   StateCacheOptions wider = Options();
   wider.window.left_context_ms = 1280;
