@@ -188,7 +188,8 @@ TEST_F(ServerE2eTest, ConcurrentPcmAndOpusStreamsMatchLactTranscribe) {
   EXPECT_GE(batched_streams, batches);
   EXPECT_LE(batched_streams / batches, 8.0);
   EXPECT_EQ(MetricValue(after, "lact_model_step_seconds_count"), batches);
-  // Every step made at least one encoder call and at most one per stream in it.
+  // Every step made at least one encoder call (each stream here is longer than a frame and the
+  // lookahead is not 0, so no step has nothing to encode) and at most one per stream in it.
   EXPECT_EQ(MetricValue(after, "lact_encoder_calls_count"), batches);
   const double encoder_calls = MetricValue(after, "lact_encoder_calls_sum").value_or(0);
   EXPECT_GE(encoder_calls, batches);
