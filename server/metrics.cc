@@ -80,8 +80,17 @@ ServerMetrics::ServerMetrics(const std::string& device)
   encoder_calls_ =
       histogram("lact_encoder_calls",
                 "Encoder calls per model step: one per distinct window length among its streams (a "
-                "stream's early partials and first steps are shorter than the steady length)",
+                "stream's early partials and first steps are shorter than the steady length), or "
+                "one with --window_batching padded",
                 {1, 2, 3, 4, 6, 8, 12, 16});
+  auto& encoder_frames = prometheus::BuildCounter()
+                             .Name("lact_encoder_frames_total")
+                             .Help(
+                                 "Encoder output frames computed: kind=window (the streams' "
+                                 "windows) or kind=padding (padded rows beyond their window)")
+                             .Register(*registry_);
+  encoder_window_frames_ = &encoder_frames.Add({{"kind", "window"}});
+  encoder_padding_frames_ = &encoder_frames.Add({{"kind", "padding"}});
   decode_seconds_ = histogram(
       "lact_decode_seconds", "CTC decoding (greedy or beam search) of one stream's step",
       {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1});

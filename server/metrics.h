@@ -13,7 +13,10 @@
 //   lact_audio_seconds_total                     counter   audio decoded (committed)
 //   lact_batch_size                              histogram streams per model call
 //   lact_model_step_seconds                      histogram time of one batched model step (RunModelStep)
-//   lact_encoder_calls                           histogram encoder calls per model step (one per window length)
+//   lact_encoder_calls                           histogram encoder calls per model step (one per window length,
+//                                                          or one with --window_batching padded)
+//   lact_encoder_frames_total{kind}              counter   encoder output frames computed: kind="window"
+//                                                          (the windows') or "padding" (padded rows' rest)
 //   lact_decode_seconds                          histogram one stream's CTC decoding of a step (FinishStep)
 //   lact_model_idle_seconds_total                counter   model worker waiting for ready streams
 //   lact_queue_wait_seconds                      histogram ready -> taken into a batch
@@ -63,6 +66,8 @@ class ServerMetrics {
   prometheus::Histogram& batch_size() { return *batch_size_; }
   prometheus::Histogram& model_step_seconds() { return *model_step_seconds_; }
   prometheus::Histogram& encoder_calls() { return *encoder_calls_; }
+  prometheus::Counter& encoder_window_frames() { return *encoder_window_frames_; }
+  prometheus::Counter& encoder_padding_frames() { return *encoder_padding_frames_; }
   prometheus::Histogram& decode_seconds() { return *decode_seconds_; }
   prometheus::Counter& model_idle_seconds() { return *model_idle_seconds_; }
   prometheus::Histogram& queue_wait_seconds() { return *queue_wait_seconds_; }
@@ -96,6 +101,8 @@ class ServerMetrics {
   prometheus::Histogram* batch_size_;
   prometheus::Histogram* model_step_seconds_;
   prometheus::Histogram* encoder_calls_;
+  prometheus::Counter* encoder_window_frames_;
+  prometheus::Counter* encoder_padding_frames_;
   prometheus::Histogram* decode_seconds_;
   prometheus::Counter* model_idle_seconds_;
   prometheus::Histogram* queue_wait_seconds_;

@@ -126,11 +126,11 @@ void Scheduler::RunBatch(const std::vector<Entry>& batch) {
   }
   if (streams.empty()) return;
   absl::StatusOr<std::vector<PendingStep>> pending;
-  int encoder_calls = 0;
+  EncoderStepStats encoder;
   try {
     if (options_.before_decode) options_.before_decode(batches_.load(), ids);
     // Reports its model calls' failures as a status.
-    pending = recognizer_.RunModelStep(streams, &encoder_calls);
+    pending = recognizer_.RunModelStep(streams, &encoder);
   } catch (...) {  // keep the worker (and the server) alive whatever was thrown
     pending = ModelCallStatus(std::current_exception(), "model step failed");
   }
@@ -144,7 +144,11 @@ void Scheduler::RunBatch(const std::vector<Entry>& batch) {
   if (metrics_ != nullptr) {
     metrics_->batch_size().Observe(static_cast<double>(streams.size()));
     metrics_->model_step_seconds().Observe(absl::ToDoubleSeconds(absl::Now() - start));
-    if (status.ok()) metrics_->encoder_calls().Observe(encoder_calls);
+    if (status.ok()) {
+      metrics_->encoder_calls().Observe(encoder.calls);
+      metrics_->encoder_window_frames().Increment(static_cast<double>(encoder.window_frames));
+      metrics_->encoder_padding_frames().Increment(static_cast<double>(encoder.padding_frames));
+    }
   }
   if (out_of_memory) ++oom_batches_;
   ++batches_;

@@ -19,11 +19,12 @@
 # the rusage at its exit less its threads' counts when the client starts, so threads that end
 # during the run count too), the model thread's idle share (lact_model_idle_seconds_total), the
 # mean streams per model step and encoder calls per model step (lact_batch_size,
-# lact_encoder_calls: one call per distinct window length in a step), the device memory reserved
-# and the server's peak host memory (its ru_maxrss: peak RSS, MiB).
+# lact_encoder_calls: one call per distinct window length in a step, or one when padded), the
+# share of the encoder's frames that were padding (lact_encoder_frames_total; --window_batching),
+# the device memory reserved and the server's peak host memory (its ru_maxrss: peak RSS, MiB).
 # Writes OUT_DIR/held.md (a table), OUT_DIR/held.csv and each run's eval output.
 set -euo pipefail
-usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; }
 case "${1:-}" in -h|--help) usage; exit 0 ;; esac
 [ $# -ge 6 ] || { usage >&2; exit 2; }
 BUILD=$(cd "$1" && pwd); MODEL=$2; CORPUS=$3; SPLIT=$4; OUT=$5; shift 5
@@ -40,7 +41,7 @@ source_flags=(--librispeech "$CORPUS" --split "$SPLIT")
 mkdir -p "$OUT"
 server_pid=""; wrapper_pid=""; sampler_pid=""
 trap '[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; [ -n "$sampler_pid" ] && kill "$sampler_pid" 2>/dev/null; true' EXIT
-echo "streams,held,interim_p50_ms,interim_p95_ms,final_p95_ms,final_max_ms,failures,wall_s,threads_peak,cpu_s,ctx_switches_per_stream,model_idle_share,streams_per_step,encoder_calls_per_step,device_reserved_mib,host_rss_peak_mib" > "$OUT/held.csv"
+echo "streams,held,interim_p50_ms,interim_p95_ms,final_p95_ms,final_max_ms,failures,wall_s,threads_peak,cpu_s,ctx_switches_per_stream,model_idle_share,streams_per_step,encoder_calls_per_step,padding_share,device_reserved_mib,host_rss_peak_mib" > "$OUT/held.csv"
 # snapshot PORT PID: lact_model_idle_seconds_total, lact_device_memory_reserved_bytes, the
 # process's CPU seconds and its live threads' context switches, and the time, as JSON.
 snapshot() {
@@ -60,10 +61,13 @@ for line in text.splitlines():
     if line and not line.startswith("#"):
         name = line.split("{")[0].split(" ")[0]
         values[name] = values.get(name, 0.0) + float(line.rsplit(" ", 1)[1])
+        values[line.rsplit(" ", 1)[0]] = float(line.rsplit(" ", 1)[1])  # with its labels
 print(json.dumps({"t": time.monotonic(), "idle_s": values.get("lact_model_idle_seconds_total", 0.0),
                   "steps": values.get("lact_batch_size_count", 0.0),
                   "stream_steps": values.get("lact_batch_size_sum", 0.0),
                   "encoder_calls": values.get("lact_encoder_calls_sum", 0.0),
+                  "padding_frames": values.get('lact_encoder_frames_total{kind="padding"}', 0.0),
+                  "encoder_frames": values.get("lact_encoder_frames_total", 0.0),
                   "reserved": values.get("lact_device_memory_reserved_bytes", 0.0),
                   "cpu_s": cpu_s, "switches": switches}))
 PY
@@ -113,11 +117,13 @@ threads = [int(t) for t in open(f"{out}.threads").read().split()] or [0]
 idle = min(1.0, (m1["idle_s"] - m0["idle_s"]) / max(m1["t"] - m0["t"], 1e-9))
 steps = max(m1["steps"] - m0["steps"], 1e-9)
 per_step = lambda key: round((m1[key] - m0[key]) / steps, 2)
+padding = round((m1["padding_frames"] - m0["padding_frames"]) /
+                max(m1["encoder_frames"] - m0["encoder_frames"], 1e-9), 3)
 print(",".join(str(x) for x in (n, "yes" if held else "no", round(interim["p50"]),
       round(interim["p95"]), round(p95(finals)), round(finals[-1]) if finals else "nan",
       s["failures"], round(s["wall_s"], 1), max(threads), round(m1["cpu_s"] - m0["cpu_s"], 1),
       round((ru["ctx_switches"] - m0["switches"]) / n), round(idle, 3),
-      per_step("stream_steps"), per_step("encoder_calls"),
+      per_step("stream_steps"), per_step("encoder_calls"), padding,
       round(m1["reserved"] / 2**20), round(ru["maxrss_kib"] / 1024))))
 PY
 done
@@ -127,14 +133,15 @@ rows = list(csv.DictReader(open(sys.argv[1])))
 print(f"| streams | held (interim p95 <= {sys.argv[2]} ms, final <= 2 steps) | interim p50 / p95 ms | "
       "final p95 / max ms | failures | wall s | server threads (peak) | server CPU s | "
       "context switches / stream | model idle | streams / step | encoder calls / step | "
-      "device MiB reserved | host RSS peak MiB |")
-print("|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+      "padding share | device MiB reserved | host RSS peak MiB |")
+print("|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for r in rows:
     print(f"| {r['streams']} | {r['held']} | {r['interim_p50_ms']} / {r['interim_p95_ms']} | "
           f"{r['final_p95_ms']} / {r['final_max_ms']} | {r['failures']} | {r['wall_s']} | "
           f"{r['threads_peak']} | {r['cpu_s']} | {r['ctx_switches_per_stream']} | "
           f"{100 * float(r['model_idle_share']):.0f}% | {r['streams_per_step']} | "
-          f"{r['encoder_calls_per_step']} | {r['device_reserved_mib']} | "
+          f"{r['encoder_calls_per_step']} | {100 * float(r['padding_share']):.1f}% | "
+          f"{r['device_reserved_mib']} | "
           f"{r['host_rss_peak_mib']} |")
 held = [int(r["streams"]) for r in rows if r["held"] == "yes"]
 print(f"\nMost streams held: {max(held) if held else 0}")

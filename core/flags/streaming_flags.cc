@@ -1,6 +1,7 @@
 #include "core/flags/streaming_flags.h"
 
 #include <cstdint>
+#include <string>
 
 #include "absl/flags/flag.h"
 
@@ -15,6 +16,10 @@ ABSL_FLAG(int32_t, lookahead_ms, lact::StreamingConfig{}.lookahead_ms,
 ABSL_FLAG(int32_t, first_partial_ms, lact::StreamingConfig{}.first_partial_ms,
           "Until a stream's first step: a provisional decode each time this much more audio has "
           "arrived, for a fast first interim result (commits nothing; 0: off) (ms)");
+ABSL_FLAG(std::string, window_batching, lact::StreamingConfig{}.window_batching,
+          "Windows of different lengths in one model step (early partials, first and last steps): "
+          "padded (right-padded into one encoder call, each row exact), by_length (one call per "
+          "length), or auto (padded on CUDA, by_length on the CPU)");
 ABSL_FLAG(int32_t, max_batch, 8, "Most streams decoded together in one model call");
 // clang-format on
 
@@ -26,6 +31,7 @@ StreamingConfig GetStreamingFlags() {
   c.left_context_ms = absl::GetFlag(FLAGS_left_context_ms);
   c.lookahead_ms = absl::GetFlag(FLAGS_lookahead_ms);
   c.first_partial_ms = absl::GetFlag(FLAGS_first_partial_ms);
+  c.window_batching = absl::GetFlag(FLAGS_window_batching);
   return c;
 }
 

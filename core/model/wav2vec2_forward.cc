@@ -60,15 +60,17 @@ torch::Tensor FeedForward(const Wav2Vec2Config& c, const Weights::EncoderLayer& 
 // w_c.p_t + b_c has mean w_c.mu + b_c and variance w_c' Sigma w_c, so the normalised output is
 // w_c.(p_t - mu) * s_c + beta_c with s_c = gamma_c / sqrt(var_c + eps): exact algebra, with the
 // statistics in float32 from a K x K covariance instead of a pass over C x T values in bf16.
+// `valid` [B] (CPU int64, or undefined: all): each row's statistics over its first valid patches.
 torch::Tensor FirstConvGroupNormed(const Weights::ConvLayer& layer, const torch::Tensor& x,
-                                   int64_t stride) {
+                                   int64_t stride, const torch::Tensor& valid) {
   const int64_t C = layer.weight.size(0), K = layer.weight.size(2);
   const torch::Tensor w = layer.weight.to(torch::kFloat32).view({C, K});  // [C, K]
   const torch::Tensor gamma = layer.norm.weight.to(torch::kFloat32);      // [C]
   const torch::Tensor beta = layer.norm.bias.to(torch::kFloat32);         // [C]
   std::vector<torch::Tensor> rows;
   for (int64_t b = 0; b < x.size(0); ++b) {
-    const torch::Tensor p = x[b][0].to(torch::kFloat32).unfold(0, K, stride);   // [T, K]
+    torch::Tensor p = x[b][0].to(torch::kFloat32).unfold(0, K, stride);  // [T, K]
+    if (valid.defined()) p = p.narrow(0, 0, std::min(p.size(0), valid[b].item<int64_t>()));
     const torch::Tensor mu = p.mean(0);                                         // [K]
     const torch::Tensor pc = p - mu;                                            // [T, K]
     const torch::Tensor cov = pc.t().mm(pc) / std::max<int64_t>(p.size(0), 1);  // [K, K]
@@ -82,19 +84,45 @@ torch::Tensor FirstConvGroupNormed(const Weights::ConvLayer& layer, const torch:
   return torch::cat(rows, 0);
 }
 
+// GroupNorm with one group per channel (normalises each channel over time), x [B, C, T]. With
+// `valid` [B] (CPU int64): a row shorter than T is normalised over its first valid frames alone,
+// the same op as for that row by itself (its padded frames are left unnormalised).
+torch::Tensor ChannelNorm(const torch::Tensor& x, const Weights::Norm& n,
+                          const torch::Tensor& valid) {
+  torch::Tensor y = torch::group_norm(x, x.size(1), n.weight, n.bias, 1e-5);
+  if (!valid.defined()) return y;
+  for (int64_t b = 0; b < x.size(0); ++b) {
+    const int64_t t = std::min(x.size(2), valid[b].item<int64_t>());
+    if (t == x.size(2)) continue;  // full rows: the batched op
+    y[b].narrow(1, 0, t).copy_(
+        torch::group_norm(x.narrow(0, b, 1).narrow(2, 0, t), x.size(1), n.weight, n.bias, 1e-5)[0]);
+  }
+  return y;
+}
+
+// Valid output frames [B] of a conv layer (kernel, stride) over `frames` valid input frames.
+torch::Tensor ConvFrames(const torch::Tensor& frames, int64_t kernel, int64_t stride) {
+  return torch::clamp_min(torch::div(frames - kernel, stride, "floor") + 1, 0);
+}
+
 // waveform [B, S] -> features [B, C, T]; frames [B] (if defined) follows each row's valid length.
 torch::Tensor ConvFeatures(const Wav2Vec2Config& c, const Weights& w, const torch::Tensor& waveform,
-                           torch::Tensor* frames) {
+                           torch::Tensor* frames, bool exact_padding) {
   const bool layer_mode = c.feat_extract_norm == "layer";
   torch::Tensor x = waveform.unsqueeze(1);  // [B, 1, S]
   for (size_t i = 0; i < w.conv_layers.size(); ++i) {
     const Weights::ConvLayer& layer = w.conv_layers[i];
+    // Exact padding: the first layer's valid frames per row, on the host (CPU int64 [B]).
+    torch::Tensor valid;
+    if (i == 0 && !layer_mode && exact_padding && frames->defined()) {
+      valid = ConvFrames(frames->cpu(), c.conv_kernel[i], c.conv_stride[i]);
+    }
     // Reduced precision on the CPU: the first layer's GroupNorm folded into it (exact, and its
     // statistics in float32); float32 keeps the reference's ops one for one.
     const bool fold = i == 0 && !layer_mode && x.device().is_cpu() &&
                       x.scalar_type() != torch::kFloat32 && !x.requires_grad();
     if (fold) {
-      x = FirstConvGroupNormed(layer, x, c.conv_stride[i]);  // [B, C_0, T_0], normalised
+      x = FirstConvGroupNormed(layer, x, c.conv_stride[i], valid);  // [B, C_0, T_0], normalised
     } else {
       x = torch::conv1d(x, layer.weight, layer.bias, c.conv_stride[i]);  // [B, C_i, T_i]
     }
@@ -104,14 +132,10 @@ torch::Tensor ConvFeatures(const Wav2Vec2Config& c, const Weights& w, const torc
                             1e-5)
               .transpose(1, 2);
     } else if (i == 0 && !fold) {
-      // GroupNorm with one group per channel: normalises each channel over time.
-      x = torch::group_norm(x, x.size(1), layer.norm.weight, layer.norm.bias, 1e-5);
+      x = ChannelNorm(x, layer.norm, valid);
     }
     x = Wav2Vec2Activation(x, c.feat_extract_activation);
-    if (frames->defined()) {
-      *frames = torch::clamp_min(
-          torch::div(*frames - c.conv_kernel[i], c.conv_stride[i], "floor") + 1, 0);
-    }
+    if (frames->defined()) *frames = ConvFrames(*frames, c.conv_kernel[i], c.conv_stride[i]);
   }
   return x;
 }
@@ -174,13 +198,14 @@ Wav2Vec2ForwardOutput Wav2Vec2EncodeBelow(const Wav2Vec2Config& c, const Weights
   const double eps = c.layer_norm_eps;
   torch::Tensor frames;  // [B] valid frames, only with a padding mask
   if (o.lengths.defined()) frames = o.lengths.to(torch::kLong).clone();
-  torch::Tensor x = ConvFeatures(c, w, waveform, &frames).transpose(1, 2);  // [B, T, C]
+  torch::Tensor x =
+      ConvFeatures(c, w, waveform, &frames, o.exact_padding).transpose(1, 2);  // [B, T, C]
   x = DenseLinear(LayerNorm(x, w.projection_norm, eps), w.projection.weight,
                   w.projection.bias);  // [B, T, D]
   x = Drop(x, o);
   if (frames.defined()) {
     frames = torch::clamp_max(frames, x.size(1));
-    if (c.feat_extract_norm == "layer")
+    if (c.feat_extract_norm == "layer" || o.exact_padding)
       x = x * ValidFrames(frames, x.size(1)).unsqueeze(-1).to(x.dtype());  // padded frames zeroed
   }
   x = AddPositional(c, w, x);

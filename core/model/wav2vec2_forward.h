@@ -19,6 +19,11 @@ namespace lact {
 struct Wav2Vec2ForwardOptions {
   // [B] int64 valid samples of each row; undefined: every sample is valid (no padding mask).
   torch::Tensor lengths;
+  // With lengths: each row's valid frames are exactly those of its valid samples encoded alone
+  // (ragged batching at inference): "group" models normalise each row's first conv layer over
+  // its own valid frames, and every model zeroes padded frames before the positional
+  // convolution. Off: transformers' padding semantics (above), which training follows.
+  bool exact_padding = false;
   double dropout = 0.0;   // probability, used only when `training`
   bool training = false;  // dropout on
 };

@@ -76,6 +76,17 @@ torch::Tensor Wav2Vec2Model::Encode(const torch::Tensor& waveform) const {
       .hidden.to(torch::kFloat32);
 }
 
+torch::Tensor Wav2Vec2Model::Encode(const torch::Tensor& waveform,
+                                    const torch::Tensor& lengths) const {
+  // waveform [B, S], lengths [B] -> hidden [B, T, D]
+  torch::InferenceMode guard;
+  Wav2Vec2ForwardOptions options;
+  options.lengths = lengths.to(device_, torch::kLong);
+  options.exact_padding = true;
+  return Wav2Vec2Encode(config_, weights_, waveform.to(device_, dtype()), options)
+      .hidden.to(torch::kFloat32);
+}
+
 torch::Tensor Wav2Vec2Model::EncodeBelow(const torch::Tensor& waveform, int64_t layer) const {
   // waveform [B, S] -> hidden [B, T, D]
   torch::InferenceMode guard;

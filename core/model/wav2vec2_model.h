@@ -31,6 +31,11 @@ class Wav2Vec2Model {
   // waveform [B, S] float (already normalised if the preprocessor asks) -> hidden [B, T, D]
   // (the encoder's last hidden state, before lm_head), float32. T = config().NumFrames(S).
   torch::Tensor Encode(const torch::Tensor& waveform) const;
+  // Ragged batching: rows right-padded to S, `lengths` [B] int64 (CPU) their valid samples ->
+  // hidden [B, T, D] float32, T = config().NumFrames(S), whose first NumFrames(lengths[b]) frames
+  // of row b are those of Encode(that row's valid samples alone) (Wav2Vec2ForwardOptions::
+  // exact_padding); the frames after them are padding.
+  torch::Tensor Encode(const torch::Tensor& waveform, const torch::Tensor& lengths) const;
   // waveform [B, S] -> the input of transformer layer `layer` (0..num_hidden_layers) [B, T, D],
   // float32: the states the layers from `layer` on are trained on (core/model/wav2vec2_forward).
   torch::Tensor EncodeBelow(const torch::Tensor& waveform, int64_t layer) const;

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <exception>
-#include <map>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "core/model/model_errors.h"
@@ -129,91 +129,22 @@ absl::Status OnlineRecognizer::DecodeStreams(const std::vector<OnlineStream*>& s
 }
 
 absl::StatusOr<std::vector<PendingStep>> OnlineRecognizer::RunModelStep(
-    const std::vector<OnlineStream*>& streams, int* encoder_calls) const {
-  if (encoder_calls != nullptr) *encoder_calls = 0;
+    const std::vector<OnlineStream*>& streams, EncoderStepStats* stats) const {
+  EncoderStepStats unused;
+  if (stats == nullptr) stats = &unused;
+  *stats = EncoderStepStats();
   torch::InferenceMode guard;
   std::vector<StreamStep> steps;
   LACT_RETURN_IF_ERROR(TakeWindows(streams, &steps));
   if (steps.empty()) return std::vector<PendingStep>();
   try {
-    LACT_RETURN_IF_ERROR(EncodeWindows(steps, encoder_calls));
+    LACT_RETURN_IF_ERROR(EncodeWindows(steps, stats));
     SplitCommitted(steps);
     LACT_RETURN_IF_ERROR(ApplyLact(steps));
     return RunLmHead(steps);
   } catch (...) {  // out of memory, or a kernel's error: a status, classified once
     return ModelCallStatus(std::current_exception(), "model step failed");
   }
-}
-
-// Each ready stream's plan and where its window's samples are (EncodeWindows copies them).
-absl::Status OnlineRecognizer::TakeWindows(const std::vector<OnlineStream*>& streams,
-                                           std::vector<StreamStep>* steps) const {
-  const int64_t rf = model_->encoder().config().ReceptiveField();
-  for (OnlineStream* s : streams) {
-    if (s == nullptr || !IsReady(*s)) continue;
-    StreamStep w;
-    w.stream = s;
-    w.plan = PlanStep(*s);
-    absl::MutexLock lock(&s->mu_);
-    w.finished = s->input_finished_;
-    const int64_t n_frames = w.plan.window_end_frame - w.plan.window_start_frame;
-    if (n_frames > 0) {
-      const int64_t begin = w.plan.window_start_frame * samples_per_frame_;
-      const int64_t length = (n_frames - 1) * samples_per_frame_ + rf;
-      const int64_t offset = begin - s->buffer_start_;
-      if (offset < 0 || offset + length > static_cast<int64_t>(s->buffer_.size())) {
-        return absl::InternalError(
-            absl::StrCat("stream window [", begin, ", ", begin + length, ") outside its buffer"));
-      }
-      w.window_begin = begin;
-      w.window_samples = length;
-    }
-    steps->push_back(std::move(w));
-  }
-  return absl::OkStatus();
-}
-
-// One encoder call per distinct window length (steady state: all streams share one). Each
-// window is normalised straight from its stream's buffer into its row of the batch, which is
-// pinned host memory when the model is on CUDA (a faster copy to the device).
-absl::Status OnlineRecognizer::EncodeWindows(std::vector<StreamStep>& steps, int* calls) const {
-  std::map<int64_t, std::vector<size_t>> by_length;
-  for (size_t i = 0; i < steps.size(); ++i) {
-    if (steps[i].window_samples > 0) by_length[steps[i].window_samples].push_back(i);
-  }
-  if (calls != nullptr) *calls = static_cast<int>(by_length.size());
-  const auto options =
-      torch::TensorOptions().dtype(torch::kFloat32).pinned_memory(model_->device().is_cuda());
-  for (const auto& [length, members] : by_length) {
-    const int64_t B = static_cast<int64_t>(members.size());
-    torch::Tensor batch = torch::empty({B, length}, options);  // [B, S]
-    for (int64_t j = 0; j < B; ++j) {
-      LACT_RETURN_IF_ERROR(CopyWindow(steps[members[j]], batch.data_ptr<float>() + j * length));
-      steps[members[j]].window = batch[j];
-    }
-    // [B, T, D] float32 (lm_head's and LaCT's dtype): one conversion for the batch.
-    torch::Tensor hidden = model_->encoder().Encode(batch).to(torch::kFloat32);
-    for (int64_t j = 0; j < B; ++j) steps[members[j]].hidden = hidden[j];
-  }
-  return absl::OkStatus();
-}
-
-absl::Status OnlineRecognizer::CopyWindow(const StreamStep& w, float* out) const {
-  OnlineStream& s = *w.stream;
-  absl::MutexLock lock(&s.mu_);
-  const int64_t offset = w.window_begin - s.buffer_start_;
-  if (offset < 0 || offset + w.window_samples > static_cast<int64_t>(s.buffer_.size())) {
-    return absl::InternalError(absl::StrCat("stream window [", w.window_begin, ", ",
-                                            w.window_begin + w.window_samples,
-                                            ") left its buffer while the step ran"));
-  }
-  const float* in = s.buffer_.data() + offset;
-  if (model_->preprocessor().do_normalize) {
-    s.normalizer_.NormalizeFloat32(in, w.window_samples, out);
-  } else {
-    std::copy(in, in + w.window_samples, out);
-  }
-  return absl::OkStatus();
 }
 
 // Each window's frames from the first uncommitted one: Tc committed, then Tp provisional.

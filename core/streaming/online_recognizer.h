@@ -42,6 +42,14 @@ struct StepPlan {
 
 // One stream's share of a batched model step, waiting for its CTC decoder (greedy or beam
 // search) and result: what OnlineRecognizer::RunModelStep hands to FinishStep.
+// What one model step's encoder calls did (RunModelStep): a frame is one encoder output frame
+// (20 ms) of one row of a call's batch.
+struct EncoderStepStats {
+  int calls = 0;               // encoder calls: one per distinct window length, or one if padded
+  int64_t window_frames = 0;   // frames of the windows themselves
+  int64_t padding_frames = 0;  // frames computed for padding (StreamingConfig::window_batching)
+};
+
 struct PendingStep {
   OnlineStream* stream = nullptr;
   torch::Tensor ids;      // [Nc + Np] int64 argmax ids of the step's frames (CPU)
@@ -77,9 +85,9 @@ class OnlineRecognizer {
   // state; FinishStep then runs one stream's CTC decoder and sets its result. FinishStep calls
   // for different streams may run at once on any threads; a stream is not ready again (and must
   // not be decoded or fed) until its FinishStep has returned. Same errors as DecodeStreams.
-  // `encoder_calls` (if given): the encoder calls the step made, one per distinct window length.
+  // `stats` (if given): the step's encoder calls and frames.
   absl::StatusOr<std::vector<PendingStep>> RunModelStep(const std::vector<OnlineStream*>& streams,
-                                                        int* encoder_calls = nullptr) const;
+                                                        EncoderStepStats* stats = nullptr) const;
   void FinishStep(const PendingStep& step) const;
 
   const RecognitionResult& GetResult(const OnlineStream& stream) const { return stream.result(); }
@@ -141,10 +149,10 @@ class OnlineRecognizer {
     int64_t committed = 0;       // Tc
     torch::Tensor out;           // [Tc + Tp, D] after LaCT (states advanced by the Tc only)
   };
-  // The steps of DecodeStreams, in order.
+  // The steps of DecodeStreams, in order (TakeWindows, EncodeWindows, CopyWindow: window_batch.cc).
   absl::Status TakeWindows(const std::vector<OnlineStream*>& streams,
                            std::vector<StreamStep>* steps) const;
-  absl::Status EncodeWindows(std::vector<StreamStep>& steps, int* calls) const;
+  absl::Status EncodeWindows(std::vector<StreamStep>& steps, EncoderStepStats* stats) const;
   // Copies a step's window from its stream's buffer into `out` [S], normalised.
   absl::Status CopyWindow(const StreamStep& step, float* out) const;
   void SplitCommitted(std::vector<StreamStep>& steps) const;

@@ -24,13 +24,21 @@ absl::Status StreamingConfig::Validate() const {
     return absl::InvalidArgumentError(
         absl::StrCat("first_partial_ms must be in [0, 60000] (0: off), got ", first_partial_ms));
   }
+  if (window_batching != "auto" && window_batching != "padded" && window_batching != "by_length") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "window_batching must be auto, padded or by_length, got \"", window_batching, "\""));
+  }
   return absl::OkStatus();
+}
+
+bool StreamingConfig::PadsWindows(bool cuda) const {
+  return window_batching == "padded" || (window_batching == "auto" && cuda);
 }
 
 std::string StreamingConfig::ToString() const {
   return absl::StrCat("StreamingConfig(step_ms=", step_ms, ", left_context_ms=", left_context_ms,
                       ", lookahead_ms=", lookahead_ms, ", first_partial_ms=", first_partial_ms,
-                      ")");
+                      ", window_batching=", window_batching, ")");
 }
 
 static int64_t Frames(int ms, double frame_ms) {

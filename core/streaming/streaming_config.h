@@ -26,6 +26,13 @@ struct StreamingConfig {
   // committed text is the same with or without them (the server feeds the smaller first pieces
   // within its feed_ms blocks, and the normaliser's history blocks are fixed). 0: off.
   int first_partial_ms = 200;
+  // Windows of different lengths in one model step (early partials and first and last steps
+  // beside the steady windows): "by_length" runs the encoder once per distinct length; "padded"
+  // right-pads them to the longest and runs it once, each row masked so that its frames are
+  // exactly those of its window alone (Wav2Vec2Model::Encode with lengths); "auto": padded on
+  // CUDA (where each call's kernel launches cost more than a short window's frames), by_length
+  // on the CPU (whose cost follows the frames, so padding only adds).
+  std::string window_batching = "auto";
 
   absl::Status Validate() const;
   std::string ToString() const;
@@ -34,6 +41,8 @@ struct StreamingConfig {
   int64_t left_frames(double frame_ms) const;
   int64_t lookahead_frames(double frame_ms) const;
   int64_t first_partial_frames(double frame_ms) const;  // 0 when off
+  // Whether window_batching pads windows into one encoder call on a model on CUDA or not.
+  bool PadsWindows(bool cuda) const;
 };
 
 }  // namespace lact

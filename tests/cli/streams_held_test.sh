@@ -2,9 +2,11 @@
 # tools/streams_held.sh (issue 22) end to end on the demo model and the LibriSpeech sample: one CSV
 # row and one table row per stream count, latencies measured (the first interim also from the
 # speech onset), the server's cost columns (peak threads, CPU, context switches, model idle share,
-# streams and encoder calls per model step), the "most streams held" line; the rule decides: with an impossible bound (INTERIM_MS=1: interim
-# p95 <= 1 ms) nothing is held, here with a manifest as the corpus (one file named twice); a bad
-# stream count is a usage error before any server starts.
+# streams and encoder calls per model step, padding share), the "most streams held" line; the rule
+# decides: with an impossible bound (INTERIM_MS=1: interim p95 <= 1 ms) nothing is held, here with
+# a manifest as the corpus (one file named twice); a bad stream count is a usage error before any
+# server starts. The first run pads windows into one encoder call (--window_batching padded), the
+# strict one keeps the CPU's default (one call per window length, nothing padded).
 source "$(dirname "$0")/server_lib.sh"  # BIN, SRC, $tmp (removed at exit), fail
 SAMPLE=$SRC/../shared/data/librispeech-sample/LibriSpeech/test-clean
 [ -d "$SAMPLE" ] || { echo "SKIP: no ../shared sample"; exit 77; }
@@ -13,7 +15,7 @@ if "$SRC/tools/streams_held.sh" "$BIN" "$SRC/models/demo" "$SAMPLE" . "$tmp/bad"
 fi
 grep -q "bad stream count 'x'" "$tmp/bad.log" || { cat "$tmp/bad.log"; fail "no message"; }
 ROUNDS=1 "$SRC/tools/streams_held.sh" "$BIN" "$SRC/models/demo" "$SAMPLE" . "$tmp/out" 1 2 \
-  -- --warmup_seconds 0 > "$tmp/run.log" 2>&1 || { cat "$tmp/run.log"; fail "run"; }
+  -- --warmup_seconds 0 --window_batching padded > "$tmp/run.log" 2>&1 || { cat "$tmp/run.log"; fail "run"; }
 f=$(ls "$SAMPLE"/*/*/*.flac | head -1)
 printf '%s\tA REFERENCE\n%s\tA REFERENCE\n' "$f" "$f" > "$tmp/manifest.tsv"
 INTERIM_MS=1 ROUNDS=2 "$SRC/tools/streams_held.sh" "$BIN" "$SRC/models/demo" "$tmp/manifest.tsv" . "$tmp/strict" 1 \
@@ -33,12 +35,16 @@ for r in rows:
     # A model step holds 1..N streams and makes 1..(its streams) encoder calls.
     assert 1 <= float(r["streams_per_step"]) <= int(r["streams"]), r
     assert 1 <= float(r["encoder_calls_per_step"]) <= float(r["streams_per_step"]), r
+    # Padded: one call per step; padding is what shorter windows left of the longest.
+    assert float(r["encoder_calls_per_step"]) == 1, r
+    assert 0 <= float(r["padding_share"]) < 1, r
     # The server's (LibTorch loaded: hundreds of MiB), not its Python wrapper's (~10 MiB).
     assert int(r["host_rss_peak_mib"]) >= 100, r
 table = open(f"{tmp}/out/held.md").read()
 assert table.count("\n| ") >= 2 and "Most streams held: " in table, table
 strict = list(csv.DictReader(open(f"{tmp}/strict/held.csv")))
 assert len(strict) == 1 and strict[0]["held"] == "no", strict
+assert float(strict[0]["padding_share"]) == 0, strict  # by_length: nothing padded
 assert float(strict[0]["interim_p95_ms"]) > 1, strict  # the bound, not a failure, decided
 assert "Most streams held: 0" in open(f"{tmp}/strict/held.md").read()
 assert "interim p95 <= 1 ms" in open(f"{tmp}/strict/held.md").read()

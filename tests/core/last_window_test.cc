@@ -101,11 +101,14 @@ TEST(LastWindowTest, JoinsTheSteadyStreamsEncoderCall) {
   ASSERT_TRUE(rec->IsReady(*finishing));
   const StepPlan sp = rec->PlanStep(*steady), fp = rec->PlanStep(*finishing);
   ASSERT_GT(sp.window_start_frame, 0) << "past its warm-up";
-  int calls = -1;
-  auto pending = rec->RunModelStep({steady.get(), finishing.get()}, &calls);
+  EncoderStepStats stats;
+  auto pending = rec->RunModelStep({steady.get(), finishing.get()}, &stats);
   ASSERT_TRUE(pending.ok()) << pending.status();
-  EXPECT_EQ(calls, 1) << "steady window " << sp.window_end_frame - sp.window_start_frame
-                      << " frames, last window " << fp.window_end_frame - fp.window_start_frame;
+  EXPECT_EQ(stats.padding_frames, 0) << "the CPU's auto: one call per length, nothing padded";
+  EXPECT_EQ(stats.window_frames, 2 * SteadyFrames(SmallWindow()));
+  EXPECT_EQ(stats.calls, 1) << "steady window " << sp.window_end_frame - sp.window_start_frame
+                            << " frames, last window "
+                            << fp.window_end_frame - fp.window_start_frame;
   for (const PendingStep& p : *pending) rec->FinishStep(p);
   while (!finishing->is_final()) ASSERT_TRUE(rec->DecodeStreams({finishing.get()}).ok());
 
@@ -165,10 +168,12 @@ TEST(LastWindowTest, NothingLeftMakesNoEncoderCall) {
   const std::string committed = s->result().committed_text;
   s->InputFinished();
   ASSERT_TRUE(rec->IsReady(*s)) << "the final result is still owed";
-  int calls = -1;
-  auto pending = rec->RunModelStep({s.get()}, &calls);
+  EncoderStepStats stats;
+  stats.calls = -1;
+  auto pending = rec->RunModelStep({s.get()}, &stats);
   ASSERT_TRUE(pending.ok()) << pending.status();
-  EXPECT_EQ(calls, 0);
+  EXPECT_EQ(stats.calls, 0);
+  EXPECT_EQ(stats.window_frames, 0);
   for (const PendingStep& p : *pending) rec->FinishStep(p);
   EXPECT_TRUE(s->is_final());
   EXPECT_EQ(s->result().text, committed);

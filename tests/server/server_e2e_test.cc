@@ -162,7 +162,7 @@ TEST_F(ServerE2eTest, ConcurrentPcmAndOpusStreamsMatchLactTranscribe) {
         "lact_streams_total", "lact_audio_seconds_total", "lact_batch_size",
         "lact_model_step_seconds", "lact_queue_wait_seconds", "lact_interim_latency_seconds",
         "lact_final_latency_seconds", "lact_decode_seconds", "lact_model_idle_seconds_total",
-        "lact_encoder_calls"}) {
+        "lact_encoder_calls", "lact_encoder_frames_total"}) {
     EXPECT_NE(after.find(absl::StrCat("# TYPE ", name, " ")), std::string::npos) << name;
   }
   const double allocated =
@@ -194,6 +194,11 @@ TEST_F(ServerE2eTest, ConcurrentPcmAndOpusStreamsMatchLactTranscribe) {
   const double encoder_calls = MetricValue(after, "lact_encoder_calls_sum").value_or(0);
   EXPECT_GE(encoder_calls, batches);
   EXPECT_LE(encoder_calls, batched_streams);
+  // Every committed 20 ms frame was encoded at least once (windows overlap: more); the CPU's
+  // --window_batching auto pads nothing.
+  EXPECT_GE(MetricValue(after, "lact_encoder_frames_total{kind=\"window\"}").value_or(0),
+            decoded / 0.02 - cases.size());
+  EXPECT_EQ(MetricValue(after, "lact_encoder_frames_total{kind=\"padding\"}"), 0);
   // One decode per stream of each batch (a stream found not ready has none), and the worker
   // waited for streams between batches (the clients send in about 4x real time).
   const double decodes = MetricValue(after, "lact_decode_seconds_count").value_or(0);
