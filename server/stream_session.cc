@@ -213,22 +213,33 @@ double StreamSession::received_seconds() const {
 void StreamSession::PumpLocked() {
   if (state_ != State::kIdle || done_ || stream_ == nullptr) return;
   if (options_.max_outbox > 0 && outbox_.size() >= options_.max_outbox) return;  // writer behind
+  // The next piece to feed: before the first commit, early-partial pieces
+  // (StreamingConfig::first_partial_ms) that never cross a feed_ms boundary, so the audio fed at
+  // each boundary is what plain feeding gives.
+  const auto next_piece = [&]() -> int64_t {
+    if (early_feed_samples_ > 0 && committed_frames_ == 0) {
+      return std::min(early_feed_samples_, feed_samples_ - fed_samples_ % feed_samples_);
+    }
+    return feed_samples_;
+  };
+  const auto whole_piece_waits = [&] {
+    const int64_t piece = next_piece();
+    return piece > 0 && pending_.size() - pending_pos_ >= static_cast<size_t>(piece);
+  };
   // Ready, except that a decode that would commit waits for the end of the feed_ms piece that
-  // early-partial pieces are filling: commits then see the audio plain feeding gives them.
+  // early-partial pieces are filling (commits then see the audio plain feeding gives them), and
+  // that an early partial is skipped while the next piece is already here: it would be stale
+  // before it was shown (a client ahead of real time, or a model behind it), so the partial shows
+  // the newest audio and a late model is not asked for partials nobody will see.
   const auto ready = [&] {
     if (!recognizer_.IsReady(*stream_)) return false;
-    return feed_samples_ <= 0 || fed_samples_ % feed_samples_ == 0 || stream_finished_ ||
-           !recognizer_.HasFullStep(*stream_);
+    if (!recognizer_.HasFullStep(*stream_)) return !whole_piece_waits();  // an early partial
+    return feed_samples_ <= 0 || fed_samples_ % feed_samples_ == 0 || stream_finished_;
   };
   while (!ready()) {
     const size_t available = pending_.size() - pending_pos_;
     size_t n = 0;
-    // Before the first commit, early-partial pieces (StreamingConfig::first_partial_ms) that never
-    // cross a feed_ms boundary, so the audio fed at each boundary is what plain feeding gives.
-    int64_t piece = feed_samples_;
-    if (early_feed_samples_ > 0 && committed_frames_ == 0) {
-      piece = std::min(early_feed_samples_, feed_samples_ - fed_samples_ % feed_samples_);
-    }
+    const int64_t piece = next_piece();
     if (piece > 0 && available >= static_cast<size_t>(piece)) {
       n = static_cast<size_t>(piece);
     } else if (input_done_ && !stream_finished_) {

@@ -24,7 +24,9 @@ struct StreamingConfig {
   // decode of the audio so far each time this much more has arrived, so the first interim result
   // comes within a few hundred ms instead of after step + lookahead; they commit nothing, so the
   // committed text is the same with or without them (the server feeds the smaller first pieces
-  // within its feed_ms blocks, and the normaliser's history blocks are fixed). 0: off.
+  // within its feed_ms blocks, and the normaliser's history blocks are fixed; it skips a partial
+  // while the next piece has already arrived, so a late model or a client ahead of real time
+  // gets fewer, fresher ones). 0: off.
   int first_partial_ms = 200;
   // Windows of different lengths in one model step (early partials and first and last steps
   // beside the steady windows): "by_length" runs the encoder once per distinct length; "padded"
