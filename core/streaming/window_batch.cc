@@ -79,11 +79,10 @@ absl::Status OnlineRecognizer::EncodeWindows(std::vector<StreamStep>& steps,
       stats->window_frames += ec.NumFrames(steps[members[j]].window_samples);
     }
     stats->padding_frames += B * ec.NumFrames(length);  // all computed: the windows' taken below
-    // [B, T, D] float32 (lm_head's and LaCT's dtype): one conversion for the batch. A padded
+    // [B, T, D] float32 (Encode converts the batch to lm_head's and LaCT's dtype). A padded
     // row's frames after its own are padding (SplitCommitted takes only the window's frames).
-    torch::Tensor hidden = padded ? model_->encoder().Encode(batch, torch::tensor(lengths))
-                                  : model_->encoder().Encode(batch);
-    hidden = hidden.to(torch::kFloat32);
+    const torch::Tensor hidden = padded ? model_->encoder().Encode(batch, torch::tensor(lengths))
+                                        : model_->encoder().Encode(batch);
     for (int64_t j = 0; j < B; ++j) steps[members[j]].hidden = hidden[j];
   }
   stats->padding_frames -= stats->window_frames;
