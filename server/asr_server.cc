@@ -14,6 +14,7 @@
 
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
+#include "core/model/attention.h"
 #include "core/model/cpu_threads.h"
 #include "core/model/dense_linear.h"
 #include "core/streaming/asr_model.h"
@@ -96,6 +97,8 @@ absl::Status AsrServer::LoadModel() {
   if (const int blas = LimitOpenBlasThreads(); blas > 0) Log("OpenBLAS threads: ", blas);
   SetOneDnnLinear(config_.onednn_linear);
   if (OneDnnLinearEnabled()) Log("float32 linear layers on the CPU: oneDNN (--onednn_linear)");
+  SetFusedAttention(config_.fused_attention);
+  Log("attention: ", AttentionKernelName());
   AsrModelOptions model_options;
   model_options.device = config_.device;
   model_options.dtype = config_.dtype;

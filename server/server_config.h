@@ -21,6 +21,7 @@ struct ServerConfig {
   bool lact = true;            // default of RecognitionConfig.enable_lact (when the model has LaCT)
   int threads = 0;             // LibTorch CPU threads (0: all cores)
   bool onednn_linear = false;  // CPU float32 linear layers through oneDNN (dense_linear.h)
+  bool fused_attention = true;  // LibTorch >= 2.0's fused attention kernel (attention.h)
 
   // Network.
   std::string host = "0.0.0.0";  // address both listeners bind

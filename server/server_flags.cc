@@ -6,6 +6,7 @@
 #include "absl/flags/flag.h"
 #include "core/flags/decoder_flags.h"
 #include "core/flags/endpointing_flags.h"
+#include "core/flags/fused_attention_flag.h"
 #include "core/flags/lact_flag.h"
 #include "core/flags/model_flags.h"
 #include "core/flags/onednn_linear_flag.h"
@@ -94,6 +95,7 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags() {
   c.lact = *lact != LactMode::kOff;
   c.threads = GetThreadsFlag();
   c.onednn_linear = GetOneDnnLinearFlag();
+  c.fused_attention = GetFusedAttentionFlag();
   c.host = absl::GetFlag(FLAGS_host);
   c.port = absl::GetFlag(FLAGS_port);
   c.metrics_port = absl::GetFlag(FLAGS_metrics_port);

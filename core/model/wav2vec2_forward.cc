@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "core/model/attention.h"
 #include "core/model/dense_linear.h"
 
 namespace lact {
@@ -28,22 +29,16 @@ torch::Tensor LayerNorm(const torch::Tensor& x, const Weights::Norm& n, double e
   return torch::layer_norm(x, {x.size(-1)}, n.weight, n.bias, eps);
 }
 
-// x [B, T, D] -> [B, T, D]; key_mask [B, 1, 1, T] additive (0 or -1e9), or undefined.
+// x [B, T, D] -> [B, T, D]; key_valid [B, T] bool (false: a padded frame), or undefined.
 torch::Tensor Attention(const Wav2Vec2Config& c, const Weights::EncoderLayer& e,
-                        const torch::Tensor& x, const torch::Tensor& key_mask,
+                        const torch::Tensor& x, const torch::Tensor& key_valid,
                         const Wav2Vec2ForwardOptions& o) {
   const int64_t B = x.size(0), T = x.size(1), D = x.size(2);
   const int64_t H = c.num_attention_heads, hd = D / H;
-  const double scaling = 1.0 / std::sqrt(static_cast<double>(hd));
   auto heads = [&](const torch::Tensor& t) { return t.view({B, T, H, hd}).transpose(1, 2); };
-  torch::Tensor q = heads(Linear(x, e.q) * scaling);             // [B, H, T, hd]
-  torch::Tensor k = heads(Linear(x, e.k));                       // [B, H, T, hd]
-  torch::Tensor v = heads(Linear(x, e.v));                       // [B, H, T, hd]
-  torch::Tensor scores = torch::matmul(q, k.transpose(-1, -2));  // [B, H, T, T]
-  if (key_mask.defined()) scores = scores + key_mask;
-  torch::Tensor attn = Drop(torch::softmax(scores, -1), o);
-  torch::Tensor ctx = torch::matmul(attn, v).transpose(1, 2).reshape({B, T, D});
-  return Drop(Linear(ctx, e.out), o);
+  torch::Tensor ctx = Attend(heads(Linear(x, e.q)), heads(Linear(x, e.k)), heads(Linear(x, e.v)),
+                             key_valid, o.training ? o.dropout : 0.0);  // [B, H, T, hd]
+  return Drop(Linear(ctx.transpose(1, 2).reshape({B, T, D}), e.out), o);
 }
 
 // x [B, T, D] -> [B, T, D]
@@ -160,24 +155,22 @@ torch::Tensor ValidFrames(const torch::Tensor& frames, int64_t T) {
   return torch::arange(T, frames.options()).unsqueeze(0) < frames.unsqueeze(1);
 }
 
-// The additive attention mask [B, 1, 1, T] (0 or -1e9) of valid frames [B], or undefined when
-// every frame is valid.
-torch::Tensor KeyMask(const torch::Tensor& frames, const torch::Tensor& x) {
+// The keys attention may use, [B, T] bool, from valid frames [B]; undefined when every frame is
+// valid (frames undefined).
+torch::Tensor KeyValid(const torch::Tensor& frames, const torch::Tensor& x) {
   if (!frames.defined()) return {};
-  const int64_t B = x.size(0), T = x.size(1);
-  return torch::zeros({B, 1, 1, T}, x.options())
-      .masked_fill(ValidFrames(frames, T).logical_not().view({B, 1, 1, T}), -1e9);
+  return ValidFrames(frames, x.size(1));
 }
 
 // One transformer layer: post-LN (base) or pre-LN (do_stable_layer_norm). x [B, T, D] -> [B, T, D].
 torch::Tensor Layer(const Wav2Vec2Config& c, const Weights::EncoderLayer& e, const torch::Tensor& x,
-                    const torch::Tensor& key_mask, const Wav2Vec2ForwardOptions& o) {
+                    const torch::Tensor& key_valid, const Wav2Vec2ForwardOptions& o) {
   const double eps = c.layer_norm_eps;
   if (!c.do_stable_layer_norm) {
-    torch::Tensor h = LayerNorm(x + Attention(c, e, x, key_mask, o), e.attn_norm, eps);
+    torch::Tensor h = LayerNorm(x + Attention(c, e, x, key_valid, o), e.attn_norm, eps);
     return LayerNorm(h + FeedForward(c, e, h, o), e.final_norm, eps);
   }
-  torch::Tensor h = x + Attention(c, e, LayerNorm(x, e.attn_norm, eps), key_mask, o);
+  torch::Tensor h = x + Attention(c, e, LayerNorm(x, e.attn_norm, eps), key_valid, o);
   return h + FeedForward(c, e, LayerNorm(h, e.final_norm, eps), o);
 }
 
@@ -211,9 +204,9 @@ Wav2Vec2ForwardOutput Wav2Vec2EncodeBelow(const Wav2Vec2Config& c, const Weights
   x = AddPositional(c, w, x);
   // Post-LN (base) normalises before the first layer; pre-LN (large-lv60) after the last.
   x = c.do_stable_layer_norm ? Drop(x, o) : Drop(LayerNorm(x, w.encoder_norm, eps), o);
-  const torch::Tensor key_mask = KeyMask(frames, x);
+  const torch::Tensor key_valid = KeyValid(frames, x);
   for (int64_t l = 0; l < layer; ++l)
-    x = Layer(c, w.layers[static_cast<size_t>(l)], x, key_mask, o);
+    x = Layer(c, w.layers[static_cast<size_t>(l)], x, key_valid, o);
   return {x, frames};
 }
 
@@ -222,10 +215,10 @@ torch::Tensor Wav2Vec2EncodeFrom(const Wav2Vec2Config& c, const Weights& w, cons
                                  const Wav2Vec2ForwardOptions& o) {
   TORCH_CHECK(layer >= 0 && layer <= c.num_hidden_layers, "layer ", layer, " outside [0, ",
               c.num_hidden_layers, "]");
-  const torch::Tensor key_mask = KeyMask(frame_lengths, x);
+  const torch::Tensor key_valid = KeyValid(frame_lengths, x);
   torch::Tensor h = x;
   for (int64_t l = layer; l < c.num_hidden_layers; ++l)
-    h = Layer(c, w.layers[static_cast<size_t>(l)], h, key_mask, o);
+    h = Layer(c, w.layers[static_cast<size_t>(l)], h, key_valid, o);
   return c.do_stable_layer_norm ? LayerNorm(h, w.encoder_norm, c.layer_norm_eps) : h;
 }
 

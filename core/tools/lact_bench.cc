@@ -29,17 +29,20 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "core/flags/flag_names.h"
+#include "core/flags/fused_attention_flag.h"
 #include "core/flags/lact_flag.h"
 #include "core/flags/model_flags.h"
 #include "core/flags/onednn_linear_flag.h"
 #include "core/flags/streaming_flags.h"
 #include "core/flags/threads_flag.h"
 #include "core/lact/lact_config.h"
+#include "core/model/attention.h"
 #include "core/model/dense_linear.h"
 #include "core/model/model_folder.h"
 #include "core/model/random_model.h"
 #include "core/streaming/asr_model.h"
 #include "core/streaming/online_recognizer.h"
+#include "core/tools/bench/attention_check.h"
 #include "core/tools/bench/bench_util.h"
 #include "core/tools/bench/op_profile.h"
 #include "core/tools/bench/step_profile.h"
@@ -72,6 +75,10 @@ ABSL_FLAG(bool, cudnn_benchmark, false,
           "CUDA: let cuDNN time its convolution algorithms for each new input shape and keep the "
           "fastest (PyTorch's torch.backends.cudnn.benchmark; default: its heuristic's choice); "
           "each shape's first call pays the search, which the offline warm-up absorbs");
+ABSL_FLAG(bool, check_attention, false,
+          "first compare the fused attention kernel with the explicit ops through the encoder on a "
+          "padded batch (core/tools/bench/attention_check.h); exit 1 when the logits differ by more "
+          "than 1e-3 (float32) or 5e-2 (half precision) of their range");
 ABSL_FLAG(std::string, json, "", "write the results as JSON here");
 ABSL_FLAG(std::string, save_random_model, "", "write the random model folder (with lact_config.json) "
           "here and exit, for other tools to load");
@@ -243,10 +250,11 @@ nlohmann::json DescribeRun(const lact::AsrModel& model, const lact::ModelFlags& 
   const auto& cfg = model.encoder().config();
   const std::string precision = model.encoder().precision().Name();
   std::printf(
-      "model: %s\ndevice: %s, dtype %s (--dtype %s), %d threads%s, LibTorch %s, cuDNN benchmark "
-      "%s\nstreaming: %s\n",
+      "model: %s\ndevice: %s, dtype %s (--dtype %s), %d threads%s, LibTorch %s, attention %s, "
+      "cuDNN benchmark %s\nstreaming: %s\n",
       cfg.ToString().c_str(), flags.device.c_str(), precision.c_str(), flags.dtype.c_str(), threads,
       lact::OneDnnLinearEnabled() ? " (float32 linear layers: oneDNN)" : "", TORCH_VERSION,
+      lact::AttentionKernelName(),
       !at::globalContext().benchmarkCuDNN() ? "off"
       : model.device().is_cuda()            ? "on"
                                             : "on (no effect on the CPU)",
@@ -257,6 +265,7 @@ nlohmann::json DescribeRun(const lact::AsrModel& model, const lact::ModelFlags& 
                         {"dtype_flag", flags.dtype},
                         {"threads", threads},
                         {"libtorch", TORCH_VERSION},
+                        {"fused_attention", lact::FusedAttentionEnabled()},
                         {"cudnn_benchmark", at::globalContext().benchmarkCuDNN()},
                         {"onednn_linear", lact::OneDnnLinearEnabled()},
                         {"streaming_config", sc.ToString()},
@@ -281,6 +290,7 @@ LaCT on vs off, memory per stream. Usage: lact_bench [--model DIR | --random bas
   if (!lact::ParseFlagsOnly(argc, argv, "lact_bench", kUsage)) return 2;
   const int threads = lact::SetTorchThreadsFromFlag();
   lact::SetOneDnnLinearFromFlag();
+  lact::SetFusedAttentionFromFlag();
   std::vector<int> batch_sizes;
   if (!ParseBatchSizes(&batch_sizes)) return 2;
   if (const int b = absl::GetFlag(FLAGS_profile_batch); b < 1 || b > 4096) {
@@ -306,6 +316,12 @@ LaCT on vs off, memory per stream. Usage: lact_bench [--model DIR | --random bas
   }
   std::cerr << "lact_bench: recognizer ready\n";
   nlohmann::json out = DescribeRun(*model, model_flags, threads, sc);
+  bool attention_ok = true;
+  if (absl::GetFlag(FLAGS_check_attention)) {
+    const bool half = model->encoder().dtype() != torch::kFloat32;
+    out["attention_check"] =
+        lact::bench::CheckAttention(*model, half ? 5e-2 : 1e-3, half ? 0.99 : 0.995, &attention_ok);
+  }
   std::vector<bool> modes;
   if (*lact_mode != lact::LactMode::kOff) modes.push_back(true);
   if (*lact_mode != lact::LactMode::kOn) modes.push_back(false);
@@ -337,7 +353,8 @@ LaCT on vs off, memory per stream. Usage: lact_bench [--model DIR | --random bas
       out["op_profile"].push_back(lact::bench::ProfileOps(**rec, options));
     }
   }
-  return WriteJson(absl::GetFlag(FLAGS_json), out);
+  const int rc = WriteJson(absl::GetFlag(FLAGS_json), out);
+  return rc != 0 ? rc : attention_ok ? 0 : 1;
 }
 
 }  // namespace

@@ -19,6 +19,7 @@
 #include "core/flags/decoder_flags.h"
 #include "core/flags/endpointing_flags.h"
 #include "core/flags/flag_names.h"
+#include "core/flags/fused_attention_flag.h"
 #include "core/flags/lact_flag.h"
 #include "core/flags/lact_scope_flag.h"
 #include "core/flags/model_flags.h"
@@ -112,6 +113,7 @@ std::unique_ptr<lact::OnlineRecognizer> LoadRecognizer(bool dumping, bool* use_l
   }
   lact::SetTorchThreadsFromFlag();
   lact::SetOneDnnLinearFromFlag();
+  lact::SetFusedAttentionFromFlag();
   lact::AsrModelOptions options;
   options.device = model_flags.device;
   options.dtype = dumping && model_flags.dtype == "auto" ? "float32" : model_flags.dtype;

@@ -49,16 +49,16 @@ help_lists() {
 }
 has_flags() { help_lists yes "$@"; }
 lacks_flags() { help_lists no "$@"; }
-has_flags server/lact_server model device dtype lact threads onednn_linear step_ms left_context_ms lookahead_ms \
+has_flags server/lact_server model device dtype lact threads onednn_linear fused_attention step_ms left_context_ms lookahead_ms \
   max_batch decoder beam_size lm_weight word_score token_threshold port max_streams endpointing \
   endpointing_stop_history_ms max_utterance_seconds warmup_seconds first_partial_ms window_batching decode_threads \
   calibrate_confidence unk_penalty max_speech_context_phrases max_speech_context_phrase_chars \
   max_speech_context_boost
-has_flags core/lact_transcribe model device dtype lact threads onednn_linear step_ms decoder beam_size streaming max_alternatives \
+has_flags core/lact_transcribe model device dtype lact threads onednn_linear fused_attention step_ms decoder beam_size streaming max_alternatives \
   segments format segments_dir endpointing max_utterance_seconds lact_scope calibrate_confidence \
   unk_penalty boost boost_file
 has_flags core/lact_bench model device dtype lact threads onednn_linear step_ms max_batch window_batching streams profile_steps \
-  random_posteriors profile_ops profile_batch cudnn_benchmark
+  random_posteriors profile_ops profile_batch cudnn_benchmark fused_attention check_attention
 has_flags train/lact_train threads mode device dtype max_minutes state_cache train_top_layers top_layers_lr_scale
 lacks_flags train/lact_train onednn_linear  # training keeps torch::linear: the flag would do nothing
 lacks_flags train/lact_train model lact step_ms decoder lact_scope
