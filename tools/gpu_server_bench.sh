@@ -15,6 +15,9 @@
 #      batch by total time (nsys);
 #   4. the first precision's offline sweep again with cuDNN's convolution algorithms timed per
 #      shape (lact_bench --cudnn_benchmark) instead of its heuristic's choice.
+# Before 1: the fused attention kernel checked against the explicit ops on the device in the first
+# precision (lact_bench --check_attention, a padded batch through the encoder); after 3: offline
+# batch sizes 64 and 256 again with --nofused_attention (LaCT off), the fused kernel's A/B.
 # Random weights time the same work as trained ones; the random model's CTC head is drawn
 # "speech-like" (lact_bench --random_posteriors, the default: few tokens near the best, often the
 # blank), so the LM beam search does the work of speech, not of uniform noise (4-8x more).
@@ -39,9 +42,9 @@
 #   SKIP_BUILD=1 BUILD_DIR=build DEVICE=cpu tools/gpu_server_bench.sh OUT
 # OUT gets at most 8 files: summary.md, held.csv, offline_float16.json, offline_bfloat16.json,
 # offline_float16_cudnn_benchmark.json, profile.txt, host.txt and logs.tar.gz (build, server and
-# client logs, GPU samples).
+# client logs, GPU samples, the attention check and the A/B's JSON).
 set -uo pipefail
-usage() { sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,45p' "$0" | sed 's/^# \{0,1\}//'; }
 [ $# -ge 1 ] || { usage >&2; exit 2; }
 case "$1" in -h|--help) usage; exit 0 ;; esac
 OUT=$1; shift
@@ -107,6 +110,15 @@ MODEL=$WORK/model
 "$BUILD/core/lact_bench" --random $SIZE --lact_layers 2 --save_random_model "$MODEL" > "$LOGS/model.log" 2>&1 \
   || { stamp "cannot write the random model"; exit 1; }
 cp -r "$SRC/models/demo/language_model" "$MODEL/"
+BATCHES=1,16,64,128,256; DTYPES="float16 bfloat16"
+[ $QUICK -eq 1 ] && BATCHES=1,64,256 && DTYPES=float16
+[ "$DEVICE" = cpu ] && BATCHES=1,2 && DTYPES=float32
+# 0. Fused attention vs the explicit ops on this device (a wrong mask or scale shows here).
+stamp "attention check, ${DTYPES%% *}"
+timeout "$(limit 40 300)" "$BUILD/core/lact_bench" --model "$MODEL" --device "$DEVICE" --dtype "${DTYPES%% *}" \
+  --lact off --batch_sizes "" --streams 0 --check_attention > "$LOGS/attention_check.txt" 2>&1 \
+  || stamp "attention check exited $? (logs/attention_check.txt)"
+{ echo '```'; grep -E "^(attention|device)" "$LOGS/attention_check.txt"; echo '```'; } >> "$SUMMARY"
 # The audio: 8 files of tones with a wandering pitch in noise, a manifest naming them in turn.
 max=0; for n in $COUNTS; do [ "$n" -gt "$max" ] && max=$n; done
 "$PY" - "$WORK" "$SECONDS_PER" "$max" <<'PY' || { stamp "cannot write the audio"; exit 1; }
@@ -139,9 +151,6 @@ cp "$LOGS/held/held.csv" "$OUT/held.csv" 2> /dev/null
 { echo; echo "## Streams through gRPC"; echo; cat "$LOGS/held/held.md" 2> /dev/null; echo; } >> "$SUMMARY"
 
 # 2. Offline RTFX, LaCT on and off; 3. the streaming step by part.
-BATCHES=1,16,64,128,256; DTYPES="float16 bfloat16"
-[ $QUICK -eq 1 ] && BATCHES=1,64,256 && DTYPES=float16
-[ "$DEVICE" = cpu ] && BATCHES=1,2 && DTYPES=float32
 for dt in $DTYPES; do
   stamp "offline RTFX $dt, batch sizes $BATCHES, LaCT off and on"
   timeout "$(limit 120 50)" "$BUILD/core/lact_bench" --model "$MODEL" --device "$DEVICE" --dtype $dt --lact both \
@@ -155,6 +164,15 @@ timeout "$(limit 90 5)" "$BUILD/core/lact_bench" --model "$MODEL" --device "$DEV
   --lact on --batch_sizes "" --streams 0 --step_ms 640 --profile_steps 20 \
   --profile_ops 3 --profile_batch $PROFILE_BATCH > "$OUT/profile.txt" 2>&1 || stamp "profile exited $?"
 { echo '```'; grep '^profile' "$OUT/profile.txt"; grep '^ops' "$OUT/profile.txt" | head -22; echo '```'; } >> "$SUMMARY"
+# The fused attention kernel's A/B: the same sweep with the explicit ops (LaCT off: the encoder).
+dt=${DTYPES%% *}
+AB_BATCHES=64,256; [ "$DEVICE" = cpu ] && AB_BATCHES=1,2
+stamp "offline RTFX $dt with --nofused_attention, LaCT off, batch sizes $AB_BATCHES"
+timeout "$(limit 60 10)" "$BUILD/core/lact_bench" --model "$MODEL" --device "$DEVICE" --dtype $dt --lact off \
+  --batch_sizes $AB_BATCHES --audio_seconds 10 --repeats 3 --streams 0 --nofused_attention \
+  --json "$LOGS/offline_${dt}_explicit_attention.json" > "$LOGS/offline_${dt}_explicit.txt" 2>&1 \
+  || stamp "lact_bench exited $? (logs/offline_${dt}_explicit.txt)"
+{ echo '```'; grep -E "^(offline|device)" "$LOGS/offline_${dt}_explicit.txt"; echo '```'; } >> "$SUMMARY"
 # Where Nsight Systems is installed: the GPU kernels of an offline batch of 64, by total time.
 if command -v nsys > /dev/null && [ "$DEVICE" != cpu ]; then
   stamp "nsys: kernels of an offline batch of 64"

@@ -3,7 +3,8 @@
 # and this build. It streams through lact_server (1 and 2 streams, the LM beam search, LaCT on)
 # and writes at most 8 files of at most 16 MiB (what a device run brings back whole): held.csv
 # with a row per count, the server's cost columns filled, the offline sweep with LaCT on and off (twice: cuDNN benchmark off, on),
-# the step profile, the summary naming the commit. Bad arguments and values are refused with
+# the step profile, the attention check and the explicit-attention A/B, the summary naming the
+# commit. Bad arguments and values are refused with
 # exit 2 before anything runs.
 source "$(dirname "$0")/server_lib.sh"  # BIN, SRC, $tmp (removed at exit), fail
 GSB=$SRC/tools/gpu_server_bench.sh
@@ -49,6 +50,15 @@ assert "commit abc1234" in summary and "Most streams held: " in summary, summary
 assert "interim p95 <= 250 ms" in summary, summary
 names = tarfile.open(f"{out}/logs.tar.gz").getnames()
 assert "logs/held/n2.server.log" in names and "logs/held.log" in names, names
+# The attention check ran first (LibTorch 1.13 has no fused kernel: nothing to compare), and the
+# A/B's explicit-attention sweep is in the logs, the encoder alone (LaCT off).
+assert "attention check: LibTorch" in summary, summary
+logs = tarfile.open(f"{out}/logs.tar.gz")
+ab = json.load(logs.extractfile("logs/offline_float32_explicit_attention.json"))
+assert ab["fused_attention"] is False, ab["fused_attention"]
+assert {(o["batch"], o["lact"]) for o in ab["offline"]} == {(1, False), (2, False)}, ab["offline"]
+server_log = logs.extractfile("logs/held/n2.server.log").read().decode()
+assert "attention: explicit" in server_log, server_log[:2000]
 print("ok  ", [(r["streams"], r["held"], r["interim_p95_ms"]) for r in rows])
 PY
 echo "gpu_server_bench_test: OK"
