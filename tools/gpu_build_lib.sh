@@ -8,7 +8,9 @@
 #   Reads PY (a python whose torch is built against), DEPS (a folder made by
 #   tools/stage_offline_deps.sh, or empty), SKIP_BUILD (set: use BUILD as it is), JOBS.
 #   Exports LD_LIBRARY_PATH (torch's libraries, then the staged ones) for the built binaries.
-#   Returns 1 when the configure or the build fails, with the log's last 40 lines on stdout.
+#   Returns 1 when the configure or the build fails, with the log's first compiler errors and last
+#   40 lines on stdout. The build keeps going past a failed target (make -k / ninja -k 0), so the
+#   targets that compile are there for the caller to use.
 
 gpu_build() {
   local src=$1 build=$2 log=$3 cuda=$4 server=$5; shift 5
@@ -33,7 +35,8 @@ print(torch.utils.cmake_prefix_path); print(os.path.join(os.path.dirname(torch._
     # protoc and grpc_cpp_plugin of the staged folder (--for-server) run during the build.
     [ -x "$DEPS/usr/bin/protoc" ] && args+=("-DProtobuf_PROTOC_EXECUTABLE=$DEPS/usr/bin/protoc")
   fi
-  command -v ninja > /dev/null && args+=(-G Ninja)
+  local keep_going=(-k)
+  command -v ninja > /dev/null && args+=(-G Ninja) && keep_going=(-k 0)
   # CMake 4 refuses policy versions below 3.5, which the Debian abseil/json target files name.
   export CMAKE_POLICY_VERSION_MINIMUM=3.5
   # Skip LibTorch's GPU-architecture probe (we compile no CUDA code): name this host's GPU.
@@ -45,7 +48,8 @@ print(torch.utils.cmake_prefix_path); print(os.path.join(os.path.dirname(torch._
   fi
   echo "gpu_build: torch at $torch_prefix, targets $*" > "$log"
   if ! { cmake -S "$src" -B "$build" "-DCMAKE_PREFIX_PATH=$prefix" "${args[@]}" &&
-         cmake --build "$build" -j"${JOBS:-$(nproc)}" --target "$@"; } >> "$log" 2>&1; then
+         cmake --build "$build" -j"${JOBS:-$(nproc)}" --target "$@" -- "${keep_going[@]}"; } >> "$log" 2>&1; then
+    grep -m 8 -E "error:|Error " "$log"
     tail -40 "$log"
     return 1
   fi

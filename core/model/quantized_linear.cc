@@ -4,7 +4,14 @@
 #include <mutex>
 
 #include <ATen/core/dispatch/Dispatcher.h>
+// LibTorch's quantized kernels' C++ interface: in Debian's LibTorch and the PyTorch wheels; a
+// build without it compiles, and --dtype int8 says it is unavailable (a CUDA host never needs it).
+#if __has_include(<ATen/native/quantized/PackedParams.h>)
 #include <ATen/native/quantized/PackedParams.h>
+#define LACT_HAVE_QUANTIZED_LINEAR 1
+#else
+#define LACT_HAVE_QUANTIZED_LINEAR 0
+#endif
 
 #include "absl/strings/str_cat.h"
 #include "core/model/precision.h"
@@ -12,12 +19,19 @@
 namespace lact {
 
 struct QuantizedLinear::Packed {
+#if LACT_HAVE_QUANTIZED_LINEAR
   c10::intrusive_ptr<LinearPackedParamsBase> params;
+#endif
 };
 
 QuantizedLinear::~QuantizedLinear() = default;
 
 absl::Status QuantizedLinear::Available() {
+  if (!LACT_HAVE_QUANTIZED_LINEAR) {
+    return absl::FailedPreconditionError(
+        "--dtype int8 needs LibTorch's quantized headers (ATen/native/quantized/PackedParams.h), "
+        "which this build was compiled without");
+  }
   const auto& engines = at::globalContext().supportedQEngines();
   if (std::find(engines.begin(), engines.end(), at::QEngine::ONEDNN) == engines.end()) {
     return absl::FailedPreconditionError(
@@ -34,6 +48,7 @@ absl::StatusOr<std::shared_ptr<const QuantizedLinear>> QuantizedLinear::Create(
         absl::StrCat("an int8 linear layer needs a 2-D CPU weight, got ", weight.dim(), "-D on ",
                      weight.device().str()));
   }
+#if LACT_HAVE_QUANTIZED_LINEAR
   // The engine is read when the weights are packed; the packed object then keeps oneDNN's kernels.
   static std::mutex engine_mu;
   std::lock_guard<std::mutex> lock(engine_mu);
@@ -56,9 +71,13 @@ absl::StatusOr<std::shared_ptr<const QuantizedLinear>> QuantizedLinear::Create(
   layer->in_ = w.size(1);
   layer->out_ = out;
   return std::shared_ptr<const QuantizedLinear>(std::move(layer));
+#else
+  return absl::FailedPreconditionError("no quantized headers");  // Available() said so above
+#endif
 }
 
 torch::Tensor QuantizedLinear::Apply(const torch::Tensor& x) const {
+#if LACT_HAVE_QUANTIZED_LINEAR
   // Without VNNI, x86 int8 kernels multiply u8 x s8 pairs with vpmaddubsw, whose int16 sum
   // saturates for 8-bit activations (255 * 127 * 2 > 32767): the output is garbage (argmax
   // agreement 0.49 on an AVX2-only EPYC). 7-bit activations (reduce_range) fit, as PyTorch's
@@ -68,6 +87,10 @@ torch::Tensor QuantizedLinear::Apply(const torch::Tensor& x) const {
   const torch::Tensor y =
       packed_->params->apply_dynamic(x.to(torch::kFloat32).contiguous(), reduce_range);
   return y.to(x.scalar_type());  // [..., out]
+#else
+  TORCH_CHECK(false, "QuantizedLinear::Apply without quantized headers (Create refuses)");
+  return x;
+#endif
 }
 
 }  // namespace lact

@@ -4,7 +4,7 @@
 # and writes at most 8 files of at most 16 MiB (what a device run brings back whole): held.csv
 # with a row per count, the server's cost columns filled, the offline sweep with LaCT on and off (twice: cuDNN benchmark off, on),
 # the step profile, the attention check and the explicit-attention A/B, the summary naming the
-# commit. Bad arguments and values are refused with
+# commit. A partial build (lact_bench alone) still measures, with the model-only stream loop. Bad arguments and values are refused with
 # exit 2 before anything runs.
 source "$(dirname "$0")/server_lib.sh"  # BIN, SRC, $tmp (removed at exit), fail
 GSB=$SRC/tools/gpu_server_bench.sh
@@ -61,4 +61,15 @@ server_log = logs.extractfile("logs/held/n2.server.log").read().decode()
 assert "attention: explicit" in server_log, server_log[:2000]
 print("ok  ", [(r["streams"], r["held"], r["interim_p95_ms"]) for r in rows])
 PY
+
+# A build where only lact_bench compiled (gpu_build keeps going past a failed target): no stream
+# sweep through gRPC, the model-only loop at the same counts instead, the rest measured, exit 0.
+mkdir -p "$tmp/partial/core"
+ln -s "$BIN/core/lact_bench" "$tmp/partial/core/lact_bench"
+SKIP_BUILD=1 BUILD_DIR=$tmp/partial DEVICE=cpu TORCH_PYTHON=$PY "$GSB" "$tmp/out2" > "$tmp/run2.log" 2>&1 \
+  || { cat "$tmp/run2.log"; fail "partial build: the run failed"; }
+grep -q "no .*server/lact_server .*no stream sweep" "$tmp/out2/summary.md" || fail "partial: no note of the missing server"
+grep -q "^stream   lact=on  streams=2 " "$tmp/out2/summary.md" || { cat "$tmp/out2/summary.md"; fail "partial: no model-only streams"; }
+[ ! -e "$tmp/out2/held.csv" ] || fail "partial: a held.csv without a server"
+[ -s "$tmp/out2/offline_float32.json" ] || fail "partial: no offline sweep"
 echo "gpu_server_bench_test: OK"
