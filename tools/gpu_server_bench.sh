@@ -182,7 +182,7 @@ for dt in $DTYPES; do
   timeout "$(limit 120 50)" "$BUILD/core/lact_bench" --model "$MODEL" --device "$DEVICE" --dtype $dt --lact both \
     --batch_sizes $BATCHES --audio_seconds 10 --repeats 3 --streams 0 $ATTENTION --json "$OUT/offline_$dt.json" \
     > "$LOGS/offline_$dt.txt" 2>&1 || stamp "lact_bench exited $? (logs/offline_$dt.txt)"
-  { echo '```'; grep -E "^(offline|LaCT|memory)" "$LOGS/offline_$dt.txt"; echo '```'; } >> "$SUMMARY"
+  { echo '```'; grep -E "^(device|offline|LaCT|memory)" "$LOGS/offline_$dt.txt"; echo '```'; } >> "$SUMMARY"
 done
 PROFILE_BATCH=64; [ "$DEVICE" = cpu ] && PROFILE_BATCH=3
 stamp "profile of a streaming step, and of its operators at $PROFILE_BATCH streams"

@@ -6,8 +6,9 @@
 //             in float16, written and read four times by the explicit ops.
 //   explicit  matmul + softmax + matmul, the reference's ops one for one (transformers'
 //             Wav2Vec2Attention); the only kernel in LibTorch 1.13 (Debian 12's).
-// Fused is used wherever this LibTorch has it, unless a binary turns it off (--fused_attention,
-// core/flags/fused_attention_flag.h): lact_bench's A/B and parity check (attention_check.h).
+// Fused is used wherever this LibTorch has it, unless --nofused_attention turns it off
+// (lact_server, lact_transcribe, lact_bench: core/flags/fused_attention_flag.h); lact_bench
+// --check_attention compares the two on a device (core/tools/bench/attention_check.h).
 //
 // Padded keys get the lowest finite value of the scores' dtype, not a fixed -1e9: float16 cannot
 // hold -1e9 (LibTorch refuses the conversion), which made every padded float16 batch throw.
