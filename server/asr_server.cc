@@ -223,10 +223,10 @@ absl::Status AsrServer::BuildAndStartGrpc() {
     builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
     builder.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, config_.stream_window_bytes);
   }
-  // A running Recognize call holds a thread (sync API; a stream holds none): leave room for
-  // max_streams of them plus rejections.
+  // Every call of the service and of gRPC's health service is on the callback API and holds no
+  // thread of its own; only gRPC reflection (--reflection) is synchronous: its pool stays small.
   quota_ = std::make_unique<grpc::ResourceQuota>("lact_server");
-  quota_->SetMaxThreads(config_.max_streams + 32);
+  quota_->SetMaxThreads(32);
   builder.SetResourceQuota(*quota_);
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || port_ == 0) {

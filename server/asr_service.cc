@@ -36,22 +36,31 @@ AsrService::StreamingRecognize(grpc::CallbackServerContext* context) {
   return StreamingCall::Start(context_, *std::move(admitted), context);
 }
 
-grpc::Status AsrService::Recognize(grpc::ServerContext* context,
-                                   const pb::RecognizeRequest* request,
-                                   pb::RecognizeResponse* response) {
+grpc::ServerUnaryReactor* AsrService::Recognize(grpc::CallbackServerContext* context,
+                                                const pb::RecognizeRequest* request,
+                                                pb::RecognizeResponse* response) {
   auto admitted = registry_.Admit(context, "Recognize");
-  if (!admitted.ok()) return ToGrpcStatus(admitted.status());
-  return RunRecognize(context_, *std::move(admitted), context, *request, response);
+  if (!admitted.ok()) {
+    grpc::ServerUnaryReactor* refused = context->DefaultReactor();
+    refused->Finish(ToGrpcStatus(admitted.status()));
+    return refused;
+  }
+  return RecognizeCall::Start(context_, *std::move(admitted), context, request, response);
 }
 
-grpc::Status AsrService::GetRecognitionConfig(grpc::ServerContext* context,
-                                              const pb::GetRecognitionConfigRequest* /*request*/,
-                                              pb::GetRecognitionConfigResponse* response) {
+grpc::ServerUnaryReactor* AsrService::GetRecognitionConfig(
+    grpc::CallbackServerContext* context, const pb::GetRecognitionConfigRequest* /*request*/,
+    pb::GetRecognitionConfigResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   if (options_.authenticator != nullptr) {
-    if (grpc::Status s = options_.authenticator->Authenticate(*context); !s.ok()) return s;
+    if (grpc::Status s = options_.authenticator->Authenticate(*context); !s.ok()) {
+      reactor->Finish(s);
+      return reactor;
+    }
   }
   *response = options_.recognition_config;
-  return grpc::Status::OK;
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
 }
 
 }  // namespace lact::server

@@ -3,7 +3,9 @@
 //                           the watchdog (idle reads, stalled writes), each call's final status
 //   server/streaming_call   one StreamingRecognize call, on gRPC's callback API: an open stream
 //                           holds no thread, however long it waits for its client or the model
-//   server/unary_call       one Recognize call (sync API: a thread per call while it runs)
+//   server/unary_call       one Recognize call, on the callback API too: no thread while it waits
+// Every method is on gRPC's callback API (so is gRPC's health service): the server's thread count
+// does not grow with its open calls.
 // Every absl::Status becomes a gRPC status in server/status_mapping.h. The model never runs on
 // these threads: sessions are decoded by the Scheduler.
 #pragma once
@@ -27,8 +29,7 @@ namespace lact::server {
 class Scheduler;
 class ServerMetrics;
 
-class AsrService final : public lact::asr::v1::StreamingAsr::WithCallbackMethod_StreamingRecognize<
-                             lact::asr::v1::StreamingAsr::Service> {
+class AsrService final : public lact::asr::v1::StreamingAsr::CallbackService {
  public:
   AsrService(const OnlineRecognizer& recognizer, Scheduler* scheduler, ServerMetrics* metrics,
              const AsrServiceOptions& options);
@@ -36,12 +37,13 @@ class AsrService final : public lact::asr::v1::StreamingAsr::WithCallbackMethod_
   grpc::ServerBidiReactor<lact::asr::v1::StreamingRecognizeRequest,
                           lact::asr::v1::StreamingRecognizeResponse>*
   StreamingRecognize(grpc::CallbackServerContext* context) override;
-  grpc::Status Recognize(grpc::ServerContext* context,
-                         const lact::asr::v1::RecognizeRequest* request,
-                         lact::asr::v1::RecognizeResponse* response) override;
-  grpc::Status GetRecognitionConfig(grpc::ServerContext* context,
-                                    const lact::asr::v1::GetRecognitionConfigRequest* request,
-                                    lact::asr::v1::GetRecognitionConfigResponse* response) override;
+  grpc::ServerUnaryReactor* Recognize(grpc::CallbackServerContext* context,
+                                      const lact::asr::v1::RecognizeRequest* request,
+                                      lact::asr::v1::RecognizeResponse* response) override;
+  grpc::ServerUnaryReactor* GetRecognitionConfig(
+      grpc::CallbackServerContext* context,
+      const lact::asr::v1::GetRecognitionConfigRequest* request,
+      lact::asr::v1::GetRecognitionConfigResponse* response) override;
 
   // Graceful shutdown: new calls get UNAVAILABLE from now on.
   void StartDrain() { registry_.StartDrain(); }

@@ -127,7 +127,7 @@ absl::Status TokenAuthenticator::CheckMetadata(
   return CheckAuthorization(absl::string_view(value.data(), value.size()));
 }
 
-grpc::Status TokenAuthenticator::Authenticate(const grpc::ServerContext& context) const {
+grpc::Status TokenAuthenticator::Authenticate(const grpc::ServerContextBase& context) const {
   return ToGrpcStatus(CheckMetadata(context.client_metadata()));
 }
 

@@ -52,7 +52,7 @@ class TokenAuthenticator {
   absl::Status CheckMetadata(
       const std::multimap<grpc::string_ref, grpc::string_ref>& metadata) const;
   // The same for a server call, as a gRPC status.
-  grpc::Status Authenticate(const grpc::ServerContext& context) const;
+  grpc::Status Authenticate(const grpc::ServerContextBase& context) const;
 
   size_t size() const { return digests_.size(); }
 

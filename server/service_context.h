@@ -59,9 +59,6 @@ struct AsrServiceOptions {
   lact::asr::v1::GetRecognitionConfigResponse recognition_config;
 };
 
-// How often a waiting thread re-checks for a cancelled call.
-inline constexpr absl::Duration kPollInterval = absl::Milliseconds(200);
-
 struct ServiceContext {
   const OnlineRecognizer& recognizer;
   Scheduler* scheduler;

@@ -65,11 +65,16 @@ absl::Status StreamRequestHandler::OnMessage(const pb::StreamingRecognizeRequest
   return absl::OkStatus();
 }
 
-absl::Status StreamRequestHandler::BeginMessage(const pb::StreamingRecognizeRequest& request,
-                                                absl::Time arrival) {
+absl::Status StreamRequestHandler::CanBegin() const {
   if (!status_.ok()) return status_;
   if (half_closed_) return absl::FailedPreconditionError("a message after the half-close");
   if (message_open_) return absl::FailedPreconditionError("a message before the last one ended");
+  return absl::OkStatus();
+}
+
+absl::Status StreamRequestHandler::BeginMessage(const pb::StreamingRecognizeRequest& request,
+                                                absl::Time arrival) {
+  if (absl::Status s = CanBegin(); !s.ok()) return s;
   if (!started()) return OnConfig(request);
   return OnAudio(request, arrival);
 }
@@ -126,9 +131,19 @@ absl::Status StreamRequestHandler::OnAudio(const pb::StreamingRecognizeRequest& 
         "streaming_config may only be sent once, in the first message; later messages carry "
         "audio_content"));
   }
+  return OpenMessage(request.audio_content(), arrival);
+}
+
+absl::Status StreamRequestHandler::BeginAudio(std::string_view audio, absl::Time arrival) {
+  if (absl::Status s = CanBegin(); !s.ok()) return s;
+  if (!started()) return absl::FailedPreconditionError("audio before the config");
+  return OpenMessage(audio, arrival);
+}
+
+absl::Status StreamRequestHandler::OpenMessage(std::string_view audio, absl::Time arrival) {
   arrival_ = arrival;
-  message_ = request.audio_content();
-  message_open_ = true;
+  message_ = audio;
+  message_open_ = true;  // even when empty: ContinueMessage then decodes nothing
   return absl::OkStatus();
 }
 

@@ -70,7 +70,7 @@ absl::StatusOr<AudioFormat> AudioFormatFromConfig(const lact::asr::v1::Recogniti
 // How many more samples at `sample_rate` certainly take a stream that has `accepted` samples
 // past `max_seconds` (the sink's rule: total / rate > max_seconds; +2 is a margin for the
 // rounding of max_seconds * rate). For AudioDecoder::set_max_samples_per_decode; int64 max when
-// the limit is too large to matter. Also used by Recognize (server/unary_call.cc).
+// the limit is too large to matter.
 int64_t SampleAllowance(double max_seconds, int sample_rate, int64_t accepted);
 // The OUT_OF_RANGE error of a stream past --max_stream_seconds: the same as
 // StreamSession::AddAudio's.
@@ -97,6 +97,10 @@ class StreamRequestHandler {
   absl::Status BeginMessage(const lact::asr::v1::StreamingRecognizeRequest& request,
                             absl::Time arrival);
   absl::StatusOr<bool> ContinueMessage();
+  // BeginMessage for audio bytes that are not in a StreamingRecognizeRequest (Recognize's clip,
+  // server/unary_call), after the config: the same checks and errors; `audio` must outlive the
+  // message.
+  absl::Status BeginAudio(std::string_view audio, absl::Time arrival);
   // True between an audio message's BeginMessage and its last ContinueMessage.
   bool message_open() const { return message_open_; }
   // The client half-closed at `when`: INVALID_ARGUMENT before any message ("no config"), the
@@ -119,6 +123,9 @@ class StreamRequestHandler {
  private:
   absl::Status OnConfig(const lact::asr::v1::StreamingRecognizeRequest& request);
   absl::Status OnAudio(const lact::asr::v1::StreamingRecognizeRequest& request, absl::Time arrival);
+  // The call's error, or FAILED_PRECONDITION after the half-close or with a message open.
+  absl::Status CanBegin() const;
+  absl::Status OpenMessage(std::string_view audio, absl::Time arrival);
   // Bytes of audio_content per ContinueMessage.
   size_t SliceBytes() const;
   // Hands decoded samples to the sink (none: nothing to do); the sink's error, not yet Fail()ed.

@@ -3,8 +3,8 @@
 // RPC writer, and the stream's place in the scheduler.
 //
 // Threads: the RPC side calls AddAudio / FinishInput / Abort and takes updates with
-// WaitForUpdate (Recognize waits in it; StreamingRecognize, which holds no thread, polls it with
-// a past deadline when its listener says something changed); the scheduler's model worker calls
+// WaitForUpdate (the calls, which hold no thread, poll it with a past deadline when their
+// listener says something changed); the scheduler's model worker calls
 // BeginDecode / EndDecode. One mutex guards it all; the lock order is session -> scheduler (the
 // scheduler never calls into a session while holding its own lock), and the listener is called
 // without the session's lock.

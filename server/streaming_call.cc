@@ -7,6 +7,7 @@
 #include "server/log.h"
 #include "server/metrics.h"
 #include "server/recognition_results.h"
+#include "server/session_sink.h"
 #include "server/status_mapping.h"
 
 namespace lact::server {
@@ -18,30 +19,6 @@ namespace {
 // Finals and events waiting for the writer before the stream's decoding pauses (a client that
 // does not read its responses holds its own stream back, not the server's memory).
 constexpr size_t kMaxOutbox = 64;
-
-// The call's StreamSession as the StreamRequestHandler's sink. It never waits (a reaction must
-// not block: the thread may be the one that would write the responses that let the stream
-// decode on); instead the call decodes no further slice of a message, and reads no message, while
-// the session has no room. The buffer then stays under max_pending_seconds plus one slice.
-class SessionSink final : public AudioSink {
- public:
-  explicit SessionSink(std::shared_ptr<StreamSession> session) : session_(std::move(session)) {}
-  absl::Status AddAudio(int sample_rate, const std::vector<float>& samples,
-                        absl::Time arrival) override {
-    return session_->AddAudio(sample_rate, samples, arrival, /*wait_for_room=*/false);
-  }
-  void FinishInput(absl::Time when) override { session_->FinishInput(when); }
-
- private:
-  std::shared_ptr<StreamSession> session_;
-};
-
-StreamRequestSettings RequestSettings(const AsrServiceOptions& options) {
-  StreamRequestSettings settings;
-  settings.model_sample_rate = options.model_sample_rate;
-  settings.max_stream_seconds = options.max_stream_seconds;
-  return settings;
-}
 
 int64_t NowStamp() { return std::max<int64_t>(1, absl::GetCurrentTimeNanos()); }
 
@@ -69,7 +46,7 @@ StreamingCall::StreamingCall(const ServiceContext& service, std::shared_ptr<Call
       context_(context),
       // The request sequence (config, audio, half-close) is the handler's; the session it
       // starts is kept here for the writer.
-      handler_(RequestSettings(service.options),
+      handler_(RequestSettingsFor(service.options),
                [this](const pb::StreamingRecognitionConfig& config)
                    -> absl::StatusOr<std::unique_ptr<AudioSink>> {
                  auto started = service_.StartSession(*call_, config, kMaxOutbox);

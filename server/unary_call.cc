@@ -1,111 +1,162 @@
 #include "server/unary_call.h"
 
-#include <vector>
+#include <algorithm>
+#include <utility>
 
 #include "server/audio_decoder.h"
 #include "server/log.h"
 #include "server/recognition_results.h"
+#include "server/session_sink.h"
 #include "server/status_mapping.h"
-#include "server/stream_request_handler.h"
-#include "server/stream_session.h"
 
 namespace lact::server {
 
 namespace pb = lact::asr::v1;
 
-namespace {
-
-// The clip's decoder, or INVALID_ARGUMENT (no config, a bad format, OPUS, which cannot carry a
-// whole clip in one message).
-absl::StatusOr<std::unique_ptr<AudioDecoder>> ClipDecoder(const pb::RecognizeRequest& request,
-                                                          int model_sample_rate,
-                                                          AudioFormat* format) {
-  if (!request.has_config()) {
-    return absl::InvalidArgumentError("missing config: RecognizeRequest.config is not set");
+grpc::ServerUnaryReactor* RecognizeCall::Start(const ServiceContext& service,
+                                               std::shared_ptr<Call> call,
+                                               grpc::CallbackServerContext* context,
+                                               const pb::RecognizeRequest* request,
+                                               pb::RecognizeResponse* response) {
+  std::shared_ptr<RecognizeCall> reactor(
+      new RecognizeCall(service, std::move(call), context, request, response));
+  reactor->self_ = reactor;
+  {
+    // The watchdog's and the shutdown's Abort: the call then finishes with their status.
+    absl::MutexLock lock(&reactor->call_->mu);
+    reactor->call_->on_abort = [weak = reactor->weak_from_this()] {
+      if (std::shared_ptr<RecognizeCall> self = weak.lock()) self->Kick();
+    };
   }
-  auto parsed = AudioFormatFromConfig(request.config());
-  if (!parsed.ok()) return parsed.status();
-  if (parsed->encoding == AudioEncoding::kOpus) {
-    return absl::InvalidArgumentError(
-        "OPUS (one raw packet per message) cannot carry a whole clip: use OGG_OPUS with Recognize");
-  }
-  *format = *parsed;
-  return CreateAudioDecoder(*parsed, model_sample_rate);
+  reactor->Kick();  // steps 1 and 2 as far as the session has room
+  return reactor.get();
 }
 
-// Decodes the clip into the session a piece at a time; an Ogg Opus clip that decodes past
-// --max_stream_seconds stops at the first packet past it. Then the end of input.
-absl::Status FeedClip(const std::string& clip, double max_stream_seconds, AudioDecoder& decoder,
-                      StreamSession& session) {
-  const int rate = decoder.sample_rate();
-  decoder.set_max_samples_per_decode(SampleAllowance(max_stream_seconds, rate, 0));
-  decoder.set_piece_sink(StreamRequestSettings().piece_samples, [&](std::vector<float>* piece) {
-    return session.AddAudio(rate, *piece, absl::Now());
+RecognizeCall::RecognizeCall(const ServiceContext& service, std::shared_ptr<Call> call,
+                             grpc::CallbackServerContext* context,
+                             const pb::RecognizeRequest* request, pb::RecognizeResponse* response)
+    : service_(service),
+      call_(std::move(call)),
+      context_(context),
+      request_(*request),
+      response_(response),
+      handler_(RequestSettingsFor(service.options),
+               [this](const pb::StreamingRecognitionConfig& config)
+                   -> absl::StatusOr<std::unique_ptr<AudioSink>> {
+                 // max_outbox 0: the finals are read as they come, and sent only at the end.
+                 auto started = service_.StartSession(*call_, config, /*max_outbox=*/0);
+                 if (!started.ok()) return started.status();
+                 session_ = *started;
+                 return std::make_unique<SessionSink>(session_);
+               }) {}
+
+void RecognizeCall::OnCancel() {
+  cancelled_.store(true);
+  Kick();
+}
+
+void RecognizeCall::OnDone() {
+  // Settled again now that gRPC knows whether the call was cancelled; counted and logged.
+  service_.registry->Finish(*call_, final_status_);
+  std::shared_ptr<RecognizeCall> self = std::move(self_);  // may be the last reference
+}
+
+void RecognizeCall::Kick() {
+  std::shared_ptr<RecognizeCall> keep = weak_from_this().lock();  // null once done
+  if (keep == nullptr) return;
+  // The first thread in runs Step once per kick, its own and those that came meanwhile.
+  if (kicks_.fetch_add(1, std::memory_order_acq_rel) > 0) return;
+  do {
+    Step();
+  } while (kicks_.fetch_sub(1, std::memory_order_acq_rel) > 1);
+}
+
+void RecognizeCall::Step() {
+  if (finished_) return;
+  if (cancelled_.load()) Fail(absl::CancelledError("cancelled by the client"));
+  if (absl::Status aborted = call_->aborted(); !aborted.ok()) Fail(aborted);
+  if (!begun_) Begin();
+  FeedClip();
+  TakeFinals();
+  MaybeFinish();
+}
+
+void RecognizeCall::Fail(absl::Status status) {
+  if (!status_.ok()) return;
+  status_ = std::move(status);
+  if (session_ != nullptr) session_->Abort(status_);  // its listener kicks Step again
+}
+
+void RecognizeCall::Begin() {
+  begun_ = true;
+  if (!status_.ok()) return;
+  if (!request_.has_config()) {
+    return Fail(absl::InvalidArgumentError("missing config: RecognizeRequest.config is not set"));
+  }
+  absl::StatusOr<AudioFormat> format = AudioFormatFromConfig(request_.config());
+  if (!format.ok()) return Fail(format.status());
+  if (format->encoding == AudioEncoding::kOpus) {
+    return Fail(absl::InvalidArgumentError(
+        "OPUS (one raw packet per message) cannot carry a whole clip: use OGG_OPUS with "
+        "Recognize"));
+  }
+  // The clip's config as a stream's first message: the same checks, decoder and session.
+  pb::StreamingRecognizeRequest first;
+  *first.mutable_streaming_config()->mutable_config() = request_.config();
+  if (absl::Status s = handler_.BeginMessage(first, absl::Now()); !s.ok()) return Fail(s);
+  session_->SetListener([weak = weak_from_this()] {
+    if (std::shared_ptr<RecognizeCall> call = weak.lock()) call->Kick();
   });
-  std::vector<float> samples;
-  absl::Status s = decoder.Decode(clip, &samples);
-  if (s.ok()) s = decoder.Finish(&samples);
-  if (s.ok() && !samples.empty()) s = session.AddAudio(rate, samples, absl::Now());
-  if (s.code() == absl::StatusCode::kOutOfRange) s = StreamDurationError(max_stream_seconds);
-  if (!s.ok()) return s;
-  session.FinishInput(absl::Now());
-  return absl::OkStatus();
+  Log("stream ", call_->id, " start: Recognize peer=", context_->peer(), " ",
+      handler_.format().ToString());
+  if (absl::Status s = handler_.BeginAudio(request_.audio_content(), absl::Now()); !s.ok()) Fail(s);
 }
 
-// Waits for the session's finals (one per utterance) until the stream ends; CANCELLED / the
-// call's abort reason when those come first.
-absl::StatusOr<std::vector<ResultSnapshot>> AwaitFinals(StreamSession& session, Call& call,
-                                                        grpc::ServerContext* context) {
-  std::vector<ResultSnapshot> finals;
-  uint64_t version = 0;
-  while (true) {
-    SessionUpdate update;
-    if (absl::Status s = session.WaitForUpdate(version, absl::Now() + kPollInterval, &update);
-        !s.ok())
-      return s;
-    for (SessionMessage& m : update.messages) {
-      if (m.event == SpeechEvent::kNone) finals.push_back(std::move(m.result));
-    }
-    if (update.ended) return finals;
-    version = update.interim.version;
-    if (context->IsCancelled()) return absl::CancelledError("cancelled by the client");
-    if (absl::Status a = call.aborted(); !a.ok()) return a;
+// The clip is decoded a slice at a time while the session has room; the rest waits for the
+// session's listener (a decode took audio from the buffer). Then the end of input.
+void RecognizeCall::FeedClip() {
+  if (!status_.ok() || input_done_ || session_ == nullptr) return;
+  absl::Status s;
+  while (s.ok() && handler_.message_open() && session_->has_room()) {
+    s = handler_.ContinueMessage().status();
   }
+  if (s.ok() && handler_.message_open()) return;  // backpressure
+  if (s.ok()) s = handler_.OnHalfClose(absl::Now());
+  if (s.code() == absl::StatusCode::kOutOfRange) {
+    s = StreamDurationError(service_.options.max_stream_seconds);
+  }
+  if (!s.ok()) return Fail(s);
+  input_done_ = true;
 }
 
-}  // namespace
+void RecognizeCall::TakeFinals() {
+  if (session_ == nullptr || !status_.ok() || ended_) return;
+  SessionUpdate update;
+  if (absl::Status s = session_->WaitForUpdate(version_, absl::InfinitePast(), &update); !s.ok())
+    return Fail(s);
+  for (SessionMessage& m : update.messages) {
+    if (m.event == SpeechEvent::kNone) finals_.push_back(std::move(m.result));
+  }
+  version_ = std::max(version_, update.interim.version);
+  ended_ = update.ended;
+}
 
-grpc::Status RunRecognize(const ServiceContext& service, std::shared_ptr<Call> call,
-                          grpc::ServerContext* context, const pb::RecognizeRequest& request,
-                          pb::RecognizeResponse* response) {
-  CallGuard guard(service.registry, call);
-  AudioFormat format;
-  auto decoder = ClipDecoder(request, service.options.model_sample_rate, &format);
-  if (!decoder.ok()) return guard.Finish(ToGrpcStatus(decoder.status()));
-  pb::StreamingRecognitionConfig streaming;
-  *streaming.mutable_config() = request.config();
-  auto started = service.StartSession(*call, streaming, /*max_outbox=*/0);
-  if (!started.ok()) return guard.Finish(ToGrpcStatus(started.status()));
-  std::shared_ptr<StreamSession> session = *started;
-  Log("stream ", call->id, " start: Recognize peer=", context->peer(), " ", format.ToString());
-  if (absl::Status s = FeedClip(request.audio_content(), service.options.max_stream_seconds,
-                                **decoder, *session);
-      !s.ok()) {
-    session->Abort(s);
-    return guard.Finish(ToGrpcStatus(s));
+void RecognizeCall::MaybeFinish() {
+  if (finished_) return;
+  if (!status_.ok()) {
+    final_status_ = ToGrpcStatus(status_);
+  } else if (ended_) {
+    FillRecognizeResponse(finals_,
+                          WordFields{request_.config().enable_word_time_offsets(),
+                                     request_.config().enable_word_confidence()},
+                          session_->received_seconds(), response_);
+    final_status_ = grpc::Status::OK;
+  } else {
+    return;
   }
-  absl::StatusOr<std::vector<ResultSnapshot>> finals = AwaitFinals(*session, *call, context);
-  if (!finals.ok()) {
-    if (finals.status().code() == absl::StatusCode::kCancelled && context->IsCancelled()) {
-      return guard.Finish(grpc::Status::CANCELLED);
-    }
-    return guard.Finish(ToGrpcStatus(finals.status()));
-  }
-  FillRecognizeResponse(*finals,
-                        WordFields{request.config().enable_word_time_offsets(),
-                                   request.config().enable_word_confidence()},
-                        session->received_seconds(), response);
-  return guard.Finish(grpc::Status::OK);
+  finished_ = true;
+  service_.registry->Release(*call_);  // the slot is free before the client learns the status
+  Finish(CallRegistry::Settle(*call_, final_status_));
 }
 
 }  // namespace lact::server

@@ -2,10 +2,13 @@
 // config, or no message at all, is stopped after --stream_idle_timeout_s and its --max_streams
 // slot reused; a stream that keeps sending (even slowly) is not; --max_streams_per_peer caps the
 // calls one HTTP/2 connection may hold while another connection is still served. And (issue 23)
-// an open stream that waits for its client holds no server thread (the callback API).
+// an open stream that waits for its client holds no server thread, nor does a Recognize call that
+// waits for the model (the callback API).
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -209,6 +212,71 @@ TEST(ServerLimitsTest, WaitingStreamsHoldNoThread) {
 
   for (auto& h : held) h->context.TryCancel();
   for (auto& h : held) EXPECT_EQ(h->Wait().error_code(), grpc::StatusCode::CANCELLED);
+  for (const absl::Time until = absl::Now() + absl::Seconds(5); absl::Now() < until;) {
+    if (MetricValue(HttpGet(server.metrics_port(), "/metrics"), "lact_active_streams") == 0) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_EQ(MetricValue(HttpGet(server.metrics_port(), "/metrics"), "lact_active_streams"), 0);
+}
+
+// 120 Recognize calls of 30 s clips each (an hour of audio: the tiny model needs far longer than
+// this test to decode it) are all open at once and hold no server thread while they wait for the
+// model: on the sync API each held one (120 here). They are served meanwhile (a short stream),
+// and all end CANCELLED, their slots freed, when their clients cancel. The client side is gRPC's
+// callback API too, so the test itself holds no thread per call.
+TEST(ServerLimitsTest, WaitingRecognizeCallsHoldNoThread) {
+  ServerProcess server(MakeLactModelDir(), Window{}, {"--max_streams=200"});
+  ASSERT_TRUE(server.ok()) << server.log();
+  auto stub = server.stub();
+  ASSERT_TRUE(NormalStream(stub.get()).ok());  // warm: the model and the gRPC threads it needs
+  absl::SleepFor(absl::Milliseconds(300));
+  const int before = ThreadCount(server.pid());
+  ASSERT_GT(before, 0);
+
+  constexpr int kCalls = 120;
+  pb::RecognizeRequest request;
+  *request.mutable_config() = MakeConfig(pb::LINEAR16, 16000);
+  request.set_audio_content(ToLinear16(SyntheticAudio(30.0, 16000, 5)));
+  struct Pending {
+    grpc::ClientContext context;
+    pb::RecognizeResponse response;
+  };
+  std::vector<std::unique_ptr<Pending>> calls;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<grpc::Status> statuses;
+  for (int i = 0; i < kCalls; ++i) {
+    calls.push_back(std::make_unique<Pending>());
+    calls.back()->context.set_deadline(std::chrono::system_clock::now() +
+                                       std::chrono::seconds(120));
+    stub->async()->Recognize(&calls.back()->context, &request, &calls.back()->response,
+                             [&](grpc::Status status) {
+                               std::lock_guard<std::mutex> lock(mu);
+                               statuses.push_back(std::move(status));
+                               cv.notify_all();
+                             });
+  }
+  for (const absl::Time until = absl::Now() + absl::Seconds(30); absl::Now() < until;) {
+    if (MetricValue(HttpGet(server.metrics_port(), "/metrics"), "lact_active_streams") == kCalls)
+      break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  absl::SleepFor(absl::Seconds(1));
+  ASSERT_EQ(MetricValue(HttpGet(server.metrics_port(), "/metrics"), "lact_active_streams"), kCalls)
+      << "every call is open (none finished: the audio takes far longer to decode)";
+  const int during = ThreadCount(server.pid());
+  std::printf("server threads: %d before, %d with %d waiting Recognize calls\n", before, during,
+              kCalls);
+  EXPECT_LT(during - before, 16) << "threads grow with waiting Recognize calls";
+  EXPECT_TRUE(NormalStream(stub.get()).ok());  // served meanwhile
+
+  for (auto& c : calls) c->context.TryCancel();
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(30),
+                            [&] { return static_cast<int>(statuses.size()) == kCalls; }));
+    for (const grpc::Status& s : statuses) EXPECT_EQ(s.error_code(), grpc::StatusCode::CANCELLED);
+  }
   for (const absl::Time until = absl::Now() + absl::Seconds(5); absl::Now() < until;) {
     if (MetricValue(HttpGet(server.metrics_port(), "/metrics"), "lact_active_streams") == 0) break;
     absl::SleepFor(absl::Milliseconds(100));

@@ -2,7 +2,8 @@
 // StreamingRecognize (server/streaming_call.cc) relies on for backpressure without blocking: an
 // audio message decoded by BeginMessage + ContinueMessage, one slice per call, hands the sink the
 // same samples as the message decoded at once (OnMessage), for Ogg Opus (256-byte slices) and
-// PCM (64 KiB); nothing else is accepted while a message is open.
+// PCM (64 KiB); nothing else is accepted while a message is open. BeginAudio (Recognize's clip,
+// not wrapped in a message) is the same as BeginMessage.
 #include <memory>
 #include <string>
 #include <vector>
@@ -92,6 +93,44 @@ TEST(StreamRequestHandlerTest, PcmMessageInSlicesDecodesAsWhole) {
                           ToLinear16(SyntheticAudio(5.0, 16000, 5)), 3);
   ExpectSlicedEqualsWhole(MakeConfig(pb::FLOAT32, 16000), ToFloat32(SyntheticAudio(2.0, 16000, 6)),
                           2);
+}
+
+// Recognize's clip (server/unary_call.cc) is opened with BeginAudio on its bytes: the same
+// slices and samples as the clip sent as a stream's message; refused before the config and while
+// a message is open; an empty clip delivers nothing and the half-close still succeeds.
+TEST(StreamRequestHandlerTest, BeginAudioIsBeginMessageWithoutTheMessage) {
+  const pb::RecognitionConfig config = MakeConfig(pb::LINEAR16, 16000);
+  const std::string bytes = ToLinear16(SyntheticAudio(5.0, 16000, 7));
+  std::vector<float> as_message, as_clip;
+  auto a = MakeHandler(&as_message, config);
+  ASSERT_TRUE(a->OnMessage(Audio(bytes), absl::Now()).ok());
+  ASSERT_TRUE(a->OnHalfClose(absl::Now()).ok());
+
+  auto b = MakeHandler(&as_clip, config);
+  ASSERT_TRUE(b->BeginAudio(bytes, absl::Now()).ok());
+  EXPECT_EQ(b->BeginAudio(bytes, absl::Now()).code(), absl::StatusCode::kFailedPrecondition);
+  int slices = 0;
+  while (b->message_open()) {
+    ASSERT_TRUE(b->ContinueMessage().ok());
+    ++slices;
+  }
+  EXPECT_EQ(slices, 3);  // 160,000 bytes in 64 KiB slices
+  ASSERT_TRUE(b->OnHalfClose(absl::Now()).ok());
+  ASSERT_EQ(as_clip.size(), 80000u);
+  EXPECT_EQ(as_clip, as_message);
+
+  std::vector<float> none;
+  StreamRequestHandler unstarted(
+      StreamRequestSettings{},
+      [&none](const pb::StreamingRecognitionConfig&) -> absl::StatusOr<std::unique_ptr<AudioSink>> {
+        return std::make_unique<RecordingSink>(&none);
+      });
+  EXPECT_EQ(unstarted.BeginAudio(bytes, absl::Now()).code(), absl::StatusCode::kFailedPrecondition);
+  auto empty = MakeHandler(&none, config);
+  ASSERT_TRUE(empty->BeginAudio("", absl::Now()).ok());
+  while (empty->message_open()) ASSERT_TRUE(empty->ContinueMessage().ok());
+  ASSERT_TRUE(empty->OnHalfClose(absl::Now()).ok());
+  EXPECT_TRUE(none.empty());
 }
 
 }  // namespace
