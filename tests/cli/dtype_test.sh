@@ -28,7 +28,8 @@ for v in tiny_group tiny_layer; do
   # float32 with the linear layers through oneDNN (--onednn_linear): torchaudio's float32 parity.
   "$BIN" --model "$FIX/$v" --lact off --dtype float32 --onednn_linear --dump-logits "$tmp/dnn.npy" \
     --dump-hidden "$tmp/dnn.h.npy" "$wav" > /dev/null
-  cmp -s "$tmp/dnn.npy" "$tmp/f32.npy" && { echo "FAIL $v: --onednn_linear changed nothing"; fail=1; }
+  # (Whether oneDNN ran is cli.bench_smoke_test's check, from the operators of a step: the dumps
+  # cannot tell, since on an AVX-512 CPU oneDNN's and OpenBLAS's 32-wide products agree bit for bit.)
   $CMP "$FIX/$v/expected/hidden.npy" "$tmp/dnn.h.npy" --tol 1e-4 --label "$v onednn hidden" || fail=1
   $CMP "$FIX/$v/expected/logits.npy" "$tmp/dnn.npy" --tol 1e-4 --argmax --min-agreement 1.0 \
     --label "$v onednn logits" || fail=1
