@@ -22,9 +22,12 @@
 # lact_encoder_calls: one call per distinct window length in a step, or one when padded), the
 # share of the encoder's frames that were padding (lact_encoder_frames_total; --window_batching),
 # the device memory reserved and the server's peak host memory (its ru_maxrss: peak RSS, MiB).
+# And the client's own cost (lact_eval_client on the same host, which takes cores from the
+# server): its CPU seconds (user + system, reaped) and peak threads (two per open stream: a
+# sender and a reader, as in Riva's client).
 # Writes OUT_DIR/held.md (a table), OUT_DIR/held.csv and each run's eval output.
 set -euo pipefail
-usage() { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; }
 case "${1:-}" in -h|--help) usage; exit 0 ;; esac
 [ $# -ge 6 ] || { usage >&2; exit 2; }
 BUILD=$(cd "$1" && pwd); MODEL=$2; CORPUS=$3; SPLIT=$4; OUT=$5; shift 5
@@ -41,7 +44,7 @@ source_flags=(--librispeech "$CORPUS" --split "$SPLIT")
 mkdir -p "$OUT"
 server_pid=""; wrapper_pid=""; sampler_pid=""
 trap '[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; [ -n "$sampler_pid" ] && kill "$sampler_pid" 2>/dev/null; true' EXIT
-echo "streams,held,interim_p50_ms,interim_p95_ms,final_p95_ms,final_max_ms,failures,wall_s,threads_peak,cpu_s,ctx_switches_per_stream,model_idle_share,streams_per_step,encoder_calls_per_step,padding_share,device_reserved_mib,host_rss_peak_mib" > "$OUT/held.csv"
+echo "streams,held,interim_p50_ms,interim_p95_ms,final_p95_ms,final_max_ms,failures,wall_s,threads_peak,cpu_s,ctx_switches_per_stream,model_idle_share,streams_per_step,encoder_calls_per_step,padding_share,device_reserved_mib,host_rss_peak_mib,client_cpu_s,client_threads_peak" > "$OUT/held.csv"
 # snapshot PORT PID: lact_model_idle_seconds_total, lact_device_memory_reserved_bytes, the
 # process's CPU seconds and its live threads' context switches, and the time, as JSON.
 snapshot() {
@@ -92,7 +95,19 @@ json.dump({"ctx_switches": ru.ru_nvcsw + ru.ru_nivcsw, "maxrss_kib": ru.ru_maxrs
   sampler_pid=$!
   echo "[streams_held] $n streams" >&2
   snapshot "$mport" "$server_pid" > "$OUT/n$n.metrics0.json"
-  "$BUILD/client/lact_eval_client" --server "127.0.0.1:$port" "${source_flags[@]}" \
+  # The client runs under a wrapper that samples its threads and writes its rusage at exit.
+  "$PY" -c 'import json, resource, subprocess, sys, time
+p = subprocess.Popen(sys.argv[2:]); peak = 0
+while p.poll() is None:
+    try:
+        peak = max(peak, int(next(l for l in open(f"/proc/{p.pid}/status") if l.startswith("Threads:")).split()[1]))
+    except (OSError, StopIteration):
+        pass
+    time.sleep(0.2)
+ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+json.dump({"cpu_s": ru.ru_utime + ru.ru_stime, "threads_peak": peak}, open(sys.argv[1], "w"))
+sys.exit(p.returncode)' "$OUT/n$n.client.json" \
+    "$BUILD/client/lact_eval_client" --server "127.0.0.1:$port" "${source_flags[@]}" \
     --lact auto --progress=false --simulate_realtime --interim_results \
     --num_parallel_requests "$n" --limit $((n * ROUNDS)) --output_dir "$OUT/n$n" \
     > "$OUT/n$n.log" 2>&1 || { cat "$OUT/n$n.log" >&2; exit 1; }
@@ -110,6 +125,7 @@ interim = s["latency_ms"]["interim"]
 p95 = lambda v: v[min(len(v) - 1, int(0.95 * len(v)))] if v else float("nan")
 held = (s["failures"] == 0 and finals and interim["p95"] <= bound and finals[-1] <= 2 * step)
 ru = json.load(open(f"{out}.rusage.json"))
+client = json.load(open(f"{out}.client.json"))
 m0, m1 = (json.load(open(f"{out}.metrics{i}.json")) for i in (0, 1))
 threads = [int(t) for t in open(f"{out}.threads").read().split()] or [0]
 # The idle counter credits an idle period when it ends, so one begun before the first snapshot
@@ -124,7 +140,8 @@ print(",".join(str(x) for x in (n, "yes" if held else "no", round(interim["p50"]
       s["failures"], round(s["wall_s"], 1), max(threads), round(m1["cpu_s"] - m0["cpu_s"], 1),
       round((ru["ctx_switches"] - m0["switches"]) / n), round(idle, 3),
       per_step("stream_steps"), per_step("encoder_calls"), padding,
-      round(m1["reserved"] / 2**20), round(ru["maxrss_kib"] / 1024))))
+      round(m1["reserved"] / 2**20), round(ru["maxrss_kib"] / 1024),
+      round(client["cpu_s"], 1), client["threads_peak"])))
 PY
 done
 "$PY" - "$OUT/held.csv" "$INTERIM_MS" > "$OUT/held.md" <<'PY'
@@ -133,8 +150,9 @@ rows = list(csv.DictReader(open(sys.argv[1])))
 print(f"| streams | held (interim p95 <= {sys.argv[2]} ms, final <= 2 steps) | interim p50 / p95 ms | "
       "final p95 / max ms | failures | wall s | server threads (peak) | server CPU s | "
       "context switches / stream | model idle | streams / step | encoder calls / step | "
-      "padding share | device MiB reserved | host RSS peak MiB |")
-print("|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+      "padding share | device MiB reserved | host RSS peak MiB | client CPU s | "
+      "client threads (peak) |")
+print("|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for r in rows:
     print(f"| {r['streams']} | {r['held']} | {r['interim_p50_ms']} / {r['interim_p95_ms']} | "
           f"{r['final_p95_ms']} / {r['final_max_ms']} | {r['failures']} | {r['wall_s']} | "
@@ -142,7 +160,7 @@ for r in rows:
           f"{100 * float(r['model_idle_share']):.0f}% | {r['streams_per_step']} | "
           f"{r['encoder_calls_per_step']} | {100 * float(r['padding_share']):.1f}% | "
           f"{r['device_reserved_mib']} | "
-          f"{r['host_rss_peak_mib']} |")
+          f"{r['host_rss_peak_mib']} | {r['client_cpu_s']} | {r['client_threads_peak']} |")
 held = [int(r["streams"]) for r in rows if r["held"] == "yes"]
 print(f"\nMost streams held: {max(held) if held else 0}")
 PY

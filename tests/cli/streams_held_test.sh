@@ -2,7 +2,8 @@
 # tools/streams_held.sh (issue 22) end to end on the demo model and the LibriSpeech sample: one CSV
 # row and one table row per stream count, latencies measured (the first interim also from the
 # speech onset), the server's cost columns (peak threads, CPU, context switches, model idle share,
-# streams and encoder calls per model step, padding share), the "most streams held" line; the rule
+# streams and encoder calls per model step, padding share), the client's own cost (CPU, peak
+# threads: two per open stream), the "most streams held" line; the rule
 # decides: with an impossible bound (INTERIM_MS=1: interim p95 <= 1 ms) nothing is held, here with
 # a manifest as the corpus (one file named twice); a bad stream count is a usage error before any
 # server starts. The first run pads windows into one encoder call (--window_batching padded), the
@@ -40,6 +41,9 @@ for r in rows:
     assert 0 <= float(r["padding_share"]) < 1, r
     # The server's (LibTorch loaded: hundreds of MiB), not its Python wrapper's (~10 MiB).
     assert int(r["host_rss_peak_mib"]) >= 100, r
+    # The client: a sender and a reader per open stream, plus its main thread.
+    assert float(r["client_cpu_s"]) > 0, r
+    assert int(r["client_threads_peak"]) >= 2 * int(r["streams"]) + 1, r
 table = open(f"{tmp}/out/held.md").read()
 assert table.count("\n| ") >= 2 and "Most streams held: " in table, table
 strict = list(csv.DictReader(open(f"{tmp}/strict/held.csv")))
