@@ -13,6 +13,26 @@ namespace lact::server {
 
 namespace pb = lact::asr::v1;
 
+namespace {
+
+// A PCM clip's duration is its size: one past --max_stream_seconds (by more than 10 ms, so that
+// the session's own count, after any resampling, would certainly refuse it too) is refused before
+// the model spends anything on it. Ogg Opus is checked as it decodes (StreamRequestHandler).
+absl::Status CheckPcmDuration(const AudioFormat& format, size_t bytes, double max_seconds) {
+  const int sample_bytes = format.encoding == AudioEncoding::kLinear16  ? 2
+                           : format.encoding == AudioEncoding::kFloat32 ? 4
+                                                                        : 0;
+  if (sample_bytes == 0 || format.sample_rate_hertz <= 0) return absl::OkStatus();
+  const double frames =
+      static_cast<double>(bytes) / (sample_bytes * std::max(1, format.channel_count));
+  if (frames / format.sample_rate_hertz > max_seconds + 0.01) {
+    return StreamDurationError(max_seconds);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 grpc::ServerUnaryReactor* RecognizeCall::Start(const ServiceContext& service,
                                                std::shared_ptr<Call> call,
                                                grpc::CallbackServerContext* context,
@@ -99,6 +119,11 @@ void RecognizeCall::Begin() {
     return Fail(absl::InvalidArgumentError(
         "OPUS (one raw packet per message) cannot carry a whole clip: use OGG_OPUS with "
         "Recognize"));
+  }
+  if (absl::Status s = CheckPcmDuration(*format, request_.audio_content().size(),
+                                        service_.options.max_stream_seconds);
+      !s.ok()) {
+    return Fail(s);
   }
   // The clip's config as a stream's first message: the same checks, decoder and session.
   pb::StreamingRecognizeRequest first;

@@ -4,8 +4,8 @@
 // news (the start, a cancel, the StreamSession's listener: a decode took audio from the buffer,
 // published a final, or the stream ended) and never by two threads at once:
 //   1. the request is checked (a config; not OPUS, whose one raw packet per message cannot carry
-//      a clip) and the session started, through the same StreamRequestHandler as a stream's
-//      config message;
+//      a clip; a PCM clip no longer than --max_stream_seconds, known from its size) and the
+//      session started, through the same StreamRequestHandler as a stream's config message;
 //   2. the clip is decoded a slice at a time while the session has room (its backpressure: a
 //      long clip never sits in memory decoded whole), then the end of input;
 //   3. the finals are collected (one per utterance) until the stream ends;

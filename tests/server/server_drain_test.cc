@@ -2,10 +2,13 @@
 // health (gRPC and the metrics port's /healthz) turns NOT_SERVING; a stream that half-closes
 // within --drain_seconds gets its final; one still sending after it gets UNAVAILABLE, and so does
 // a silent one; the process exits 0 with no stream session left alive (the server checks and says
-// so in its log, else it exits 3).
+// so in its log, else it exits 3). Recognize calls (the callback API's unary calls) still waiting
+// for the model when the drain time is over end UNAVAILABLE too, and a new one is refused.
 #include <signal.h>
 
+#include <chrono>
 #include <future>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -106,6 +109,56 @@ TEST(ServerDrainTest, SigtermDrainsThenExitsZero) {
   EXPECT_EQ(code, 0) << log;
   EXPECT_LT(took, 10.0) << "drain 2 s + grace";
   EXPECT_NE(log.find("SIGTERM: draining 3 open stream(s)"), std::string::npos) << log;
+  EXPECT_NE(log.find("exit: clean"), std::string::npos) << log;
+}
+
+// Four Recognize calls of 120 s of audio each (3.84 MB, under --max_message_bytes; the tiny
+// model needs far longer than the 1 s drain for them) are open at SIGTERM: each ends UNAVAILABLE
+// with the shutdown's reason, a new Recognize is refused UNAVAILABLE, and the process exits 0
+// with no session left alive. A short one sent before them was served.
+TEST(ServerDrainTest, RecognizeCallsOpenAtSigtermEndUnavailable) {
+  ServerProcess server(MakeLactModelDir(), Window{}, {"--drain_seconds=1"});
+  ASSERT_TRUE(server.ok()) << server.log();
+  auto stub = server.stub();
+  auto recognize = [&stub](double seconds, uint32_t seed) {
+    pb::RecognizeRequest request;
+    *request.mutable_config() = MakeConfig(pb::LINEAR16, 16000);
+    request.set_audio_content(ToLinear16(SyntheticAudio(seconds, 16000, seed)));
+    pb::RecognizeResponse response;
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    return stub->Recognize(&context, request, &response);
+  };
+  const grpc::Status short_clip = recognize(2.0, 60);
+  EXPECT_TRUE(short_clip.ok()) << short_clip.error_message();
+
+  std::vector<std::future<grpc::Status>> calls;
+  for (uint32_t i = 0; i < 4; ++i) {
+    calls.push_back(
+        std::async(std::launch::async, [&recognize, i] { return recognize(120.0, 61 + i); }));
+  }
+  const absl::Time open_deadline = absl::Now() + absl::Seconds(20);
+  while (
+      absl::Now() < open_deadline &&
+      MetricValue(HttpGet(server.metrics_port(), "/metrics"), "lact_active_streams").value_or(0) <
+          4) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_EQ(MetricValue(HttpGet(server.metrics_port(), "/metrics"), "lact_active_streams"), 4);
+  const absl::Time sigterm = absl::Now();
+  server.Signal(SIGTERM);
+  absl::SleepFor(absl::Milliseconds(200));
+  const grpc::Status refused = recognize(2.0, 65);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::UNAVAILABLE) << refused.error_message();
+  for (auto& call : calls) {
+    const grpc::Status s = call.get();
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+  }
+  const int code = server.WaitExit(absl::Seconds(20));
+  const std::string log = server.log();
+  EXPECT_EQ(code, 0) << log;
+  EXPECT_LT(absl::ToDoubleSeconds(absl::Now() - sigterm), 10.0) << "drain 1 s + grace";
+  EXPECT_NE(log.find("SIGTERM: draining 4 open stream(s)"), std::string::npos) << log;
   EXPECT_NE(log.find("exit: clean"), std::string::npos) << log;
 }
 

@@ -2,8 +2,11 @@
 // was wrong) while a concurrent healthy stream on the same server still finishes with the right
 // transcript; cancelled and timed-out streams free their state at once; health says SERVING after.
 // A client that stops reading (and neither sends nor half-closes) is stopped by the server's
-// write-stall watchdog (--write_stall_timeout_s).
+// write-stall watchdog (--write_stall_timeout_s). Recognize (the callback API's unary call) gets
+// the same codes, and its deadline ends it while it waits for the model.
+#include <cmath>
 #include <future>
+#include <optional>
 
 #include <gtest/gtest.h>
 
@@ -237,6 +240,74 @@ TEST(ServerErrorsTest, BadInputGetsItsCodeWhileAHealthyStreamFinishes) {
 // full; the watchdog (--write_stall_timeout_s=2) must end the call by itself, long before the
 // client's deadline: RESOURCE_EXHAUSTED with the stall reason in its log line and
 // lact_streams_total, lact_active_streams back to 0; the client sees CANCELLED.
+// What one Recognize call returns, within `deadline`.
+grpc::Status RecognizeClip(pb::StreamingAsr::Stub* stub, const pb::RecognitionConfig* config,
+                           const std::string& audio, absl::Duration deadline,
+                           pb::RecognizeResponse* response) {
+  pb::RecognizeRequest request;
+  if (config != nullptr) *request.mutable_config() = *config;
+  request.set_audio_content(audio);
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + deadline));
+  return stub->Recognize(&context, request, response);
+}
+
+// Recognize's clip passes through the same checks as a stream's messages, each failure with its
+// code and message; a clip the model is still decoding when the client's deadline passes ends
+// DEADLINE_EXCEEDED at the deadline, its slot and state freed; a good clip is served after.
+TEST(ServerErrorsTest, RecognizeErrorsAndItsDeadline) {
+  ServerProcess server(MakeLactModelDir(), Window{}, {"--max_stream_seconds=100"});
+  ASSERT_TRUE(server.ok()) << server.log();
+  auto stub = server.stub();
+  const pb::RecognitionConfig pcm16 = MakeConfig(pb::LINEAR16, 16000);
+  const std::string two_seconds = ToLinear16(SyntheticAudio(2.0, 16000, 51));
+  pb::RecognizeResponse response;
+  grpc::Status s = RecognizeClip(stub.get(), nullptr, two_seconds, absl::Seconds(20), &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("RecognizeRequest.config is not set"), std::string::npos)
+      << s.error_message();
+  s = RecognizeClip(stub.get(), &pcm16, two_seconds + "x", absl::Seconds(20), &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  const pb::RecognitionConfig f32 = MakeConfig(pb::FLOAT32, 16000);
+  std::vector<float> bad = SyntheticAudio(1.0, 16000, 52);
+  bad[8000] = std::nanf("");
+  s = RecognizeClip(stub.get(), &f32, ToFloat32(bad), absl::Seconds(20), &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  // 101 s of PCM (3.2 MB, under --max_message_bytes) past --max_stream_seconds=100: refused from
+  // its size, before the model decodes any of it (no model step runs meanwhile).
+  const std::optional<double> steps_before =
+      MetricValue(HttpGet(server.metrics_port(), "/metrics"), "lact_batch_size_count");
+  s = RecognizeClip(stub.get(), &pcm16, ToLinear16(SyntheticAudio(101.0, 16000, 53)),
+                    absl::Seconds(60), &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::OUT_OF_RANGE) << s.error_message();
+  EXPECT_NE(s.error_message().find("--max_stream_seconds"), std::string::npos) << s.error_message();
+  EXPECT_EQ(MetricValue(HttpGet(server.metrics_port(), "/metrics"), "lact_batch_size_count"),
+            steps_before);
+  // Stereo: the same 3.2 MB are 50.5 s of audio, within the limit (the deadline ends it).
+  pb::RecognitionConfig stereo = MakeConfig(pb::LINEAR16, 16000, 2);
+  s = RecognizeClip(stub.get(), &stereo, ToLinear16(SyntheticAudio(101.0, 16000, 53)),
+                    absl::Milliseconds(500), &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << s.error_message();
+
+  // 99 s of audio take the tiny model far longer than the 1 s deadline.
+  const absl::Time start = absl::Now();
+  s = RecognizeClip(stub.get(), &pcm16, ToLinear16(SyntheticAudio(99.0, 16000, 54)),
+                    absl::Seconds(1), &response);
+  const double took = absl::ToDoubleSeconds(absl::Now() - start);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << s.error_message();
+  EXPECT_LT(took, 5.0);
+  EXPECT_EQ(WaitForMetric(server.metrics_port(), "lact_active_streams", 0), 0);
+  EXPECT_EQ(WaitForMetric(server.metrics_port(), "lact_fast_weight_state_bytes{device=\"cpu\"}", 0),
+            0);
+
+  s = RecognizeClip(stub.get(), &pcm16, two_seconds, absl::Seconds(30), &response);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_NEAR(response.audio_duration().seconds() + response.audio_duration().nanos() * 1e-9, 2.0,
+              1e-3);
+  const std::string log = server.log();
+  EXPECT_NE(log.find("status=DEADLINE_EXCEEDED"), std::string::npos) << log;
+}
+
 TEST(ServerErrorsTest, ClientThatStopsReadingIsStoppedByTheWriteStallWatchdog) {
   const std::string model = MakeLactModelDir();
   ServerProcess server(model, Window{}, {"--write_stall_timeout_s=2"});
