@@ -94,6 +94,7 @@ struct RunInfo {
   int chunk_duration_ms = 0;
   int num_parallel_requests = 0;
   bool simulate_realtime = false;
+  bool offline = false;  // --offline: Recognize calls, not streams
   bool interim_results = false;
   std::string endpointing = "server";  // --endpointing: on, off, or server (left to it)
   bool long_form = false;

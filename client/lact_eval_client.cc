@@ -1,20 +1,17 @@
 // lact_eval_client: replays a LibriSpeech folder (or a manifest) through lact_server's
-// StreamingRecognize, scores WER/CER, measures latency and throughput like NVIDIA's
-// riva_streaming_asr_client, and compares LaCT with the baseline. See docs/eval_client.md.
+// StreamingRecognize (or, with --offline, Recognize: client/eval_runner), scores WER/CER, measures
+// latency and throughput like NVIDIA's riva_streaming_asr_client, and compares LaCT with the
+// baseline. See docs/eval_client.md.
 //
 // Exit status: 0 when every stream completed; 1 when any stream failed (the count is printed);
 // 2 when the run could not start (bad flags, unreadable corpus, server unreachable).
 //
 // (The file is named after the binary so that abseil's --help lists the flags defined here.)
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
-#include <mutex>
-#include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <grpcpp/grpcpp.h>
@@ -28,15 +25,13 @@
 #include "absl/time/time.h"
 #include "client/audio_encoder.h"
 #include "client/confidence_fit.h"
+#include "client/eval_runner.h"
 #include "client/eval_summary.h"
 #include "client/progress.h"
 #include "client/report.h"
 #include "client/server_flags.h"
-#include "client/speech_onset.h"
 #include "client/stream_client.h"
-#include "core/audio/audio_io.h"
 #include "core/corpus/librispeech.h"
-#include "core/corpus/scoring.h"
 #include "core/flags/alternatives_flag.h"
 #include "core/flags/boost_flag.h"
 #include "core/flags/endpointing_mode_flag.h"
@@ -81,13 +76,17 @@ ABSL_FLAG(std::string, output_dir, "eval_out",
 ABSL_FLAG(double, timeout_s, 0,
           "Deadline of each stream in seconds; 0: 60 s plus 4x the audio length");
 ABSL_FLAG(bool, progress, true, "Print a progress line on stderr");
+ABSL_FLAG(bool, offline, false,
+          "Send each item as one Recognize call (the whole clip in one message, as "
+          "riva_asr_client does) instead of a StreamingRecognize stream: offline throughput "
+          "(RTFX) and per-call latency; linear16 or ogg_opus, not with --simulate_realtime");
 // clang-format on
 
 namespace {
 
-using lact::eval::CorpusItem;
 using lact::eval::FailedStream;
 using lact::eval::UtteranceResult;
+using Settings = lact::eval::EvalSettings;
 
 constexpr int kExitStreamsFailed = 1;
 constexpr int kExitCannotStart = 2;
@@ -99,108 +98,6 @@ int Fail(const absl::Status& status) {
 
 std::string NowRfc3339() {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(), absl::UTCTimeZone());
-}
-
-// The item's audio, its files joined in order, at `rate` Hz ([n]).
-absl::StatusOr<std::vector<float>> ReadItemAudio(const CorpusItem& item, int rate) {
-  std::vector<float> audio;
-  for (const std::string& path : item.audio_paths) {
-    auto samples = lact::ReadAudioFile(path, rate);
-    if (!samples.ok()) return samples.status();
-    audio.insert(audio.end(), samples->begin(), samples->end());
-  }
-  return audio;
-}
-
-struct Settings {
-  std::string server;
-  lact::eval::EncoderOptions encoder;
-  lact::eval::StreamConfig stream;
-  double timeout_s = 0;
-  int parallel = 1;
-};
-
-// Streams every item once with `lact` ("on", "off" or "auto") using `parallel` threads.
-void RunPhase(const std::vector<CorpusItem>& items, const std::string& lact,
-              const Settings& settings, const lact::eval::StreamClient& client,
-              lact::eval::ProgressReporter* progress,
-              std::chrono::steady_clock::time_point run_start,
-              std::vector<UtteranceResult>* results, std::vector<FailedStream>* failures) {
-  std::vector<std::optional<UtteranceResult>> done(items.size());
-  std::mutex mu;
-  std::atomic<size_t> next{0};
-  auto worker = [&] {
-    for (size_t i = next++; i < items.size(); i = next++) {
-      const CorpusItem& item = items[i];
-      auto fail = [&](const absl::Status& status) {
-        {
-          std::lock_guard<std::mutex> lock(mu);
-          failures->push_back({item.id, lact, status.ToString()});
-        }
-        progress->StreamDone(
-            lact, nullptr,
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count());
-      };
-      auto audio = ReadItemAudio(item, settings.encoder.sample_rate);
-      if (!audio.ok()) {
-        fail(audio.status());
-        continue;
-      }
-      auto chunks = lact::eval::EncodeForStreaming(*audio, settings.encoder);
-      if (!chunks.ok()) {
-        fail(chunks.status());
-        continue;
-      }
-      const double duration_s = static_cast<double>(audio->size()) / settings.encoder.sample_rate;
-      lact::eval::StreamConfig config = settings.stream;
-      if (lact == "on") config.enable_lact = true;
-      if (lact == "off") config.enable_lact = false;
-      config.timeout_s = settings.timeout_s > 0 ? settings.timeout_s : 60 + 4 * duration_s;
-      auto outcome = client.Run(*chunks, config);
-      if (!outcome.ok()) {
-        fail(outcome.status());
-        continue;
-      }
-      UtteranceResult r;
-      r.id = item.id;
-      r.speaker = item.speaker;
-      r.lact = lact;
-      r.duration_s = duration_s;
-      r.reference = item.reference;
-      r.hypothesis = outcome->transcript;
-      r.score = lact::eval::ScoreUtterance(r.reference, r.hypothesis);
-      r.first_interim_ms = outcome->first_interim_ms;
-      r.speech_onset_ms = lact::eval::SpeechOnsetMs(*audio, settings.encoder.sample_rate);
-      r.final_latency_ms = outcome->final_latency_ms;
-      r.interim_latencies_ms = std::move(outcome->interim_latencies_ms);
-      r.final_latencies_ms = std::move(outcome->final_latencies_ms);
-      r.final_end_s = std::move(outcome->final_end_s);
-      r.finals = outcome->final_results;
-      r.largest_response_bytes = outcome->largest_response_bytes;
-      r.speech_events = outcome->speech_events;
-      r.stream_s = outcome->stream_s;
-      r.word_confidences = std::move(outcome->word_confidences);
-      r.oracle_word_errors = r.score.words.errors();
-      if (outcome->final_alternatives.size() == 1) {  // one final: its alternatives compete
-        for (const std::string& alt : outcome->final_alternatives[0]) {
-          r.oracle_word_errors = std::min<int64_t>(
-              r.oracle_word_errors, lact::eval::ScoreUtterance(r.reference, alt).words.errors());
-        }
-      }
-      progress->StreamDone(
-          lact, &r.score,
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count());
-      std::lock_guard<std::mutex> lock(mu);
-      done[i] = std::move(r);
-    }
-  };
-  std::vector<std::thread> threads;
-  const size_t n = std::min<size_t>(static_cast<size_t>(settings.parallel), items.size());
-  for (size_t t = 0; t < n; ++t) threads.emplace_back(worker);
-  for (auto& t : threads) t.join();
-  for (auto& r : done) {
-    if (r.has_value()) results->push_back(std::move(*r));  // corpus order
-  }
 }
 
 std::string Pct(double v) { return absl::StrFormat("%.2f%%", 100 * v); }
@@ -286,6 +183,15 @@ absl::Status SettingsFromFlags(Settings* settings) {
   if (settings->parallel < 1)
     return absl::InvalidArgumentError("--num_parallel_requests must be >= 1");
   if (settings->timeout_s < 0) return absl::InvalidArgumentError("--timeout_s must be >= 0");
+  settings->offline = absl::GetFlag(FLAGS_offline);
+  if (settings->offline && settings->stream.send.simulate_realtime) {
+    return absl::InvalidArgumentError(
+        "--offline sends each clip in one message: it cannot be paced (--simulate_realtime)");
+  }
+  if (settings->offline && settings->encoder.encoding == lact::eval::AudioEncoding::kOpus) {
+    return absl::InvalidArgumentError(
+        "--offline needs one message per clip: --encoding linear16 or ogg_opus, not opus");
+  }
   return absl::OkStatus();
 }
 
@@ -324,6 +230,7 @@ lact::eval::RunInfo MakeRunInfo(const Settings& settings,
   run.chunk_duration_ms = settings.encoder.chunk_duration_ms;
   run.num_parallel_requests = settings.parallel;
   run.simulate_realtime = settings.stream.send.simulate_realtime;
+  run.offline = settings.offline;
   run.interim_results = settings.stream.interim_results;
   run.endpointing = !settings.stream.endpointing.has_value() ? "server"
                     : *settings.stream.endpointing           ? "on"
@@ -391,7 +298,7 @@ int main(int argc, char** argv) {
       R"(Streams a LibriSpeech split (or a manifest) through lact_server and reports WER/CER,
 latency and throughput, with and without LaCT.
   lact_eval_client --server localhost:50051 --librispeech DIR [--split test-clean]
-                   [--lact both] [--num_parallel_requests 8] [--simulate_realtime]
+                   [--lact both] [--num_parallel_requests 8] [--simulate_realtime | --offline]
                    [--output_dir DIR])";
   if (!lact::ParseFlagsOnly(argc, argv, "lact_eval_client", kUsage)) return 2;
 
@@ -414,10 +321,11 @@ latency and throughput, with and without LaCT.
   if (!fit_decoder.ok()) return Fail(fit_decoder.status());
 
   const lact::eval::RunInfo run = MakeRunInfo(settings, corpus_options, *phases, items->size());
-  std::fprintf(stderr, "[eval] %zu %s from %s, LaCT %s, %d parallel, %s%s\n", items->size(),
+  std::fprintf(stderr, "[eval] %zu %s from %s, LaCT %s, %d parallel, %s%s%s\n", items->size(),
                corpus_options.long_form ? "chapters" : "utterances", run.corpus.c_str(),
                run.lact_mode.c_str(), settings.parallel, run.encoding.c_str(),
-               run.simulate_realtime ? ", real-time pace" : "");
+               run.simulate_realtime ? ", real-time pace" : "",
+               run.offline ? ", offline (Recognize)" : "");
   lact::eval::ProgressReporter progress(absl::GetFlag(FLAGS_progress) ? stderr : nullptr,
                                         static_cast<int64_t>(items->size() * phases->size()));
   std::vector<UtteranceResult> results;
@@ -426,7 +334,7 @@ latency and throughput, with and without LaCT.
   const auto run_start = std::chrono::steady_clock::now();
   for (const std::string& lact : *phases) {
     const auto phase_start = std::chrono::steady_clock::now();
-    RunPhase(*items, lact, settings, client, &progress, run_start, &results, &failures);
+    lact::eval::RunPhase(*items, lact, settings, client, &progress, run_start, &results, &failures);
     phase_wall_s.push_back(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - phase_start).count());
   }

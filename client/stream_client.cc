@@ -62,6 +62,20 @@ pb::StreamingRecognizeRequest ConfigRequest(const StreamConfig& config) {
   return first;
 }
 
+// A final result's transcripts (the best first) into `outcome`.
+void AddFinal(const google::protobuf::RepeatedPtrField<pb::SpeechRecognitionAlternative>& alts,
+              StreamOutcome* outcome) {
+  if (!alts.empty() && !alts[0].transcript().empty()) {
+    if (!outcome->transcript.empty()) outcome->transcript += ' ';
+    outcome->transcript += alts[0].transcript();
+    for (const auto& w : alts[0].words()) outcome->word_confidences.push_back(w.confidence());
+  }
+  std::vector<std::string> alternatives;
+  for (const auto& alt : alts) alternatives.push_back(alt.transcript());
+  outcome->final_alternatives.push_back(std::move(alternatives));
+  ++outcome->final_results;
+}
+
 SteadyTime FromNanos(int64_t ns) {
   using std::chrono::duration_cast;
   return SteadyTime(duration_cast<SteadyClock::duration>(std::chrono::nanoseconds(ns)));
@@ -88,17 +102,7 @@ class ResponseTally {
     for (const auto& result : response.results()) {
       if (result.is_final()) {
         is_final = true;
-        if (result.alternatives_size() > 0 && !result.alternatives(0).transcript().empty()) {
-          if (!outcome_.transcript.empty()) outcome_.transcript += ' ';
-          outcome_.transcript += result.alternatives(0).transcript();
-          for (const auto& w : result.alternatives(0).words()) {
-            outcome_.word_confidences.push_back(w.confidence());
-          }
-        }
-        std::vector<std::string> alternatives;
-        for (const auto& alt : result.alternatives()) alternatives.push_back(alt.transcript());
-        outcome_.final_alternatives.push_back(std::move(alternatives));
-        ++outcome_.final_results;
+        AddFinal(result.alternatives(), &outcome_);
       }
       if (result.has_result_end_time()) {
         end_s = std::max(end_s, DurationSeconds(result.result_end_time()));
@@ -205,6 +209,41 @@ absl::StatusOr<StreamOutcome> StreamClient::Run(const std::vector<EncodedChunk>&
     return absl::InternalError("the server ended the stream without a final result");
   }
   return tally.Finish(clock_->Now(), half_close_ns.load());
+}
+
+absl::StatusOr<StreamOutcome> StreamClient::Recognize(const std::vector<EncodedChunk>& chunks,
+                                                      const StreamConfig& config) const {
+  if (config.encoding == AudioEncoding::kOpus) {
+    return absl::InvalidArgumentError(
+        "Recognize takes a whole clip in one message: raw OPUS packets cannot be joined into one "
+        "(use linear16 or ogg_opus)");
+  }
+  pb::RecognizeRequest request;
+  *request.mutable_config() = ConfigRequest(config).streaming_config().config();
+  std::string* audio = request.mutable_audio_content();
+  for (const EncodedChunk& chunk : chunks) audio->append(chunk.bytes);
+  grpc::ClientContext context;
+  ConfigureContext(config, &context);
+  pb::RecognizeResponse response;
+  const SteadyTime start = clock_->Now();
+  const grpc::Status status = stub_->Recognize(&context, request, &response);
+  const SteadyTime end = clock_->Now();
+  if (!status.ok()) return FromGrpcStatus(status);
+  StreamOutcome outcome;
+  const double latency = Ms(end - start);
+  for (const pb::SpeechRecognitionResult& result : response.results()) {
+    AddFinal(result.alternatives(), &outcome);
+    outcome.final_latencies_ms.push_back(latency);  // every result arrives with the response
+    outcome.final_end_s.push_back(
+        result.has_result_end_time() ? DurationSeconds(result.result_end_time()) : -1);
+  }
+  if (outcome.final_results == 0) {
+    return absl::InternalError("the server answered Recognize without a result");
+  }
+  outcome.largest_response_bytes = static_cast<int64_t>(response.ByteSizeLong());
+  outcome.final_latency_ms = latency;
+  outcome.stream_s = std::chrono::duration<double>(end - start).count();
+  return outcome;
 }
 
 absl::StatusOr<lact::asr::v1::GetRecognitionConfigResponse> StreamClient::GetRecognitionConfig(

@@ -80,6 +80,13 @@ class StreamClient {
   absl::StatusOr<StreamOutcome> Run(const std::vector<EncodedChunk>& chunks,
                                     const StreamConfig& config) const;
 
+  // The same audio in one Recognize call (offline, as riva_asr_client sends a file): the chunks'
+  // bytes joined into one clip (LINEAR16 or OGG_OPUS; INVALID_ARGUMENT for raw OPUS packets),
+  // `config` without its pacing and interim settings. Every final's latency, and
+  // final_latency_ms, is the call's: request sent -> response received; no interims.
+  absl::StatusOr<StreamOutcome> Recognize(const std::vector<EncodedChunk>& chunks,
+                                          const StreamConfig& config) const;
+
   // The server's decoding settings (GetRecognitionConfig), with `auth_token` when set and a
   // deadline of `timeout_s`.
   absl::StatusOr<lact::asr::v1::GetRecognitionConfigResponse> GetRecognitionConfig(

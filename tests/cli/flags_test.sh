@@ -67,7 +67,7 @@ has_flags train/lact_study_eval model lact lact_scope lact_updates step_ms decod
   endpointing state_cache corpus chapters max_chapters words_out unk_penalty
 lacks_flags server/lact_server lact_scope lact_updates
 lacks_flags core/lact_bench lact_scope
-has_flags client/lact_eval_client lact use_ssl ssl_root_cert ssl_cert ssl_key ssl_target_name auth_token word_confidence max_alternatives \
+has_flags client/lact_eval_client lact offline use_ssl ssl_root_cert ssl_cert ssl_key ssl_target_name auth_token word_confidence max_alternatives \
   fit_confidence boost boost_file
 lacks_flags client/lact_eval_client model threads decoder
 has_flags client/lact_health_probe use_ssl ssl_root_cert ssl_cert ssl_key ssl_target_name address

@@ -287,6 +287,48 @@ TEST_F(EvalClientE2E, OpusAndOggOpusLongFormFromManifest) {
   fs::remove_all(dir);
 }
 
+// --offline sends each utterance as one Recognize call: the same transcripts as the streams of
+// the same audio (the server's contract), no interim results, one final per utterance with the
+// call's latency, and summary.json says the run was offline. Ogg Opus clips work too.
+TEST_F(EvalClientE2E, OfflineRecognizeGivesTheStreamsTranscripts) {
+  const fs::path dir = TempDir("offline");
+  const std::string common = Client() + " --server " + server_->address() + " --librispeech " +
+                             kSample + " --lact on --num_parallel_requests 4 --progress=false";
+  ASSERT_EQ(Shell(common + " --output_dir " + (dir / "streamed").string() + " >/dev/null 2>&1"), 0);
+  ASSERT_EQ(Shell(common + " --offline --output_dir " + (dir / "offline").string() + " >" +
+                  (dir / "offline.txt").string() + " 2>&1"),
+            0)
+      << ReadAll(dir / "offline.txt");
+  ASSERT_EQ(Shell(common + " --offline --encoding ogg_opus --output_dir " + (dir / "ogg").string() +
+                  " >/dev/null 2>&1"),
+            0);
+  const auto streamed = testing::ParseCsv(ReadAll(dir / "streamed" / "results.csv"));
+  const auto offline = testing::ParseCsv(ReadAll(dir / "offline" / "results.csv"));
+  ASSERT_EQ(streamed.size(), 5u);  // header + 4 utterances, in corpus order
+  ASSERT_EQ(offline.size(), streamed.size());
+  for (size_t i = 1; i < offline.size(); ++i) {
+    SCOPED_TRACE(offline[i][0]);
+    EXPECT_EQ(offline[i][0], streamed[i][0]);
+    EXPECT_FALSE(offline[i][4].empty());
+    EXPECT_EQ(offline[i][4], streamed[i][4]);  // the hypothesis
+    EXPECT_EQ(offline[i][8], "");              // no interim
+    EXPECT_GT(std::stod(offline[i][9]), 0.0);  // the call's latency
+    EXPECT_EQ(offline[i][11], "1");            // one final
+  }
+  const auto summary = nlohmann::json::parse(ReadAll(dir / "offline" / "summary.json"));
+  EXPECT_EQ(summary["run"]["offline"], true);
+  EXPECT_EQ(summary["settings"][0]["latency_ms"]["interim"]["count"], 0);
+  EXPECT_EQ(summary["settings"][0]["latency_ms"]["final"]["count"], 4);
+  EXPECT_GT(summary["settings"][0]["rtfx"].get<double>(), 0.0);
+  EXPECT_EQ(nlohmann::json::parse(ReadAll(dir / "streamed" / "summary.json"))["run"]["offline"],
+            false);
+  const auto ogg = nlohmann::json::parse(ReadAll(dir / "ogg" / "summary.json"));
+  EXPECT_EQ(ogg["failed_streams"].size(), 0u);
+  EXPECT_EQ(ogg["settings"][0]["utterances"], 4);
+  EXPECT_NE(ReadAll(dir / "offline.txt").find("Throughput"), std::string::npos);
+  fs::remove_all(dir);
+}
+
 TEST_F(EvalClientE2E, FailedStreamsGiveExitOneWithTheCount) {
   const fs::path out = TempDir("fail");
   const int code = Shell(Client() + " --server " + server_->address() + " --librispeech " +
@@ -319,6 +361,9 @@ TEST(EvalClientCli, HelpAndBadFlags) {
   EXPECT_EQ(Shell(Client() + " --lact maybe --librispeech x >/dev/null 2>&1"), 2);
   EXPECT_EQ(Shell(Client() + " --encoding mp3 --librispeech x >/dev/null 2>&1"), 2);
   EXPECT_EQ(Shell(Client() + " --librispeech /nonexistent >/dev/null 2>&1"), 2);
+  // --offline sends a clip in one message: not paced, not as raw Opus packets.
+  EXPECT_EQ(Shell(Client() + " --offline --simulate_realtime --librispeech x >/dev/null 2>&1"), 2);
+  EXPECT_EQ(Shell(Client() + " --offline --encoding opus --librispeech x >/dev/null 2>&1"), 2);
 }
 
 }  // namespace
