@@ -16,7 +16,6 @@
 // settled whether it was cancelled.
 #pragma once
 
-#include <atomic>
 #include <deque>
 #include <memory>
 #include <string>
@@ -28,6 +27,7 @@
 #include "absl/synchronization/mutex.h"
 #include "lact/asr/v1/asr.grpc.pb.h"
 #include "server/call_registry.h"
+#include "server/serial_steps.h"
 #include "server/service_context.h"
 #include "server/stream_request_handler.h"
 #include "server/stream_session.h"
@@ -94,7 +94,7 @@ class StreamingCall final : public StreamReactor,
 
   absl::Mutex events_mu_;
   Events events_ ABSL_GUARDED_BY(events_mu_);
-  std::atomic<int> kicks_{0};
+  SerialSteps steps_;
 
   // Only Step touches these.
   lact::asr::v1::StreamingRecognizeRequest request_;  // the Read in flight / message decoded

@@ -84,11 +84,7 @@ void RecognizeCall::OnDone() {
 void RecognizeCall::Kick() {
   std::shared_ptr<RecognizeCall> keep = weak_from_this().lock();  // null once done
   if (keep == nullptr) return;
-  // The first thread in runs Step once per kick, its own and those that came meanwhile.
-  if (kicks_.fetch_add(1, std::memory_order_acq_rel) > 0) return;
-  do {
-    Step();
-  } while (kicks_.fetch_sub(1, std::memory_order_acq_rel) > 1);
+  steps_.Kick([this] { Step(); });
 }
 
 void RecognizeCall::Step() {

@@ -24,6 +24,7 @@
 #include "absl/synchronization/mutex.h"
 #include "lact/asr/v1/asr.pb.h"
 #include "server/call_registry.h"
+#include "server/serial_steps.h"
 #include "server/service_context.h"
 #include "server/stream_request_handler.h"
 #include "server/stream_session.h"
@@ -68,7 +69,7 @@ class RecognizeCall final : public grpc::ServerUnaryReactor,
   std::shared_ptr<RecognizeCall> self_;     // gRPC's reference, dropped in OnDone
 
   std::atomic<bool> cancelled_{false};
-  std::atomic<int> kicks_{0};
+  SerialSteps steps_;
 
   // Only Step touches these.
   bool begun_ = false;

@@ -137,14 +137,7 @@ TEST(ServerDrainTest, RecognizeCallsOpenAtSigtermEndUnavailable) {
     calls.push_back(
         std::async(std::launch::async, [&recognize, i] { return recognize(120.0, 61 + i); }));
   }
-  const absl::Time open_deadline = absl::Now() + absl::Seconds(20);
-  while (
-      absl::Now() < open_deadline &&
-      MetricValue(HttpGet(server.metrics_port(), "/metrics"), "lact_active_streams").value_or(0) <
-          4) {
-    absl::SleepFor(absl::Milliseconds(50));
-  }
-  ASSERT_EQ(MetricValue(HttpGet(server.metrics_port(), "/metrics"), "lact_active_streams"), 4);
+  ASSERT_EQ(WaitForMetric(server.metrics_port(), "lact_active_streams", 4, absl::Seconds(20)), 4);
   const absl::Time sigterm = absl::Now();
   server.Signal(SIGTERM);
   absl::SleepFor(absl::Milliseconds(200));

@@ -39,19 +39,6 @@ Requests WithConfig(const pb::RecognitionConfig& config, Requests audio) {
   return out;
 }
 
-// Polls /metrics until `series` == value (or `timeout` passes); the last value seen.
-double WaitForMetric(int port, const std::string& series, double value,
-                     absl::Duration timeout = absl::Seconds(5)) {
-  double last = -1;
-  const absl::Time deadline = absl::Now() + timeout;
-  while (absl::Now() < deadline) {
-    last = MetricValue(HttpGet(port, "/metrics"), series).value_or(-1);
-    if (last == value) break;
-    absl::SleepFor(absl::Milliseconds(50));
-  }
-  return last;
-}
-
 TEST(ServerErrorsTest, BadInputGetsItsCodeWhileAHealthyStreamFinishes) {
   const std::string model = MakeLactModelDir();
   ServerProcess server(model, Window{},

@@ -177,6 +177,14 @@ int ThreadCount(pid_t pid) {
   return at == std::string::npos ? -1 : std::atoi(status.c_str() + at + 8);
 }
 
+// Warms `server` (one normal stream: the model and the gRPC threads it needs); its thread count
+// then.
+int WarmThreadCount(ServerProcess& server, pb::StreamingAsr::Stub* stub) {
+  EXPECT_TRUE(NormalStream(stub).ok());
+  absl::SleepFor(absl::Milliseconds(300));
+  return ThreadCount(server.pid());
+}
+
 // 240 open streams that wait for their clients (half with a config only, half after 0.3 s of
 // audio, whose interim was decoded) hold no server thread: the sync API held two per stream (480
 // here). They are served meanwhile and all end when their clients cancel.
@@ -184,9 +192,7 @@ TEST(ServerLimitsTest, WaitingStreamsHoldNoThread) {
   ServerProcess server(MakeLactModelDir(), Window{}, {"--max_streams=300"});
   ASSERT_TRUE(server.ok()) << server.log();
   auto stub = server.stub();
-  ASSERT_TRUE(NormalStream(stub.get()).ok());  // warm: the model and the gRPC threads it needs
-  absl::SleepFor(absl::Milliseconds(300));
-  const int before = ThreadCount(server.pid());
+  const int before = WarmThreadCount(server, stub.get());
   ASSERT_GT(before, 0);
 
   constexpr int kStreams = 240;
@@ -197,11 +203,7 @@ TEST(ServerLimitsTest, WaitingStreamsHoldNoThread) {
     held.push_back(std::make_unique<HeldCall>(stubs[i % 4].get(), true, i % 2 ? 0.3 : 0.0));
   }
   // Every stream is open (and the audio decoded) once the server counts them all.
-  for (const absl::Time until = absl::Now() + absl::Seconds(20); absl::Now() < until;) {
-    if (MetricValue(HttpGet(server.metrics_port(), "/metrics"), "lact_active_streams") == kStreams)
-      break;
-    absl::SleepFor(absl::Milliseconds(100));
-  }
+  WaitForMetric(server.metrics_port(), "lact_active_streams", kStreams, absl::Seconds(20));
   absl::SleepFor(absl::Seconds(1));
   ASSERT_EQ(MetricValue(HttpGet(server.metrics_port(), "/metrics"), "lact_active_streams"),
             kStreams);
@@ -212,11 +214,7 @@ TEST(ServerLimitsTest, WaitingStreamsHoldNoThread) {
 
   for (auto& h : held) h->context.TryCancel();
   for (auto& h : held) EXPECT_EQ(h->Wait().error_code(), grpc::StatusCode::CANCELLED);
-  for (const absl::Time until = absl::Now() + absl::Seconds(5); absl::Now() < until;) {
-    if (MetricValue(HttpGet(server.metrics_port(), "/metrics"), "lact_active_streams") == 0) break;
-    absl::SleepFor(absl::Milliseconds(100));
-  }
-  EXPECT_EQ(MetricValue(HttpGet(server.metrics_port(), "/metrics"), "lact_active_streams"), 0);
+  EXPECT_EQ(WaitForMetric(server.metrics_port(), "lact_active_streams", 0), 0);
 }
 
 // 120 Recognize calls of 30 s clips each (an hour of audio: the tiny model needs far longer than
@@ -228,9 +226,7 @@ TEST(ServerLimitsTest, WaitingRecognizeCallsHoldNoThread) {
   ServerProcess server(MakeLactModelDir(), Window{}, {"--max_streams=200"});
   ASSERT_TRUE(server.ok()) << server.log();
   auto stub = server.stub();
-  ASSERT_TRUE(NormalStream(stub.get()).ok());  // warm: the model and the gRPC threads it needs
-  absl::SleepFor(absl::Milliseconds(300));
-  const int before = ThreadCount(server.pid());
+  const int before = WarmThreadCount(server, stub.get());
   ASSERT_GT(before, 0);
 
   constexpr int kCalls = 120;
@@ -256,11 +252,7 @@ TEST(ServerLimitsTest, WaitingRecognizeCallsHoldNoThread) {
                                cv.notify_all();
                              });
   }
-  for (const absl::Time until = absl::Now() + absl::Seconds(30); absl::Now() < until;) {
-    if (MetricValue(HttpGet(server.metrics_port(), "/metrics"), "lact_active_streams") == kCalls)
-      break;
-    absl::SleepFor(absl::Milliseconds(100));
-  }
+  WaitForMetric(server.metrics_port(), "lact_active_streams", kCalls, absl::Seconds(30));
   absl::SleepFor(absl::Seconds(1));
   ASSERT_EQ(MetricValue(HttpGet(server.metrics_port(), "/metrics"), "lact_active_streams"), kCalls)
       << "every call is open (none finished: the audio takes far longer to decode)";
@@ -277,11 +269,7 @@ TEST(ServerLimitsTest, WaitingRecognizeCallsHoldNoThread) {
                             [&] { return static_cast<int>(statuses.size()) == kCalls; }));
     for (const grpc::Status& s : statuses) EXPECT_EQ(s.error_code(), grpc::StatusCode::CANCELLED);
   }
-  for (const absl::Time until = absl::Now() + absl::Seconds(5); absl::Now() < until;) {
-    if (MetricValue(HttpGet(server.metrics_port(), "/metrics"), "lact_active_streams") == 0) break;
-    absl::SleepFor(absl::Milliseconds(100));
-  }
-  EXPECT_EQ(MetricValue(HttpGet(server.metrics_port(), "/metrics"), "lact_active_streams"), 0);
+  EXPECT_EQ(WaitForMetric(server.metrics_port(), "lact_active_streams", 0), 0);
 }
 
 }  // namespace

@@ -640,6 +640,17 @@ bool SlowConnectionCrowd::all_connected() const {
   return true;
 }
 
+double WaitForMetric(int port, const std::string& series, double value, absl::Duration timeout) {
+  double last = -1;
+  const absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    last = MetricValue(HttpGet(port, "/metrics"), series).value_or(-1);
+    if (last == value) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  return last;
+}
+
 std::optional<double> MetricValue(const std::string& exposition, const std::string& series) {
   for (absl::string_view line : absl::StrSplit(exposition, '\n', absl::SkipEmpty())) {
     if (line.empty() || line[0] == '#') continue;

@@ -247,6 +247,11 @@ class SlowConnectionCrowd {
 // exposition; nullopt when absent.
 std::optional<double> MetricValue(const std::string& exposition, const std::string& series);
 
+// Polls the server's /metrics on `port` until `series` == value (or `timeout` passes); the last
+// value seen (-1 when absent).
+double WaitForMetric(int port, const std::string& series, double value,
+                     absl::Duration timeout = absl::Seconds(5));
+
 // Runs lact_health_probe against `address` (plus `extra_flags`, e.g. TLS); its exit code.
 int RunHealthProbe(const std::string& address, const std::vector<std::string>& extra_flags = {});
 
