@@ -114,6 +114,19 @@ absl::Status AsrServer::LoadModel() {
         absl::StrCat("bad streaming or decoding settings: ", recognizer.status().ToString())));
   }
   recognizer_ = *std::move(recognizer);
+  if (config_.recognize_step_ms > 0) {
+    auto clips = OnlineRecognizer::Create(model_, config_.recognize_window(), config_.decoding);
+    if (!clips.ok()) {
+      return UsageError(absl::InvalidArgumentError(
+          absl::StrCat("bad --recognize_* settings: ", clips.status().ToString())));
+    }
+    clip_recognizer_ = *std::move(clips);
+    Log("Recognize: clips decoded in steps of ", config_.recognize_step_ms, " ms with ",
+        config_.recognize_context_ms, " ms of context each side, up to ",
+        config_.recognize_max_batch, " to a model call (--recognize_*)");
+  } else {
+    Log("Recognize: clips decoded with the streaming window (--recognize_step_ms 0)");
+  }
   if (recognizer_->beam_search()) {
     const CtcBeamSearchOptions& b = *recognizer_->beam_search();
     Log("decoder: beam search (beam ", b.beam_size, ", lm_weight ", b.lm_weight, ", word_score ",
@@ -148,6 +161,8 @@ absl::Status AsrServer::Start() {
   scheduler_options.max_batch = config_.max_batch;
   scheduler_options.max_queue_delay = absl::Milliseconds(config_.max_queue_delay_ms);
   scheduler_options.decode_threads = config_.effective_decode_threads();
+  scheduler_options.offline = clip_recognizer_.get();
+  scheduler_options.offline_max_batch = config_.recognize_max_batch;
   scheduler_ = std::make_unique<Scheduler>(*recognizer_, scheduler_options, metrics_.get());
   scheduler_->Start();
   LACT_RETURN_IF_ERROR(BuildAndStartGrpc());
@@ -209,7 +224,8 @@ absl::Status AsrServer::BuildAndStartGrpc() {
   o.max_streams_per_peer = config_.max_streams_per_peer;
   o.endpointing = config_.endpointing;
   o.recognition_config = RecognitionConfigInfo(*recognizer_, config_, o.model_has_lact);
-  service_ = std::make_unique<AsrService>(*recognizer_, scheduler_.get(), metrics_.get(), o);
+  const OnlineRecognizer& clips = clip_recognizer_ != nullptr ? *clip_recognizer_ : *recognizer_;
+  service_ = std::make_unique<AsrService>(*recognizer_, clips, scheduler_.get(), metrics_.get(), o);
 
   grpc::EnableDefaultHealthCheckService(true);
   if (config_.reflection) grpc::reflection::InitProtoReflectionServerBuilderPlugin();

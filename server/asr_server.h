@@ -63,6 +63,8 @@ class AsrServer {
   std::unique_ptr<TokenAuthenticator> authenticator_;
   std::shared_ptr<const AsrModel> model_;
   std::unique_ptr<OnlineRecognizer> recognizer_;
+  // Recognize's (ServerConfig::recognize_window, the same model); null: recognizer_ serves it.
+  std::unique_ptr<OnlineRecognizer> clip_recognizer_;
   std::unique_ptr<ServerMetrics> metrics_;
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<AsrService> service_;

@@ -23,11 +23,12 @@ CallRegistryOptions RegistryOptions(const AsrServiceOptions& o) {
 
 }  // namespace
 
-AsrService::AsrService(const OnlineRecognizer& recognizer, Scheduler* scheduler,
-                       ServerMetrics* metrics, const AsrServiceOptions& options)
+AsrService::AsrService(const OnlineRecognizer& recognizer, const OnlineRecognizer& clip_recognizer,
+                       Scheduler* scheduler, ServerMetrics* metrics,
+                       const AsrServiceOptions& options)
     : options_(options),
       registry_(metrics, RegistryOptions(options_)),
-      context_{recognizer, scheduler, metrics, &registry_, options_} {}
+      context_{recognizer, clip_recognizer, scheduler, metrics, &registry_, options_} {}
 
 grpc::ServerBidiReactor<pb::StreamingRecognizeRequest, pb::StreamingRecognizeResponse>*
 AsrService::StreamingRecognize(grpc::CallbackServerContext* context) {

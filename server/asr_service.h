@@ -31,8 +31,9 @@ class ServerMetrics;
 
 class AsrService final : public lact::asr::v1::StreamingAsr::CallbackService {
  public:
-  AsrService(const OnlineRecognizer& recognizer, Scheduler* scheduler, ServerMetrics* metrics,
-             const AsrServiceOptions& options);
+  // `recognizer` decodes the streams, `clip_recognizer` Recognize's clips (may be the same).
+  AsrService(const OnlineRecognizer& recognizer, const OnlineRecognizer& clip_recognizer,
+             Scheduler* scheduler, ServerMetrics* metrics, const AsrServiceOptions& options);
 
   grpc::ServerBidiReactor<lact::asr::v1::StreamingRecognizeRequest,
                           lact::asr::v1::StreamingRecognizeResponse>*

@@ -51,6 +51,11 @@ pb::GetRecognitionConfigResponse RecognitionConfigInfo(const OnlineRecognizer& r
   window->set_step_ms(config.streaming.step_ms);
   window->set_left_context_ms(config.streaming.left_context_ms);
   window->set_lookahead_ms(config.streaming.lookahead_ms);
+  const StreamingConfig clips = config.recognize_window();
+  auto* recognize = r.mutable_recognize_window();
+  recognize->set_step_ms(clips.step_ms);
+  recognize->set_left_context_ms(clips.left_context_ms);
+  recognize->set_lookahead_ms(clips.lookahead_ms);
   *r.mutable_endpointing() = EndpointingToProto(config.endpointing);
   auto* limits = r.mutable_limits();
   limits->set_max_streams(config.max_streams);

@@ -1,6 +1,7 @@
 #include "server/scheduler.h"
 
 #include <algorithm>
+#include <cassert>
 #include <exception>
 #include <string>
 #include <vector>
@@ -52,56 +53,79 @@ void Scheduler::Stop() {
   }
   if (worker_.joinable()) worker_.join();
   if (pool_ != nullptr) pool_->Wait();  // the decoding of steps already run (may queue streams)
-  std::deque<Entry> dropped;  // released outside the lock (sessions lock themselves on destruction)
+  std::deque<Entry> dropped[kLanes];    // released outside the lock (sessions lock themselves)
   {
     absl::MutexLock lock(&mu_);
-    dropped.swap(queue_);
+    for (int lane = 0; lane < kLanes; ++lane) dropped[lane].swap(queues_[lane]);
   }
   if (metrics_ != nullptr) metrics_->ready_queue_length().Set(0);
 }
 
 void Scheduler::Enqueue(std::shared_ptr<StreamSession> session, absl::Time ready_since) {
+  const int lane = &session->recognizer() == &recognizer_ ? 0 : 1;
+  assert(lane == 0 || &session->recognizer() == options_.offline);
   absl::MutexLock lock(&mu_);
-  queue_.push_back(Entry{std::move(session), ready_since});
-  if (metrics_ != nullptr) metrics_->ready_queue_length().Set(static_cast<double>(queue_.size()));
+  queues_[lane].push_back(Entry{std::move(session), ready_since});
+  CountQueuedLocked();
 }
 
 bool Scheduler::Remove(const StreamSession* session) {
   absl::MutexLock lock(&mu_);
-  auto it = std::find_if(queue_.begin(), queue_.end(),
-                         [session](const Entry& e) { return e.session.get() == session; });
-  if (it == queue_.end()) return false;
-  queue_.erase(it);
-  if (metrics_ != nullptr) metrics_->ready_queue_length().Set(static_cast<double>(queue_.size()));
-  return true;
+  for (std::deque<Entry>& queue : queues_) {
+    auto it = std::find_if(queue.begin(), queue.end(),
+                           [session](const Entry& e) { return e.session.get() == session; });
+    if (it == queue.end()) continue;
+    queue.erase(it);
+    CountQueuedLocked();
+    return true;
+  }
+  return false;
+}
+
+void Scheduler::CountQueuedLocked() {
+  if (metrics_ == nullptr) return;
+  metrics_->ready_queue_length().Set(static_cast<double>(queues_[0].size() + queues_[1].size()));
+}
+
+size_t Scheduler::MaxBatchOf(int lane) const {
+  return static_cast<size_t>(
+      std::max(1, lane == 0 ? options_.max_batch : options_.offline_max_batch));
 }
 
 void Scheduler::WorkerLoop() {
   std::vector<Entry> batch;
-  while (TakeBatch(&batch)) RunBatch(batch);
+  int lane = 0;
+  while (TakeBatch(&batch, &lane)) RunBatch(batch, lane);
 }
 
-bool Scheduler::TakeBatch(std::vector<Entry>* batch) {
-  const size_t max_batch = static_cast<size_t>(std::max(1, options_.max_batch));
+bool Scheduler::TakeBatch(std::vector<Entry>* batch, int* lane) {
   const absl::Time idle_since = absl::Now();
   batch->clear();
   {
     absl::MutexLock lock(&mu_);
-    auto has_work = [this]()
-                        ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_ || !queue_.empty(); };
+    auto has_work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return stop_ || !queues_[0].empty() || !queues_[1].empty();
+    };
     mu_.Await(absl::Condition(&has_work));
     if (stop_) return false;
+    // The lane whose oldest ready stream has waited longest.
+    *lane = queues_[0].empty() || (!queues_[1].empty() &&
+                                   queues_[1].front().ready_since < queues_[0].front().ready_since)
+                ? 1
+                : 0;
+    std::deque<Entry>& queue = queues_[*lane];
+    const size_t max_batch = MaxBatchOf(*lane);
     // Wait for the batch to fill, at most max_queue_delay after the oldest became ready.
-    const absl::Time deadline = queue_.front().ready_since + options_.max_queue_delay;
-    auto full = [this, max_batch]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return stop_ || queue_.size() >= max_batch;
+    const absl::Time deadline = queue.front().ready_since + options_.max_queue_delay;
+    auto full = [this, &queue, max_batch]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return stop_ || queue.size() >= max_batch;
     };
     mu_.AwaitWithDeadline(absl::Condition(&full), deadline);
     if (stop_) return false;
-    const size_t n = std::min(max_batch, queue_.size());
-    batch->assign(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
-    queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
-    if (metrics_ != nullptr) metrics_->ready_queue_length().Set(static_cast<double>(queue_.size()));
+    const size_t n = std::min(max_batch, queue.size());
+    batch->assign(queue.begin(), queue.begin() + static_cast<std::ptrdiff_t>(n));
+    queue.erase(queue.begin(), queue.begin() + static_cast<std::ptrdiff_t>(n));
+    CountQueuedLocked();
   }
   if (metrics_ != nullptr) {
     metrics_->model_idle_seconds().Increment(absl::ToDoubleSeconds(absl::Now() - idle_since));
@@ -109,7 +133,8 @@ bool Scheduler::TakeBatch(std::vector<Entry>* batch) {
   return true;
 }
 
-void Scheduler::RunBatch(const std::vector<Entry>& batch) {
+void Scheduler::RunBatch(const std::vector<Entry>& batch, int lane) {
+  const OnlineRecognizer& recognizer = RecognizerOf(lane);
   const absl::Time start = absl::Now();
   std::vector<OnlineStream*> streams;
   std::vector<std::shared_ptr<StreamSession>> sessions;
@@ -130,7 +155,7 @@ void Scheduler::RunBatch(const std::vector<Entry>& batch) {
   try {
     if (options_.before_decode) options_.before_decode(batches_.load(), ids);
     // Reports its model calls' failures as a status.
-    pending = recognizer_.RunModelStep(streams, &encoder);
+    pending = recognizer.RunModelStep(streams, &encoder);
   } catch (...) {  // keep the worker (and the server) alive whatever was thrown
     pending = ModelCallStatus(std::current_exception(), "model step failed");
   }
@@ -165,20 +190,22 @@ void Scheduler::RunBatch(const std::vector<Entry>& batch) {
     if (step_of[i] == nullptr) {
       sessions[i]->EndDecode(absl::OkStatus());
     } else if (pool_ != nullptr) {
-      pool_->Submit(
-          [this, session = sessions[i], step = *step_of[i]] { FinishStream(session, step); });
+      pool_->Submit([this, &recognizer, session = sessions[i], step = *step_of[i]] {
+        FinishStream(recognizer, session, step);
+      });
     } else {
-      FinishStream(sessions[i], *step_of[i]);
+      FinishStream(recognizer, sessions[i], *step_of[i]);
     }
   }
 }
 
-void Scheduler::FinishStream(const std::shared_ptr<StreamSession>& session,
+void Scheduler::FinishStream(const OnlineRecognizer& recognizer,
+                             const std::shared_ptr<StreamSession>& session,
                              const PendingStep& step) {
   const absl::Time start = absl::Now();
   absl::Status status;
   try {
-    recognizer_.FinishStep(step);
+    recognizer.FinishStep(step);
   } catch (...) {  // e.g. out of memory in the beam search: this stream ends, the others go on
     status = ModelCallStatus(std::current_exception(), "decoding failed");
     Log("decoding failed for stream ", session->id(), ": ", status.ToString());

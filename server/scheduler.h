@@ -11,6 +11,12 @@
 // is queued again only from its own EndDecode, so its steps stay in order and its results are
 // those of decoding on the worker (decode_threads 0).
 //
+// Two lanes (lact_server's Recognize): SchedulerOptions::offline, a second recognizer on the
+// same model with long windows, whose streams are batched apart from the scheduler's own (a model
+// call runs one recognizer's windows), at most offline_max_batch to a call. The worker takes the
+// batch of the lane whose oldest ready stream has waited longest, so neither lane starves the
+// other: a ready stream waits at most for the batches of streams that were ready before it.
+//
 // Out of memory: a batch whose model step runs out of device (or host) memory fails its own
 // streams with RESOURCE_EXHAUSTED and the worker goes on with the next batch; other streams are
 // not affected. The batch is not retried in smaller pieces: DecodeStreams is not transactional
@@ -46,6 +52,10 @@ struct SchedulerOptions {
   absl::Duration max_queue_delay = absl::Milliseconds(5);
   // Threads decoding the streams of finished model steps; 0: the model worker decodes them.
   int decode_threads = 0;
+  // The second lane's recognizer (shares the model; outlives the scheduler); null: one lane.
+  // Sessions of any other recognizer than these two must not be enqueued.
+  const OnlineRecognizer* offline = nullptr;
+  int offline_max_batch = 1;  // streams of `offline` per model call
   // Fault injection for tests only (no flag sets it): called on the model worker right before
   // each DecodeStreams with the batch's index (0, 1, ...) and its sessions' ids. Whatever it
   // throws is handled exactly as if DecodeStreams had thrown it (e.g. a c10::OutOfMemoryError
@@ -84,20 +94,28 @@ class Scheduler {
     std::shared_ptr<StreamSession> session;
     absl::Time ready_since;
   };
+  // Lanes: 0 the scheduler's recognizer, 1 options_.offline.
+  static constexpr int kLanes = 2;
+  const OnlineRecognizer& RecognizerOf(int lane) const {
+    return lane == 0 ? recognizer_ : *options_.offline;
+  }
+  size_t MaxBatchOf(int lane) const;
+  void CountQueuedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void WorkerLoop();
-  // Takes the next batch (waits for ready streams); false when stopping.
-  bool TakeBatch(std::vector<Entry>* batch);
-  // Runs one batch: its model step, then each stream's decoding (here or on the pool).
-  void RunBatch(const std::vector<Entry>& batch);
+  // Takes the next batch, all of one lane (waits for ready streams); false when stopping.
+  bool TakeBatch(std::vector<Entry>* batch, int* lane);
+  // Runs one batch of `lane`: its model step, then each stream's decoding (here or on the pool).
+  void RunBatch(const std::vector<Entry>& batch, int lane);
   // One stream's decoding of a finished model step, and its EndDecode.
-  void FinishStream(const std::shared_ptr<StreamSession>& session, const PendingStep& step);
+  void FinishStream(const OnlineRecognizer& recognizer,
+                    const std::shared_ptr<StreamSession>& session, const PendingStep& step);
 
   const OnlineRecognizer& recognizer_;
   const SchedulerOptions options_;
   ServerMetrics* const metrics_;
 
   mutable absl::Mutex mu_;
-  std::deque<Entry> queue_ ABSL_GUARDED_BY(mu_);
+  std::deque<Entry> queues_[kLanes] ABSL_GUARDED_BY(mu_);  // ready streams, oldest first
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   // Written by the worker only (after each batch); read by any thread.
   std::atomic<int64_t> batches_{0};

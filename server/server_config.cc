@@ -90,9 +90,29 @@ absl::Status ServerConfig::Validate() const {
     return bad("--max_speech_context_phrases/_phrase_chars/_boost: ", s.message());
   }
   if (absl::Status s = streaming.Validate(); !s.ok()) return s;
+  if (recognize_step_ms != 0 && (recognize_step_ms < 1000 || recognize_step_ms > 60000)) {
+    return bad("--recognize_step_ms must be 0 (the streaming window) or in [1000, 60000], got ",
+               recognize_step_ms);
+  }
+  if (recognize_context_ms < 0 || recognize_context_ms > 10000) {
+    return bad("--recognize_context_ms must be in [0, 10000], got ", recognize_context_ms);
+  }
+  if (recognize_max_batch < 1 || recognize_max_batch > 1024) {
+    return bad("--recognize_max_batch must be in [1, 1024], got ", recognize_max_batch);
+  }
   if (absl::Status s = decoding.Validate(); !s.ok()) return s;
   if (absl::Status s = endpointing.Validate(); !s.ok()) return s;
   return absl::OkStatus();
+}
+
+StreamingConfig ServerConfig::recognize_window() const {
+  if (recognize_step_ms == 0) return streaming;
+  StreamingConfig w = streaming;
+  w.step_ms = recognize_step_ms;
+  w.left_context_ms = recognize_context_ms;
+  w.lookahead_ms = recognize_context_ms;
+  w.first_partial_ms = 0;  // Recognize shows no interim results
+  return w;
 }
 
 int ServerConfig::effective_decode_threads() const {
@@ -117,7 +137,9 @@ std::string ServerConfig::ToString() const {
       " write_stall_timeout_s=", write_stall_timeout_s,
       " stream_idle_timeout_s=", stream_idle_timeout_s,
       " max_streams_per_peer=", max_streams_per_peer, " ", streaming.ToString(), " ",
-      endpointing.ToString(), " feed_ms=", effective_feed_ms(), " ", decoding.ToString());
+      endpointing.ToString(), " feed_ms=", effective_feed_ms(), " ", decoding.ToString(),
+      " recognize_step_ms=", recognize_step_ms, " recognize_context_ms=", recognize_context_ms,
+      " recognize_max_batch=", recognize_max_batch);
 }
 
 }  // namespace lact::server

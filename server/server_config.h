@@ -77,10 +77,22 @@ struct ServerConfig {
   int feed_ms = 0;
   // CTC decoding: greedy, or beam search with the model folder's language model.
   DecodingConfig decoding;
+  // Recognize's window (docs/server.md, "Recognize"): a clip is decoded in steps of
+  // recognize_step_ms with recognize_context_ms of context on each side, as Riva's offline
+  // pipeline runs its streaming one with long chunks: ~1.2x the frames of one pass over the clip
+  // (the streaming window: ~3.7x), and a clip up to step + context long is one pass, as
+  // `lact_transcribe` decodes it offline. Its model steps are batched apart from the streams',
+  // recognize_max_batch clips to a call. 0: the streaming window, so that Recognize's transcript
+  // equals streaming the clip.
+  int recognize_step_ms = 20000;
+  int recognize_context_ms = 1920;
+  int recognize_max_batch = 2;
 
   absl::Status Validate() const;
   std::string ToString() const;
   int effective_feed_ms() const { return feed_ms > 0 ? feed_ms : streaming.step_ms; }
+  // The window Recognize's clips are decoded with (`streaming` when recognize_step_ms is 0).
+  StreamingConfig recognize_window() const;
   // decode_threads, with -1 resolved: half the machine's cores, 1 to 8.
   int effective_decode_threads() const;
   const std::string& effective_metrics_host() const {

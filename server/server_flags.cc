@@ -79,6 +79,16 @@ ABSL_FLAG(double, max_speech_context_boost, lact::PhraseBoostLimits{}.max_abs_bo
 ABSL_FLAG(int32_t, feed_ms, 0, "Audio is handed to the recognizer in pieces of this many ms "
           "(0: --step_ms, which makes transcripts equal `lact_transcribe --streaming` whatever the "
           "network timing; smaller pieces lower latency)");
+ABSL_FLAG(int32_t, recognize_step_ms, 20000, "Recognize decodes its clip in steps of this many ms "
+          "with --recognize_context_ms of context on each side (~1.2x the frames of one pass; a "
+          "clip up to step + context is one pass, as lact_transcribe decodes it offline), batched "
+          "apart from the streams. 0: the streaming window (--step_ms ...), so that Recognize's "
+          "transcript equals streaming the clip (at ~3x the model's work)");
+ABSL_FLAG(int32_t, recognize_context_ms, 1920, "Left context and lookahead of each Recognize window "
+          "(ms; with --recognize_step_ms > 0)");
+ABSL_FLAG(int32_t, recognize_max_batch, 2, "Most Recognize clips in one model call (their windows "
+          "are long: a call of them delays the streams' next steps by its length; with "
+          "--recognize_step_ms > 0)");
 // clang-format on
 
 namespace lact::server {
@@ -124,6 +134,9 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags() {
   c.streaming = GetStreamingFlags();
   c.feed_ms = absl::GetFlag(FLAGS_feed_ms);
   c.decoding = GetDecoderFlags();
+  c.recognize_step_ms = absl::GetFlag(FLAGS_recognize_step_ms);
+  c.recognize_context_ms = absl::GetFlag(FLAGS_recognize_context_ms);
+  c.recognize_max_batch = absl::GetFlag(FLAGS_recognize_max_batch);
   auto endpointing = GetEndpointingFlags(/*enabled_default=*/true);
   if (!endpointing.ok()) return endpointing.status();
   c.endpointing = *endpointing;

@@ -60,18 +60,20 @@ struct AsrServiceOptions {
 };
 
 struct ServiceContext {
-  const OnlineRecognizer& recognizer;
+  const OnlineRecognizer& recognizer;       // the streams' (StreamingRecognize)
+  const OnlineRecognizer& clip_recognizer;  // Recognize's (--recognize_*; may be `recognizer`)
   Scheduler* scheduler;
   ServerMetrics* metrics;  // may be null
   CallRegistry* registry;
   const AsrServiceOptions& options;
 
-  // The call's StreamSession for `request` (server/session_config), attached to the call;
-  // INVALID_ARGUMENT for a bad setting; the call's abort reason when the shutdown began
-  // meanwhile. `max_outbox`: SessionOptions::max_outbox (0 for Recognize).
+  // The call's StreamSession for `request` (server/session_config) on `on` (recognizer or
+  // clip_recognizer), attached to the call; INVALID_ARGUMENT for a bad setting; the call's abort
+  // reason when the shutdown began meanwhile. `max_outbox`: SessionOptions::max_outbox (0 for
+  // Recognize).
   absl::StatusOr<std::shared_ptr<StreamSession>> StartSession(
       Call& call, const lact::asr::v1::StreamingRecognitionConfig& request,
-      size_t max_outbox) const;
+      const OnlineRecognizer& on, size_t max_outbox) const;
 };
 
 }  // namespace lact::server

@@ -142,6 +142,8 @@ class StreamSession : public std::enable_shared_from_this<StreamSession> {
   StreamSession& operator=(const StreamSession&) = delete;
 
   uint64_t id() const { return id_; }
+  // The recognizer that decodes this stream (the scheduler batches streams of one recognizer).
+  const OnlineRecognizer& recognizer() const { return recognizer_; }
 
   // --- RPC side --------------------------------------------------------------------------
   // Appends mono samples ([n]) at `sample_rate` that arrived at `arrival`. OUT_OF_RANGE past

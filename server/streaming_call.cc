@@ -49,7 +49,8 @@ StreamingCall::StreamingCall(const ServiceContext& service, std::shared_ptr<Call
       handler_(RequestSettingsFor(service.options),
                [this](const pb::StreamingRecognitionConfig& config)
                    -> absl::StatusOr<std::unique_ptr<AudioSink>> {
-                 auto started = service_.StartSession(*call_, config, kMaxOutbox);
+                 auto started =
+                     service_.StartSession(*call_, config, service_.recognizer, kMaxOutbox);
                  if (!started.ok()) return started.status();
                  session_ = *started;
                  return std::make_unique<SessionSink>(session_);

@@ -64,7 +64,8 @@ RecognizeCall::RecognizeCall(const ServiceContext& service, std::shared_ptr<Call
                [this](const pb::StreamingRecognitionConfig& config)
                    -> absl::StatusOr<std::unique_ptr<AudioSink>> {
                  // max_outbox 0: the finals are read as they come, and sent only at the end.
-                 auto started = service_.StartSession(*call_, config, /*max_outbox=*/0);
+                 auto started = service_.StartSession(*call_, config, service_.clip_recognizer,
+                                                      /*max_outbox=*/0);
                  if (!started.ok()) return started.status();
                  session_ = *started;
                  return std::make_unique<SessionSink>(session_);

@@ -53,7 +53,7 @@ has_flags server/lact_server model device dtype lact threads onednn_linear fused
   max_batch decoder beam_size lm_weight word_score token_threshold port max_streams endpointing \
   endpointing_stop_history_ms max_utterance_seconds warmup_seconds first_partial_ms window_batching decode_threads \
   calibrate_confidence unk_penalty max_speech_context_phrases max_speech_context_phrase_chars \
-  max_speech_context_boost
+  max_speech_context_boost recognize_step_ms recognize_context_ms recognize_max_batch
 has_flags core/lact_transcribe model device dtype lact threads onednn_linear fused_attention step_ms decoder beam_size streaming max_alternatives \
   segments format segments_dir endpointing max_utterance_seconds lact_scope calibrate_confidence \
   unk_penalty boost boost_file

@@ -73,21 +73,12 @@ class Server {
     }
     const std::string ready = (dir / "ready.json").string();
     const std::string log = (dir / "server.log").string();
-    std::vector<std::string> args = {ServerBin(),
-                                     "--model",
-                                     model.string(),
-                                     "--host",
-                                     "127.0.0.1",
-                                     "--port",
-                                     "0",
-                                     "--metrics_port",
-                                     "-1",
-                                     "--ready_file",
-                                     ready,
-                                     "--threads",
-                                     "2",
-                                     "--drain_seconds",
-                                     "2"};
+    std::vector<std::string> args = {ServerBin(), "--model", model.string(), "--host", "127.0.0.1",
+                                     "--port", "0", "--metrics_port", "-1", "--ready_file", ready,
+                                     "--threads", "2", "--drain_seconds", "2",
+                                     // Recognize on the streaming window: its transcripts are
+                                     // the streams' (OfflineRecognizeGivesTheStreamsTranscripts)
+                                     "--recognize_step_ms", "0"};
     pid_ = fork();
     if (pid_ == 0) {
       FILE* f = std::freopen(log.c_str(), "w", stderr);
@@ -288,8 +279,9 @@ TEST_F(EvalClientE2E, OpusAndOggOpusLongFormFromManifest) {
 }
 
 // --offline sends each utterance as one Recognize call: the same transcripts as the streams of
-// the same audio (the server's contract), no interim results, one final per utterance with the
-// call's latency, and summary.json says the run was offline. Ogg Opus clips work too.
+// the same audio (the server's contract with --recognize_step_ms=0), no interim results, one final
+// per utterance with the call's latency, and summary.json says the run was offline. Ogg Opus clips
+// work too.
 TEST_F(EvalClientE2E, OfflineRecognizeGivesTheStreamsTranscripts) {
   const fs::path dir = TempDir("offline");
   const std::string common = Client() + " --server " + server_->address() + " --librispeech " +

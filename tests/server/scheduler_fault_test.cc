@@ -24,6 +24,7 @@
 #include "server/scheduler.h"
 #include "server/stream_session.h"
 #include "tests/server/server_test_util.h"
+#include "tests/server/session_test_util.h"
 
 namespace lact::server {
 namespace {
@@ -35,27 +36,6 @@ struct Outcome {
   absl::Status status;
   std::string transcript;
 };
-
-// Waits for the session's finals until the stream ends (60 s without any update: an error) and
-// joins their transcripts.
-absl::Status AwaitFinals(StreamSession& session, std::string* text) {
-  uint64_t version = 0;
-  while (true) {
-    SessionUpdate u;
-    absl::Status s = session.WaitForUpdate(version, absl::Now() + absl::Seconds(60), &u);
-    if (!s.ok()) return s;
-    for (const SessionMessage& m : u.messages) {
-      if (m.event != SpeechEvent::kNone || m.result.text.empty()) continue;
-      if (!text->empty()) *text += ' ';
-      *text += m.result.text;
-    }
-    if (u.ended) return absl::OkStatus();
-    if (u.messages.empty() && u.interim.version == version) {
-      return absl::DeadlineExceededError("no result for 60 s");
-    }
-    version = u.interim.version;
-  }
-}
 
 class SchedulerFaultTest : public ::testing::Test {
  protected:
@@ -80,19 +60,8 @@ class SchedulerFaultTest : public ::testing::Test {
     recognizer_ = nullptr;
   }
 
-  // Each audio decoded alone, fed as lact_transcribe --streaming feeds it (one step, then
-  // decode while ready).
   static std::string DecodeAlone(const std::vector<float>& audio) {
-    auto s = recognizer_->CreateStream();
-    const size_t piece = static_cast<size_t>(kRate * testing::Window{}.step_ms / 1000);
-    for (size_t at = 0; at < audio.size(); at += piece) {
-      EXPECT_TRUE(
-          s->AcceptWaveform(kRate, audio.data() + at, std::min(piece, audio.size() - at)).ok());
-      while (recognizer_->IsReady(*s)) EXPECT_TRUE(recognizer_->DecodeStreams({s.get()}).ok());
-    }
-    s->InputFinished();
-    while (!s->is_final()) EXPECT_TRUE(recognizer_->DecodeStreams({s.get()}).ok());
-    return s->result().committed_text;
+    return testing::DecodeAlone(*recognizer_, audio, testing::Window{}.step_ms);
   }
 
   // Runs every audio as a concurrent session (ids 1..kStreams) through one Scheduler with
@@ -127,7 +96,7 @@ class SchedulerFaultTest : public ::testing::Test {
         }
         if (s.ok()) session->FinishInput(absl::Now());
         std::string text;
-        if (s.ok()) s = AwaitFinals(*session, &text);
+        if (s.ok()) s = testing::AwaitFinals(*session, &text);
         if (!s.ok()) session->Abort(s);  // as the RPC handler does when its call ends
         absl::MutexLock lock(&mu);
         out[id] = Outcome{s, text};
@@ -262,7 +231,7 @@ TEST_F(SchedulerFaultTest, AddAudioWaitsWhileTheRecognizerIsFarBehind) {
   EXPECT_TRUE(returned_after_start.load());
   session->FinishInput(absl::Now());
   std::string text;
-  ASSERT_TRUE(AwaitFinals(*session, &text).ok());
+  ASSERT_TRUE(testing::AwaitFinals(*session, &text).ok());
   EXPECT_EQ(text, DecodeAlone(audio));
   scheduler.Stop();
   session.reset();
@@ -309,7 +278,7 @@ TEST_F(SchedulerFaultTest, UnsentFinalsHoldTheStreamBack) {
     text += m.result.text;
   }
   std::string rest;
-  ASSERT_TRUE(AwaitFinals(*session, &rest).ok());
+  ASSERT_TRUE(testing::AwaitFinals(*session, &rest).ok());
   EXPECT_GT(session->committed_frames(), total_frames - 2);
   if (!text.empty() && !rest.empty()) text += ' ';
   text += rest;
@@ -319,7 +288,7 @@ TEST_F(SchedulerFaultTest, UnsentFinalsHoldTheStreamBack) {
   ASSERT_TRUE(unbounded->AddAudio(kRate, audio, absl::Now()).ok());
   unbounded->FinishInput(absl::Now());
   std::string want;
-  ASSERT_TRUE(AwaitFinals(*unbounded, &want).ok());
+  ASSERT_TRUE(testing::AwaitFinals(*unbounded, &want).ok());
   EXPECT_EQ(text, want);
   EXPECT_FALSE(want.empty());
   scheduler.Stop();

@@ -294,5 +294,19 @@ TEST_F(ServerAbuseTest, TooSmallStreamWindowIsAStartupError) {
       << server.log();
 }
 
+// Recognize's window and batch out of range are startup errors too (exit code 2, the flag named).
+TEST_F(ServerAbuseTest, BadRecognizeWindowIsAStartupError) {
+  for (const auto& [flag, message] : std::vector<std::pair<std::string, std::string>>{
+           {"--recognize_step_ms=500",
+            "--recognize_step_ms must be 0 (the streaming window) or in [1000, 60000], got 500"},
+           {"--recognize_context_ms=-1", "--recognize_context_ms must be in [0, 10000], got -1"},
+           {"--recognize_max_batch=0", "--recognize_max_batch must be in [1, 1024], got 0"}}) {
+    ServerProcess server(*model_, Window{}, {flag});
+    EXPECT_FALSE(server.ok()) << flag;
+    EXPECT_EQ(server.startup_exit_code(), 2) << server.log();
+    EXPECT_NE(server.log().find(message), std::string::npos) << server.log();
+  }
+}
+
 }  // namespace
 }  // namespace lact::server::testing

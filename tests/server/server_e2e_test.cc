@@ -1,7 +1,7 @@
 // End-to-end: lact_server on a loopback port with a tiny LaCT model, concurrent PCM and Opus
 // streams, interim results before the half-close, finals equal to `lact_transcribe --streaming`
-// on the same audio (decoded on --decode_threads=3), /metrics with sane values, and a real
-// Prometheus scraping it.
+// on the same audio (decoded on --decode_threads=3), Recognize in its long windows, /metrics with
+// sane values, and a real Prometheus scraping it.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -217,25 +217,46 @@ TEST_F(ServerE2eTest, ConcurrentPcmAndOpusStreamsMatchLactTranscribe) {
   EXPECT_NE(log.find("end: status=OK"), std::string::npos) << log;
 }
 
-TEST_F(ServerE2eTest, RecognizeEqualsStreaming) {
-  const std::vector<float> audio = SyntheticAudio(2.2, 16000, 21);
+// Recognize decodes its clip in long windows (by default 20 s steps with 1.92 s of context on each
+// side): a 2.2 s clip in one pass, with the transcript of lact_transcribe's offline decode; a 25 s
+// clip in two windows, with the transcript of lact_transcribe --streaming on that window. The
+// encoder runs under 2x the clip's frames (the streams' window here: 5x).
+TEST_F(ServerE2eTest, RecognizeDecodesInLongWindows) {
   const std::string work = MakeTempDir("lact_e2e_recognize_");
-  const std::string file = work + "/clip.wav";
-  WriteFloatWav(file, audio, 16000);
   auto stub = server_->stub();
-  pb::RecognizeRequest request;
-  *request.mutable_config() = MakeConfig(pb::LINEAR16, 16000);
-  request.set_audio_content(ToLinear16(audio));
-  pb::RecognizeResponse response;
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
-  const grpc::Status status = stub->Recognize(&context, request, &response);
-  ASSERT_TRUE(status.ok()) << status.error_message();
-  ASSERT_EQ(response.alternatives_size(), 1);
-  const auto expected = ReferenceTranscripts(*model_dir_, {file}, Window{});
-  EXPECT_EQ(response.alternatives(0).transcript(), expected.at(file));
-  EXPECT_NEAR(response.audio_duration().seconds() + response.audio_duration().nanos() * 1e-9, 2.2,
-              1e-3);
+  const Window clips{20000, 1920, 1920};
+  for (const double seconds : {2.2, 25.0}) {
+    SCOPED_TRACE(seconds);
+    const std::vector<float> audio = SyntheticAudio(seconds, 16000, 21);
+    const std::string file = absl::StrCat(work, "/clip", seconds, ".wav");
+    WriteFloatWav(file, audio, 16000);
+    pb::RecognizeRequest request;
+    *request.mutable_config() = MakeConfig(pb::LINEAR16, 16000);
+    request.set_audio_content(ToLinear16(audio));
+    pb::RecognizeResponse response;
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    const auto frames = [this] {
+      return MetricValue(HttpGet(server_->metrics_port(), "/metrics"),
+                         "lact_encoder_frames_total{kind=\"window\"}")
+          .value_or(-1);
+    };
+    const double frames_before = frames();
+    const grpc::Status status = stub->Recognize(&context, request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    const double encoded = frames() - frames_before;
+    ASSERT_EQ(response.alternatives_size(), 1);
+    const std::string& transcript = response.alternatives(0).transcript();
+    EXPECT_EQ(transcript, ReferenceTranscripts(*model_dir_, {file}, clips).at(file));
+    if (seconds < 20) {
+      EXPECT_EQ(transcript, OfflineReferenceTranscripts(*model_dir_, {file}).at(file));
+    }
+    EXPECT_FALSE(transcript.empty());
+    EXPECT_NEAR(response.audio_duration().seconds() + response.audio_duration().nanos() * 1e-9,
+                seconds, 1e-3);
+    EXPECT_GE(encoded, seconds / 0.02 - 2);
+    EXPECT_LT(encoded, 2 * seconds / 0.02) << "encoder frames for a " << seconds << " s clip";
+  }
 }
 
 TEST_F(ServerE2eTest, StreamWithoutAudioEndsWithAnEmptyFinal) {
@@ -353,6 +374,9 @@ print("GetRecognitionConfig matches", model)
   EXPECT_EQ(info.streaming_window().step_ms(), Window{}.step_ms);
   EXPECT_EQ(info.streaming_window().left_context_ms(), Window{}.left_context_ms);
   EXPECT_EQ(info.streaming_window().lookahead_ms(), Window{}.lookahead_ms);
+  EXPECT_EQ(info.recognize_window().step_ms(), 20000);
+  EXPECT_EQ(info.recognize_window().left_context_ms(), 1920);
+  EXPECT_EQ(info.recognize_window().lookahead_ms(), 1920);
   EXPECT_TRUE(info.endpointing().enabled());
   EXPECT_EQ(info.endpointing().start_history(), 300);
   EXPECT_FLOAT_EQ(info.endpointing().start_threshold(), 0.2f);
