@@ -7,6 +7,9 @@
 #      interim latency <= 250 ms and every final within 2 steps of its audio's end. Per count also
 #      the server's peak threads, CPU, context switches per stream, model-thread idle share and
 #      reserved GPU memory; nvidia-smi samples GPU use and memory through the sweep;
+#   1b. offline through gRPC (tools/recognize_rtfx.sh): 512 manifest items as Recognize calls,
+#      256 at a time, LaCT on, in the long Recognize windows (64 clips to a model call) and in the
+#      streaming window (--recognize_step_ms=0): RTFX, call latency, server CPU per audio second;
 #   2. offline RTFX of the same model by batch size in float16 and bfloat16, LaCT on and off
 #      (lact_bench --lact both);
 #   3. a profile of one streaming step by part (lact_bench --profile_steps), the operators of a
@@ -175,6 +178,17 @@ fi
 kill "$smi" 2> /dev/null
 cp "$LOGS/held/held.csv" "$OUT/held.csv" 2> /dev/null
 { echo; echo "## Streams through gRPC"; echo; cat "$LOGS/held/held.md" 2> /dev/null; echo; } >> "$SUMMARY"
+# 1b. Offline through gRPC: Recognize calls in the long windows and in the streaming window.
+if [ $SERVED -eq 1 ]; then
+  RPAR=256; RBATCH=64; [ "$DEVICE" = cpu ] && RPAR=2 && RBATCH=2
+  stamp "Recognize through gRPC: $((RPAR * 2)) calls, $RPAR at a time, long windows (batch $RBATCH) vs streaming window"
+  # shellcheck disable=SC2086
+  CLIENT_FLAGS="--lact on" LIMIT=$((RPAR * 2)) timeout "$(limit 90 150)" "$SRC/tools/recognize_rtfx.sh" \
+    "$BUILD" "$MODEL" "$WORK/manifest.tsv" . "$LOGS/recognize" $RPAR long=--recognize_max_batch=$RBATCH \
+    stream=--recognize_step_ms=0 -- --device "$DEVICE" --max_streams $((RPAR + 8)) $SERVER_FLAGS \
+    > "$LOGS/recognize.log" 2>&1 || stamp "recognize_rtfx exited $? (logs/recognize.log)"
+  { echo "## Recognize through gRPC"; echo; cat "$LOGS/recognize/rtfx.md" 2> /dev/null; echo; } >> "$SUMMARY"
+fi
 
 # 2. Offline RTFX, LaCT on and off; 3. the streaming step by part.
 for dt in $DTYPES; do

@@ -2,7 +2,8 @@
 # tools/gpu_server_bench.sh's CPU dry run (issue 23): the script a GPU host runs, with DEVICE=cpu
 # and this build. It streams through lact_server (1 and 2 streams, the LM beam search, LaCT on)
 # and writes at most 8 files of at most 16 MiB (what a device run brings back whole): held.csv
-# with a row per count, the server's cost columns filled, the offline sweep with LaCT on and off (twice: cuDNN benchmark off, on),
+# with a row per count, the server's cost columns filled, Recognize's RTFX through gRPC in both
+# windows, the offline sweep with LaCT on and off (twice: cuDNN benchmark off, on),
 # the step profile, the attention check and the explicit-attention A/B, the summary naming the
 # commit. A partial build (lact_bench alone) still measures, with the model-only stream loop. Bad arguments and values are refused with
 # exit 2 before anything runs.
@@ -48,6 +49,11 @@ assert "aten::conv1d [3,1,51280]" in profile, profile
 summary = open(f"{out}/summary.md").read()
 assert "commit abc1234" in summary and "Most streams held: " in summary, summary
 assert "interim p95 <= 250 ms" in summary, summary
+# Recognize through gRPC, in the long windows and in the streaming window, every call answered.
+assert "## Recognize through gRPC" in summary, summary
+for setting in ("| long |", "| stream |"):
+    row = next(l for l in summary.splitlines() if l.startswith(setting))
+    assert float(row.split("|")[5]) > 0, row  # RTFX
 names = tarfile.open(f"{out}/logs.tar.gz").getnames()
 assert "logs/held/n2.server.log" in names and "logs/held.log" in names, names
 # The attention check ran first (LibTorch 1.13 has no fused kernel: nothing to compare), and the
