@@ -243,7 +243,11 @@ grpc::Status RecognizeClip(pb::StreamingAsr::Stub* stub, const pb::RecognitionCo
 // code and message; a clip the model is still decoding when the client's deadline passes ends
 // DEADLINE_EXCEEDED at the deadline, its slot and state freed; a good clip is served after.
 TEST(ServerErrorsTest, RecognizeErrorsAndItsDeadline) {
-  ServerProcess server(MakeLactModelDir(), Window{}, {"--max_stream_seconds=100"});
+  // Recognize's windows made costly (1 s steps, 10 s of context each side: 21x the clip's frames),
+  // so that the tiny model is still decoding a long clip when its deadline passes.
+  ServerProcess server(
+      MakeLactModelDir(), Window{},
+      {"--max_stream_seconds=100", "--recognize_step_ms=1000", "--recognize_context_ms=10000"});
   ASSERT_TRUE(server.ok()) << server.log();
   auto stub = server.stub();
   const pb::RecognitionConfig pcm16 = MakeConfig(pb::LINEAR16, 16000);

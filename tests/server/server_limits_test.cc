@@ -217,13 +217,16 @@ TEST(ServerLimitsTest, WaitingStreamsHoldNoThread) {
   EXPECT_EQ(WaitForMetric(server.metrics_port(), "lact_active_streams", 0), 0);
 }
 
-// 120 Recognize calls of 30 s clips each (an hour of audio: the tiny model needs far longer than
-// this test to decode it) are all open at once and hold no server thread while they wait for the
+// 120 Recognize calls of 30 s clips each (an hour of audio, in costly Recognize windows of 1 s
+// steps with 10 s of context each side: the tiny model needs far longer than this test to decode
+// it) are all open at once and hold no server thread while they wait for the
 // model: on the sync API each held one (120 here). They are served meanwhile (a short stream),
 // and all end CANCELLED, their slots freed, when their clients cancel. The client side is gRPC's
 // callback API too, so the test itself holds no thread per call.
 TEST(ServerLimitsTest, WaitingRecognizeCallsHoldNoThread) {
-  ServerProcess server(MakeLactModelDir(), Window{}, {"--max_streams=200"});
+  ServerProcess server(
+      MakeLactModelDir(), Window{},
+      {"--max_streams=200", "--recognize_step_ms=1000", "--recognize_context_ms=10000"});
   ASSERT_TRUE(server.ok()) << server.log();
   auto stub = server.stub();
   const int before = WarmThreadCount(server, stub.get());

@@ -270,13 +270,14 @@ std::pair<int, std::string> RunCapture(const std::vector<std::string>& argv) {
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, ReadFile(out_path)};
 }
 
-// lact_transcribe on `files` with `flags` (besides the model and precision): path -> transcript.
-std::map<std::string, std::string> TranscribeFiles(const std::string& model_dir,
-                                                   const std::vector<std::string>& flags,
-                                                   const std::vector<std::string>& files) {
+}  // namespace
+
+std::map<std::string, std::string> ReferenceTranscripts(const std::string& model_dir,
+                                                        const std::vector<std::string>& files,
+                                                        const Window& window) {
   std::vector<std::string> argv = {LACT_TRANSCRIBE_BIN, "--model=" + model_dir, "--lact=on",
                                    "--threads=1", "--dtype=float32"};
-  for (const auto& f : flags) argv.push_back(f);
+  for (const auto& f : window.TranscribeFlags()) argv.push_back(f);
   for (const auto& f : files) argv.push_back(f);
   auto [code, out] = RunCapture(argv);
   if (code != 0) throw std::runtime_error(absl::StrCat("lact_transcribe exited ", code));
@@ -286,19 +287,6 @@ std::map<std::string, std::string> TranscribeFiles(const std::string& model_dir,
     result[parts[0]] = parts.size() > 1 ? parts[1] : "";
   }
   return result;
-}
-
-}  // namespace
-
-std::map<std::string, std::string> ReferenceTranscripts(const std::string& model_dir,
-                                                        const std::vector<std::string>& files,
-                                                        const Window& window) {
-  return TranscribeFiles(model_dir, window.TranscribeFlags(), files);
-}
-
-std::map<std::string, std::string> OfflineReferenceTranscripts(
-    const std::string& model_dir, const std::vector<std::string>& files) {
-  return TranscribeFiles(model_dir, {}, files);
 }
 
 int64_t RssBytes(pid_t pid) {

@@ -91,9 +91,6 @@ void WriteFloatWav(const std::string& path, const std::vector<float>& samples, i
 std::map<std::string, std::string> ReferenceTranscripts(const std::string& model_dir,
                                                         const std::vector<std::string>& files,
                                                         const Window& window);
-// The same for lact_transcribe's offline decode (one pass over each file, no --streaming).
-std::map<std::string, std::string> OfflineReferenceTranscripts(
-    const std::string& model_dir, const std::vector<std::string>& files);
 
 // The process's resident set (VmRSS), bytes; 0 when unreadable.
 int64_t RssBytes(pid_t pid);
