@@ -77,6 +77,11 @@ ServerMetrics::ServerMetrics(const std::string& device)
   model_step_seconds_ =
       histogram("lact_model_step_seconds",
                 "Time of one batched model step (encoder, LaCT, lm_head)", LatencyBuckets());
+  recognize_step_seconds_ = histogram(
+      "lact_recognize_step_seconds",
+      "Time of one batched model step of Recognize's long windows (--recognize_step_ms; also "
+      "counted in lact_model_step_seconds: the streams' steps are the difference)",
+      LatencyBuckets());
   encoder_calls_ =
       histogram("lact_encoder_calls",
                 "Encoder calls per model step: one per distinct window length among its streams (a "

@@ -13,6 +13,8 @@
 //   lact_audio_seconds_total                     counter   audio decoded (committed)
 //   lact_batch_size                              histogram streams per model call
 //   lact_model_step_seconds                      histogram time of one batched model step (RunModelStep)
+//   lact_recognize_step_seconds                  histogram the model steps of Recognize's long windows
+//                                                          (a subset of lact_model_step_seconds)
 //   lact_encoder_calls                           histogram encoder calls per model step (one per window length,
 //                                                          or one with --window_batching padded)
 //   lact_encoder_frames_total{kind}              counter   encoder output frames computed: kind="window"
@@ -65,6 +67,7 @@ class ServerMetrics {
   prometheus::Counter& audio_seconds() { return *audio_seconds_; }
   prometheus::Histogram& batch_size() { return *batch_size_; }
   prometheus::Histogram& model_step_seconds() { return *model_step_seconds_; }
+  prometheus::Histogram& recognize_step_seconds() { return *recognize_step_seconds_; }
   prometheus::Histogram& encoder_calls() { return *encoder_calls_; }
   prometheus::Counter& encoder_window_frames() { return *encoder_window_frames_; }
   prometheus::Counter& encoder_padding_frames() { return *encoder_padding_frames_; }
@@ -100,6 +103,7 @@ class ServerMetrics {
   prometheus::Counter* audio_seconds_;
   prometheus::Histogram* batch_size_;
   prometheus::Histogram* model_step_seconds_;
+  prometheus::Histogram* recognize_step_seconds_;
   prometheus::Histogram* encoder_calls_;
   prometheus::Counter* encoder_window_frames_;
   prometheus::Counter* encoder_padding_frames_;

@@ -168,7 +168,9 @@ void Scheduler::RunBatch(const std::vector<Entry>& batch, int lane) {
   }
   if (metrics_ != nullptr) {
     metrics_->batch_size().Observe(static_cast<double>(streams.size()));
-    metrics_->model_step_seconds().Observe(absl::ToDoubleSeconds(absl::Now() - start));
+    const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+    metrics_->model_step_seconds().Observe(seconds);
+    if (lane == 1) metrics_->recognize_step_seconds().Observe(seconds);
     if (status.ok()) {
       metrics_->encoder_calls().Observe(encoder.calls);
       metrics_->encoder_window_frames().Increment(static_cast<double>(encoder.window_frames));

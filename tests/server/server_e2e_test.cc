@@ -160,9 +160,9 @@ TEST_F(ServerE2eTest, ConcurrentPcmAndOpusStreamsMatchLactTranscribe) {
        {"lact_device_memory_allocated_bytes", "lact_device_memory_reserved_bytes",
         "lact_device_memory_total_bytes", "lact_fast_weight_state_bytes", "lact_active_streams",
         "lact_streams_total", "lact_audio_seconds_total", "lact_batch_size",
-        "lact_model_step_seconds", "lact_queue_wait_seconds", "lact_interim_latency_seconds",
-        "lact_final_latency_seconds", "lact_decode_seconds", "lact_model_idle_seconds_total",
-        "lact_encoder_calls", "lact_encoder_frames_total"}) {
+        "lact_model_step_seconds", "lact_recognize_step_seconds", "lact_queue_wait_seconds",
+        "lact_interim_latency_seconds", "lact_final_latency_seconds", "lact_decode_seconds",
+        "lact_model_idle_seconds_total", "lact_encoder_calls", "lact_encoder_frames_total"}) {
     EXPECT_NE(after.find(absl::StrCat("# TYPE ", name, " ")), std::string::npos) << name;
   }
   const double allocated =
@@ -236,15 +236,17 @@ TEST_F(ServerE2eTest, RecognizeDecodesInLongWindows) {
     pb::RecognizeResponse response;
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
-    const auto frames = [this] {
-      return MetricValue(HttpGet(server_->metrics_port(), "/metrics"),
-                         "lact_encoder_frames_total{kind=\"window\"}")
-          .value_or(-1);
+    const auto metric = [this](const std::string& series) {
+      return MetricValue(HttpGet(server_->metrics_port(), "/metrics"), series).value_or(-1);
     };
-    const double frames_before = frames();
+    const std::string frames = "lact_encoder_frames_total{kind=\"window\"}";
+    const double frames_before = metric(frames);
+    const double steps_before = metric("lact_recognize_step_seconds_count");
     const grpc::Status status = stub->Recognize(&context, request, &response);
     ASSERT_TRUE(status.ok()) << status.error_message();
-    const double encoded = frames() - frames_before;
+    const double encoded = metric(frames) - frames_before;
+    // Its model steps ran in Recognize's lane: one window, or two.
+    EXPECT_EQ(metric("lact_recognize_step_seconds_count") - steps_before, seconds < 20 ? 1 : 2);
     ASSERT_EQ(response.alternatives_size(), 1);
     const std::string& transcript = response.alternatives(0).transcript();
     EXPECT_EQ(transcript, ReferenceTranscripts(*model_dir_, {file}, clips).at(file));
