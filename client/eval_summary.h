@@ -98,6 +98,9 @@ struct RunInfo {
   bool interim_results = false;
   std::string endpointing = "server";  // --endpointing: on, off, or server (left to it)
   bool long_form = false;
+  // The server's window that decoded the items, "step/left_context/lookahead" in ms: Recognize's
+  // with --offline, else the streaming one (GetRecognitionConfig); "" when the server did not say.
+  std::string window;
   int items = 0;           // corpus items (streams per setting)
   std::string started_at;  // RFC 3339, UTC
 };

@@ -241,6 +241,22 @@ lact::eval::RunInfo MakeRunInfo(const Settings& settings,
   return run;
 }
 
+// The server's window that decodes the run's items (RunInfo::window): Recognize's with --offline
+// (a server that reports none decodes clips as streams), else the streaming one; "" when
+// GetRecognitionConfig fails (the run goes on: the window is for the record).
+std::string ServerWindow(const lact::eval::StreamClient& client, const Settings& settings) {
+  auto config = client.GetRecognitionConfig(settings.stream.auth_token, /*timeout_s=*/10);
+  if (!config.ok()) {
+    std::fprintf(stderr, "[eval] the server's window is unknown (GetRecognitionConfig: %s)\n",
+                 config.status().ToString().c_str());
+    return "";
+  }
+  const auto& w = settings.offline && config->recognize_window().step_ms() > 0
+                      ? config->recognize_window()
+                      : config->streaming_window();
+  return absl::StrCat(w.step_ms(), "/", w.left_context_ms(), "/", w.lookahead_ms());
+}
+
 // --fit_confidence: the decoder whose map the run fits ("beam" or "greedy"), once the server is
 // known to give raw confidences; "" without the flag.
 absl::StatusOr<std::string> FitTarget(const lact::eval::StreamClient& client,
@@ -320,12 +336,14 @@ latency and throughput, with and without LaCT.
   auto fit_decoder = FitTarget(client, settings);
   if (!fit_decoder.ok()) return Fail(fit_decoder.status());
 
-  const lact::eval::RunInfo run = MakeRunInfo(settings, corpus_options, *phases, items->size());
-  std::fprintf(stderr, "[eval] %zu %s from %s, LaCT %s, %d parallel, %s%s%s\n", items->size(),
-               corpus_options.long_form ? "chapters" : "utterances", run.corpus.c_str(),
-               run.lact_mode.c_str(), settings.parallel, run.encoding.c_str(),
+  lact::eval::RunInfo run = MakeRunInfo(settings, corpus_options, *phases, items->size());
+  run.window = ServerWindow(client, settings);
+  std::fprintf(stderr, "[eval] %zu %s from %s, LaCT %s, %d parallel, %s%s%s, window %s ms\n",
+               items->size(), corpus_options.long_form ? "chapters" : "utterances",
+               run.corpus.c_str(), run.lact_mode.c_str(), settings.parallel, run.encoding.c_str(),
                run.simulate_realtime ? ", real-time pace" : "",
-               run.offline ? ", offline (Recognize)" : "");
+               run.offline ? ", offline (Recognize)" : "",
+               run.window.empty() ? "unknown" : run.window.c_str());
   lact::eval::ProgressReporter progress(absl::GetFlag(FLAGS_progress) ? stderr : nullptr,
                                         static_cast<int64_t>(items->size() * phases->size()));
   std::vector<UtteranceResult> results;

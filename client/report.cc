@@ -73,6 +73,7 @@ std::string RenderSummaryJson(const EvalSummary& summary,
               {"interim_results", run.interim_results},
               {"endpointing", run.endpointing},
               {"long_form", run.long_form},
+              {"window", run.window},
               {"started_at", run.started_at}};
   j["settings"] = nlohmann::json::array();
   for (const VariantSummary& v : summary.variants) {

@@ -16,7 +16,7 @@ CLIENT_FLAGS="--lact off" "$RR" "$BIN" "$SRC/models/demo" "$SAMPLE" . "$tmp/out"
   long=--recognize_step_ms=20000,--recognize_max_batch=2 stream=--recognize_step_ms=0 \
   -- --warmup_seconds 0 --threads 1 > "$tmp/run.log" 2>&1 || { cat "$tmp/run.log"; fail "run"; }
 /usr/bin/python3 - "$tmp/out" <<'PY' || { cat "$tmp/run.log"; fail "results"; }
-import csv, sys
+import csv, json, sys
 out = sys.argv[1]
 rows = {r["setting"]: r for r in csv.DictReader(open(f"{out}/rtfx.csv"))}
 assert sorted(rows) == ["long", "stream"], rows
@@ -27,6 +27,9 @@ for r in rows.values():
     assert abs(float(r["audio_s"]) - 21.2) < 0.2, r  # the four sample files
 assert rows["long"]["flags"] == "--recognize_step_ms=20000,--recognize_max_batch=2", rows["long"]
 cost = {k: float(r["server_cpu_per_audio_s"]) for k, r in rows.items()}
+# The client recorded the window that decoded the calls (GetRecognitionConfig).
+windows = {k: json.load(open(f"{out}/{k}/summary.json"))["run"]["window"] for k in rows}
+assert windows == {"long": "20000/1920/1920", "stream": "960/1920/640"}, windows
 assert 0 < cost["long"] < cost["stream"], cost
 table = open(f"{out}/rtfx.md").read()
 assert table.count("\n| long |") + table.count("\n| stream |") == 2, table
