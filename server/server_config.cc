@@ -111,7 +111,8 @@ StreamingConfig ServerConfig::recognize_window() const {
   w.step_ms = recognize_step_ms;
   w.left_context_ms = recognize_context_ms;
   w.lookahead_ms = recognize_context_ms;
-  w.first_partial_ms = 0;  // Recognize shows no interim results
+  w.first_partial_ms = 0;              // Recognize shows no interim results
+  w.last_window_reaches_back = false;  // no step of committed audio encoded again
   return w;
 }
 

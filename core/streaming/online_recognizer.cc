@@ -83,6 +83,7 @@ StepPlan OnlineRecognizer::PlanStep(const OnlineStream& stream) const {
       plan.window_start_frame = plan.window_end_frame;
       return plan;
     }
+    if (!config_.last_window_reaches_back) return plan;
     // The last window, shorter than a steady one (less than step + lookahead left), reaches
     // further back so that it is the steady length: it joins the steady windows' encoder call
     // (one call per distinct length) and its frames see more context. DropConsumedAudio keeps
@@ -284,7 +285,8 @@ void OnlineRecognizer::FinishStep(const PendingStep& p) const {
 
 void OnlineRecognizer::DropConsumedAudio(OnlineStream& s) const {
   // The next window starts left_frames_ before the committed frames, and the last one (PlanStep)
-  // a steady window's length before the stream's end, which is at least its audio so far.
+  // a steady window's length before the stream's end, which is at least its audio so far (kept
+  // whether or not the last window reaches back: at most one window of audio).
   const int64_t available = model_->encoder().config().NumFrames(s.total_samples_);
   const int64_t keep_from_frame =
       std::min(s.committed_frames_ - left_frames_, available - SteadyWindowFrames());

@@ -38,7 +38,8 @@ bool StreamingConfig::PadsWindows(bool cuda) const {
 std::string StreamingConfig::ToString() const {
   return absl::StrCat("StreamingConfig(step_ms=", step_ms, ", left_context_ms=", left_context_ms,
                       ", lookahead_ms=", lookahead_ms, ", first_partial_ms=", first_partial_ms,
-                      ", window_batching=", window_batching, ")");
+                      ", window_batching=", window_batching,
+                      last_window_reaches_back ? "" : ", last window not reaching back", ")");
 }
 
 static int64_t Frames(int ms, double frame_ms) {

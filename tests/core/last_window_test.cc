@@ -1,7 +1,9 @@
 // A stream's last window (OnlineRecognizer::PlanStep once its input has finished) reaches back
 // to the steady window's length (left context + step + lookahead), so that a finishing stream
 // joins the steady streams' encoder call instead of making one of its own (one call per distinct
-// window length), and a step with nothing left to decode makes no encoder call.
+// window length), and a step with nothing left to decode makes no encoder call. With
+// StreamingConfig::last_window_reaches_back false (Recognize's long windows) it starts
+// left_context before its first uncommitted frame, like every other window.
 #include <algorithm>
 #include <string>
 
@@ -177,6 +179,43 @@ TEST(LastWindowTest, NothingLeftMakesNoEncoderCall) {
   for (const PendingStep& p : *pending) rec->FinishStep(p);
   EXPECT_TRUE(s->is_final());
   EXPECT_EQ(s->result().text, committed);
+}
+
+// Without reaching back, every window of the stream, the last included, starts left_context
+// before its first uncommitted frame: the last one is shorter than a steady one, the encoder runs
+// fewer frames, and every frame is still committed exactly once.
+TEST(LastWindowTest, WithoutReachingBackTheLastWindowKeepsItsLeftContextOnly) {
+  StreamingConfig c = SmallWindow();
+  c.last_window_reaches_back = false;
+  auto rec = *OnlineRecognizer::Create(Model(), c);
+  auto reaching = *OnlineRecognizer::Create(Model(), SmallWindow());
+  const int64_t steady = SteadyFrames(c), left = c.left_frames(FrameMs());
+  for (size_t seconds_x10 : {52, 55, 58}) {
+    std::vector<float> audio = LongAudio();
+    audio.resize(std::min(audio.size(), seconds_x10 * 1600));
+    int64_t encoded[2] = {0, 0};
+    for (int r = 0; r < 2; ++r) {
+      const OnlineRecognizer& on = r == 0 ? *rec : *reaching;
+      auto s = on.CreateStream();
+      Feed(on, *s, audio);
+      s->InputFinished();
+      while (!s->is_final()) {
+        const StepPlan p = on.PlanStep(*s);
+        const int64_t committed = s->result().committed_frames;
+        if (r == 0) {
+          EXPECT_EQ(p.window_start_frame, std::max<int64_t>(0, committed - left)) << seconds_x10;
+          EXPECT_LT(p.window_end_frame - p.window_start_frame, steady) << seconds_x10;
+        }
+        EncoderStepStats stats;
+        auto pending = on.RunModelStep({s.get()}, &stats);
+        ASSERT_TRUE(pending.ok()) << pending.status();
+        for (const PendingStep& step : *pending) on.FinishStep(step);
+        encoded[r] += stats.window_frames;
+      }
+      EXPECT_EQ(s->result().committed_frames, FramesOf(audio)) << seconds_x10;
+    }
+    EXPECT_LT(encoded[0], encoded[1]) << seconds_x10 << ": the last window re-encoded as much";
+  }
 }
 
 }  // namespace

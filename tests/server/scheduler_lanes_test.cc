@@ -61,6 +61,7 @@ class SchedulerLanesTest : public ::testing::Test {
     clips.step_ms = 4000;
     clips.left_context_ms = 640;
     clips.lookahead_ms = 640;
+    clips.last_window_reaches_back = false;
     auto s = OnlineRecognizer::Create(*model, streams);
     auto c = OnlineRecognizer::Create(*model, clips);
     ASSERT_TRUE(s.ok() && c.ok());

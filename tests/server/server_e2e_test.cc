@@ -218,9 +218,10 @@ TEST_F(ServerE2eTest, ConcurrentPcmAndOpusStreamsMatchLactTranscribe) {
 }
 
 // Recognize decodes its clip in long windows (by default 20 s steps with 1.92 s of context on each
-// side), with the transcript of lact_transcribe --streaming on that window: a 2.2 s clip in one
-// pass (the encoder runs exactly the clip's frames), a 25 s clip in two windows (under 2x the
-// clip's frames; the streams' window here: 5x).
+// side): a 2.2 s clip in one pass, exactly the clip's frames, with the transcript of
+// lact_transcribe --streaming on that window; a 25 s clip in two windows, the last one not
+// reaching back (1.15x the clip's frames; reaching back: 1.83x; the streams' window here: 5x).
+// Its transcript is checked in-process against decoding alone (server.scheduler_lanes_test).
 TEST_F(ServerE2eTest, RecognizeDecodesInLongWindows) {
   const std::string work = MakeTempDir("lact_e2e_recognize_");
   auto stub = server_->stub();
@@ -249,7 +250,9 @@ TEST_F(ServerE2eTest, RecognizeDecodesInLongWindows) {
     EXPECT_EQ(metric("lact_recognize_step_seconds_count") - steps_before, seconds < 20 ? 1 : 2);
     ASSERT_EQ(response.alternatives_size(), 1);
     const std::string& transcript = response.alternatives(0).transcript();
-    EXPECT_EQ(transcript, ReferenceTranscripts(*model_dir_, {file}, clips).at(file));
+    if (seconds < 20) {
+      EXPECT_EQ(transcript, ReferenceTranscripts(*model_dir_, {file}, clips).at(file));
+    }
     EXPECT_FALSE(transcript.empty());
     EXPECT_NEAR(response.audio_duration().seconds() + response.audio_duration().nanos() * 1e-9,
                 seconds, 1e-3);
@@ -259,7 +262,7 @@ TEST_F(ServerE2eTest, RecognizeDecodesInLongWindows) {
       EXPECT_EQ(encoded, clip_frames) << "one pass";
     } else {
       EXPECT_GT(encoded, clip_frames);
-      EXPECT_LT(encoded, 2 * clip_frames) << "encoder frames for a " << seconds << " s clip";
+      EXPECT_LT(encoded, 1.25 * clip_frames) << "encoder frames for a " << seconds << " s clip";
     }
   }
 }
