@@ -47,7 +47,7 @@
 # offline_float16_cudnn_benchmark.json, profile.txt, host.txt and logs.tar.gz (build, server and
 # client logs, GPU samples, the attention check and the A/B's JSON).
 set -uo pipefail
-usage() { sed -n '2,45p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,48p' "$0" | sed 's/^# \{0,1\}//'; }
 [ $# -ge 1 ] || { usage >&2; exit 2; }
 case "$1" in -h|--help) usage; exit 0 ;; esac
 OUT=$1; shift

@@ -18,7 +18,7 @@
 #
 # Writes OUT_DIR/rtfx.md (a table) and OUT_DIR/rtfx.csv; each run's eval output under OUT_DIR.
 set -euo pipefail
-usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; }
 case "${1:-}" in -h|--help) usage; exit 0 ;; esac
 [ $# -ge 7 ] || { usage >&2; exit 2; }
 BUILD=$(cd "$1" && pwd); MODEL=$2; CORPUS=$3; SPLIT=$4; OUT=$5; PARALLEL=$6; shift 6

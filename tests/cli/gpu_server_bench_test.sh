@@ -10,6 +10,8 @@
 source "$(dirname "$0")/server_lib.sh"  # BIN, SRC, $tmp (removed at exit), fail
 GSB=$SRC/tools/gpu_server_bench.sh
 "$GSB" --help | grep -q "interim latency <= 250 ms" || fail "--help"
+# The help is the whole header comment, and no line of code.
+"$GSB" --help | tail -1 | grep -q "the attention check and the A/B's JSON).$" || fail "--help: its last line"
 if "$GSB" "$tmp/bad" --frobnicate > "$tmp/bad.log" 2>&1; then fail "an unknown argument was accepted"; fi
 grep -q "unknown argument '--frobnicate'" "$tmp/bad.log" || { cat "$tmp/bad.log"; fail "no message"; }
 # Bad values are refused before anything is built or started (exit 2, the value named).

@@ -9,6 +9,8 @@ SAMPLE=$SRC/../shared/data/librispeech-sample/LibriSpeech/test-clean
 [ -d "$SAMPLE" ] || { echo "SKIP: no ../shared sample"; exit 77; }
 RR=$SRC/tools/recognize_rtfx.sh
 "$RR" --help | grep -q "lact_eval_client --offline" || fail "--help"
+# The help is the whole header comment, and no line of code.
+"$RR" --help | tail -1 | grep -q "each run's eval output under OUT_DIR.$" || fail "--help: its last line"
 set +e; "$RR" "$BIN" "$SRC/models/demo" "$SAMPLE" . "$tmp/bad" 2 nonsense > "$tmp/bad.log" 2>&1; rc=$?; set -e
 [ $rc -eq 2 ] && grep -q "bad setting 'nonsense'" "$tmp/bad.log" || { cat "$tmp/bad.log"; fail "bad setting: exit $rc"; }
 [ ! -e "$tmp/bad" ] || fail "bad setting: OUT was created"
